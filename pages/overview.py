@@ -1,0 +1,47 @@
+"""总览: the county at a glance — KPI tiles, the monthly trend, communities and units ranked."""
+
+import streamlit as st
+
+from redservice import charts, filters, ui
+
+ctx = ui.context()
+ui.kpi_tiles(ctx)
+
+trend_start = min(ctx.filters.start, filters.period_range("last12", ctx.filters.end)[0])
+trend = ctx.query("monthly_trend", filters=ctx.filters.with_period(trend_start, ctx.filters.end))
+communities = ctx.query("community_summary")
+units = ctx.query("unit_summary")
+
+left, right = st.columns([3, 2])
+with left:
+    if trend.empty:
+        st.info(ctx.t("app.no_data"))
+    else:
+        ui.plotly(charts.monthly_trend(trend, ctx.lang, ctx.filters.start, ctx.filters.end),
+                  ctx.t("overview.trend"), key="trend")
+with right:
+    ui.plotly(charts.ranking(communities, "community", "hours", ctx.lang, ctx.t("overview.top_communities"),
+                             "hours", 1, height=380), ctx.t("overview.top_communities"), key="communities")
+
+st.subheader(ctx.t("overview.top_units"))
+c1, c2 = st.columns([2, 3])
+with c1:
+    if units.empty:
+        st.info(ctx.t("app.no_data"))
+    else:
+        ui.plotly(charts.ranking(units, "unit", "hours", ctx.lang, None, "hours", 1, top=15, height=460),
+                  ctx.t("overview.top_units"), key="units")
+with c2:
+    table = communities[["community", "members", "hours", "persons", "households_reached", "coverage"]]
+    st.dataframe(
+        table, hide_index=True, width="stretch", height=460,
+        column_config={
+            "community": ctx.t("overview.community"),
+            "members": st.column_config.NumberColumn(ctx.t("overview.members"), format="%d"),
+            "hours": st.column_config.NumberColumn(ctx.t("overview.hours"), format="%.1f"),
+            "persons": st.column_config.NumberColumn(ctx.t("overview.persons"), format="%d"),
+            "households_reached": st.column_config.NumberColumn(ctx.t("overview.households"), format="%d"),
+            "coverage": st.column_config.ProgressColumn(ctx.t("overview.coverage"), format="percent",
+                                                        min_value=0.0, max_value=1.0),
+        },
+    )

@@ -1,0 +1,37 @@
+-- One row per community of the store: members reported by $end, hours, persons, distinct
+-- households reached in the period, and coverage = households reached ÷ the community's 总户数
+-- (NULL when 总户数 is missing or 0). Distinct households are per community: never add them up.
+-- Grain: community. Parameters: $start, $end and the shared filters.
+WITH
+reported AS (
+    SELECT community, COUNT(*) AS members
+    FROM f_members WHERE reported_on <= $end
+    GROUP BY community
+),
+svc AS (
+    SELECT community, SUM(hours) AS hours, SUM(persons) AS persons, COUNT(*) AS records
+    FROM f_services WHERE date BETWEEN $start AND $end
+    GROUP BY community
+),
+hh AS (
+    SELECT community, COUNT(DISTINCT household) AS households_reached
+    FROM f_households WHERE date BETWEEN $start AND $end
+    GROUP BY community
+)
+SELECT
+    c.community,
+    c.households AS households_total,
+    COALESCE(r.members, 0) AS members,
+    COALESCE(s.hours, 0) AS hours,
+    COALESCE(s.persons, 0) AS persons,
+    COALESCE(s.records, 0) AS records,
+    COALESCE(h.households_reached, 0) AS households_reached,
+    CASE WHEN c.households IS NULL OR c.households = 0 THEN NULL
+         ELSE CAST(COALESCE(h.households_reached, 0) AS DOUBLE) / c.households END AS coverage
+FROM communities c
+LEFT JOIN reported r ON r.community = c.community
+LEFT JOIN svc s ON s.community = c.community
+LEFT JOIN hh h ON h.community = c.community
+WHERE ($communities IS NULL OR c.community IN (SELECT UNNEST($communities)))
+  AND ($scope_communities IS NULL OR c.community IN (SELECT UNNEST($scope_communities)))
+ORDER BY hours DESC, c.community

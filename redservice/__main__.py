@@ -1,0 +1,3 @@
+from redservice.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Pure Plotly figure builders: tidy DataFrame in, figure out. No Streamlit, no SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from redservice import fmt
+from redservice.i18n import t
+
+FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, Heiti SC, sans-serif"
+RED = "#B22222"
+RED_LIGHT = "#E8A09A"
+GOLD = "#C9962B"
+GREY = "#8C8C8C"
+INK = "#262626"
+
+
+def base_layout(fig: go.Figure, title: str | None = None, height: int = 380) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}} if title else None,
+        font={"family": FONT, "size": 13, "color": INK},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 48 if title else 16, "b": 10},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+        hoverlabel={"font": {"family": FONT}},
+        separators=".,",
+    )
+    fig.update_xaxes(showgrid=False, linecolor="#D9D9D9")
+    fig.update_yaxes(gridcolor="#EFEFEF", zeroline=False)
+    return fig
+
+
+def monthly_trend(df: pd.DataFrame, lang: str, start: dt.date, end: dt.date) -> go.Figure:
+    """Hours as bars (selected period in red, context in pale red) and persons served as a line."""
+    fig = go.Figure()
+    if not df.empty:
+        months = [m.date() if isinstance(m, dt.datetime) else m for m in pd.to_datetime(df["month"])]
+        labels = [fmt.month(m, lang) for m in months]
+        first_month = start.replace(day=1)
+        colours = [RED if first_month <= m <= end else RED_LIGHT for m in months]
+        fig.add_bar(
+            x=labels, y=df["hours"], name=t("overview.hours", lang), marker_color=colours,
+            customdata=[fmt.quantity(v, "hours", lang, 1) for v in df["hours"]],
+            hovertemplate="%{x}<br>%{customdata}<extra></extra>",
+        )
+        fig.add_scatter(
+            x=labels, y=df["persons"], name=t("overview.persons", lang), mode="lines+markers",
+            line={"color": GOLD, "width": 2.5}, yaxis="y2",
+            customdata=[fmt.quantity(v, "persons", lang) for v in df["persons"]],
+            hovertemplate="%{x}<br>%{customdata}<extra></extra>",
+        )
+    base_layout(fig, t("overview.trend", lang))
+    fig.update_layout(
+        yaxis={"title": t("overview.hours", lang), "rangemode": "tozero"},
+        yaxis2={"title": t("overview.persons", lang), "overlaying": "y", "side": "right",
+                "showgrid": False, "rangemode": "tozero"},
+        bargap=0.35,
+    )
+    return fig
+
+
+def ranking(df: pd.DataFrame, label_col: str, value_col: str, lang: str, title: str,
+            unit_key: str, decimals: int = 0, top: int | None = None, height: int = 380) -> go.Figure:
+    """Horizontal bars, largest on top, each labelled with its formatted value."""
+    data = df.sort_values([value_col, label_col], ascending=[False, True])
+    if top:
+        data = data.head(top)
+    data = data.iloc[::-1]
+    texts = [fmt.quantity(v, unit_key, lang, decimals) for v in data[value_col]]
+    fig = go.Figure(go.Bar(
+        x=data[value_col], y=data[label_col], orientation="h", marker_color=RED,
+        text=texts, textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}<br>%{text}<extra></extra>",
+    ))
+    base_layout(fig, title, height)
+    fig.update_xaxes(showticklabels=False, showgrid=False)
+    fig.update_yaxes(showgrid=False, automargin=True)
+    fig.update_layout(margin={"r": 70})
+    return fig

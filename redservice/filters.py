@@ -1,0 +1,130 @@
+"""What the viewer has selected (period and dimensions) and what the viewer may see (scope).
+
+Both turn into bound SQL parameters: a dimension left open is NULL (no restriction), an empty
+tuple matches nothing. Periods are relative to the data's last date, never the wall clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+PERIODS = ("ytd", "this_month", "last_month", "this_quarter", "last_quarter", "last12", "all", "custom")
+DEFAULT_PERIOD = "ytd"
+DIMENSIONS = ("units", "branches", "communities", "categories", "forms")
+
+
+def _month_start(d: dt.date) -> dt.date:
+    return d.replace(day=1)
+
+
+def _add_months(d: dt.date, months: int) -> dt.date:
+    """The first day of the month ``months`` after d's month."""
+    index = d.year * 12 + d.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _quarter_start(d: dt.date) -> dt.date:
+    return dt.date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
+
+
+def period_range(
+    period: str,
+    last: dt.date,
+    first: dt.date | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> tuple[dt.date, dt.date]:
+    """Inclusive (start, end) of a period preset, relative to the data's last date ``last``."""
+    if period == "ytd":
+        return dt.date(last.year, 1, 1), last
+    if period == "this_month":
+        return _month_start(last), last
+    if period == "last_month":
+        this = _month_start(last)
+        return _add_months(this, -1), this - dt.timedelta(days=1)
+    if period == "this_quarter":
+        return _quarter_start(last), last
+    if period == "last_quarter":
+        this = _quarter_start(last)
+        return _add_months(this, -3), this - dt.timedelta(days=1)
+    if period == "last12":
+        return _add_months(_month_start(last), -11), last
+    if period == "all":
+        return (first or last), last
+    if period == "custom":
+        s, e = start or dt.date(last.year, 1, 1), end or last
+        return (s, e) if s <= e else (e, s)
+    raise ValueError(f"unknown period {period!r}")
+
+
+def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The period of equal length that ends the day before ``start``."""
+    days = (end - start).days + 1
+    return start - dt.timedelta(days=days), start - dt.timedelta(days=1)
+
+
+def _norm(values) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    return tuple(sorted({str(v) for v in values}))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The viewer's selection. ``None`` for a dimension means "all"."""
+
+    start: dt.date
+    end: dt.date
+    units: tuple[str, ...] | None = None
+    branches: tuple[str, ...] | None = None
+    communities: tuple[str, ...] | None = None
+    categories: tuple[str, ...] | None = None
+    forms: tuple[str, ...] | None = None
+
+    @classmethod
+    def make(cls, start: dt.date, end: dt.date, **dims) -> "Filters":
+        """Build filters; an empty selection for a dimension means "all", as in the filter bar."""
+        clean = {k: (_norm(v) if v else None) for k, v in dims.items()}
+        unknown = set(clean) - set(DIMENSIONS)
+        if unknown:
+            raise TypeError(f"unknown filter dimensions: {sorted(unknown)}")
+        return cls(start=start, end=end, **clean)
+
+    def with_period(self, start: dt.date, end: dt.date) -> "Filters":
+        return replace(self, start=start, end=end)
+
+    def previous(self) -> "Filters":
+        return self.with_period(*previous_period(self.start, self.end))
+
+    def active_dimensions(self) -> dict[str, tuple[str, ...]]:
+        return {d: getattr(self, d) for d in DIMENSIONS if getattr(self, d) is not None}
+
+    def params(self) -> dict:
+        out = {"start": self.start, "end": self.end}
+        for d in DIMENSIONS:
+            v = getattr(self, d)
+            out[d] = list(v) if v is not None else None
+        return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a viewer may see: ``None`` is unrestricted, a tuple limits rows to those names."""
+
+    units: tuple[str, ...] | None = None
+    communities: tuple[str, ...] | None = None
+    show_names: bool = True
+    label: str = field(default="local", compare=True)
+
+    def params(self) -> dict:
+        return {
+            "scope_units": list(self.units) if self.units is not None else None,
+            "scope_communities": list(self.communities) if self.communities is not None else None,
+        }
+
+    def key(self) -> tuple:
+        return (self.units, self.communities, self.show_names)
+
+
+EVERYTHING = Scope()

@@ -1,0 +1,119 @@
+"""Numbers, percentages and dates written the way a Chinese government report writes them.
+
+zh: 7742户, 1.05万小时, 86.5%, 2025年3月31日. en: 7,742 households, 10,528 hours, 31 Mar 2025.
+Whatever cannot be computed (None, NaN, a rate over zero) is written "—", never 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from redservice.i18n import normalise_lang, t
+
+DASH = "—"
+
+
+def missing(value) -> bool:
+    """True for None, NaN, pandas.NA and NaT."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _round(value: float, places: int) -> Decimal:
+    quantum = Decimal(1).scaleb(-places)
+    return Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def _strip(d: Decimal) -> str:
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def number(value, lang: str = "zh", decimals: int = 0) -> str:
+    """A count or amount without its unit: 7742, 1.02万, 3.5亿 (zh); 7,742 (en).
+
+    ``decimals`` applies below 10,000 (hours may be 845.5); 万/亿 values keep two decimals.
+    """
+    if missing(value):
+        return DASH
+    lang = normalise_lang(lang)
+    value = float(value)
+    if lang == "zh":
+        if abs(value) >= 1e8:
+            return _strip(_round(value / 1e8, 2)) + "亿"
+        if abs(value) >= 1e4:
+            scaled = _round(value / 1e4, 2)
+            if abs(scaled) >= Decimal(10000):  # 9999.995万 rounds up into 亿
+                return _strip(_round(value / 1e8, 2)) + "亿"
+            return _strip(scaled) + "万"
+        return _strip(_round(value, decimals))
+    rounded = _round(value, decimals if abs(value) < 1e4 else 0)
+    places = max(0, -rounded.as_tuple().exponent)
+    text = f"{float(rounded):,.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def quantity(value, unit_key: str, lang: str = "zh", decimals: int = 0) -> str:
+    """A number with its unit: 7742户, 1.05万小时 (zh); 7,742 households (en)."""
+    text = number(value, lang, decimals)
+    if text == DASH:
+        return DASH
+    unit = t(f"unit.{unit_key}", lang)
+    return f"{text}{unit}" if normalise_lang(lang) == "zh" else f"{text} {unit}"
+
+
+def ratio(numerator, denominator):
+    """numerator ÷ denominator, or None when it cannot be computed."""
+    if missing(numerator) or missing(denominator) or float(denominator) == 0:
+        return None
+    return float(numerator) / float(denominator)
+
+
+def percent(value, lang: str = "zh", decimals: int = 1) -> str:
+    """A rate given as a fraction (0.865) written as 86.5%."""
+    if missing(value):
+        return DASH
+    return _strip(_round(float(value) * 100, decimals)) + "%"
+
+
+def change(current, previous, lang: str = "zh") -> str | None:
+    """Relative change against the previous period (+12.3%), or None when undefined."""
+    rate = ratio(None if missing(current) else float(current) - float(previous or 0), previous)
+    if rate is None:
+        return None
+    text = percent(abs(rate), lang)
+    if text == "0%":
+        return t("delta.flat", lang)
+    return ("+" if rate > 0 else "-") + text
+
+
+def date(value: dt.date | None, lang: str = "zh") -> str:
+    if value is None:
+        return DASH
+    if normalise_lang(lang) == "zh":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value.day} {value:%b} {value.year}"
+
+
+def month(value: dt.date, lang: str = "zh") -> str:
+    if normalise_lang(lang) == "zh":
+        return f"{value.year}年{value.month}月"
+    return f"{value:%b} {value.year}"
+
+
+def date_range(start: dt.date, end: dt.date, lang: str = "zh") -> str:
+    """2025年1月1日—3月31日 style in zh (the year is not repeated within one year)."""
+    if normalise_lang(lang) == "zh":
+        if start.year == end.year:
+            return f"{date(start)}—{end.month}月{end.day}日"
+        return f"{date(start)}—{date(end)}"
+    return f"{date(start, 'en')} – {date(end, 'en')}"

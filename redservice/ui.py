@@ -1,0 +1,207 @@
+"""Streamlit glue shared by the entry script and the pages: store, cached queries, the filter bar
+(bound to the URL), KPI tiles and chart display. Pages call ``context()`` and the helpers here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from redservice import config, fmt, metrics
+from redservice.filters import DEFAULT_PERIOD, EVERYTHING, PERIODS, Filters, Scope, period_range
+from redservice.i18n import DEFAULT_LANG, LANGS, t
+from redservice.store import Store
+
+CTX_KEY = "_redservice_ctx"
+
+
+@st.cache_resource(show_spinner=False)
+def get_store(directory: str) -> Store:
+    return Store(directory)
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def _cached(directory: str, version: str, name: str, key: str, _filters, _scope, _extra) -> pd.DataFrame:
+    # ``key`` is the repr of filters, scope and extra parameters: the scope is part of every key.
+    return get_store(directory).query(name, _filters, _scope, **_extra)
+
+
+@dataclass(frozen=True)
+class Context:
+    directory: str
+    version: str
+    lang: str
+    scope: Scope
+    filters: Filters
+    period: str
+    first: dt.date | None
+    last: dt.date | None
+    settings: dict
+
+    @property
+    def store(self) -> Store:
+        return get_store(self.directory)
+
+    def t(self, key: str, **values) -> str:
+        return t(key, self.lang, **values)
+
+    def query(self, name: str, filters: Filters | None = None, **extra) -> pd.DataFrame:
+        """Run queries/<name>.sql with the current filters (or the ones given) and the viewer's scope."""
+        f = self.filters if filters is None else filters
+        key = repr((f, self.scope, sorted(extra.items())))
+        return _cached(self.directory, self.version, name, key, f, self.scope, extra)
+
+
+def context() -> Context:
+    """The context the entry script prepared for this run (filters, language, scope)."""
+    return st.session_state[CTX_KEY]
+
+
+def _url_choice(widget, label: str, codes, key: str, default: str, format_func, **kwargs) -> str:
+    """A single-choice widget whose URL parameter holds a stable code (``?lang=en``,
+    ``?period=last_quarter``), not the translated label that ``bind="query-params"`` would write."""
+    codes = list(codes)
+    if key not in st.session_state:
+        wanted = st.query_params.get(key)
+        st.session_state[key] = wanted if wanted in codes else default
+    elif st.session_state[key] not in codes:
+        st.session_state[key] = default
+    value = widget(label, codes, format_func=format_func, key=key, **kwargs)
+    if value == default:
+        st.query_params.pop(key, None)
+    else:
+        st.query_params[key] = value
+    return value
+
+
+def language() -> str:
+    return _url_choice(st.sidebar.radio, t("app.language"), LANGS, "lang", DEFAULT_LANG,
+                       lambda code: t(f"langname.{code}"), horizontal=True)
+
+
+def viewer_scope() -> Scope:
+    """Local single-user mode: the organization department's view of everything."""
+    return EVERYTHING
+
+
+def _ordered(values: list[str], preferred: list[str]) -> list[str]:
+    known = [v for v in preferred if v in values]
+    return known + sorted(v for v in values if v not in preferred)
+
+
+def filter_bar(directory: str, lang: str, scope: Scope) -> Context:
+    """The shared filter widgets (sidebar), each bound to the URL, and the Context they define."""
+    store = get_store(directory)
+    version = store.version()
+    settings = config.settings(directory)
+    probe = Context(directory, version, lang, scope, Filters.make(dt.date.today(), dt.date.today()),
+                    DEFAULT_PERIOD, None, None, settings)
+    span = probe.query("data_range", filters=None).iloc[0]
+    first = None if fmt.missing(span["first_date"]) else pd.Timestamp(span["first_date"]).date()
+    last = None if fmt.missing(span["last_date"]) else pd.Timestamp(span["last_date"]).date()
+    anchor = last or dt.date.today()
+    options = probe.query("filter_options", filters=None)
+
+    def values(dim: str, parents: list[str] | None = None) -> list[str]:
+        rows = options[options["dimension"] == dim]
+        if parents:
+            rows = rows[rows["parent"].isin(parents)]
+        return sorted(set(rows["value"].dropna()))
+
+    sb = st.sidebar
+    sb.header(t("filter.header", lang))
+    period = _url_choice(sb.selectbox, t("filter.period", lang), PERIODS, "period", DEFAULT_PERIOD,
+                         lambda p: t(f"period.{p}", lang))
+    start = end = None
+    if period == "custom":
+        c1, c2 = sb.columns(2)
+        bounds = {"min_value": first or dt.date(2000, 1, 1), "max_value": anchor, "format": "YYYY-MM-DD"}
+        start = c1.date_input(t("filter.start", lang), value=dt.date(anchor.year, 1, 1), key="start",
+                              bind="query-params", **bounds)
+        end = c2.date_input(t("filter.end", lang), value=anchor, key="end", bind="query-params", **bounds)
+    start, end = period_range(period or DEFAULT_PERIOD, anchor, first, start, end)
+    sb.caption(t("filter.range", lang, start=fmt.date(start, lang), end=fmt.date(end, lang)))
+
+    everyone = t("filter.all", lang)
+    programme = settings["programme"]
+    units = sb.multiselect(t("filter.unit", lang), values("unit"), key="unit", bind="query-params",
+                           placeholder=everyone)
+    branches = sb.multiselect(t("filter.branch", lang), values("branch", units or None), key="branch",
+                              bind="query-params", placeholder=everyone)
+    communities = sb.multiselect(t("filter.community", lang), values("community"), key="community",
+                                 bind="query-params", placeholder=everyone)
+    categories = sb.multiselect(
+        t("filter.category", lang),
+        _ordered(values("category"), programme["liusong"] + programme["sanqing"] + programme["other_categories"]),
+        key="category", bind="query-params", placeholder=everyone)
+    forms = sb.multiselect(t("filter.form", lang), _ordered(values("form"), programme["forms"]), key="form",
+                           bind="query-params", placeholder=everyone)
+
+    filters = Filters.make(start, end, units=units, branches=branches, communities=communities,
+                           categories=categories, forms=forms)
+    ctx = Context(directory, version, lang, scope, filters, period or DEFAULT_PERIOD, first, last, settings)
+    st.session_state[CTX_KEY] = ctx
+    return ctx
+
+
+def county_name(ctx: Context) -> str:
+    """The area's name in the viewer's language: settings, else the store's manifest."""
+    suffix = "" if ctx.lang == "zh" else "_en"
+    manifest = ctx.store.manifest()
+    return (ctx.settings["display"].get(f"county{suffix}") or manifest.get(f"county{suffix}")
+            or ctx.t("app.county_default"))
+
+
+def header(ctx: Context, page_title: str) -> None:
+    county = county_name(ctx)
+    manifest = ctx.store.manifest()
+    st.title(f"{ctx.t('app.subtitle', county=county)} · {page_title}")
+    bits = [fmt.date_range(ctx.filters.start, ctx.filters.end, ctx.lang)]
+    if ctx.last:
+        bits.append(ctx.t("app.data_until", date=fmt.date(ctx.last, ctx.lang)))
+    active = ctx.filters.active_dimensions()
+    if active:
+        bits.append(ctx.t("filter.in_force", filters="；".join("、".join(v) for v in active.values())))
+    st.caption(" ｜ ".join(bits))
+    if manifest.get("synthetic"):
+        st.info(ctx.t("app.synthetic"), icon=":material/science:")
+
+
+def kpi_tiles(ctx: Context, per_row: int = 5) -> dict:
+    """The KPI tiles with change vs the previous period; returns the KPI result for reuse."""
+    result = _kpis(ctx)
+    cards = metrics.cards(result, ctx.lang)
+    for i in range(0, len(cards), per_row):
+        cols = st.columns(per_row)
+        for col, card in zip(cols, cards[i : i + per_row]):
+            with col:
+                st.metric(
+                    card.label, card.value, delta=card.delta,
+                    delta_color="off" if card.delta in (None, t("delta.flat", ctx.lang)) else "normal",
+                    delta_description=ctx.t("kpi.vs_previous") if card.delta else None,
+                    help=f"**{ctx.t('kpi.definition')}**：{card.help}", border=True,
+                )
+                if card.caption:
+                    st.caption(card.caption)
+    prev = ctx.filters.previous()
+    st.caption(ctx.t("filter.previous", start=fmt.date(prev.start, ctx.lang), end=fmt.date(prev.end, ctx.lang)))
+    return result
+
+
+def _kpis(ctx: Context) -> dict:
+    current = ctx.query("kpis").iloc[0].to_dict()
+    previous = ctx.query("kpis", filters=ctx.filters.previous()).iloc[0].to_dict()
+    return metrics.result(current, previous, ctx.filters)
+
+
+def plotly(fig, filename: str, key: str | None = None) -> None:
+    """Show a Plotly figure; its camera button downloads a crisp PNG named for the chart."""
+    st.plotly_chart(
+        fig, width="stretch", theme=None, key=key,
+        config={"displaylogo": False,
+                "toImageButtonOptions": {"format": "png", "scale": 2, "filename": filename}},
+    )
+
+
