@@ -8,7 +8,7 @@ from redservice.i18n import t
 
 st.set_page_config(
     page_title="在职党员进社区",
-    page_icon=":material/volunteer_activism:",
+    page_icon=str(config.PROJECT_DIR / "assets" / "favicon.png"),
     layout="wide",
     initial_sidebar_state="expanded",
 )

@@ -56,9 +56,9 @@ def monthly_trend(df: pd.DataFrame, lang: str, start: dt.date, end: dt.date) -> 
         )
     base_layout(fig, t("overview.trend", lang))
     fig.update_layout(
-        yaxis={"title": t("overview.hours", lang), "rangemode": "tozero"},
-        yaxis2={"title": t("overview.persons", lang), "overlaying": "y", "side": "right",
-                "showgrid": False, "rangemode": "tozero"},
+        yaxis={"rangemode": "tozero", "automargin": True},
+        yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero",
+                "automargin": True},
         bargap=0.35,
     )
     return fig

@@ -19,10 +19,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE, TABLES, parquet_name
+from redservice.parquet_io import write_table
+from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE
 
 SEED = 20250331
 START = dt.date(2024, 1, 1)
@@ -708,20 +707,6 @@ def generate(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], _County]:
     }, county
 
 
-_ARROW = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(), "DATE": pa.date32()}
-
-
-def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
-    """A DataFrame as an Arrow table with the store's column order and types."""
-    columns = TABLES[table]
-    arrays = []
-    for col, ty in columns.items():
-        values = df[col] if col in df else pd.Series([None] * len(df), dtype=object)
-        values = [None if (v is None or (isinstance(v, float) and math.isnan(v))) else v for v in values]
-        arrays.append(pa.array(values, type=_ARROW[ty]))
-    return pa.Table.from_arrays(arrays, names=list(columns))
-
-
 def boundaries(county: _County) -> dict:
     return {
         "type": "FeatureCollection",
@@ -744,8 +729,7 @@ def write(out: str | Path, seed: int = SEED) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     tables, county = generate(seed)
     for table, df in tables.items():
-        pq.write_table(to_arrow(table, df), out / parquet_name(table), compression="zstd",
-                       row_group_size=1_000_000)
+        write_table(out, table, df)
     (out / BOUNDARIES_FILE).write_text(
         json.dumps(boundaries(county), ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
     manifest = {

@@ -94,9 +94,13 @@ class Card:
 
 
 def format_value(key: str, value, lang: str) -> str:
+    """A KPI as a tile shows it: with its unit in Chinese (7742户), the bare number in English
+    (whose label already names the unit: "Households contacted 7,742")."""
     unit, decimals = KPIS[key]
     if unit is None:
         return fmt.percent(value, lang)
+    if lang == "en":
+        return fmt.number(value, lang, decimals)
     return fmt.quantity(value, unit, lang, decimals)
 
 

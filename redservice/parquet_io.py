@@ -1,0 +1,58 @@
+"""Writing the store's tables: Arrow tables with the schema's column order and types, written
+to Parquet atomically (a temporary file, then a rename), so a reader never sees half a file."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from redservice.schema import TABLES, parquet_name
+
+ARROW_TYPES = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(), "DATE": pa.date32()}
+
+
+def _cell(value):
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return value
+
+
+def to_arrow(table: str, data) -> pa.Table:
+    """Rows (a DataFrame or a list of dicts) as an Arrow table of the store's schema.
+
+    Missing columns become NULL; columns outside the schema are dropped."""
+    df = data if isinstance(data, pd.DataFrame) else pd.DataFrame(list(data))
+    columns = TABLES[table]
+    arrays = []
+    for col, ty in columns.items():
+        values = [_cell(v) for v in df[col]] if col in df else [None] * len(df)
+        arrays.append(pa.array(values, type=ARROW_TYPES[ty]))
+    return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def write_table(directory: str | Path, table: str, data) -> Path:
+    """Write one table of the store atomically; returns its path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / parquet_name(table)
+    fd, tmp = tempfile.mkstemp(prefix=f".{table}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        pq.write_table(to_arrow(table, data), tmp, compression="zstd", row_group_size=1_000_000)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

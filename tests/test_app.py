@@ -1,0 +1,85 @@
+"""The app in AppTest: loads, shows the KPIs the CLI prints, follows URL filters and language."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import SMALL, metrics_by_label, run_app, write_store
+from redservice import metrics
+from redservice.config import PROJECT_DIR
+from redservice.i18n import t
+
+
+def test_overview_loads_with_the_seed_figures():
+    at = run_app()
+    assert not at.exception
+    shown = metrics_by_label(at)
+    assert shown["报到党支部"][0] == "145个"
+    assert shown["联系群众户数"][0] == "7742户"
+    assert shown["志愿服务时长"][0].endswith("万小时")
+    assert shown["覆盖社区"][0] == "12个"
+    assert len(at.get("plotly_chart")) >= 3
+    assert any("合成数据" in i.value for i in at.info)
+
+
+def _cli_json(*args):
+    out = subprocess.run([sys.executable, "-m", "redservice", "kpis", "--json", *args],
+                         cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_cli_json_equals_what_the_page_shows():
+    at = run_app({"unit": ["县住建局", "县人民医院"]})
+    shown = metrics_by_label(at)
+    data = _cli_json("--unit", "县住建局", "--unit", "县人民医院")
+    for key in metrics.KPIS:
+        assert shown[t(f"kpi.{key}")][0] == metrics.format_value(key, data[key], "zh"), key
+
+
+def test_unit_filter_in_the_url_changes_the_tiles():
+    everyone = metrics_by_label(run_app())
+    one_unit = metrics_by_label(run_app({"unit": "县住建局"}))
+    assert one_unit["报到党员"][0] != everyone["报到党员"][0]
+    assert one_unit["志愿服务时长"][0] != everyone["志愿服务时长"][0]
+
+
+def test_unknown_unit_in_the_url_is_ignored():
+    at = run_app({"unit": "不存在的单位"})
+    assert not at.exception
+    assert metrics_by_label(at)["报到党支部"][0] == "145个"
+
+
+def test_english_switch():
+    at = run_app({"lang": "en"})
+    assert not at.exception
+    shown = metrics_by_label(at)
+    assert shown["Households contacted"][0] == "7,742"
+    assert "Pinglu" in at.title[0].value
+
+
+def test_period_preset_and_custom_dates_from_the_url():
+    at = run_app({"period": "last_quarter"})
+    assert "2024年10月1日" in at.caption[0].value
+    at = run_app({"period": "custom", "start": "2024-03-01", "end": "2024-05-31"})
+    assert "2024年3月1日—5月31日" in at.caption[0].value
+    at = run_app({"period": "no-such-period"})
+    assert "2025年1月1日—3月31日" in at.caption[0].value
+
+
+def test_another_county_renders(tmp_path, monkeypatch):
+    at = run_app(data_dir=write_store(tmp_path / "other", **SMALL), monkeypatch=monkeypatch,
+                 query_params={"period": "all"})
+    assert not at.exception
+    shown = metrics_by_label(at)
+    assert shown["报到党员"][0] == "5人"  # all time ends on the data's last day, 2025-04-01
+    assert not any("合成数据" in i.value for i in at.info)
+    assert "本县" in at.title[0].value
+
+
+def test_empty_store_renders(tmp_path, monkeypatch):
+    (tmp_path / "empty").mkdir()
+    at = run_app(data_dir=tmp_path / "empty", monkeypatch=monkeypatch)
+    assert not at.exception
+    assert metrics_by_label(at)["党员参与率"][0] == "—"

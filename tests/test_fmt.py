@@ -1,0 +1,62 @@
+"""Numbers and dates as a Chinese government report writes them."""
+
+import datetime as dt
+
+import pytest
+
+from redservice import fmt
+
+
+@pytest.mark.parametrize("value, zh, en", [
+    (7742, "7742", "7,742"),
+    (9999, "9999", "9,999"),
+    (10000, "1万", "10,000"),
+    (10200, "1.02万", "10,200"),
+    (14806, "1.48万", "14,806"),
+    (10486.5, "1.05万", "10,487"),
+    (123456789, "1.23亿", "123,456,789"),
+    (0, "0", "0"),
+    (None, "—", "—"),
+    (float("nan"), "—", "—"),
+])
+def test_number(value, zh, en):
+    assert fmt.number(value, "zh") == zh
+    assert fmt.number(value, "en") == en
+
+
+def test_rounding_is_half_up_not_bankers():
+    assert fmt.number(2.5) == "3"
+    assert fmt.number(12345, "zh") == "1.23万"
+    assert fmt.number(12350, "zh") == "1.24万"
+
+
+def test_no_9999_99_wan():
+    assert fmt.number(99_999_999, "zh") == "1亿"
+
+
+def test_quantity_units():
+    assert fmt.quantity(7742, "households") == "7742户"
+    assert fmt.quantity(14806, "persons") == "1.48万人次"
+    assert fmt.quantity(845.5, "hours", decimals=1) == "845.5小时"
+    assert fmt.quantity(7742, "households", "en") == "7,742 households"
+    assert fmt.quantity(None, "hours") == "—"
+
+
+def test_percent_and_change():
+    assert fmt.percent(0.8653) == "86.5%"
+    assert fmt.percent(None) == "—"
+    assert fmt.change(120, 100) == "+20%"
+    assert fmt.change(90, 100) == "-10%"
+    assert fmt.change(100, 100) == "持平"
+    assert fmt.change(100, 100, "en") == "flat"
+    assert fmt.change(5, 0) is None  # from nothing: no rate of change
+    assert fmt.change(5, None) is None
+
+
+def test_dates():
+    d = dt.date(2025, 3, 31)
+    assert fmt.date(d) == "2025年3月31日"
+    assert fmt.date(d, "en") == "31 Mar 2025"
+    assert fmt.month(d) == "2025年3月"
+    assert fmt.date_range(dt.date(2025, 1, 1), d) == "2025年1月1日—3月31日"
+    assert fmt.date_range(dt.date(2024, 10, 1), d) == "2024年10月1日—2025年3月31日"
