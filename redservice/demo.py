@@ -10,8 +10,6 @@ and for 2025-01-01..2025-03-31 they reproduce the article's headline figures (se
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import math
 import random
@@ -21,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from redservice.parquet_io import write_table
+from redservice.privacy import household_hash
 from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE
 
 SEED = 20250331
@@ -215,11 +214,6 @@ def red_service_days(start: dt.date, end: dt.date) -> list[dt.date]:
             out.append(day)
         month = nxt
     return out
-
-
-def household_hash(code: str, key: bytes) -> str:
-    """Keyed hash of a household code (an address, often): the store never holds the code."""
-    return hmac.new(key, code.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
 
 
 def _growth(d: dt.date) -> float:
