@@ -33,6 +33,11 @@ with c1:
                   ctx.t("overview.top_units"), key="units")
 with c2:
     table = communities[["community", "members", "hours", "persons", "households_reached", "coverage"]]
+    ui.download_excel(ctx, table, ctx.t("overview.community_table"), {
+        "community": ctx.t("overview.community"), "members": ctx.t("overview.members"),
+        "hours": ctx.t("overview.hours"), "persons": ctx.t("overview.persons"),
+        "households_reached": ctx.t("overview.households"), "coverage": ctx.t("overview.coverage"),
+    }, key="overview_excel")
     st.dataframe(
         table, hide_index=True, width="stretch", height=460,
         column_config={

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from redservice import config, fmt, metrics
+from redservice import config, export, fmt, metrics
 from redservice.filters import DEFAULT_PERIOD, EVERYTHING, PERIODS, Filters, Scope, period_range
 from redservice.i18n import DEFAULT_LANG, LANGS, t
 from redservice.store import Store
@@ -194,6 +194,18 @@ def _kpis(ctx: Context) -> dict:
     current = ctx.query("kpis").iloc[0].to_dict()
     previous = ctx.query("kpis", filters=ctx.filters.previous()).iloc[0].to_dict()
     return metrics.result(current, previous, ctx.filters)
+
+
+def download_excel(ctx: Context, df: pd.DataFrame, title: str, columns: dict[str, str] | None = None,
+                   key: str | None = None) -> None:
+    """A download button for the table as Excel, with the title and the filters in force on top."""
+    st.download_button(
+        ctx.t("export.excel"),
+        data=export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last),
+        file_name=export.safe_filename(f"{title}_{ctx.filters.start:%Y%m%d}-{ctx.filters.end:%Y%m%d}", "xlsx"),
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        icon=":material/download:", key=key, on_click="ignore",
+    )
 
 
 def plotly(fig, filename: str, key: str | None = None) -> None:

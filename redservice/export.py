@@ -1,0 +1,58 @@
+"""Excel exports: a table with its title, period, the filters in force and the data's date
+written above the header, so a downloaded file says what it contains."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pandas as pd
+
+from redservice import fmt
+from redservice.filters import DIMENSIONS, Filters
+from redservice.i18n import t
+
+_DIM_LABEL = {"units": "filter.unit", "branches": "filter.branch", "communities": "filter.community",
+              "categories": "filter.category", "forms": "filter.form"}
+
+
+def describe_filters(filters: Filters, lang: str = "zh") -> list[str]:
+    """Human lines: the period, then one line per active filter ("单位：县住建局、县人民医院")."""
+    sep = "：" if lang == "zh" else ": "
+    lines = [t("filter.period", lang) + sep + fmt.date_range(filters.start, filters.end, lang)]
+    for dim in DIMENSIONS:
+        values = getattr(filters, dim)
+        if values is not None:
+            lines.append(t(_DIM_LABEL[dim], lang) + sep + ("、" if lang == "zh" else ", ").join(values))
+    if len(lines) == 1:
+        lines.append(t("export.no_filters", lang))
+    return lines
+
+
+def safe_filename(text: str, extension: str) -> str:
+    """A file name from a Chinese title: keeps CJK, letters and digits; drops path characters."""
+    clean = re.sub(r"[\\/:*?\"<>|\s]+", "_", text).strip("._") or "export"
+    return f"{clean[:80]}.{extension}"
+
+
+def to_excel(df: pd.DataFrame, title: str, filters: Filters, lang: str = "zh",
+             columns: dict[str, str] | None = None, data_until=None) -> bytes:
+    """An .xlsx file: title, filter lines and data date on top, then the table with labelled columns."""
+    table = df.rename(columns=columns) if columns else df
+    if columns:
+        table = table[[c for c in columns.values() if c in table.columns]]
+    header = [title, *describe_filters(filters, lang)]
+    if data_until is not None:
+        header.append(t("app.data_until", lang, date=fmt.date(data_until, lang)))
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
+        sheet_name = t("export.sheet", lang)
+        table.to_excel(writer, sheet_name=sheet_name, startrow=len(header) + 1, index=False)
+        sheet = writer.sheets[sheet_name]
+        bold = writer.book.add_format({"bold": True, "font_size": 14})
+        for i, line in enumerate(header):
+            sheet.write(i, 0, line, bold if i == 0 else None)
+        for j, col in enumerate(table.columns):
+            width = max([len(str(col))] + [len(str(v)) for v in table[col].head(200)]) + 2
+            sheet.set_column(j, j, min(40, max(8, width * 1.6)))
+    return buf.getvalue()
