@@ -19,6 +19,7 @@ PAGES = [
 ]
 
 lang = ui.language()
+who = ui.viewer(lang)
 navigation = st.navigation(
     [
         st.Page(path, title=t(f"page.{key}", lang), icon=icon, help=t(f"page.{key}_help", lang),
@@ -27,6 +28,6 @@ navigation = st.navigation(
     ],
     position="top",
 )
-ctx = ui.filter_bar(str(config.data_dir()), lang, ui.viewer_scope())
+ctx = ui.filter_bar(str(config.data_dir()), lang, who.scope)
 ui.header(ctx, navigation.title)
 navigation.run()

@@ -30,18 +30,38 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--community", action="append", default=[], help="community (repeatable)")
     p.add_argument("--category", action="append", default=[], help="service category (repeatable)")
     p.add_argument("--form", action="append", default=[], help="activity form (repeatable)")
+    p.add_argument("--as", dest="viewer", metavar="EMAIL",
+                   help="apply this user's role and scope from $REDSERVICE_ACCESS (required when it is set)")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+
+class CliError(Exception):
+    """A problem the user must fix; printed in Chinese, exit code 2."""
+
+
+def _scope(args):
+    from redservice import access
+
+    if access.access_path() is None:
+        return access.LOCAL
+    if not args.viewer:
+        raise CliError(f"已配置访问控制（{access.ENV_ACCESS}），请用 --as 邮箱 指定查看身份")
+    who = access.resolve(args.viewer, True)
+    if who is None:
+        raise CliError(f"账号 {args.viewer} 未在访问控制文件中授权")
+    return who.scope
 
 
 def _selection(args):
     from redservice import metrics
     from redservice.store import Store
 
+    scope = _scope(args)
     store = Store(config.data_dir(args.data))
     filters = metrics.default_filters(
-        store, start=args.start, end=args.end, units=args.unit, branches=args.branch,
+        store, scope, start=args.start, end=args.end, units=args.unit, branches=args.branch,
         communities=args.community, categories=args.category, forms=args.form)
-    return store, filters
+    return store, filters, scope
 
 
 def cmd_demo(args) -> int:
@@ -56,8 +76,8 @@ def cmd_kpis(args) -> int:
     from redservice import fmt, metrics
     from redservice.i18n import t
 
-    store, filters = _selection(args)
-    kpis = metrics.kpis(store, filters)
+    store, filters, scope = _selection(args)
+    kpis = metrics.kpis(store, filters, scope)
     if args.json:
         print(json.dumps(metrics.kpis_json(kpis), ensure_ascii=False, indent=1))
         return 0
@@ -84,8 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from redservice.access import AccessError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (CliError, AccessError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from redservice import config, export, fmt, metrics
-from redservice.filters import DEFAULT_PERIOD, EVERYTHING, PERIODS, Filters, Scope, period_range
+from redservice import access, config, export, fmt, metrics
+from redservice.filters import DEFAULT_PERIOD, PERIODS, Filters, Scope, period_range
 from redservice.i18n import DEFAULT_LANG, LANGS, t
 from redservice.store import Store
 
@@ -81,9 +81,49 @@ def language() -> str:
                        lambda code: t(f"langname.{code}"), horizontal=True)
 
 
-def viewer_scope() -> Scope:
-    """Local single-user mode: the organization department's view of everything."""
-    return EVERYTHING
+def _auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, KeyError, OSError):
+        return False
+
+
+def viewer(lang: str) -> access.Viewer:
+    """Who is looking, from Streamlit's login (st.user) and the access file; stops the script
+    with a message, before any figure is computed, when the user may see nothing."""
+    logged_in = bool(st.user.get("is_logged_in", False))
+    email = st.user.get("email") if logged_in else None
+    try:
+        who = access.resolve(email, logged_in)
+    except access.AccessError as exc:
+        st.error(t("access.misconfigured", lang, reason=str(exc)))
+        st.stop()
+    sb = st.sidebar
+    if who is None:
+        st.title(t("app.title", lang))
+        if not logged_in:
+            st.warning(t("access.login_required", lang), icon=":material/lock:")
+            if _auth_configured():
+                st.button(t("access.login", lang), on_click=st.login, type="primary")
+            else:
+                st.info(t("access.no_auth", lang))
+        else:
+            st.error(t("access.unknown_user", lang, email=email or ""), icon=":material/block:")
+            st.button(t("access.logout", lang), on_click=st.logout)
+        st.stop()
+    if who.local:
+        sb.caption(t("access.local_mode", lang))
+    else:
+        scope_names = "、".join(who.scope.units or who.scope.communities or ())
+        sb.caption(t("access.signed_in", lang, email=who.email, role=t(f"access.role_{who.role}", lang),
+                     scope=scope_names or t("filter.all", lang)))
+        sb.button(t("access.logout", lang), on_click=st.logout, key="logout")
+    return who
+
+
+def md_escape(text: str) -> str:
+    """User-provided text made inert for st.markdown / st.caption (no links, emphasis or HTML)."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~$" else ch for ch in str(text))
 
 
 def _ordered(values: list[str], preferred: list[str]) -> list[str]:
@@ -163,7 +203,8 @@ def header(ctx: Context, page_title: str) -> None:
         bits.append(ctx.t("app.data_until", date=fmt.date(ctx.last, ctx.lang)))
     active = ctx.filters.active_dimensions()
     if active:
-        bits.append(ctx.t("filter.in_force", filters="；".join("、".join(v) for v in active.values())))
+        names = "；".join("、".join(md_escape(x) for x in v) for v in active.values())
+        bits.append(ctx.t("filter.in_force", filters=names))
     st.caption(" ｜ ".join(bits))
     if manifest.get("synthetic"):
         st.info(ctx.t("app.synthetic"), icon=":material/science:")

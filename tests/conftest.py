@@ -105,14 +105,16 @@ def project_dir() -> Path:
 
 
 def run_app(query_params: dict | None = None, page: str | None = None, data_dir: Path | None = None,
-            monkeypatch=None):
-    """Run dashboard.py in AppTest (optionally on another store, page and URL parameters)."""
+            monkeypatch=None, user: dict | None = None):
+    """Run dashboard.py in AppTest (optionally on another store, page, URL parameters and user)."""
     from streamlit.testing.v1 import AppTest
 
     if data_dir is not None:
         assert monkeypatch is not None, "pass monkeypatch with data_dir"
         monkeypatch.setenv("REDSERVICE_DATA", str(data_dir))
     at = AppTest.from_file(str(PROJECT_DIR / "dashboard.py"), default_timeout=60)
+    if user is not None:
+        at.user = user
     for key, value in (query_params or {}).items():
         at.query_params[key] = value
     at.run()

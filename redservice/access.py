@@ -1,0 +1,81 @@
+"""Who may see what: roles and scopes from the access file named by $REDSERVICE_ACCESS.
+
+    [users."someone@example.cn"]
+    role = "unit"                      # leader | orgdept | unit | community (or 领导/组织部/单位/社区)
+    units = ["县住建局"]               # for role "unit"
+    communities = ["北城社区"]         # for role "community"
+    show_names = true                  # optional: override the role's default
+
+领导 sees everything with names masked; 组织部 everything with names visible; 单位 only its own
+unit(s); 社区 only its own community. With no access file the app runs in local single-user mode
+as 组织部. With an access file, an unknown or logged-out user gets no scope at all (no figures).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from redservice.filters import Scope
+
+ENV_ACCESS = "REDSERVICE_ACCESS"
+ROLES = ("leader", "orgdept", "unit", "community")
+ALIASES = {"领导": "leader", "组织部": "orgdept", "单位": "unit", "社区": "community"}
+# Whether a role sees member names unless the access file says otherwise.
+DEFAULT_SHOW_NAMES = {"leader": False, "orgdept": True, "unit": True, "community": False}
+LOCAL = Scope(units=None, communities=None, show_names=True, label="orgdept")
+
+
+class AccessError(ValueError):
+    """The access file is malformed."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    email: str | None
+    role: str
+    scope: Scope
+    local: bool = False
+
+
+def access_path() -> Path | None:
+    value = os.environ.get(ENV_ACCESS)
+    return Path(value).expanduser() if value else None
+
+
+def load(path: Path) -> dict[str, Viewer]:
+    """Parse the access file into viewers by lower-cased e-mail; raises AccessError when malformed."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise AccessError(f"访问控制文件无法读取：{path}（{exc}）") from exc
+    viewers = {}
+    for email, entry in (data.get("users") or {}).items():
+        if not isinstance(entry, dict):
+            raise AccessError(f"访问控制文件中 {email} 的设置不是表")
+        role = ALIASES.get(entry.get("role"), entry.get("role"))
+        if role not in ROLES:
+            raise AccessError(f"访问控制文件中 {email} 的角色“{entry.get('role')}”无效，应为 {'/'.join(ROLES)}")
+        units = tuple(entry.get("units") or ()) if role == "unit" else None
+        communities = tuple(entry.get("communities") or ()) if role == "community" else None
+        if role == "unit" and not units:
+            raise AccessError(f"访问控制文件中 {email} 为单位角色，但没有列出 units")
+        if role == "community" and not communities:
+            raise AccessError(f"访问控制文件中 {email} 为社区角色，但没有列出 communities")
+        show = entry.get("show_names", DEFAULT_SHOW_NAMES[role])
+        scope = Scope(units=units, communities=communities, show_names=bool(show), label=role)
+        viewers[email.strip().lower()] = Viewer(email, role, scope)
+    return viewers
+
+
+def resolve(email: str | None, logged_in: bool, path: Path | None = None) -> Viewer | None:
+    """The viewer for this session, or None when the user may see nothing."""
+    path = path if path is not None else access_path()
+    if path is None:
+        return Viewer(None, "orgdept", LOCAL, local=True)
+    if not logged_in or not email:
+        return None
+    return load(path).get(email.strip().lower())

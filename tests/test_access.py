@@ -1,0 +1,160 @@
+"""Roles and row-level scope: a unit sees only its own, an unknown user sees nothing."""
+
+import pytest
+
+from conftest import metrics_by_label, run_app
+from redservice import access, metrics
+from redservice.config import DEMO_DIR
+from redservice.filters import Scope
+from redservice.store import Store
+
+ACCESS = """
+[users."zhang@example.cn"]
+role = "unit"
+units = ["县住建局"]
+
+[users."li@example.cn"]
+role = "单位"
+units = ["县人民医院", "县中医医院"]
+
+[users."wang@example.cn"]
+role = "community"
+communities = ["北城社区"]
+
+[users."leader@example.cn"]
+role = "leader"
+
+[users."org@example.cn"]
+role = "组织部"
+"""
+
+
+@pytest.fixture
+def access_file(tmp_path, monkeypatch):
+    path = tmp_path / "access.toml"
+    path.write_text(ACCESS, encoding="utf-8")
+    monkeypatch.setenv(access.ENV_ACCESS, str(path))
+    return path
+
+
+def login(email):
+    return {"is_logged_in": True, "email": email, "name": email}
+
+
+def expected(scope: Scope, **dims) -> dict:
+    store = Store(DEMO_DIR)
+    try:
+        return metrics.kpis(store, metrics.default_filters(store, scope, **dims), scope)["current"]
+    finally:
+        store.close()
+
+
+def test_parse_roles(access_file):
+    viewers = access.load(access_file)
+    assert viewers["zhang@example.cn"].scope == Scope(units=("县住建局",), show_names=True, label="unit")
+    assert viewers["li@example.cn"].role == "unit"
+    assert viewers["wang@example.cn"].scope.communities == ("北城社区",)
+    assert viewers["wang@example.cn"].scope.show_names is False
+    assert viewers["leader@example.cn"].scope.show_names is False
+    assert viewers["leader@example.cn"].scope.units is None
+    assert viewers["org@example.cn"].scope.show_names is True
+
+
+@pytest.mark.parametrize("text", [
+    '[users."a@b.cn"]\nrole = "admin"\n',
+    '[users."a@b.cn"]\nrole = "unit"\n',
+    '[users."a@b.cn"]\nrole = "community"\ncommunities = []\n',
+    "not toml [",
+])
+def test_malformed_access_files_are_refused(tmp_path, text):
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(access.AccessError):
+        access.load(path)
+
+
+def test_without_access_file_local_mode_is_orgdept(monkeypatch):
+    monkeypatch.delenv(access.ENV_ACCESS, raising=False)
+    who = access.resolve(None, False)
+    assert who.local and who.role == "orgdept" and who.scope.show_names
+
+
+def test_logged_out_user_sees_no_figures(access_file):
+    at = run_app(user={"is_logged_in": False})
+    assert not at.exception
+    assert len(at.metric) == 0 and len(at.get("plotly_chart")) == 0
+    assert any("登录" in w.value for w in at.warning)
+
+
+def test_unknown_user_sees_no_figures(access_file):
+    at = run_app(user=login("stranger@example.cn"))
+    assert not at.exception
+    assert len(at.metric) == 0
+    assert any("未获授权" in e.value for e in at.error)
+
+
+def test_broken_access_file_stops_everything(tmp_path, monkeypatch):
+    path = tmp_path / "access.toml"
+    path.write_text('[users."a@b.cn"]\nrole = "boss"\n', encoding="utf-8")
+    monkeypatch.setenv(access.ENV_ACCESS, str(path))
+    at = run_app(user=login("a@b.cn"))
+    assert len(at.metric) == 0 and at.error
+
+
+@pytest.mark.parametrize("email, scope", [
+    ("zhang@example.cn", Scope(units=("县住建局",), label="unit")),
+    ("li@example.cn", Scope(units=("县人民医院", "县中医医院"), label="unit")),
+    ("wang@example.cn", Scope(communities=("北城社区",), show_names=False, label="community")),
+])
+def test_scoped_user_sees_only_their_own(access_file, email, scope):
+    at = run_app(user=login(email))
+    assert not at.exception
+    shown = metrics_by_label(at)
+    want = expected(scope)
+    everyone = expected(Scope())
+    assert shown["报到党员"][0] == metrics.format_value("members", want["members"], "zh")
+    assert shown["志愿服务时长"][0] == metrics.format_value("hours", want["hours"], "zh")
+    assert want["hours"] < everyone["hours"]
+    units = at.multiselect(key="unit").options
+    if scope.units:
+        assert set(units) == set(scope.units)
+
+
+def test_url_tampering_cannot_widen_the_scope(access_file):
+    at = run_app(user=login("zhang@example.cn"), query_params={"unit": ["县人民医院", "县住建局"]})
+    shown = metrics_by_label(at)
+    want = expected(Scope(units=("县住建局",)))
+    assert shown["报到党员"][0] == metrics.format_value("members", want["members"], "zh")
+    at = run_app(user=login("zhang@example.cn"), query_params={"unit": "县人民医院"})
+    assert metrics_by_label(at)["报到党员"][0] == metrics.format_value("members", want["members"], "zh")
+
+
+def test_cache_is_isolated_between_users(access_file):
+    a = metrics_by_label(run_app(user=login("zhang@example.cn")))
+    b = metrics_by_label(run_app(user=login("li@example.cn")))
+    c = metrics_by_label(run_app(user=login("org@example.cn")))
+    assert a["报到党员"] != b["报到党员"] != c["报到党员"]
+    assert c["报到党支部"][0] == "145个"
+
+
+def test_leader_sees_everything(access_file):
+    at = run_app(user=login("leader@example.cn"))
+    assert metrics_by_label(at)["报到党支部"][0] == "145个"
+    assert any("领导" in c.value for c in at.sidebar.caption)
+
+
+def test_cli_follows_the_same_rules(access_file, capsys):
+    import json
+
+    from redservice import cli
+
+    assert cli.main(["kpis", "--json"]) == 2
+    assert "--as" in capsys.readouterr().err
+    assert cli.main(["kpis", "--json", "--as", "stranger@example.cn"]) == 2
+    capsys.readouterr()
+    assert cli.main(["kpis", "--json", "--as", "ZHANG@example.cn", "--unit", "县人民医院"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["members"] == 0  # a unit user asking for another unit gets nothing
+    assert cli.main(["kpis", "--json", "--as", "zhang@example.cn"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["members"] == expected(Scope(units=("县住建局",)))["members"] > 0
