@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -57,13 +58,15 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """Start `python -m streamlit run dashboard.py` on a free loopback port; yield its URL."""
+@contextlib.contextmanager
+def streamlit_server(log_dir: Path, data_dir: Path | None = None, extra_env: dict | None = None):
+    """Run `python -m streamlit run dashboard.py` on a free loopback port; yield its URL."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    env = {**os.environ}
+    log = log_dir / f"streamlit-{port}.log"
+    env = {**os.environ, **(extra_env or {})}
     env.pop("REDSERVICE_DATA", None)
+    if data_dir is not None:
+        env["REDSERVICE_DATA"] = str(data_dir)
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
@@ -72,19 +75,26 @@ def app_url(tmp_path_factory):
             cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT, env=env,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"streamlit did not start:\n{log.read_text()}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    with streamlit_server(tmp_path_factory.mktemp("server")) as url:
+        yield url

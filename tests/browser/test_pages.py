@@ -132,7 +132,7 @@ def test_filtered_url_survives_a_reload(chromium, app_url):
         assert "unit" in query, page.url
         sidebar = page.locator("[data-testid='stSidebar']").inner_text()
         assert "县住建局" in sidebar and "1 Oct 2024 to 31 Dec 2024" in sidebar
-        caption = page.locator("[data-testid='stCaptionContainer']").first.inner_text()
+        caption = page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").first.inner_text()
         assert "1 Oct 2024" in caption
         if attempt == 0:
             page.reload()
