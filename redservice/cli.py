@@ -89,6 +89,21 @@ def cmd_kpis(args) -> int:
     return 0
 
 
+def cmd_brief(args) -> int:
+    from redservice import briefing, metrics
+
+    store, filters, scope = _selection(args)
+    result = metrics.kpis(store, filters, scope)
+    period = "ytd" if not (args.start or args.end) else None
+    text = briefing.paragraph(result, period, args.lang)
+    if args.json:
+        print(json.dumps({"text": text, "start": filters.start.isoformat(), "end": filters.end.isoformat(),
+                          "kpis": metrics.kpis_json(result)}, ensure_ascii=False, indent=1))
+    else:
+        print(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m redservice", description="在职党员进社区数据看板")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("kpis", help="print the headline KPIs (the same SQL as the 总览 page)")
     _add_selection(p)
     p.set_defaults(func=cmd_kpis)
+
+    p = sub.add_parser("brief", help="print the briefing paragraph (the same text as the 汇报 page)")
+    _add_selection(p)
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text")
+    p.set_defaults(func=cmd_brief)
     return parser
 
 

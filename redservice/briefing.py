@@ -1,0 +1,114 @@
+"""The briefing paragraph, written from the KPIs the way a Chinese government report writes it.
+
+Rounding rules (applied to approximate quantities: members, hours, persons served, wishes,
+activities; branches, communities and households are always written exactly, as in the seed
+article's "145个党支部……联系群众7742户"):
+
+1. Keep two significant figures when the leading digit is 1, else one: 2046 → 2000, 236 → 200,
+   124 → 120, 10486 → 10000, 64 → 60.
+2. If the value lies at most 3 % below the next such round number, write 近 + that number:
+   14806 → 近15000, 9950 → 近10000.
+3. Otherwise write the rounded-down number, followed by 余 when anything was dropped:
+   2046 → 2000余, 2000 → 2000.
+4. Numbers of 100,000 and more are written in 万: 123456 → 12万余. Below 10 the value is exact.
+"""
+
+from __future__ import annotations
+
+import math
+
+from redservice import fmt
+from redservice.filters import Filters
+from redservice.i18n import t
+
+NEAR = 0.03
+EXACT_KEYS = ("branches", "communities", "households")
+
+
+def _digits(value: float, lang: str) -> str:
+    if lang == "zh" and value >= 100_000:
+        return fmt.number(value, "zh")
+    return f"{int(value)}" if lang == "zh" else f"{int(value):,}"
+
+
+def approx(value, lang: str = "zh") -> str:
+    """A quantity with 余/近 ("more than"/"nearly") by the module's rules."""
+    if fmt.missing(value):
+        return fmt.DASH
+    v = float(value)
+    if v < 10:
+        return fmt.number(v, lang)
+    digits = int(math.floor(math.log10(v)))
+    lead = int(v // 10**digits)
+    step = 10 ** (digits - 1) if lead == 1 else 10**digits
+    low = (v // step) * step
+    high = low + step
+    if 0 < high - v <= NEAR * high:
+        return f"近{_digits(high, lang)}" if lang == "zh" else f"nearly {_digits(high, lang)}"
+    if v == low:
+        return _digits(low, lang)
+    return f"{_digits(low, lang)}余" if lang == "zh" else f"more than {_digits(low, lang)}"
+
+
+def _exact(value, lang: str) -> str:
+    return fmt.number(value, lang) if lang == "en" else (fmt.DASH if fmt.missing(value) else str(int(value)))
+
+
+def strongest_change(result: dict) -> tuple[str, float] | None:
+    """The KPI whose value moved most against the previous period (relative), if any can be computed."""
+    best = None
+    for key in ("members", "hours", "households", "persons_served", "wishes_claimed", "wishes_completed",
+                "activities"):
+        cur, prev = result["current"].get(key), result["previous"].get(key)
+        rate = fmt.ratio(None if cur is None else cur - (prev or 0), prev)
+        if rate is not None and rate != 0 and (best is None or abs(rate) > abs(best[1])):
+            best = (key, rate)
+    return best
+
+
+def period_phrase(filters: Filters, period: str | None, lang: str) -> str:
+    if period == "ytd":
+        return t("brief.ytd", lang)
+    return t("brief.between", lang, start=fmt.date(filters.start, lang), end=fmt.date(filters.end, lang))
+
+
+def scope_phrase(filters: Filters, lang: str) -> str:
+    """全县 / 县住建局 / 县住建局等3个单位 (en: the county / …)."""
+    if filters.units:
+        first, n = filters.units[0], len(filters.units)
+        return first if n == 1 else t("brief.units_many", lang, first=first, n=n)
+    if filters.communities:
+        first, n = filters.communities[0], len(filters.communities)
+        return first if n == 1 else t("brief.communities_many", lang, first=first, n=n)
+    return t("brief.county", lang)
+
+
+def paragraph(result: dict, period: str | None, lang: str = "zh") -> str:
+    """The summary paragraph for the KPI result (``metrics.kpis``)."""
+    cur = result["current"]
+    filters: Filters = result["filters"]
+    values = {
+        "period": period_phrase(filters, period, lang),
+        "scope": scope_phrase(filters, lang),
+        "branches": _exact(cur["branches"], lang),
+        "members": approx(cur["members"], lang),
+        "communities": _exact(cur["communities"], lang),
+        "hours": approx(cur["hours"], lang),
+        "households": _exact(cur["households"], lang),
+        "persons": approx(cur["persons_served"], lang),
+        "claimed": approx(cur["wishes_claimed"], lang),
+        "completed": approx(cur["wishes_completed"], lang),
+        "activities": approx(cur["activities"], lang),
+        "activity_persons": approx(cur.get("activity_persons"), lang),
+        "rate": fmt.percent(cur["participation_rate"], lang),
+    }
+    text = t("brief.body", lang, **values)
+    change = strongest_change(result)
+    if change:
+        key, rate = change
+        word = t("brief.up" if rate > 0 else "brief.down", lang)
+        label = t(f"kpi.{key}", lang)
+        label = label if lang == "zh" else label[0].lower() + label[1:]
+        text += t("brief.change", lang, kpi=label, word=word,
+                  rate=fmt.percent(abs(rate), lang))
+    return text
