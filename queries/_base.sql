@@ -26,10 +26,17 @@ f_services AS (
       AND ($scope_communities IS NULL OR s.community IN (SELECT UNNEST($scope_communities)))
 ),
 f_households AS (
-    SELECT s.record_id, s.date, s.member_id, s.unit, s.branch, s.community, s.compound,
-           s.category, s.form, h.household
-    FROM service_households h
-    JOIN f_services s ON s.record_id = h.record_id
+    -- one row per service record x household (household: an id, distinct per household)
+    SELECT h.record_id, h.date, h.member_id, h.unit, h.branch, h.community, h.compound,
+           h.category, h.form, h.household
+    FROM household_facts h
+    WHERE ($units IS NULL OR h.unit IN (SELECT UNNEST($units)))
+      AND ($branches IS NULL OR h.branch IN (SELECT UNNEST($branches)))
+      AND ($communities IS NULL OR h.community IN (SELECT UNNEST($communities)))
+      AND ($categories IS NULL OR h.category IN (SELECT UNNEST($categories)))
+      AND ($forms IS NULL OR h.form IN (SELECT UNNEST($forms)))
+      AND ($scope_units IS NULL OR h.unit IN (SELECT UNNEST($scope_units)))
+      AND ($scope_communities IS NULL OR h.community IN (SELECT UNNEST($scope_communities)))
 ),
 f_wishes AS (
     SELECT w.wish_id, w.community, w.compound, w.content, w.category, w.posted_on,

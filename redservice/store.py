@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from redservice import rollup
 from redservice.config import PROJECT_DIR
 from redservice.filters import EVERYTHING, Filters, Scope
 from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE, TABLES, parquet_name
@@ -77,12 +78,15 @@ class Store:
         self.directory = Path(directory).resolve()
         self._lock = threading.Lock()
         self.con = duckdb.connect(":memory:")
+        self.con.execute("SET enable_progress_bar = false")
+        self._opened = self.version()
         self._create_views()
         self._harden()
 
     # -- opening -------------------------------------------------------------------------
     def _create_views(self) -> None:
         for table, columns in TABLES.items():
+            self.con.execute(f"DROP VIEW IF EXISTS {table}")
             path = self.directory / parquet_name(table)
             cols = ", ".join(f"CAST({c} AS {ty}) AS {c}" for c, ty in columns.items())
             if path.is_file():
@@ -91,6 +95,13 @@ class Store:
             else:
                 empty = ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items())
                 self.con.execute(f"CREATE VIEW {table} AS SELECT {empty} WHERE 1 = 0")
+        facts = rollup.path(self.directory)
+        if rollup.is_fresh(self.directory):
+            source = f"SELECT * FROM read_parquet({_sql_string(str(facts))})"
+        else:  # missing or stale: the same relation from the raw tables (slower, same answers)
+            source = rollup.FALLBACK_SQL
+        self.con.execute(f"CREATE OR REPLACE VIEW {rollup.HOUSEHOLD_FACTS} AS {source}")
+        self.facts_fresh = source != rollup.FALLBACK_SQL
 
     def _harden(self) -> None:
         directory = str(self.directory).rstrip("/") + "/"
@@ -130,6 +141,7 @@ class Store:
         **extra,
     ) -> pd.DataFrame:
         """Run ``queries/<name>.sql`` with the filters, the scope and any extra parameters bound."""
+        self._follow_files()
         sql = compose(name)
         available = {**(filters.params() if filters else {}), **extra, **scope.params()}
         if filters is None:
@@ -145,6 +157,16 @@ class Store:
             return cur.execute(sql, params).df()
         finally:
             cur.close()
+
+    def _follow_files(self) -> None:
+        """Re-point the views when files appeared, vanished or changed since they were made, so a
+        table written after opening is seen and a rollup made stale by new records is not used."""
+        current = self.version()
+        if current != self._opened:
+            with self._lock:
+                if current != self._opened:
+                    self._create_views()
+                    self._opened = current
 
     def close(self) -> None:
         self.con.close()
