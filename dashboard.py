@@ -18,6 +18,9 @@ PAGES = [
     ("pages/overview.py", "overview", ":material/dashboard:"),
 ]
 
+# Pages only some roles may open (the rest are open to every signed-in role).
+RESTRICTED = {"data": ("orgdept",)}
+
 lang = ui.language()
 who = ui.viewer(lang)
 navigation = st.navigation(
@@ -25,6 +28,7 @@ navigation = st.navigation(
         st.Page(path, title=t(f"page.{key}", lang), icon=icon, help=t(f"page.{key}_help", lang),
                 url_path=key, default=(i == 0))
         for i, (path, key, icon) in enumerate(PAGES)
+        if who.role in RESTRICTED.get(key, (who.role,))
     ],
     position="top",
 )
