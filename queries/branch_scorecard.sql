@@ -20,7 +20,7 @@ reported AS (
     FROM f_members m
     WHERE m.reported_on <= $end
 ),
-members_by_branch AS (
+branch_members AS (
     SELECT r.branch, COUNT(*) AS reported,
            COUNT(CASE WHEN EXISTS (
                SELECT 1 FROM f_services s
@@ -77,7 +77,7 @@ SELECT
     COALESCE(d.wishes_completed, 0) AS wishes_completed,
     COALESCE(s.latest_month_records, 0) AS latest_month_records
 FROM branch_list l
-LEFT JOIN members_by_branch mb ON mb.branch = l.branch
+LEFT JOIN branch_members mb ON mb.branch = l.branch
 LEFT JOIN svc s ON s.branch = l.branch
 LEFT JOIN hh h ON h.branch = l.branch
 LEFT JOIN claimed c ON c.branch = l.branch

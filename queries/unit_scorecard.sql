@@ -37,7 +37,7 @@ reported AS (
     FROM f_members m
     WHERE m.reported_on <= $end
 ),
-members_by_unit AS (
+unit_members AS (
     SELECT r.unit, COUNT(*) AS reported,
            COUNT(CASE WHEN EXISTS (
                SELECT 1 FROM f_services s
@@ -102,7 +102,7 @@ card AS (
         COALESCE(s.latest_month_records, 0) AS latest_month_records
     FROM unit_list l
     LEFT JOIN roll ro ON ro.unit = l.unit
-    LEFT JOIN members_by_unit mb ON mb.unit = l.unit
+    LEFT JOIN unit_members mb ON mb.unit = l.unit
     LEFT JOIN svc s ON s.unit = l.unit
     LEFT JOIN hh h ON h.unit = l.unit
     LEFT JOIN claimed c ON c.unit = l.unit
