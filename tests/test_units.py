@@ -411,10 +411,6 @@ def test_chart_has_a_bar_per_unit_and_the_median_line(county):
 
 # -- the page -----------------------------------------------------------------------------------
 
-def _scorecard(at):
-    return next(d.value for d in at.dataframe if "报到率" in d.value.columns or "reporting_rate" in d.value.columns)
-
-
 def test_page_renders_the_scorecard_for_the_demo():
     at = run_app(page="pages/units.py")
     assert not at.exception
