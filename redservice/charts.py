@@ -82,3 +82,37 @@ def ranking(df: pd.DataFrame, label_col: str, value_col: str, lang: str, title: 
     fig.update_yaxes(showgrid=False, automargin=True)
     fig.update_layout(margin={"r": 70})
     return fig
+
+
+def hours_per_member(df: pd.DataFrame, median: float | None, lang: str, title: str | None = None) -> go.Figure:
+    """Units by hours per reported member, highest on top; bars at or above the county median in
+    red, below it in pale red, and the median itself as a dashed reference line labelled above
+    the plot."""
+    data = df[df["hours_per_member"].notna()].sort_values(["hours_per_member", "unit"], ascending=[True, False])
+    colours = [RED if median is None or v >= median else RED_LIGHT for v in data["hours_per_member"]]
+    unit_label = t("units.hours_per_member_unit", lang)
+    texts = [f"{v:,.1f}" for v in data["hours_per_member"]]
+    hover = [
+        f"{fmt.number(v, lang, 1)} {unit_label}<br>{fmt.quantity(h, 'hours', lang, 1)} · "
+        f"{fmt.quantity(m, 'people', lang)}"
+        for v, h, m in zip(data["hours_per_member"], data["hours"], data["reported"])
+    ]
+    fig = go.Figure(go.Bar(
+        x=data["hours_per_member"], y=data["unit"], orientation="h", marker_color=colours,
+        text=texts, textposition="outside", cliponaxis=False, customdata=hover,
+        hovertemplate="%{y}<br>%{customdata}<extra></extra>",
+    ))
+    height = max(320, 21 * len(data) + 120)
+    base_layout(fig, title, height)
+    if median is not None:
+        fig.add_shape(type="line", x0=median, x1=median, xref="x", y0=0, y1=1, yref="paper",
+                      line={"color": INK, "width": 1.5, "dash": "dash"})
+        fig.add_annotation(
+            x=median, xref="x", y=1, yref="paper", yanchor="bottom", yshift=24, showarrow=False,
+            text=t("units.median_line", lang, value=f"{median:,.1f}", unit=unit_label),
+            font={"size": 13, "color": INK}, bgcolor="white",
+        )
+    fig.update_xaxes(showgrid=True, gridcolor="#EFEFEF", rangemode="tozero", side="top", ticksuffix="  ")
+    fig.update_yaxes(showgrid=False, automargin=True, tickfont={"size": 12})
+    fig.update_layout(margin={"r": 50, "t": 100 if title else 60}, bargap=0.25, showlegend=False)
+    return fig

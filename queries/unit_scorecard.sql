@@ -1,0 +1,117 @@
+-- Unit scorecard: one row per unit of the store's units table, limited by the unit and branch
+-- filters (a unit stays when it owns a selected branch) and the viewer's scope.
+-- Grain: unit. Parameters: $start, $end (inclusive) and the shared filters.
+-- branches / members_on_roll: from the branch list (党支部名录), within the branch filter;
+--   members_on_roll (党员人数) is NULL unless every listed branch of the unit gives it.
+-- reported: members reported on or before $end (the member's unit on the roster);
+--   reporting_rate = reported ÷ members_on_roll, NULL when the roll is unknown or 0, and NULL
+--   when a community filter or scope is in force (the roll is not kept per community).
+-- active: reported members with at least one service in the period; participation_rate =
+--   active ÷ reported (NULL with no reported member).
+-- hours, persons, records: services in the period credited to the unit on the day of service;
+--   hours_per_member = hours ÷ reported (NULL with no reported member).
+-- households: DISTINCT household codes served by the unit's records (never add across units).
+-- wishes_claimed / wishes_completed: by claiming unit, on claim / completion date in the period.
+-- paired_hours: hours of the unit's records in its 包联 community (NULL when it has none).
+-- latest_month_records: the unit's records in the month of $end (within the period).
+-- hours_rank: rank by hours_per_member, highest first (NULL when it cannot be computed).
+WITH
+unit_list AS (
+    SELECT u.unit, u.category, u.paired_community
+    FROM units u
+    WHERE ($units IS NULL OR u.unit IN (SELECT UNNEST($units)))
+      AND ($scope_units IS NULL OR u.unit IN (SELECT UNNEST($scope_units)))
+      AND ($branches IS NULL OR u.unit IN (
+          SELECT b.unit FROM branches b WHERE b.branch IN (SELECT UNNEST($branches))))
+),
+roll AS (
+    SELECT b.unit, COUNT(*) AS branches,
+           CASE WHEN COUNT(b.members_on_roll) = COUNT(*) THEN CAST(SUM(b.members_on_roll) AS BIGINT) END
+               AS members_on_roll
+    FROM branches b
+    WHERE ($branches IS NULL OR b.branch IN (SELECT UNNEST($branches)))
+    GROUP BY b.unit
+),
+reported AS (
+    SELECT m.member_id, m.unit
+    FROM f_members m
+    WHERE m.reported_on <= $end
+),
+unit_members AS (
+    SELECT r.unit, COUNT(*) AS reported,
+           COUNT(CASE WHEN EXISTS (
+               SELECT 1 FROM f_services s
+               WHERE s.member_id = r.member_id AND s.date BETWEEN $start AND $end)
+               THEN 1 END) AS active
+    FROM reported r
+    GROUP BY r.unit
+),
+svc AS (
+    SELECT s.unit,
+           SUM(s.hours) AS hours,
+           SUM(s.persons) AS persons,
+           COUNT(*) AS records,
+           SUM(CASE WHEN s.community = u.paired_community THEN s.hours ELSE 0 END) AS paired_hours,
+           COUNT(CASE WHEN EXTRACT(YEAR FROM s.date) = EXTRACT(YEAR FROM CAST($end AS DATE))
+                       AND EXTRACT(MONTH FROM s.date) = EXTRACT(MONTH FROM CAST($end AS DATE))
+                      THEN 1 END) AS latest_month_records
+    FROM f_services s
+    LEFT JOIN units u ON u.unit = s.unit
+    WHERE s.date BETWEEN $start AND $end
+    GROUP BY s.unit
+),
+hh AS (
+    SELECT unit, COUNT(DISTINCT household) AS households
+    FROM f_households
+    WHERE date BETWEEN $start AND $end
+    GROUP BY unit
+),
+claimed AS (
+    SELECT claim_unit AS unit, COUNT(*) AS wishes_claimed
+    FROM f_wishes WHERE claimed_on BETWEEN $start AND $end
+    GROUP BY claim_unit
+),
+completed AS (
+    SELECT claim_unit AS unit, COUNT(*) AS wishes_completed
+    FROM f_wishes WHERE completed_on BETWEEN $start AND $end
+    GROUP BY claim_unit
+),
+card AS (
+    SELECT
+        l.unit,
+        l.category,
+        l.paired_community,
+        COALESCE(ro.branches, 0) AS branches,
+        ro.members_on_roll,
+        COALESCE(mb.reported, 0) AS reported,
+        CASE WHEN $communities IS NULL AND $scope_communities IS NULL AND ro.members_on_roll > 0
+             THEN CAST(COALESCE(mb.reported, 0) AS DOUBLE) / ro.members_on_roll END AS reporting_rate,
+        COALESCE(mb.active, 0) AS active,
+        CASE WHEN COALESCE(mb.reported, 0) > 0
+             THEN CAST(mb.active AS DOUBLE) / mb.reported END AS participation_rate,
+        COALESCE(s.hours, 0) AS hours,
+        CASE WHEN COALESCE(mb.reported, 0) > 0
+             THEN COALESCE(s.hours, 0) / mb.reported END AS hours_per_member,
+        CAST(COALESCE(s.persons, 0) AS BIGINT) AS persons,
+        COALESCE(s.records, 0) AS records,
+        COALESCE(h.households, 0) AS households,
+        COALESCE(c.wishes_claimed, 0) AS wishes_claimed,
+        COALESCE(d.wishes_completed, 0) AS wishes_completed,
+        CASE WHEN l.paired_community IS NULL THEN NULL
+             ELSE COALESCE(s.paired_hours, 0) END AS paired_hours,
+        COALESCE(s.latest_month_records, 0) AS latest_month_records
+    FROM unit_list l
+    LEFT JOIN roll ro ON ro.unit = l.unit
+    LEFT JOIN unit_members mb ON mb.unit = l.unit
+    LEFT JOIN svc s ON s.unit = l.unit
+    LEFT JOIN hh h ON h.unit = l.unit
+    LEFT JOIN claimed c ON c.unit = l.unit
+    LEFT JOIN completed d ON d.unit = l.unit
+)
+SELECT
+    card.*,
+    CASE WHEN hours_per_member IS NULL THEN NULL
+         ELSE RANK() OVER (ORDER BY CASE WHEN hours_per_member IS NULL THEN 1 ELSE 0 END,
+                                    hours_per_member DESC) END AS hours_rank
+FROM card
+ORDER BY CASE WHEN hours_per_member IS NULL THEN 1 ELSE 0 END, hours_per_member DESC, unit

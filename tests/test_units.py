@@ -1,0 +1,448 @@
+"""单位与支部: scorecards, flags, masking, 未参与党员, 红色积分 and the page, on a county checked by hand.
+
+The fixture county (period 2025-01-01..2025-03-31):
+  U1 (包联 A社区): branches U1一支部 (roll 3) and U1二支部 (roll 2); members a1, a2 (一支部), a3 (二支部,
+     served only in December 2024).
+  U2 (包联 B社区): branches U2甲支部 (roll 2) and U2乙支部 (no roll); a4 (甲), a5 (乙, reports in April).
+  U3 (no 包联, not in the branch list): a6, served once in February.
+  U4: branch U4支部 (roll 4), no member at all.
+"""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from conftest import D, Q1_2025, metrics_by_label, run_app, write_store
+from redservice import charts, config, export, metrics, scorecard
+from redservice.filters import Filters, Scope
+from redservice.store import Store
+
+
+def _m(mid, name, unit, branch, community, reported, phone="13812345678"):
+    return {"member_id": mid, "name": name, "unit": unit, "branch": branch, "community": community,
+            "reported_on": reported, "gender": "男", "phone": phone}
+
+
+def _s(rid, day, m, community, form, hours, persons, households=(), activity=None, category="义诊"):
+    return {"record_id": rid, "date": day, "member_id": m["member_id"], "name": m["name"], "unit": m["unit"],
+            "branch": m["branch"], "community": community, "category": category, "form": form,
+            "activity_id": activity, "hours": hours, "persons": persons, "households": list(households)}
+
+
+A1 = _m("a1", "张三明", "U1", "U1一支部", "A社区", D(2024, 6, 1))
+A2 = _m("a2", "李四", "U1", "U1一支部", "B社区", D(2025, 1, 15), phone="13900001111")
+A3 = _m("a3", "王五", "U1", "U1二支部", "A社区", D(2024, 1, 1))
+A4 = _m("a4", "欧阳娜娜", "U2", "U2甲支部", "B社区", D(2024, 5, 1))
+A5 = _m("a5", "赵六", "U2", "U2乙支部", "A社区", D(2025, 4, 2))
+A6 = _m("a6", "孙七", "U3", "U3支部", "A社区", D(2024, 1, 1))
+
+COUNTY = {
+    "communities": [{"community": "A社区", "households": 100}, {"community": "B社区", "households": 50}],
+    "units": [
+        {"unit": "U1", "paired_community": "A社区"},
+        {"unit": "U2", "paired_community": "B社区"},
+        {"unit": "U3", "paired_community": None},
+        {"unit": "U4", "paired_community": "A社区"},
+    ],
+    "branches": [
+        {"branch": "U1一支部", "unit": "U1", "members_on_roll": 3},
+        {"branch": "U1二支部", "unit": "U1", "members_on_roll": 2},
+        {"branch": "U2甲支部", "unit": "U2", "members_on_roll": 2},
+        {"branch": "U2乙支部", "unit": "U2", "members_on_roll": None},
+        {"branch": "U4支部", "unit": "U4", "members_on_roll": 4},
+    ],
+    "members": [A1, A2, A3, A4, A5, A6],
+    "services": [
+        _s("s1", D(2025, 1, 10), A1, "A社区", "日常服务", 2.0, 3, ["h1", "h2"], category="送政策"),
+        _s("s2", D(2025, 2, 1), A1, "A社区", "红色服务日", 3.0, 2, ["h2", "h3"], "R1"),
+        _s("s2b", D(2025, 2, 1), A1, "A社区", "红色服务日", 1.0, 0, [], "R1"),  # same activity: one 红色服务日
+        _s("s3", D(2025, 2, 1), A2, "A社区", "红色服务日", 2.0, 1, ["h3"], "R1"),
+        _s("s4", D(2025, 3, 5), A2, "B社区", "日常服务", 1.5, 1, ["h4"]),
+        _s("s5", D(2024, 12, 20), A3, "A社区", "日常服务", 4.0, 2, ["h1"]),  # before the period
+        _s("s6", D(2025, 1, 20), A4, "B社区", "日常服务", 5.0, 4, ["h4", "h5"]),
+        _s("s7", D(2025, 1, 25), A4, "B社区", "红色服务日", 2.0, 1, ["h5"], "R2"),
+        _s("s9", D(2025, 3, 18), A4, "B社区", "红色服务日", 1.0, 1, []),  # no 活动编号: one per day
+        _s("s10", D(2025, 3, 18), A4, "B社区", "红色服务日", 0.5, 1, []),
+        _s("s8", D(2025, 2, 10), A6, "A社区", "日常服务", 1.0, 1, ["h1"]),
+    ],
+    "wishes": [
+        {"wish_id": "w1", "community": "A社区", "content": "修水管", "posted_on": D(2025, 1, 2),
+         "claim_unit": "U1", "claim_branch": "U1一支部", "claimer": "张三明", "claim_member_id": "a1",
+         "claimed_on": D(2025, 1, 5), "completed_on": D(2025, 2, 10), "status": "已办结", "satisfaction": 5.0},
+        {"wish_id": "w2", "community": "A社区", "content": "送煤", "posted_on": D(2024, 11, 20),
+         "claim_unit": "U1", "claim_branch": "U1一支部", "claimer": "张三明", "claim_member_id": "a1",
+         "claimed_on": D(2024, 12, 1), "completed_on": D(2025, 1, 20), "status": "已办结", "satisfaction": 3.0},
+        {"wish_id": "w3", "community": "B社区", "content": "理发", "posted_on": D(2025, 2, 20),
+         "claim_unit": "U2", "claim_branch": "U2甲支部", "claimer": "欧阳娜娜", "claim_member_id": "a4",
+         "claimed_on": D(2025, 3, 1), "status": "已认领"},
+        {"wish_id": "w4", "community": "A社区", "content": "辅导功课", "posted_on": D(2025, 1, 25),
+         "claim_unit": "U1", "claim_branch": "U1二支部", "claimer": "王五", "claim_member_id": "a3",
+         "claimed_on": D(2025, 2, 1), "completed_on": D(2025, 4, 5), "status": "已办结", "satisfaction": 5.0},
+    ],
+}
+
+SETTINGS = config.settings(config.DEMO_DIR)  # the defaults: the demo ships no config.toml
+TH = scorecard.thresholds(SETTINGS)
+RULES = scorecard.points_rules(SETTINGS)
+
+
+@pytest.fixture
+def county(tmp_path) -> Store:
+    store = Store(write_store(tmp_path / "county", **COUNTY))
+    yield store
+    store.close()
+
+
+def f(**dims) -> Filters:
+    return Filters.make(*Q1_2025, **dims)
+
+
+def units_card(store, filters=None, th=TH, rules=RULES, lang="zh"):
+    filters = filters or f()
+    median = scorecard.median_hours_per_member(store.query("unit_scorecard", scorecard.county_filters(filters)))
+    return scorecard.unit_scorecard(store.query("unit_scorecard", filters),
+                                    store.query("red_points", filters, level="unit", **rules.params()),
+                                    th, median, lang, filters.end).set_index("unit")
+
+
+def points(store, level="member", filters=None, rules=RULES, **rule_changes):
+    if rule_changes:
+        rules = scorecard.PointsRules(**{**RULES.__dict__, **rule_changes})
+    df = store.query("red_points", filters or f(), level=level, **rules.params())
+    key = {"member": "member_id", "branch": "branch", "unit": "unit"}[level]
+    return df.set_index(key)
+
+
+# -- the unit scorecard, metric by metric -----------------------------------------------------
+
+def test_one_row_per_unit_of_the_unit_list(county):
+    card = units_card(county)
+    assert sorted(card.index) == ["U1", "U2", "U3", "U4"]
+    assert card.loc["U1", "branches"] == 2 and card.loc["U2", "branches"] == 2
+    assert card.loc["U3", "branches"] == 0 and card.loc["U4", "branches"] == 1
+
+
+def test_members_on_roll_and_reporting_rate(county):
+    card = units_card(county)
+    assert card.loc["U1", "members_on_roll"] == 5
+    assert card.loc["U1", "reported"] == 3
+    assert card.loc["U1", "reporting_rate"] == pytest.approx(0.6)
+    # U2乙支部 gives no 党员人数: the unit's roll is unknown, so is its rate ("—", never 0)
+    assert pd.isna(card.loc["U2", "members_on_roll"]) and pd.isna(card.loc["U2", "reporting_rate"])
+    assert card.loc["U2", "reported"] == 1  # a5 reports after the period
+    assert pd.isna(card.loc["U3", "members_on_roll"])  # not in the branch list
+    assert card.loc["U4", "reported"] == 0 and card.loc["U4", "reporting_rate"] == 0.0
+
+
+def test_reporting_rate_is_undefined_with_a_community_filter(county):
+    card = units_card(county, f(communities=["A社区"]))
+    assert card.loc["U1", "reported"] == 2  # a1, a3 reported to A社区
+    assert card["reporting_rate"].isna().all()
+
+
+def test_participation_hours_and_hours_per_member(county):
+    card = units_card(county)
+    assert card.loc["U1", "active"] == 2  # a3 served only in December
+    assert card.loc["U1", "participation_rate"] == pytest.approx(2 / 3)
+    assert card.loc["U1", "hours"] == pytest.approx(9.5)
+    assert card.loc["U1", "hours_per_member"] == pytest.approx(9.5 / 3)
+    assert card.loc["U1", "persons"] == 7
+    assert card.loc["U2", "hours"] == pytest.approx(8.5) and card.loc["U2", "hours_per_member"] == pytest.approx(8.5)
+    assert card.loc["U3", "hours_per_member"] == pytest.approx(1.0)
+    assert card.loc["U4", "hours"] == 0
+    assert pd.isna(card.loc["U4", "participation_rate"]) and pd.isna(card.loc["U4", "hours_per_member"])
+
+
+def test_distinct_households_per_unit_are_not_additive(county):
+    card = units_card(county)
+    assert (card.loc["U1", "households"], card.loc["U2", "households"], card.loc["U3", "households"]) == (4, 2, 1)
+    county_households = metrics.kpis(county, f())["current"]["households"]
+    assert county_households == 5  # h1..h5; the per-unit figures add up to 7
+    assert card["households"].sum() == 7
+
+
+def test_wishes_paired_hours_points_and_rank(county):
+    card = units_card(county)
+    assert (card.loc["U1", "wishes_claimed"], card.loc["U1", "wishes_completed"]) == (2, 2)  # w1, w4 / w1, w2
+    assert (card.loc["U2", "wishes_claimed"], card.loc["U2", "wishes_completed"]) == (1, 0)
+    assert card.loc["U1", "paired_hours"] == pytest.approx(8.0)  # s4 was in B社区
+    assert card.loc["U2", "paired_hours"] == pytest.approx(8.5)
+    assert pd.isna(card.loc["U3", "paired_hours"])  # no 包联 community: "—"
+    assert card.loc["U4", "paired_hours"] == 0
+    assert card.loc["U1", "points"] == pytest.approx(42.5)
+    assert card.loc["U2", "points"] == pytest.approx(18.5)
+    assert card.loc["U4", "points"] == 0
+    assert card.loc["U2", "rank"] == 1 and card.loc["U1", "rank"] == 2 and card.loc["U3", "rank"] == 3
+    assert pd.isna(card.loc["U4", "rank"])
+
+
+def test_unit_and_branch_filters_limit_the_rows(county):
+    assert list(units_card(county, f(units=["U1"])).index) == ["U1"]
+    card = units_card(county, f(branches=["U2乙支部"]))
+    assert list(card.index) == ["U2"]
+    assert card.loc["U2", "reported"] == 0 and pd.isna(card.loc["U2", "members_on_roll"])
+
+
+def test_county_median_ignores_the_unit_filter(county):
+    whole = scorecard.median_hours_per_member(county.query("unit_scorecard", f()))
+    assert whole == pytest.approx(9.5 / 3)  # median of 9.5/3, 8.5 and 1.0
+    one = county.query("unit_scorecard", scorecard.county_filters(f(units=["U2"])))
+    assert scorecard.median_hours_per_member(one) == pytest.approx(whole)
+    assert scorecard.median_hours_per_member(pd.DataFrame({"hours_per_member": [None]})) is None
+
+
+# -- flags --------------------------------------------------------------------------------------
+
+def test_each_threshold_flag(county):
+    card = units_card(county)
+    assert card.loc["U1", "reasons"] == "报到率60%，低于95%；参与率66.7%，低于70%"
+    assert not card.loc["U2", "flagged"] and card.loc["U2", "reasons"] == ""
+    assert card.loc["U3", "reasons"] == "人均时长1小时，不足全县中位数3.2小时的50%；2025年3月无服务记录"
+    assert card.loc["U4", "reasons"] == "无党员报到；报到率0%，低于95%"
+    assert list(card.index[card["flagged"]]) == ["U1", "U3", "U4"]
+
+
+def test_thresholds_come_from_the_store_config(tmp_path):
+    directory = write_store(tmp_path / "lenient", **COUNTY)
+    (directory / "config.toml").write_text(
+        "[thresholds]\nreporting_rate_min = 0.5\nparticipation_rate_min = 0.0\nno_service_latest_month = false\n",
+        encoding="utf-8")
+    th = scorecard.thresholds(config.settings(directory))
+    assert th.reporting_rate_min == 0.5 and th.hours_vs_median_min == TH.hours_vs_median_min
+    store = Store(directory)
+    try:
+        card = units_card(store, th=th)
+    finally:
+        store.close()
+    assert not card.loc["U1", "flagged"]  # 60% ≥ 50%, participation switched off
+    assert card.loc["U3", "reasons"] == "人均时长1小时，不足全县中位数3.2小时的50%"
+    assert "2025年3月" not in scorecard.conditions_text(th, "zh", "2025年3月")
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(scorecard.SettingsError):
+        scorecard.thresholds({"thresholds": {**SETTINGS["thresholds"], "reporting_rate_min": "95%"}})
+    with pytest.raises(scorecard.SettingsError):
+        scorecard.points_rules({"points": {**SETTINGS["points"], "per_hour": -1}})
+    with pytest.raises(scorecard.SettingsError):
+        scorecard.points_rules({"points": {**SETTINGS["points"], "red_day_form": ""}})
+
+
+def test_flags_in_english(county):
+    card = units_card(county, lang="en")
+    assert card.loc["U3", "reasons"] == ("hours per member 1, under 50% of the county median (3.2); "
+                                         "no service in Mar 2025")
+
+
+# -- branches, members, masking -----------------------------------------------------------------
+
+def branch_card(store, unit=None):
+    filters = f()
+    median = scorecard.median_hours_per_member(store.query("unit_scorecard", filters))
+    return scorecard.branch_scorecard(store.query("branch_scorecard", filters, drill_unit=unit),
+                                      store.query("red_points", filters, level="branch", **RULES.params()),
+                                      TH, median, "zh", filters.end)
+
+
+def test_branch_scorecard(county):
+    card = branch_card(county, "U1").set_index("branch")
+    assert list(card.index) == ["U1一支部", "U1二支部"]
+    one, two = card.loc["U1一支部"], card.loc["U1二支部"]
+    assert (one["members_on_roll"], one["reported"], one["active"]) == (3, 2, 2)
+    assert one["reporting_rate"] == pytest.approx(2 / 3) and one["hours"] == pytest.approx(9.5)
+    assert one["households"] == 4 and one["points"] == pytest.approx(42.5)
+    assert one["points_per_member"] == pytest.approx(21.25)
+    assert (two["reported"], two["active"], two["hours"], two["participation_rate"]) == (1, 0, 0, 0)
+    assert two["reasons"] == ("报到率50%，低于95%；参与率0%，低于70%；人均时长0小时，不足全县中位数3.2小时的50%；"
+                              "2025年3月无服务记录")
+    everything = branch_card(county).set_index("branch")
+    assert everything.loc["U2乙支部", "reasons"] == "无党员报到"
+    assert pd.isna(everything.loc["U2乙支部", "reporting_rate"])
+
+
+def test_branches_sort_by_their_ordinal():
+    df = pd.DataFrame({"branch": ["X第十党支部", "X第二党支部", "X第十一党支部", "X第一党支部"], "unit": ["X"] * 4,
+                       "reported": [1] * 4, "latest_month_records": [1] * 4})
+    out = scorecard.branch_scorecard(df, pd.DataFrame(), TH, None, "zh", D(2025, 3, 31))
+    assert list(out["branch"]) == ["X第一党支部", "X第二党支部", "X第十党支部", "X第十一党支部"]
+
+
+def member_rows(store, branch, scope):
+    filters = f()
+    return scorecard.member_list(store.query("member_list", filters, drill_branch=branch),
+                                 store.query("red_points", filters, level="member", **RULES.params()), scope)
+
+
+def test_member_list(county):
+    rows = member_rows(county, "U1一支部", Scope()).set_index("member_id")
+    assert list(rows.index) == ["a1", "a2"]
+    assert (rows.loc["a1", "records"], rows.loc["a1", "hours"], rows.loc["a1", "households"]) == (3, 6.0, 3)
+    assert rows.loc["a1", "wishes_completed"] == 2 and rows.loc["a1", "points"] == pytest.approx(34)
+    assert str(rows.loc["a2", "last_service"])[:10] == "2025-03-05"
+    assert rows.loc["a1", "name"] == "张三明" and rows.loc["a1", "phone"] == "13812345678"
+
+
+def test_member_list_is_masked_when_names_may_not_be_shown(county):
+    rows = member_rows(county, "U1一支部", Scope(show_names=False))
+    assert list(rows["name"]) == ["张*明", "李*"]
+    assert list(rows["phone"]) == ["138****5678", "139****1111"]
+    assert "member_id" not in rows.columns
+    text = rows.to_csv()
+    assert "张三明" not in text and "13812345678" not in text
+
+
+# -- 未参与党员 ----------------------------------------------------------------------------------
+
+def test_inactive_members(county):
+    df = county.query("inactive_members", f())
+    assert list(df["member_id"]) == ["a3"]  # reported, last served in December
+    assert str(df.iloc[0]["last_service"])[:10] == "2024-12-20"
+    by_form = county.query("inactive_members", f(forms=["红色服务日"]))
+    assert sorted(by_form["member_id"]) == ["a3", "a6"]
+    by_branch = scorecard.inactive_by_branch(by_form, county.query("branch_scorecard", f(), drill_unit=None))
+    rows = by_branch.set_index("branch")
+    assert rows.loc["U1二支部", "inactive"] == 1 and rows.loc["U1二支部", "share"] == pytest.approx(1.0)
+    assert pd.isna(rows.loc["U3支部", "share"])  # not in the branch list: share unknown
+
+
+def test_inactive_excel_is_masked(county):
+    rows = scorecard.inactive_list(county.query("inactive_members", f()), Scope(show_names=False))
+    data = export.to_excel(rows, "未参与党员名单", f(), "zh", {"unit": "单位", "name": "姓名", "phone": "联系电话"})
+    cells = [c for row in openpyxl.load_workbook(io.BytesIO(data)).active.values for c in row if c]
+    assert "王*" in cells and "138****5678" in cells
+    assert "王五" not in cells and "13812345678" not in cells
+
+
+# -- 红色积分 ------------------------------------------------------------------------------------
+
+def test_points_by_the_default_rules(county):
+    p = points(county)
+    # a1: Jan 2 h + w2 completed (rated 3: no bonus) 10 = 12; Feb 4 h + R1 once 5 + w1 10 + good rating 3 = 22
+    assert p.loc["a1", "points"] == pytest.approx(34) and p.loc["a1", "red_days"] == 1
+    assert p.loc["a2", "points"] == pytest.approx(8.5)
+    assert p.loc["a3", "points"] == 0  # reported, nothing in the period
+    # a4: Jan 7 h + R2 5 = 12; Mar 1.5 h + one 红色服务日 without a code (two records, one day) 5 = 6.5
+    assert p.loc["a4", "points"] == pytest.approx(18.5) and p.loc["a4", "red_days"] == 2
+    assert "a5" not in p.index  # reported after the period
+    assert p.loc["a1", "members"] == 1 and p.loc["a1", "name"] == "张三明"
+
+
+@pytest.mark.parametrize("change, a1", [
+    ({"per_hour": 2.0}, 40.0),  # Jan 4 + 10, Feb 8 + 5 + 13
+    ({"per_red_day": 0.0}, 29.0),
+    ({"per_wish": 0.0}, 14.0),  # 2 + 4 + 5 + 3
+    ({"good_rating_min": 3.0}, 37.0),  # w2 (rated 3) now earns the bonus too
+    ({"per_good_rating": 10.0}, 41.0),
+])
+def test_changing_a_rule_changes_the_points(county, change, a1):
+    assert points(county, **change).loc["a1", "points"] == pytest.approx(a1)
+
+
+def test_monthly_caps(county):
+    capped = points(county, max_points_per_month=15.0)
+    assert capped.loc["a1", "points"] == pytest.approx(27)  # Jan 12, Feb 22 → 15
+    assert capped.loc["a1", "points_raw"] == pytest.approx(34)
+    assert capped.loc["a4", "points"] == pytest.approx(18.5)  # 12 and 6.5: under the cap
+    hours = points(county, max_hours_per_month=3.0)
+    assert hours.loc["a1", "points"] == pytest.approx(33)  # Feb: 4 hours count as 3
+    assert hours.loc["a4", "points"] == pytest.approx(14.5)  # Jan: 7 hours count as 3
+    board = scorecard.leaderboard(hours.reset_index(), "member", Scope()).set_index("member_id")
+    assert board.loc["a1", "capped"] == pytest.approx(1) and board.loc["a4", "capped"] == pytest.approx(4)
+
+
+def test_no_cap_when_zero(county):
+    assert points(county, max_hours_per_month=0.0, max_points_per_month=0.0).loc["a1", "points"] == pytest.approx(34)
+
+
+def test_points_roll_up_to_branches_and_units(county):
+    branches = points(county, "branch")
+    assert branches.loc["U1一支部", "points"] == pytest.approx(42.5) and branches.loc["U1一支部", "members"] == 2
+    assert branches.loc["U1二支部", "points"] == 0 and branches.loc["U1二支部", "members"] == 1
+    units = points(county, "unit")
+    assert units.loc["U1", "points"] == pytest.approx(42.5)
+    assert units.loc["U1", "points_per_member"] == pytest.approx(42.5 / 3)
+    assert units["points"].sum() == pytest.approx(points(county)["points"].sum())
+
+
+def test_leaderboard_windows_and_ranking(county):
+    windows = scorecard.points_windows(D(2025, 3, 31), "zh")
+    assert [w.label for w in windows.values()] == ["2025年3月", "2025年", "累计"]
+    assert windows["month"].start == D(2025, 3, 1) and windows["year"].start == D(2025, 1, 1)
+    month = f().with_period(windows["month"].start, windows["month"].end)
+    board = scorecard.leaderboard(county.query("red_points", month, level="member", **RULES.params()),
+                                  "member", Scope(show_names=False))
+    assert list(board["name"][:2]) == ["欧阳*娜", "李*"]  # March: 6.5 and 1.5 points
+    assert list(board["rank"][:2]) == [1, 2] and "member_id" not in board
+    everything = f().with_period(windows["all"].start, windows["all"].end)
+    p = points(county, filters=everything)
+    assert p.loc["a3", "points"] == pytest.approx(4)  # December 2024 counts all time
+    units = scorecard.leaderboard(points(county, "unit").reset_index(), "unit", Scope())
+    assert list(units["unit"]) == ["U2", "U1", "U3"]  # by points per member: 18.5, 14.17, 1
+
+
+def test_rules_in_force_are_written_from_the_config():
+    lines = RULES.lines("zh")
+    assert lines[0] == "志愿服务每小时积1分（每人每月最多计16小时）"
+    assert lines[-1] == "每人每月积分不超过40分"
+    other = scorecard.PointsRules(**{**RULES.__dict__, "per_hour": 2.5, "max_points_per_month": 0.0})
+    assert other.lines("zh")[0].startswith("志愿服务每小时积2.5分")
+    assert other.lines("zh")[-1] == "每月积分不设上限"
+    assert set(RULES.params()) == {"points_per_hour", "max_hours_per_month", "points_per_red_day", "red_day_form",
+                                   "points_per_wish", "points_per_good_rating", "good_rating_min",
+                                   "max_points_per_month"}
+
+
+# -- the chart ----------------------------------------------------------------------------------
+
+def test_chart_has_a_bar_per_unit_and_the_median_line(county):
+    card = units_card(county).reset_index()
+    median = scorecard.median_hours_per_member(card)
+    fig = charts.hours_per_member(card, median, "zh", "各单位人均服务时长")
+    bar = fig.data[0]
+    assert list(bar.y) == ["U3", "U1", "U2"]  # U4 has no members: no bar; highest on top
+    assert fig.layout.shapes[0].x0 == pytest.approx(median)
+    assert "3.2" in fig.layout.annotations[0].text
+    assert list(bar.marker.color) == [charts.RED_LIGHT, charts.RED, charts.RED]
+
+
+# -- the page -----------------------------------------------------------------------------------
+
+def test_page_renders_the_scorecard_for_the_demo():
+    at = run_app(page="pages/units.py")
+    assert not at.exception
+    card = at.dataframe[0].value
+    assert len(card) == 100 and {"unit", "reporting_rate", "reasons", "points"} <= set(card.columns)
+    shown = metrics_by_label(at)
+    assert shown["单位数"][0] == "100"
+    assert len(at.get("plotly_chart")) == 1
+    assert any("志愿服务每小时积" in m.value for m in at.markdown)
+
+
+def test_unit_filter_in_the_url_limits_the_scorecard():
+    at = run_app({"unit": "县住建局"}, page="pages/units.py")
+    assert not at.exception
+    card = at.dataframe[0].value
+    assert list(card["unit"]) == ["县住建局"]
+    assert metrics_by_label(at)["单位数"][0] == "1"
+
+
+def test_page_on_the_fixture_county(tmp_path, monkeypatch):
+    at = run_app({"period": "custom", "start": "2025-01-01", "end": "2025-03-31"}, page="pages/units.py",
+                 data_dir=write_store(tmp_path / "county", **COUNTY), monkeypatch=monkeypatch)
+    assert not at.exception
+    shown = metrics_by_label(at)
+    assert shown["预警单位"][0] == "3" and shown["未参与党员"][0] == "1人"
+    assert shown["报到率"][0] == "33.3%"  # (3 + 0) ÷ (5 + 4) over the units whose roll is known
+    card = at.dataframe[0].value.set_index("unit")
+    assert card.loc["U1", "reporting_rate"] == pytest.approx(60.0)  # shown as a percentage
+    assert pd.isna(card.loc["U2", "reporting_rate"])
+
+
+def test_page_in_english():
+    at = run_app({"lang": "en", "unit": "县住建局"}, page="pages/units.py")
+    assert not at.exception
+    assert metrics_by_label(at)["Work units"][0] == "1"
