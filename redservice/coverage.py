@@ -251,8 +251,8 @@ def column_config(lang: str, compound: bool = False) -> dict:
         "records": n("records"),
         "active_members": n("active_members"),
         "households_reached": n("households_reached"),
-        "coverage": cc.ProgressColumn(t("coverage.col_coverage", lang), format="percent", min_value=0.0,
-                                      max_value=1.0),
+        # a number, not a progress bar: a bar cannot show "—" for a community without 总户数
+        "coverage": cc.NumberColumn(t("coverage.col_coverage", lang), format="percent"),
         "hours_per_100": n("hours_per_100", "%.1f"),
         "open_wishes": n("open_wishes"),
         "wish_id": t("coverage.col_wish_id", lang),

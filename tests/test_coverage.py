@@ -330,6 +330,22 @@ def test_deck_is_offline_with_cjk_labels_and_text_tooltips(other_store):
     assert styled.colours["青山社区"][3] == maps.FILL_ALPHA_BASEMAP
 
 
+def test_quantile_scale_from_the_settings(other_store):
+    table = coverage.community_table(other_store.query("community_summary", q1()))
+    compounds = other_store.query("coverage_compounds", q1(), community=None)
+    view = coverage.coverage_map(table, compounds, boundaries(), "hours", "zh",
+                                 {"coverage": {"scale": "quantile", "bins": 3}})
+    # hours: 7.5 (青山), 1.0 (绿水), 0.5 (长安), 0 × 12: every tercile boundary is 0 but the top
+    assert view.scale.breaks == (0.0, 7.5)
+    assert "0–7.5" in view.legend_html and "15个" in view.legend_html
+
+
+def test_every_rate_column_can_show_a_dash():
+    config = coverage.column_config("zh")
+    assert config["coverage"]["type_config"]["type"] == "number"  # a progress bar would show nothing
+    assert config["hours_per_100"]["type_config"]["type"] == "number"
+
+
 def test_communities_without_boundary_are_listed():
     summary = pd.DataFrame([{"community": n, "households_total": 10, "members": 0, "hours": 1.0, "persons": 0,
                              "records": 0, "households_reached": 1, "coverage": 0.1} for n in ("甲社区", "乙社区")])
