@@ -16,6 +16,7 @@ st.set_page_config(
 # (file, catalogue key, icon); the first page is the default one.
 PAGES = [
     ("pages/overview.py", "overview", ":material/dashboard:"),
+    ("pages/coverage.py", "coverage", ":material/map:"),
     ("pages/units.py", "units", ":material/groups:"),
 ]
 

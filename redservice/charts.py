@@ -116,3 +116,37 @@ def hours_per_member(df: pd.DataFrame, median: float | None, lang: str, title: s
     fig.update_yaxes(showgrid=False, automargin=True, tickfont={"size": 12})
     fig.update_layout(margin={"r": 50, "t": 100 if title else 60}, bargap=0.25, showlegend=False)
     return fig
+def metric_ranking(labels: list[str], values: list, texts: list[str], colours: list[str],
+                   title: str | None = None, height: int = 380) -> go.Figure:
+    """Horizontal bars, largest on top, each in its own colour (the map's) and labelled with its
+    formatted value; labels whose value cannot be computed go last with "—" and no bar."""
+    rows = list(zip(labels, values, texts, colours))
+    present = [r for r in rows if not fmt.missing(r[1])]
+    absent = [r for r in rows if fmt.missing(r[1])]
+    present.sort(key=lambda r: (-float(r[1]), r[0]))
+    absent.sort(key=lambda r: r[0])
+    ordered = (present + absent)[::-1]  # Plotly draws the first category at the bottom
+    fig = go.Figure(go.Bar(
+        x=[0 if fmt.missing(r[1]) else float(r[1]) for r in ordered],
+        y=[r[0] for r in ordered],
+        orientation="h",
+        marker={"color": [r[3] for r in ordered], "line": {"color": "#BFBFBF", "width": 0.5}},
+        text=[r[2] for r in ordered], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}<br>%{text}<extra></extra>",
+    ))
+    base_layout(fig, title, height)
+    fig.update_xaxes(showticklabels=False, showgrid=False, rangemode="tozero")
+    fig.update_yaxes(showgrid=False, automargin=True, type="category")
+    fig.update_layout(margin={"r": 80}, bargap=0.3, clickmode="event+select")
+    return fig
+
+
+def picked_label(selection) -> str | None:
+    """The category label (y of a horizontal bar, else x) of the point clicked on a Plotly chart,
+    from ``st.plotly_chart``'s selection state; None when nothing is selected."""
+    points = (selection or {}).get("points") if hasattr(selection or {}, "get") else None
+    for point in points or []:
+        label = point.get("y") if isinstance(point.get("y"), str) else point.get("x")
+        if label is not None:
+            return str(label)
+    return None

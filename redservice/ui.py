@@ -249,12 +249,18 @@ def download_excel(ctx: Context, df: pd.DataFrame, title: str, columns: dict[str
     )
 
 
-def plotly(fig, filename: str, key: str | None = None) -> None:
-    """Show a Plotly figure; its camera button downloads a crisp PNG named for the chart."""
-    st.plotly_chart(
+def plotly(fig, filename: str, key: str | None = None, on_select="ignore"):
+    """Show a Plotly figure; its camera button downloads a crisp PNG named for the chart.
+    ``on_select`` ("rerun" or a callback) makes a click on a point or bar select it."""
+    extra = {} if on_select == "ignore" else {"on_select": on_select, "selection_mode": "points"}
+    return st.plotly_chart(
         fig, width="stretch", theme=None, key=key,
         config={"displaylogo": False,
                 "toImageButtonOptions": {"format": "png", "scale": 2, "filename": filename}},
+        **extra,
     )
 
 
+def url_choice(widget, label: str, codes, key: str, default: str, format_func, **kwargs) -> str:
+    """A page's own single-choice widget whose URL parameter holds a stable code (see _url_choice)."""
+    return _url_choice(widget, label, codes, key, default, format_func, **kwargs)

@@ -1,0 +1,281 @@
+"""The 社区覆盖 page's logic: the community metrics the map can show, the table of every community,
+tooltips, and the shaping of the drill-down tables. Tidy DataFrames in, values out; no Streamlit
+widgets (only the column configurations its tables are shown with).
+
+口径 (written once here and in README):
+- 覆盖率 = distinct households reached in the community in the period ÷ the community's 总户数;
+  "—" when 总户数 is missing or 0 (never 0 %, never a division error).
+- 每百户服务时长 = hours in the community ÷ 总户数 × 100; "—" without 总户数.
+- 服务时长, 服务人次: sums over the period's records in the community; 报到党员数: members reported
+  to the community by the end of the period (queries/community_summary.sql).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+import pydeck as pdk
+from streamlit import column_config as cc
+
+from redservice import charts, fmt, maps
+from redservice.i18n import t
+from redservice.privacy import mask_name
+
+METRICS = ("coverage", "hours", "persons", "members", "hours_per_100")
+DEFAULT_METRIC = "coverage"
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    unit: str | None  # unit key for fmt.quantity; None: a rate written as a percentage
+    decimals: int
+
+    @property
+    def factor(self) -> float:
+        return 100.0 if self.unit is None else 1.0
+
+
+SPEC = {
+    "coverage": Metric("coverage", None, 1),
+    "hours": Metric("hours", "hours", 1),
+    "persons": Metric("persons", "persons", 0),
+    "members": Metric("members", "people", 0),
+    "hours_per_100": Metric("hours_per_100", "hours", 1),
+}
+
+TABLE_COLUMNS = ("community", "households_total", "members", "hours", "persons", "records",
+                 "households_reached", "coverage", "hours_per_100", "open_wishes")
+
+
+def community_table(summary: pd.DataFrame, open_wishes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every community of queries/community_summary.sql with 每百户服务时长 and the number of open
+    微心愿 (from queries/community_open_wishes.sql) added. Undefined figures stay missing (NaN)."""
+    table = summary.copy()
+    total = pd.to_numeric(table["households_total"], errors="coerce").astype("float64")
+    total = total.where(total > 0)
+    table["households_total"] = total
+    table["hours_per_100"] = table["hours"].astype("float64") / total * 100.0
+    table["coverage"] = pd.to_numeric(table["coverage"], errors="coerce").astype("float64")
+    counts = (open_wishes.groupby("community").size() if open_wishes is not None and not open_wishes.empty
+              else pd.Series(dtype="int64"))
+    table["open_wishes"] = table["community"].map(counts).fillna(0).astype("int64")
+    for col in ("members", "persons", "records", "households_reached"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").fillna(0).astype("int64")
+    table["hours"] = table["hours"].astype("float64")
+    return table[list(TABLE_COLUMNS)].reset_index(drop=True)
+
+
+def value_text(metric: str, value, lang: str) -> str:
+    """A metric's value as shown: 12.3%, 1234.5小时, 210人; "—" when it cannot be computed."""
+    spec = SPEC[metric]
+    if spec.unit is None:
+        return fmt.percent(value, lang, spec.decimals)
+    return fmt.quantity(value, spec.unit, lang, spec.decimals)
+
+
+def bound_text(metric: str, value: float, lang: str, decimals: int) -> str:
+    """A class boundary in the legend (no unit: the legend's title names it)."""
+    if SPEC[metric].unit is None:
+        return fmt.percent(value, lang, decimals)
+    return fmt.number(value, lang, decimals)
+
+
+def _coverage_line(row, lang: str) -> str:
+    if fmt.missing(row.get("households_total")):
+        return t("coverage.tip_no_total", lang)
+    return t("coverage.tip_coverage", lang, value=value_text("coverage", row.get("coverage"), lang),
+             reached=fmt.quantity(row.get("households_reached"), "households", lang),
+             total=fmt.quantity(row.get("households_total"), "households", lang))
+
+
+def tooltip(row, lang: str) -> str:
+    """Plain text (never HTML) with the community's figures; no personal data."""
+    lines = [str(row["community"]), _coverage_line(row, lang)]
+    for metric in ("hours", "persons", "members", "hours_per_100"):
+        lines.append(t("coverage.tip_line", lang, label=t(f"coverage.metric_{metric}", lang),
+                       value=value_text(metric, row.get(metric), lang)))
+    lines.append(t("coverage.tip_line", lang, label=t("coverage.tip_open_wishes", lang),
+                   value=fmt.quantity(row.get("open_wishes"), "items", lang)))
+    return "\n".join(lines)
+
+
+def compound_tooltip(row, lang: str) -> str:
+    """Plain text for a compound point: its households reached, coverage and hours."""
+    lines = [t("coverage.tip_compound", lang, compound=row["compound"], community=row["community"])]
+    reached = fmt.quantity(row.get("households_reached"), "households", lang)
+    if fmt.missing(row.get("households_total")) or not row.get("households_total"):
+        lines.append(t("coverage.tip_line", lang, label=t("coverage.col_households_reached", lang), value=reached))
+    else:
+        lines.append(t("coverage.tip_coverage", lang, value=value_text("coverage", row.get("coverage"), lang),
+                       reached=reached, total=fmt.quantity(row.get("households_total"), "households", lang)))
+    lines.append(t("coverage.tip_line", lang, label=t("coverage.metric_hours", lang),
+                   value=value_text("hours", row.get("hours"), lang)))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CoverageMap:
+    deck: pdk.Deck
+    legend_html: str
+    ranking: go.Figure
+    ranking_title: str
+    scale: maps.Scale
+    colours: dict[str, list[int]]  # community → RGBA of its polygon
+    unmapped: list[str]  # communities without a boundary (not on the map)
+    drawn: int  # communities on the map
+
+
+def coverage_map(table: pd.DataFrame, compounds: pd.DataFrame, boundaries: dict, metric: str, lang: str,
+                 settings: dict, focus: str | None = None, height: int = 620) -> CoverageMap:
+    """Everything the map row of the page shows, for one metric: the deck, its legend and the
+    ranking bars in the same colours."""
+    if metric not in SPEC:
+        metric = DEFAULT_METRIC
+    spec = SPEC[metric]
+    conf = settings.get("coverage", {})
+    map_style = str(conf.get("map_style") or "").strip() or None
+    alpha = maps.FILL_ALPHA_BASEMAP if map_style else maps.FILL_ALPHA
+    values = table[metric].tolist()
+    scale = maps.colour_scale(values, int(conf.get("bins", 5)), str(conf.get("scale", "linear")))
+    decimals = maps.label_decimals(scale, spec.factor, most=2)
+    entries = maps.legend(scale, values, lambda v: bound_text(metric, v, lang, decimals),
+                          no_value=t("coverage.no_value", lang))
+
+    records = table.to_dict("records")
+    colours = {r["community"]: scale.rgba(r[metric], alpha) for r in records}
+    communities = [{"community": r["community"], "fill": colours[r["community"]], "tooltip": tooltip(r, lang)}
+                   for r in records]
+    largest = compounds["households_reached"].max() if not compounds.empty else None
+    points = [{**c, "radius": maps.point_radius(c["households_reached"], largest),
+               "tooltip": compound_tooltip(c, lang)} for c in compounds.to_dict("records")]
+    deck = maps.coverage_deck(boundaries, communities, points, focus=focus, map_style=map_style, height=height)
+
+    mapped = {(f.get("properties") or {}).get("community") for f in (boundaries or {}).get("features", [])
+              if f.get("geometry")}
+    unmapped = [r["community"] for r in records if r["community"] not in mapped]
+    drawn = len(records) - len(unmapped)
+
+    size_key = []
+    if not fmt.missing(largest) and largest and largest > 0:
+        for v in sorted({int(largest), max(1, int(round(largest / 4)))}):
+            size_key.append((fmt.quantity(v, "households", lang), maps.point_radius(v, largest)))
+    legend = maps.legend_html(
+        t(f"coverage.legend_{metric}", lang), entries, lambda n: t("coverage.count", lang, n=n),
+        points=size_key, points_title=t("coverage.points_title", lang), note=t("coverage.click_hint", lang))
+
+    ranking_title = t("coverage.ranking", lang, metric=t(f"coverage.metric_{metric}", lang))
+    ranking = charts.metric_ranking(
+        labels=[r["community"] for r in records], values=values, title=ranking_title,
+        texts=[value_text(metric, v, lang) for v in values],
+        colours=[maps.LegendEntry("", scale.rgb(v), 0).hex for v in values],
+        height=max(height, 26 * len(records) + 40))
+    return CoverageMap(deck, legend, ranking, ranking_title, scale, colours, unmapped, drawn)
+
+
+def split_units(units: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(包联 units of the community, the other units that served it)."""
+    paired = units["paired"].astype(bool)
+    cols = ["unit", "hours", "persons", "records", "active_members", "households_reached"]
+    return units.loc[paired, cols].reset_index(drop=True), units.loc[~paired, cols].reset_index(drop=True)
+
+
+def open_wishes_table(wishes: pd.DataFrame, lang: str, show_names: bool) -> pd.DataFrame:
+    """Open wishes for display: state in words, claimer masked unless the viewer may see names."""
+    out = wishes[["wish_id", "compound", "content", "category", "posted_on", "state", "claim_unit", "claimer",
+                  "claimed_on", "age_days", "claimed_days"]].copy()
+    out["state"] = [t(f"coverage.state_{s}", lang) for s in out["state"]]
+    if not show_names:
+        out["claimer"] = [None if fmt.missing(n) else mask_name(n) for n in out["claimer"]]
+    return out.reset_index(drop=True)
+
+
+def open_wish_counts(wishes: pd.DataFrame) -> dict[str, int]:
+    states = wishes["state"].value_counts() if not wishes.empty else {}
+    return {"claimed": int(states.get("claimed", 0)), "unclaimed": int(states.get("unclaimed", 0))}
+
+
+def excel_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The community table for Excel: rates as percentages, "—" where they cannot be computed."""
+    out = table.copy()
+    out["coverage"] = [fmt.DASH if fmt.missing(v) else round(float(v) * 100, 2) for v in out["coverage"]]
+    out["hours_per_100"] = [fmt.DASH if fmt.missing(v) else round(float(v), 2) for v in out["hours_per_100"]]
+    out["households_total"] = [fmt.DASH if fmt.missing(v) else int(v) for v in out["households_total"]]
+    out["hours"] = out["hours"].round(1)
+    return out
+
+
+def row_of(table: pd.DataFrame, community: str | None) -> dict | None:
+    if community is None:
+        return None
+    rows = table[table["community"] == community]
+    return None if rows.empty else rows.iloc[0].to_dict()
+
+
+def focus_tiles(row: dict, lang: str) -> list[tuple[str, str]]:
+    """(label, value) tiles for the community drilled into."""
+    return [
+        (t("coverage.col_households_total", lang), fmt.quantity(row.get("households_total"), "households", lang)),
+        (t("coverage.col_households_reached", lang), fmt.quantity(row.get("households_reached"), "households", lang)),
+        (t("coverage.metric_coverage", lang), value_text("coverage", row.get("coverage"), lang)),
+        (t("coverage.metric_hours", lang), value_text("hours", row.get("hours"), lang)),
+        (t("coverage.metric_persons", lang), value_text("persons", row.get("persons"), lang)),
+        (t("coverage.metric_members", lang), value_text("members", row.get("members"), lang)),
+    ]
+
+
+def excel_columns(lang: str) -> dict[str, str]:
+    """Column → header of the community table's Excel download (rates in percent)."""
+    out = {c: t(f"coverage.col_{c}", lang) for c in TABLE_COLUMNS}
+    out["coverage"] = t("coverage.col_coverage_pct", lang)
+    return out
+
+
+def column_config(lang: str, compound: bool = False) -> dict:
+    """Labels and number formats for the page's tables (any of their columns)."""
+    def n(key, fmt_="%d"):
+        return cc.NumberColumn(t(f"coverage.col_{key}", lang), format=fmt_)
+
+    return {
+        "community": t("coverage.col_community", lang),
+        "compound": t("coverage.col_compound", lang),
+        "unit": t("coverage.col_unit", lang),
+        "households_total": cc.NumberColumn(
+            t("coverage.col_compound_households" if compound else "coverage.col_households_total", lang),
+            format="%d"),
+        "members": n("members"),
+        "hours": n("hours", "%.1f"),
+        "persons": n("persons"),
+        "records": n("records"),
+        "active_members": n("active_members"),
+        "households_reached": n("households_reached"),
+        # a number, not a progress bar: a bar cannot show "—" for a community without 总户数
+        "coverage": cc.NumberColumn(t("coverage.col_coverage", lang), format="percent"),
+        "hours_per_100": n("hours_per_100", "%.1f"),
+        "open_wishes": n("open_wishes"),
+        "wish_id": t("coverage.col_wish_id", lang),
+        "content": t("coverage.col_content", lang),
+        "category": t("coverage.col_wish_category", lang),
+        "posted_on": cc.DateColumn(t("coverage.col_posted_on", lang), format="YYYY-MM-DD"),
+        "state": t("coverage.col_state", lang),
+        "claim_unit": t("coverage.col_claim_unit", lang),
+        "claimer": t("coverage.col_claimer", lang),
+        "claimed_on": cc.DateColumn(t("coverage.col_claimed_on", lang), format="YYYY-MM-DD"),
+        "age_days": n("age_days"),
+        "claimed_days": n("claimed_days"),
+    }
+
+
+def monthly_figure(monthly: pd.DataFrame, lang: str, start, end) -> go.Figure:
+    """The community's monthly hours and persons (the overview's chart, labels kept whole in a
+    narrower column)."""
+    fig = charts.monthly_trend(monthly, lang, start, end)
+    fig.update_xaxes(automargin=True, tickangle=-45 if len(monthly) > 8 else 0)
+    return fig
+
+
+def table_height(rows: int, most: int = 20) -> int:
+    """Pixels for a st.dataframe that shows up to ``most`` rows without scrolling."""
+    return 38 + 35 * max(1, min(rows, most))

@@ -1,0 +1,445 @@
+"""社区覆盖: colour scale and legend, coverage and its "—", the page's queries on a second county
+(15 communities, other names, boundaries built here), and the page in AppTest."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from conftest import D, Q1_2025, SMALL, run_app, write_store
+from redservice import charts, coverage, maps
+from redservice.filters import Filters
+from redservice.store import Store
+
+# -- a second county: 15 communities, other names, its own boundaries ------------------------------
+
+NAMES = ["青山社区", "绿水社区", "长安社区", "永宁社区", "和平社区", "春晖社区", "朝阳社区", "柳林社区",
+         "金沙社区", "玉泉社区", "桃源社区", "松涛社区", "梅岭社区", "竹溪社区", "兰亭社区"]
+WEST, SOUTH, CELL = 100.0, 25.0, 0.01  # a 5 × 3 grid of squares far from the demo county
+
+
+def _square(i: int) -> dict:
+    col, row = i % 5, i // 5
+    x0, y0 = WEST + col * CELL, SOUTH + row * CELL
+    ring = [[x0, y0], [x0 + CELL, y0], [x0 + CELL, y0 + CELL], [x0, y0 + CELL], [x0, y0]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def boundaries(names=NAMES) -> dict:
+    return {"type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": {"community": n}, "geometry": _square(i)}
+                         for i, n in enumerate(names)]}
+
+
+def _svc(rid, day, member, unit, community, compound, category, hours, persons, households):
+    return {"record_id": rid, "date": day, "member_id": member, "name": "某某", "unit": unit,
+            "branch": f"{unit}支部", "community": community, "compound": compound, "category": category,
+            "form": "日常服务", "hours": hours, "persons": persons, "households": households}
+
+
+OTHER = {
+    "communities": [{"community": n, "households": 100 + 10 * i} for i, n in enumerate(NAMES[:-1])]
+    + [{"community": "兰亭社区", "households": None}],  # no 总户数: coverage "—"
+    "compounds": [
+        {"compound": "青山一区", "community": "青山社区", "households": 40, "lon": 100.003, "lat": 25.004},
+        {"compound": "青山二区", "community": "青山社区", "households": 60, "lon": 100.007, "lat": 25.006},
+        {"compound": "绿水苑", "community": "绿水社区", "households": 50},  # no position: not drawn
+    ],
+    "units": [
+        {"unit": "甲局", "paired_community": "青山社区"},
+        {"unit": "乙局", "paired_community": "青山社区"},  # paired, never served
+        {"unit": "丙局", "paired_community": "绿水社区"},
+        {"unit": "丁局"},
+    ],
+    "branches": [{"branch": f"{u}支部", "unit": u} for u in ("甲局", "乙局", "丙局", "丁局")],
+    "members": [
+        {"member_id": "m1", "name": "张小明", "unit": "甲局", "branch": "甲局支部", "community": "青山社区",
+         "reported_on": D(2024, 5, 1)},
+        {"member_id": "m2", "name": "李大力", "unit": "丙局", "branch": "丙局支部", "community": "青山社区",
+         "reported_on": D(2025, 1, 2)},
+        {"member_id": "m3", "name": "王芳", "unit": "丁局", "branch": "丁局支部", "community": "绿水社区",
+         "reported_on": D(2025, 2, 2)},
+    ],
+    "services": [
+        _svc("r1", D(2025, 1, 5), "m1", "甲局", "青山社区", "青山一区", "送政策", 2.0, 3, ["a1", "a2"]),
+        _svc("r2", D(2025, 2, 10), "m1", "甲局", "青山社区", "青山一区", "义诊", 1.5, 2, ["a2", "a3"]),
+        _svc("r3", D(2025, 2, 20), "m2", "丙局", "青山社区", "青山二区", "送热饭", 3.0, 4, ["b1"]),
+        _svc("r4", D(2025, 3, 1), "m3", "丁局", "绿水社区", "绿水苑", "义剪", 1.0, 1, ["c1"]),
+        _svc("r5", D(2024, 12, 20), "m1", "甲局", "青山社区", "青山一区", "送政策", 2.0, 1, ["a9"]),
+        _svc("r6", D(2025, 3, 15), "m2", "丙局", "青山社区", None, "义诊", 1.0, 2, ["a1"]),
+        _svc("r7", D(2025, 3, 31), "m3", "丁局", "长安社区", None, "植树", 0.5, 1, []),  # the data's last day
+    ],
+    "wishes": [
+        {"wish_id": "w1", "community": "青山社区", "content": "修水管", "posted_on": D(2025, 1, 10),
+         "claim_unit": "甲局", "claimer": "张小明", "claim_member_id": "m1", "claim_branch": "甲局支部",
+         "claimed_on": D(2025, 1, 12), "completed_on": D(2025, 2, 1), "status": "已办结"},
+        {"wish_id": "w2", "community": "青山社区", "content": "陪同就医", "posted_on": D(2025, 2, 1),
+         "claim_unit": "甲局", "claimer": "李大力", "claim_branch": "甲局支部", "claimed_on": D(2025, 2, 3),
+         "status": "已认领"},
+        {"wish_id": "w3", "community": "青山社区", "content": "辅导功课", "posted_on": D(2025, 3, 21),
+         "status": "待认领"},
+        {"wish_id": "w4", "community": "青山社区", "content": "理发", "posted_on": D(2025, 3, 1),
+         "claim_unit": "甲局", "claimer": "张小明", "claim_branch": "甲局支部", "claimed_on": D(2025, 4, 2),
+         "status": "已认领"},  # claimed after the period: still unclaimed on 31 March
+        {"wish_id": "w5", "community": "青山社区", "content": "送煤", "posted_on": D(2025, 3, 5),
+         "claim_unit": "丙局", "claimer": "李大力", "claim_branch": "丙局支部", "claimed_on": D(2025, 3, 6),
+         "completed_on": D(2025, 4, 10), "status": "已办结"},  # completed after the period: open
+        {"wish_id": "w6", "community": "青山社区", "content": "换灯泡", "posted_on": D(2025, 4, 5),
+         "status": "待认领"},  # posted after the period
+        {"wish_id": "w7", "community": "绿水社区", "content": "清理杂物", "posted_on": D(2025, 3, 30),
+         "status": "待认领"},
+    ],
+}
+
+
+def write_other(directory):
+    write_store(directory, **OTHER)
+    (directory / "boundaries.geojson").write_text(json.dumps(boundaries(), ensure_ascii=False), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def other_store(tmp_path):
+    store = Store(write_other(tmp_path / "other"))
+    yield store
+    store.close()
+
+
+def q1(**dims) -> Filters:
+    return Filters.make(*Q1_2025, **dims)
+
+
+# -- colour scale and legend (pure) ---------------------------------------------------------------
+
+def test_linear_breaks_start_at_zero_on_round_steps():
+    assert maps.breaks([0.01, 0.03, 0.02, None]) == [0.0, 0.01, 0.02, 0.03]
+    assert maps.breaks([808, 1143.5, 400]) == [0.0, 250.0, 500.0, 750.0, 1000.0, 1250.0]
+    # near-identical rates stay one class: 0.05 points must not look like light against dark
+    assert maps.breaks([0.2836, 0.2841, 0.2838]) == [0.0, 0.1, 0.2, 0.3]
+
+
+def test_quantile_breaks_and_degenerate_inputs():
+    assert maps.breaks(range(1, 11), 5, "quantile") == [1.0, 2.8, 4.6, 6.4, 8.2, 10.0]
+    assert maps.breaks([2, 2, 2, 9], 4, "quantile") == [2.0, 3.75, 9.0]  # repeated boundaries merged
+    assert maps.breaks([None, float("nan")]) == []
+    assert maps.breaks([0, 0]) == [0.0, 0.0]
+    with pytest.raises(ValueError):
+        maps.breaks([1, 2], method="jenks")
+
+
+def test_scale_colours_sequential_reds_and_grey_for_no_value():
+    scale = maps.colour_scale([0.01, 0.03, 0.02, None])
+    assert scale.classes == 3
+    assert scale.colours == (maps.REDS[1], maps.REDS[4], maps.REDS[8])
+    assert scale.rgba(0.005) == [*maps.REDS[1], maps.FILL_ALPHA]
+    assert scale.index(0.01) == 1  # a boundary belongs to the class above it
+    assert scale.index(0.03) == 2  # the top is in the last class
+    assert scale.rgb(None) == scale.rgb(float("nan")) == maps.NO_VALUE
+    darkness = [sum(c) for c in maps.palette(6)]
+    assert darkness == sorted(darkness, reverse=True)
+    empty = maps.colour_scale([None])
+    assert empty.classes == 0 and empty.rgb(3) == maps.NO_VALUE
+
+
+def test_legend_entries_with_numbers_counts_and_a_dash():
+    values = [0.03, 0.02, None, 0.0]
+    scale = maps.colour_scale(values)
+    decimals = maps.label_decimals(scale, 100)
+    entries = maps.legend(scale, values, lambda v: coverage.bound_text("coverage", v, "zh", decimals), "—")
+    assert [(e.label, e.count) for e in entries] == [("0%–1%", 1), ("1%–2%", 0), ("2%–3%", 2), ("—", 1)]
+    assert entries[-1].rgb == maps.NO_VALUE and entries[0].hex == "#FEE0D2"
+    half = maps.colour_scale([0.0, 0.004])
+    assert maps.label_decimals(half, 100) == 1  # steps of 0.1 points
+    hours = maps.colour_scale([808, 1143.5])
+    labels = [e.label for e in maps.legend(hours, [808, 1143.5], lambda v: coverage.bound_text("hours", v, "zh", 0))]
+    assert labels[-1] == "1000–1250"
+    big = maps.colour_scale([12_000, 31_000])
+    assert maps.legend(big, [31_000], lambda v: coverage.bound_text("persons", v, "zh", 0))[-1].label == "3万–4万"
+
+
+def test_legend_html_escapes_text():
+    entries = [maps.LegendEntry("<b>1</b>", (1, 2, 3), 2)]
+    out = maps.legend_html("<script>x</script>", entries, lambda n: f"{n}个", note="a & b")
+    assert "<script>" not in out and "&lt;script&gt;" in out and "&lt;b&gt;1&lt;/b&gt;" in out
+    assert "#010203" in out and "2个" in out and "a &amp; b" in out
+
+
+def test_geometry_helpers():
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]]}
+    assert maps.label_point(square) == [1.0, 1.0]
+    multi = {"type": "MultiPolygon", "coordinates": [
+        [[[10, 10], [10.1, 10], [10.1, 10.1], [10, 10]]], [[[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]]]]}
+    assert maps.label_point(multi) == [2.0, 2.0]  # the larger polygon
+    assert maps.bounds([{"geometry": square}, {"geometry": multi}]) == (0, 0, 10.1, 10.1)
+    # 360/512 degrees of longitude is 1 px at zoom 0: fitting it into 760 - 2×28 px needs log2(704)
+    view = maps.fit_view((0.0, -0.0001, 360 / 512, 0.0001), width=760, height=620, padding=28)
+    assert view["zoom"] == pytest.approx(math.log2(704), abs=0.01)
+    assert view["longitude"] == pytest.approx(180 / 512, abs=1e-6) and view["latitude"] == pytest.approx(0, abs=1e-6)
+    assert maps.character_set(["北城社区", "城南"]) == sorted(set("北城社区南"))
+    assert maps.point_radius(0, 100) == maps.POINT_MIN_PX and maps.point_radius(100, 100) == maps.POINT_MAX_PX
+    assert maps.point_radius(25, 100) == pytest.approx((maps.POINT_MIN_PX + maps.POINT_MAX_PX) / 2)
+
+
+def test_clicks_name_the_community():
+    polygon = {"indices": {"communities": [1]},
+               "objects": {"communities": [{"type": "Feature", "properties": {"community": "绿水社区"}}]}}
+    point = {"indices": {"compounds": [0]}, "objects": {"compounds": [{"compound": "青山一区", "community": "青山社区"}]}}
+    assert maps.picked_community(polygon) == "绿水社区"
+    assert maps.picked_community(point) == "青山社区"
+    assert maps.picked_community({"indices": {}, "objects": {}}) is None
+    assert charts.picked_label({"points": [{"x": 12.5, "y": "青山社区"}]}) == "青山社区"
+    assert charts.picked_label({"points": []}) is None
+
+
+# -- coverage on fixtures -------------------------------------------------------------------------
+
+def test_community_table_on_the_small_county(small_store):
+    f = q1()
+    table = coverage.community_table(small_store.query("community_summary", f),
+                                     small_store.query("community_open_wishes", f, community=None))
+    rows = table.set_index("community")
+    assert rows.loc["A社区", "coverage"] == pytest.approx(0.03)  # h1, h2, h3 of 100 households
+    assert rows.loc["B社区", "coverage"] == pytest.approx(0.02)  # h4 of 50
+    assert math.isnan(rows.loc["C社区", "coverage"])  # no 总户数
+    assert rows.loc["A社区", "hours_per_100"] == pytest.approx(7.0)  # 7 hours for 100 households
+    assert rows.loc["B社区", "hours_per_100"] == pytest.approx(3.0)
+    assert math.isnan(rows.loc["C社区", "hours_per_100"])
+    assert rows.loc["A社区", "open_wishes"] == 1 and rows.loc["B社区", "open_wishes"] == 1  # w3, w4
+    c = table[table["community"] == "C社区"].iloc[0].to_dict()
+    assert coverage.value_text("coverage", c["coverage"], "zh") == "—"
+    assert coverage.value_text("hours_per_100", c["hours_per_100"], "en") == "—"
+    tip = coverage.tooltip(c, "zh")
+    assert "覆盖率 —（未填总户数）" in tip and "0%" not in tip
+    assert "覆盖率 3%（联系3户，共100户）" in coverage.tooltip(table.iloc[0].to_dict(), "zh")
+    excel = coverage.excel_table(table).set_index("community")
+    assert excel.loc["C社区", "coverage"] == "—" and excel.loc["A社区", "coverage"] == 3.0
+
+
+def test_zero_households_total_is_not_a_division():
+    summary = pd.DataFrame([{"community": "X", "households_total": 0, "members": 0, "hours": 5.0, "persons": 1,
+                             "records": 1, "households_reached": 2, "coverage": None}])
+    row = coverage.community_table(summary).iloc[0]
+    assert math.isnan(row["coverage"]) and math.isnan(row["hours_per_100"]) and math.isnan(row["households_total"])
+
+
+def test_second_county_summary(other_store):
+    table = coverage.community_table(other_store.query("community_summary", q1()),
+                                     other_store.query("community_open_wishes", q1(), community=None))
+    rows = table.set_index("community")
+    assert len(table) == 15
+    assert rows.loc["青山社区", "hours"] == pytest.approx(7.5)  # r1 + r2 + r3 + r6; r5 is in December
+    assert rows.loc["青山社区", "persons"] == 11
+    assert rows.loc["青山社区", "households_reached"] == 4  # a1, a2, a3, b1
+    assert rows.loc["青山社区", "coverage"] == pytest.approx(0.04)
+    assert rows.loc["绿水社区", "coverage"] == pytest.approx(1 / 110)
+    assert rows.loc["长安社区", "coverage"] == 0  # a total and nobody reached: 0 %, not "—"
+    assert math.isnan(rows.loc["兰亭社区", "coverage"])
+    assert rows.loc["青山社区", "open_wishes"] == 4 and rows.loc["绿水社区", "open_wishes"] == 1
+
+
+# -- the page's queries, answers checked by hand --------------------------------------------------
+
+def test_coverage_compounds(other_store):
+    df = other_store.query("coverage_compounds", q1(), community=None).set_index("compound")
+    assert list(df.index) == ["绿水苑", "青山一区", "青山二区"]  # by community, then households reached
+    assert df.loc["青山一区", "households_reached"] == 3  # a1, a2, a3 (r6 names no compound)
+    assert df.loc["青山一区", "hours"] == pytest.approx(3.5)
+    assert df.loc["青山一区", "coverage"] == pytest.approx(3 / 40)
+    assert df.loc["青山二区", "households_reached"] == 1 and df.loc["青山二区", "coverage"] == pytest.approx(1 / 60)
+    assert df.loc["绿水苑", "households_reached"] == 1 and math.isnan(df.loc["绿水苑", "lon"])
+    one = other_store.query("coverage_compounds", q1(), community="青山社区")
+    assert set(one["compound"]) == {"青山一区", "青山二区"}
+    assert other_store.query("coverage_compounds", q1(communities=["绿水社区"]), community=None)["compound"].tolist() \
+        == ["绿水苑"]
+
+
+def test_community_units_paired_apart_from_the_others(other_store):
+    df = other_store.query("community_units", q1(), community="青山社区")
+    assert df["unit"].tolist() == ["甲局", "乙局", "丙局"]
+    assert df["paired"].tolist() == [True, True, False]
+    rows = df.set_index("unit")
+    assert rows.loc["甲局", "hours"] == pytest.approx(3.5) and rows.loc["甲局", "households_reached"] == 3
+    assert rows.loc["乙局", "hours"] == 0 and rows.loc["乙局", "records"] == 0  # paired, served nothing
+    assert rows.loc["丙局", "hours"] == pytest.approx(4.0) and rows.loc["丙局", "households_reached"] == 2
+    assert rows.loc["丙局", "active_members"] == 1
+    paired, others = coverage.split_units(df)
+    assert paired["unit"].tolist() == ["甲局", "乙局"] and others["unit"].tolist() == ["丙局"]
+    only = other_store.query("community_units", q1(units=["丙局"]), community="青山社区")
+    assert only["unit"].tolist() == ["丙局"]  # the unit filter hides the other paired units
+
+
+def test_community_monthly_and_categories(other_store):
+    monthly = other_store.query("community_monthly", Filters.make(D(2024, 12, 1), D(2025, 3, 31)),
+                                community="青山社区")
+    assert [str(m)[:7] for m in monthly["month"]] == ["2024-12", "2025-01", "2025-02", "2025-03"]
+    assert monthly["hours"].tolist() == [2.0, 2.0, 4.5, 1.0]
+    cats = other_store.query("community_categories", q1(), community="青山社区")
+    assert cats["category"].tolist() == ["送热饭", "义诊", "送政策"]
+    assert cats["hours"].tolist() == [3.0, 2.5, 2.0] and cats["records"].tolist() == [1, 2, 1]
+
+
+def test_community_open_wishes_with_their_age(other_store):
+    df = other_store.query("community_open_wishes", q1(), community="青山社区")
+    assert df["wish_id"].tolist() == ["w2", "w4", "w5", "w3"]  # oldest first; w1 done, w6 not yet posted
+    assert df["age_days"].tolist() == [58, 30, 26, 10]
+    assert df["state"].tolist() == ["claimed", "unclaimed", "claimed", "unclaimed"]
+    rows = df.set_index("wish_id")
+    assert rows.loc["w2", "claimed_days"] == 56 and rows.loc["w5", "claimed_days"] == 25
+    assert pd.isna(rows.loc["w4", "claim_unit"])  # its claim comes after 31 March
+    assert coverage.open_wish_counts(df) == {"claimed": 2, "unclaimed": 2}
+    shown = coverage.open_wishes_table(df, "zh", show_names=False).set_index("wish_id")
+    assert shown.loc["w2", "claimer"] == "李*力" and shown.loc["w2", "state"] == "已认领未办结"
+    assert shown.loc["w3", "state"] == "待认领"
+    earlier = other_store.query("community_open_wishes", Filters.make(D(2025, 1, 1), D(2025, 1, 31)),
+                                community="青山社区")
+    assert earlier["wish_id"].tolist() == ["w1"] and earlier["state"].tolist() == ["claimed"]
+
+
+# -- the deck (pure) --------------------------------------------------------------------------------
+
+def _spec(deck) -> dict:
+    return json.loads(deck.to_json())
+
+
+def test_deck_is_offline_with_cjk_labels_and_text_tooltips(other_store):
+    table = coverage.community_table(other_store.query("community_summary", q1()))
+    compounds = other_store.query("coverage_compounds", q1(), community=None)
+    view = coverage.coverage_map(table, compounds, boundaries(), "coverage", "zh", {"coverage": {}})
+    spec = _spec(view.deck)
+    assert spec["mapStyle"] == "__MAP_STYLE__"  # no basemap: Streamlit draws none and fetches nothing
+    assert "mapProvider" not in spec
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    assert set(layers) == {"communities", "compounds", "labels"}
+    assert len(layers["communities"]["data"]["features"]) == 15
+    assert len(layers["compounds"]["data"]) == 2  # 绿水苑 has no position
+    text = layers["labels"]
+    assert set(text["characterSet"]) >= set("".join(NAMES))
+    assert "Noto Sans CJK SC" in text["fontFamily"] and not text["fontFamily"].startswith("@@")
+    assert view.deck._tooltip["text"] == "{tooltip}" and "html" not in view.deck._tooltip
+    west, south = spec["initialViewState"]["longitude"], spec["initialViewState"]["latitude"]
+    assert west == pytest.approx(100.025) and 25.0 < south < 25.03  # centred on this county
+    styled = coverage.coverage_map(table, compounds, boundaries(), "hours", "en",
+                                   {"coverage": {"map_style": "http://tiles.intranet/style.json"}}, focus="青山社区")
+    spec = _spec(styled.deck)
+    assert spec["mapStyle"] == "http://tiles.intranet/style.json"
+    assert [f["properties"]["community"] for f in
+            {layer["id"]: layer for layer in spec["layers"]}["focus"]["data"]["features"]] == ["青山社区"]
+    assert styled.colours["青山社区"][3] == maps.FILL_ALPHA_BASEMAP
+
+
+def test_quantile_scale_from_the_settings(other_store):
+    table = coverage.community_table(other_store.query("community_summary", q1()))
+    compounds = other_store.query("coverage_compounds", q1(), community=None)
+    view = coverage.coverage_map(table, compounds, boundaries(), "hours", "zh",
+                                 {"coverage": {"scale": "quantile", "bins": 3}})
+    # hours: 7.5 (青山), 1.0 (绿水), 0.5 (长安), 0 × 12: every tercile boundary is 0 but the top
+    assert view.scale.breaks == (0.0, 7.5)
+    assert "0–7.5" in view.legend_html and "15个" in view.legend_html
+
+
+def test_every_rate_column_can_show_a_dash():
+    config = coverage.column_config("zh")
+    assert config["coverage"]["type_config"]["type"] == "number"  # a progress bar would show nothing
+    assert config["hours_per_100"]["type_config"]["type"] == "number"
+
+
+def test_communities_without_boundary_are_listed():
+    summary = pd.DataFrame([{"community": n, "households_total": 10, "members": 0, "hours": 1.0, "persons": 0,
+                             "records": 0, "households_reached": 1, "coverage": 0.1} for n in ("甲社区", "乙社区")])
+    compounds = pd.DataFrame(columns=["community", "compound", "households_total", "lon", "lat",
+                                      "households_reached", "hours", "persons", "records", "coverage"])
+    view = coverage.coverage_map(coverage.community_table(summary), compounds, boundaries(["甲社区"]), "coverage",
+                                 "zh", {"coverage": {}})
+    assert view.unmapped == ["乙社区"]
+    assert len(_spec(view.deck)["layers"][0]["data"]["features"]) == 1
+
+
+# -- the page ------------------------------------------------------------------------------------
+
+def _deck(at) -> dict:
+    charts_ = at.get("deck_gl_json_chart")
+    assert len(charts_) == 1
+    return json.loads(charts_[0].proto.json)
+
+
+def _fills(spec) -> dict[str, list[int]]:
+    layer = next(layer for layer in spec["layers"] if layer["id"] == "communities")
+    return {f["properties"]["community"]: f["properties"]["fill_color"] for f in layer["data"]["features"]}
+
+
+def test_page_renders_the_demo_with_one_polygon_per_community():
+    at = run_app(page="pages/coverage.py")
+    assert not at.exception
+    spec = _deck(at)
+    fills = _fills(spec)
+    assert len(fills) == 12 and "北城社区" in fills
+    allowed = {tuple(maps.REDS[i]) for i in range(len(maps.REDS))} | {maps.NO_VALUE}
+    assert all(tuple(c[:3]) in allowed and c[3] == maps.FILL_ALPHA for c in fills.values())
+    assert "覆盖率（联系户数 ÷ 总户数）" in at.get("html")[0].proto.body
+    assert len(at.get("plotly_chart")) == 1  # the ranking; no community chosen yet
+    assert "社区详情" in at.subheader[0].value
+
+
+def test_second_county_renders_with_its_colours(tmp_path, monkeypatch):
+    at = run_app(page="pages/coverage.py", data_dir=write_other(tmp_path / "other"), monkeypatch=monkeypatch,
+                 query_params={"period": "custom", "start": "2025-01-01", "end": "2025-03-31"})
+    assert not at.exception
+    fills = _fills(_deck(at))
+    assert set(fills) == set(NAMES)
+    # coverage 0.04 (青山), 1/110 (绿水), 0 elsewhere, none for 兰亭: classes 0–1–2–3–4 % in four reds
+    assert fills["青山社区"] == [*maps.REDS[8], maps.FILL_ALPHA]
+    assert fills["绿水社区"] == [*maps.REDS[1], maps.FILL_ALPHA]
+    assert fills["长安社区"] == [*maps.REDS[1], maps.FILL_ALPHA]
+    assert fills["兰亭社区"] == [*maps.NO_VALUE, maps.FILL_ALPHA]
+    legend = at.get("html")[0].proto.body
+    assert "3%–4%" in legend and "—（未填总户数）" in legend and "13个" in legend
+
+    at.selectbox(key="drill").set_value("兰亭社区").run()
+    assert not at.exception
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["覆盖率"] == "—" and tiles["总户数"] == "—"
+
+    at.selectbox(key="drill").set_value("青山社区").run()
+    assert not at.exception
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["覆盖率"] == "4%" and tiles["联系户数"] == "4户" and tiles["服务时长"] == "7.5小时"
+    frames = [d.value for d in at.dataframe]
+    units = [f for f in frames if "unit" in f.columns]
+    assert [u["unit"].tolist() for u in units] == [["甲局", "乙局"], ["丙局"]]
+    wishes = next(f for f in frames if "wish_id" in f.columns)
+    assert wishes["wish_id"].tolist() == ["w2", "w4", "w5", "w3"]
+    assert _fills(_deck(at))["青山社区"] == [*maps.REDS[8], maps.FILL_ALPHA]
+    focus = next(layer for layer in _deck(at)["layers"] if layer["id"] == "focus")
+    assert focus["data"]["features"][0]["properties"]["community"] == "青山社区"
+
+
+def test_metric_and_community_from_the_url_in_english(tmp_path, monkeypatch):
+    at = run_app(page="pages/coverage.py", data_dir=write_other(tmp_path / "other"), monkeypatch=monkeypatch,
+                 query_params={"period": "custom", "start": "2025-01-01", "end": "2025-03-31", "lang": "en",
+                               "map": "hours", "drill": "青山社区"})
+    assert not at.exception
+    assert "Volunteer hours" in at.get("html")[0].proto.body
+    fills = _fills(_deck(at))
+    assert fills["青山社区"] == [*maps.REDS[8], maps.FILL_ALPHA]  # 7.5 hours, the most
+    assert fills["兰亭社区"] == [*maps.REDS[1], maps.FILL_ALPHA]  # hours need no household total
+    assert {m.label: m.value for m in at.metric}["Volunteer hours"] == "7.5 hours"
+
+
+def test_empty_store_renders(tmp_path, monkeypatch):
+    (tmp_path / "empty").mkdir()
+    at = run_app(page="pages/coverage.py", data_dir=tmp_path / "empty", monkeypatch=monkeypatch)
+    assert not at.exception
+    assert not at.get("deck_gl_json_chart")
+
+
+def test_small_county_without_boundaries_lists_every_community(tmp_path, monkeypatch):
+    at = run_app(page="pages/coverage.py", data_dir=write_store(tmp_path / "small", **SMALL),
+                 monkeypatch=monkeypatch, query_params={"period": "all"})
+    assert not at.exception
+    assert not at.get("deck_gl_json_chart")  # no boundary at all: no empty map, a note instead
+    assert any("A社区、B社区、C社区" in i.value for i in at.info)
+    table = at.dataframe[-1].value
+    assert table["community"].tolist() == ["A社区", "B社区", "C社区"]
