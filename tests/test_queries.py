@@ -133,7 +133,7 @@ def test_every_query_has_a_header_and_reads_only_filtered_personal_tables():
 
 def test_every_query_runs_on_an_empty_store(tmp_path):
     store = Store(tmp_path)
-    extra = {"trend_start": D(2025, 1, 1)}
+    extra = {"trend_start": D(2025, 1, 1), "red_form": "红色服务日", "satisfied_min": 4}
     for name in query_names():
         store.query(name, f(), **extra)
 
