@@ -16,6 +16,8 @@ st.set_page_config(
 # (file, catalogue key, icon); the first page is the default one.
 PAGES = [
     ("pages/overview.py", "overview", ":material/dashboard:"),
+    ("pages/services.py", "services", ":material/volunteer_activism:"),
+    ("pages/wishes.py", "wishes", ":material/favorite:"),
 ]
 
 lang = ui.language()
