@@ -35,17 +35,17 @@ with left:
         ui.plotly(charts.hours_persons_panels(categories, "category", ctx.lang, ctx.t("services.by_category"),
                                               group_col="group", group_labels=group_labels),
                   ctx.t("services.by_category"), key="categories")
+        columns = {"group": ctx.t("services.group"), "category": ctx.t("services.category"),
+                   "hours": ctx.t("services.hours"), "persons": ctx.t("services.persons"),
+                   "records": ctx.t("services.records"), "members": ctx.t("services.active")}
+        ui.download_excel(ctx, services.category_table(categories, ctx.lang), ctx.t("services.category_table"),
+                          columns, key="categories_excel")
 with right:
     if forms.empty:
         st.info(ctx.t("app.no_data"))
     else:
         ui.plotly(charts.hours_persons_panels(forms, "form", ctx.lang, ctx.t("services.by_form"), height=300),
                   ctx.t("services.by_form"), key="forms")
-    table = services.category_table(categories, ctx.lang)
-    columns = {"group": ctx.t("services.group"), "category": ctx.t("services.category"),
-               "hours": ctx.t("services.hours"), "persons": ctx.t("services.persons"),
-               "records": ctx.t("services.records"), "members": ctx.t("services.active")}
-    ui.download_excel(ctx, table, ctx.t("services.category_table"), columns, key="categories_excel")
 
 left, right = st.columns([3, 2])
 with left:
