@@ -18,6 +18,8 @@ PAGES = [
     ("pages/overview.py", "overview", ":material/dashboard:"),
     ("pages/coverage.py", "coverage", ":material/map:"),
     ("pages/units.py", "units", ":material/groups:"),
+    ("pages/services.py", "services", ":material/volunteer_activism:"),
+    ("pages/wishes.py", "wishes", ":material/favorite:"),
 ]
 
 # Pages only some roles may open (the rest are open to every signed-in role).

@@ -150,3 +150,349 @@ def picked_label(selection) -> str | None:
         if label is not None:
             return str(label)
     return None
+# -- 服务分析 and 微心愿 ------------------------------------------------------------------------------
+BLUE_GREY = "#4A6A8A"
+PALE_GREY = "#EDEDED"
+GROUP_COLOURS = {"liusong": RED, "sanqing": GOLD, "other": BLUE_GREY}
+_GROUP_SHADES = {
+    "liusong": ("#7F1414", "#F0A39B"),
+    "sanqing": ("#8A6410", "#EDCF85"),
+    "other": ("#243B53", "#B4C4D6"),
+}
+
+
+def _hex(colour: str) -> tuple[int, int, int]:
+    colour = colour.lstrip("#")
+    return tuple(int(colour[i : i + 2], 16) for i in (0, 2, 4))
+
+
+def shades(dark: str, light: str, n: int) -> list[str]:
+    """``n`` colours from ``dark`` to ``light`` (one: ``dark``)."""
+    a, b = _hex(dark), _hex(light)
+    out = []
+    for i in range(n):
+        f = i / (n - 1) if n > 1 else 0.0
+        out.append("#" + "".join(f"{round(x + (y - x) * f):02X}" for x, y in zip(a, b)))
+    return out
+
+
+def category_colours(categories: list[str], groups: dict[str, str]) -> dict[str, str]:
+    """A colour per category: shades of red for 六送, gold for 三请, blue-grey for the others."""
+    out: dict[str, str] = {}
+    for group, (dark, light) in _GROUP_SHADES.items():
+        members = [c for c in categories if groups.get(c, "other") == group]
+        out.update(zip(members, shades(dark, light, len(members))))
+    return out
+
+
+def hours_persons_panels(df: pd.DataFrame, label_col: str, lang: str, title: str | None,
+                         group_col: str | None = None, group_labels: dict[str, str] | None = None,
+                         height: int | None = None) -> go.Figure:
+    """Two panels of horizontal bars sharing one axis of labels: volunteer hours (left) and
+    persons served (right), in the frame's row order (top to bottom). With ``group_col`` the
+    labels are grouped (六送 / 三请 / 其他服务) on a two-level axis and coloured by group."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.08,
+                        subplot_titles=(t("overview.hours", lang), t("overview.persons", lang)))
+    if not df.empty:
+        labels = list(df[label_col])
+        if group_col:
+            names = group_labels or {}
+            y = [[names.get(g, g) for g in df[group_col]], labels]
+            colours = [GROUP_COLOURS.get(g, BLUE_GREY) for g in df[group_col]]
+        else:
+            y, colours = labels, [RED] * len(labels)
+        for col, (value_col, unit_key, decimals) in enumerate(
+                [("hours", "hours", 1), ("persons", "persons", 0)], start=1):
+            texts = [fmt.quantity(v, unit_key, lang, decimals) for v in df[value_col]]
+            fig.add_bar(
+                x=df[value_col], y=y, orientation="h", marker_color=colours if col == 1 else GOLD,
+                opacity=1 if col == 1 else 0.9, text=texts, textposition="outside", cliponaxis=False,
+                customdata=labels, hovertemplate="%{customdata}<br>%{text}<extra></extra>",
+                showlegend=False, row=1, col=col,
+            )
+    rows = len(df) if not df.empty else 1
+    base_layout(fig, title, height or max(260, 26 * rows + 110))
+    fig.update_yaxes(autorange="reversed", showgrid=False, automargin=True, row=1, col=1)
+    fig.update_xaxes(showticklabels=False, showgrid=False)
+    for col, value_col in ((1, "hours"), (2, "persons")):
+        top = float(df[value_col].max()) if not df.empty and df[value_col].notna().any() else 0.0
+        # room to the right of the longest bar for its label, so it never runs into the next panel
+        fig.update_xaxes(range=[0, top * 1.45 if top > 0 else 1], row=1, col=col)
+    fig.update_layout(margin={"r": 80}, bargap=0.3)
+    fig.update_annotations(font={"size": 13, "color": GREY})
+    return fig
+
+
+def month_ticks(months: list[dt.date], lang: str) -> list[str]:
+    """Month labels that stay short: the year only on the first month and on each January
+    (2024年4月, 5月, … 2025年1月, 2月 / Apr 2024, May, … Jan 2025, Feb)."""
+    out = []
+    for i, m in enumerate(months):
+        if i == 0 or m.month == 1:
+            out.append(fmt.month(m, lang))
+        else:
+            out.append(f"{m.month}月" if lang == "zh" else f"{m:%b}")
+    return out
+
+
+def _period_band(fig: go.Figure, labels: list[str], inside: list[bool], lang: str) -> None:
+    """Shade the months of the selected period on a categorical month axis (when context is shown)."""
+    if not labels or all(inside) or not any(inside):
+        return
+    first = inside.index(True)
+    last = len(inside) - 1 - inside[::-1].index(True)
+    fig.add_vrect(x0=first - 0.5, x1=last + 0.5, fillcolor="#FFF1EF", line_width=0, layer="below",
+                  annotation_text=t("services.selected_period", lang), annotation_position="top left",
+                  annotation_font={"size": 12, "color": GREY})
+
+
+def stacked_trend(wide: pd.DataFrame, groups: dict[str, str], group_labels: dict[str, str], lang: str,
+                  title: str | None, start: dt.date, end: dt.date, height: int = 500) -> go.Figure:
+    """Monthly volunteer hours stacked by category (months × categories table, columns in programme
+    order); 六送, 三请 and the other services in shades of their group colour, legend grouped."""
+    fig = go.Figure()
+    if not wide.empty:
+        months = list(wide.index)
+        labels = month_ticks(months, lang)
+        colours = category_colours(list(wide.columns), groups)
+        for category in wide.columns:
+            group = groups.get(category, "other")
+            values = wide[category]
+            fig.add_bar(
+                x=labels, y=values, name=category, marker_color=colours[category],
+                legendgroup=group, legendgrouptitle_text=group_labels.get(group, group),
+                customdata=[fmt.quantity(v, "hours", lang, 1) for v in values],
+                hovertemplate=f"{category}<br>%{{x}}<br>%{{customdata}}<extra></extra>",
+            )
+        _period_band(fig, labels, [start.replace(day=1) <= m <= end for m in months], lang)
+    base_layout(fig, title, height)
+    fig.update_layout(
+        barmode="stack", bargap=0.3,
+        legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top",
+                "groupclick": "toggleitem", "font": {"size": 12}, "tracegroupgap": 4,
+                "traceorder": "grouped"},
+        yaxis={"rangemode": "tozero", "automargin": True, "tickformat": "d"},
+    )
+    fig.update_xaxes(tickangle=0, automargin=True)
+    return fig
+
+
+def seasonality(by_month: pd.DataFrame, by_weekday: pd.DataFrame, lang: str, title: str | None,
+                height: int = 500) -> go.Figure:
+    """Volunteer hours by month of the year (top) and by weekday (below, weekend in gold)."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.2,
+                        subplot_titles=(t("services.by_month_of_year", lang), t("services.by_weekday", lang)))
+    month_names = t("services.month_names", lang).split(",")
+    weekday_names = t("services.weekday_names", lang).split(",")
+    for row, data, names, colours in (
+        (1, by_month, month_names, [RED] * 12),
+        (2, by_weekday, weekday_names, [RED] * 5 + [GOLD] * 2),
+    ):
+        if data.empty:
+            continue
+        x = [names[int(s) - 1] for s in data["slot"]]
+        fig.add_bar(
+            x=x, y=data["hours"], marker_color=[colours[int(s) - 1] for s in data["slot"]],
+            customdata=[[fmt.quantity(h, "hours", lang, 1), fmt.quantity(p, "persons", lang)]
+                        for h, p in zip(data["hours"], data["persons"])],
+            hovertemplate="%{x}<br>%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+            showlegend=False, row=row, col=1,
+        )
+    base_layout(fig, title, height)
+    fig.update_yaxes(rangemode="tozero", automargin=True, tickformat="d", nticks=4)
+    fig.update_xaxes(tickangle=0, automargin=True)
+    fig.update_layout(bargap=0.25)
+    fig.update_annotations(font={"size": 13, "color": GREY})
+    return fig
+
+
+def participation_bars(months: pd.DataFrame, lang: str, title: str | None, height: int = 340) -> go.Figure:
+    """红色服务日 participation per month (reported members who attended ÷ members reported by the
+    day), labelled with the rate; the hover gives the days held and the counts behind the rate."""
+    fig = go.Figure()
+    if not months.empty:
+        labels = [f"{fmt.month(pd.Timestamp(row['month']).date(), lang)}<br>"
+                  f"<span style='font-size:11px;color:{GREY}'>{_day_list(row, lang)}</span>"
+                  for _, row in months.iterrows()]
+        rates = [None if fmt.missing(r) else float(r) for r in months["participation_rate"]]
+        hover = [
+            t("services.rate_hover", lang, days=_day_list(row, lang),
+              attending=fmt.quantity(row["attending_members"], "people", lang),
+              members=fmt.quantity(row["members"], "people", lang))
+            for _, row in months.iterrows()
+        ]
+        fig.add_bar(
+            x=labels, y=rates, marker_color=RED, text=[fmt.percent(r, lang) for r in rates],
+            textposition="outside", cliponaxis=False, customdata=hover,
+            hovertemplate="%{x}<br>%{customdata}<extra></extra>",
+        )
+    base_layout(fig, title, height)
+    top = max([r for r in (fig.data[0].y if fig.data else []) if r is not None] or [0])
+    fig.update_yaxes(tickformat=".0%", range=[0, max(0.1, min(1.0, top * 1.25) if top else 1)],
+                     automargin=True)
+    fig.update_xaxes(tickangle=0, automargin=True)
+    fig.update_layout(bargap=0.45)
+    return fig
+
+
+def _day_list(row, lang: str) -> str:
+    """The month's service days as days of the month: 5日 / 3日、31日 / 3日—28日，共3天 (zh);
+    5 Feb / 3 & 31 Mar / 3–28 Mar, 3 days (en)."""
+    first, last, n = pd.Timestamp(row["first_day"]), pd.Timestamp(row["last_day"]), int(row["days"])
+    if n <= 1 or first == last:
+        return f"{first.day}日" if lang == "zh" else f"{first.day} {first:%b}"
+    if n == 2:
+        return f"{first.day}日、{last.day}日" if lang == "zh" else f"{first.day} & {last.day} {last:%b}"
+    return f"{first.day}日—{last.day}日，共{n}天" if lang == "zh" else f"{first.day}–{last.day} {last:%b}, {n} days"
+
+
+def attendance_heatmap(attendees: pd.DataFrame, members: pd.DataFrame, lang: str, title: str | None,
+                       row_height: int = 22) -> go.Figure:
+    """Units × months: members attending each month's 红色服务日. A unit with reported members and
+    nobody attending is marked "未参加"; a blank cell had neither members nor attendees. Grows with
+    the number of units (``row_height`` px each); month labels on top."""
+    fig = go.Figure()
+    if not attendees.empty:
+        months = [fmt.month(m, lang) for m in attendees.columns]
+        units = list(attendees.index)
+        z, text, hover = [], [], []
+        missed = t("services.missed_cell", lang)
+        for unit in units:
+            zr, tr, hr = [], [], []
+            for m in attendees.columns:
+                a, n = attendees.at[unit, m], members.at[unit, m]
+                a = None if fmt.missing(a) else int(a)
+                n = 0 if fmt.missing(n) else int(n)
+                zr.append(a)
+                tr.append(missed if (a == 0 and n > 0) else ("" if a is None else fmt.number(a, lang)))
+                hr.append(t("services.cell_hover", lang, attending=fmt.quantity(a, "people", lang),
+                            members=fmt.quantity(n, "people", lang), rate=fmt.percent(fmt.ratio(a, n), lang)))
+            z.append(zr), text.append(tr), hover.append(hr)
+        fig.add_heatmap(
+            z=z, x=months, y=units, text=text, texttemplate="%{text}", customdata=hover,
+            textfont={"size": 11},
+            colorscale=[[0.0, "#FFF4D6"], [1e-6, "#FCE4E0"], [0.5, "#E0675A"], [1.0, "#7F1414"]],
+            zmin=0, xgap=2, ygap=2, hoverongaps=False,
+            colorbar={"title": {"text": t("unit.people", lang), "side": "top"}, "thickness": 12,
+                      "lenmode": "pixels", "len": min(220, max(120, len(units) * row_height - 20)),
+                      "y": 1, "yanchor": "top"},
+            hovertemplate="%{y}<br>%{x}<br>%{customdata}<extra></extra>",
+        )
+    rows = len(attendees.index) if not attendees.empty else 1
+    base_layout(fig, title, max(240, rows * row_height + (100 if title else 70)))
+    fig.update_xaxes(side="top", showgrid=False, linecolor="white")
+    fig.update_yaxes(autorange="reversed", showgrid=False, automargin=True, tickfont={"size": 12},
+                     dtick=1)
+    fig.update_layout(plot_bgcolor="white")
+    return fig
+
+
+def funnel(stages: list[str], values: list[int], lang: str, title: str | None, height: int = 360) -> go.Figure:
+    """The 微心愿 pipeline as a funnel: each stage's count and its share of the first stage."""
+    shares = [fmt.percent(fmt.ratio(v, values[0]), lang) if values else None for v in values]
+    texts = [f"{fmt.quantity(v, 'items', lang)}<br>{t('wishes.of_posted', lang, rate=s)}" if i
+             else fmt.quantity(v, "items", lang) for i, (v, s) in enumerate(zip(values, shares))]
+    fig = go.Figure(go.Funnel(
+        y=stages, x=values, text=texts, textinfo="text", textposition="inside",
+        textfont={"size": 14, "color": "white"},
+        marker={"color": [RED, "#C8553D", GOLD][: len(values)]},
+        connector={"fillcolor": "#F6E3E0", "line": {"width": 0}},
+        hovertemplate="%{y}<br>%{text}<extra></extra>",
+    ))
+    base_layout(fig, title, height)
+    fig.update_yaxes(showgrid=False, automargin=True, tickfont={"size": 14})
+    return fig
+
+
+def _jitter(key: str, spread: float = 0.32) -> float:
+    """A deterministic offset in [-spread, spread] from a wish's id (same picture every run)."""
+    import hashlib
+
+    h = int(hashlib.sha256(str(key).encode("utf-8")).hexdigest()[:8], 16)
+    return (h / 0xFFFFFFFF * 2 - 1) * spread
+
+
+def open_wish_ages(open_df: pd.DataFrame, order: list[str], lang: str, title: str | None,
+                   height: int | None = None) -> go.Figure:
+    """One dot per open wish: its age in days (x) in its community's row (``order``, top first);
+    overdue wishes in red, the others in blue-grey. Row labels carry the open / overdue counts."""
+    fig = go.Figure()
+    rows = {c: i for i, c in enumerate(order)}
+    if not open_df.empty:
+        for overdue, colour, name_key in ((False, BLUE_GREY, "wishes.on_time"), (True, RED, "wishes.overdue")):
+            part = open_df[open_df["overdue"] == overdue]
+            if part.empty:
+                continue
+            stage = [t(f"wishes.stage_{s}", lang) for s in part["stage"]]
+            fig.add_scatter(
+                x=part["age_days"], y=[rows[c] + _jitter(w) for c, w in zip(part["community"], part["wish_id"])],
+                mode="markers", name=t(name_key, lang),
+                marker={"color": colour, "size": 8, "opacity": 0.75, "line": {"width": 0.5, "color": "white"}},
+                customdata=[[w, c, s, t("wishes.days", lang, n=a)]
+                            for w, c, s, a in zip(part["wish_id"], part["community"], stage, part["age_days"])],
+                hovertemplate="%{customdata[1]} · %{customdata[0]}<br>%{customdata[2]}<br>"
+                              "%{customdata[3]}<extra></extra>",
+            )
+    counts = open_df.groupby("community").agg(n=("wish_id", "size"), o=("overdue", "sum")) \
+        if not open_df.empty else pd.DataFrame(columns=["n", "o"])
+    ticktext = [t("wishes.row_label", lang, community=c, open=int(counts.at[c, "n"]) if c in counts.index else 0,
+                  overdue=int(counts.at[c, "o"]) if c in counts.index else 0) for c in order]
+    base_layout(fig, title, height or max(300, 34 * max(1, len(order)) + 110))
+    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=ticktext, range=[len(order) - 0.5, -0.5],
+                     showgrid=False, automargin=True, zeroline=False)
+    fig.update_xaxes(title={"text": t("wishes.age_axis", lang), "font": {"size": 12, "color": GREY},
+                            "standoff": 8},
+                     rangemode="tozero", showgrid=True, gridcolor="#EFEFEF", automargin=True)
+    for i in range(len(order) - 1):
+        fig.add_hline(y=i + 0.5, line={"color": "#F2F2F2", "width": 1})
+    return fig
+
+
+def wish_categories(df: pd.DataFrame, lang: str, title: str | None, height: int | None = None) -> go.Figure:
+    """Wishes posted in the period by category (most first), split by where they stand at its
+    end: completed, claimed and in progress, waiting for a claim."""
+    fig = go.Figure()
+    if not df.empty:
+        data = df.iloc[::-1]
+        for col, colour in (("completed", RED), ("in_progress", GOLD), ("unclaimed", "#BFBFBF")):
+            fig.add_bar(
+                x=data[col], y=data["category"], orientation="h", name=t(f"wishes.state_{col}", lang),
+                marker_color=colour, customdata=[fmt.quantity(v, "items", lang) for v in data[col]],
+                hovertemplate="%{y}<br>%{customdata}<extra></extra>",
+            )
+        fig.add_scatter(
+            x=data["posted"], y=data["category"], mode="text", showlegend=False, hoverinfo="skip",
+            text=[fmt.quantity(v, "items", lang) for v in data["posted"]], textposition="middle right",
+            cliponaxis=False,
+        )
+    rows = len(df) if not df.empty else 1
+    base_layout(fig, title, height or max(300, 34 * rows + 120))
+    fig.update_layout(barmode="stack", bargap=0.35, margin={"r": 60}, legend={"traceorder": "normal"})
+    fig.update_xaxes(showticklabels=False, showgrid=False)
+    fig.update_yaxes(showgrid=False, automargin=True)
+    return fig
+
+
+def satisfaction_bars(dist: pd.DataFrame, satisfied_min: float, lang: str, title: str | None,
+                      height: int = 340) -> go.Figure:
+    """双评价: how many completed wishes got each rating 1–5 (satisfied ratings in red)."""
+    fig = go.Figure()
+    if not dist.empty:
+        labels = [t("wishes.score", lang, score=int(s)) for s in dist["score"]]
+        texts = [f"{fmt.quantity(n, 'items', lang)}（{fmt.percent(s, lang)}）" if lang == "zh"
+                 else f"{fmt.number(n, lang)} ({fmt.percent(s, lang)})"
+                 for n, s in zip(dist["wishes"], dist["share"])]
+        fig.add_bar(
+            x=labels, y=dist["wishes"], text=texts, textposition="outside", cliponaxis=False,
+            marker_color=[RED if s >= satisfied_min else "#BFBFBF" for s in dist["score"]],
+            hovertemplate="%{x}<br>%{text}<extra></extra>",
+        )
+    base_layout(fig, title, height)
+    fig.update_yaxes(rangemode="tozero", automargin=True, showticklabels=False, showgrid=False)
+    fig.update_xaxes(automargin=True, tickfont={"size": 13})
+    fig.update_layout(bargap=0.4, margin={"t": 64 if title else 36})
+    return fig

@@ -137,7 +137,7 @@ def test_every_query_has_a_header_and_reads_only_filtered_personal_tables():
 
 def test_every_query_runs_on_an_empty_store(tmp_path):
     store = Store(tmp_path)
-    extra = {"trend_start": D(2025, 1, 1), "community": None}
+    extra = {"trend_start": D(2025, 1, 1), "community": None, "red_form": "红色服务日", "satisfied_min": 4}
     extra.update(drill_unit=None, drill_branch="", level="unit", **UNITS_POINTS)  # the units page
     for name in query_names():
         store.query(name, f(), **extra)
