@@ -200,14 +200,14 @@ def is_working_day(d: dt.date) -> bool:
 
 
 def red_service_days(start: dt.date, end: dt.date) -> list[dt.date]:
-    """红色服务日: the first working day after each month's 主题党日 (here the month's last Friday)."""
+    """红色服务日: the first working day after each month's 主题党日. In the demo the Party day is the
+    month's last working day but one, so the service day is the month's last working day."""
     out = []
     month = dt.date(start.year, start.month, 1)
     while month <= end:
         nxt = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-        party_day = nxt - dt.timedelta(days=1)
-        while party_day.weekday() != 4:
-            party_day -= dt.timedelta(days=1)
+        working = [d for d in _days(month, nxt - dt.timedelta(days=1)) if is_working_day(d)]
+        party_day = working[-2]
         day = party_day + dt.timedelta(days=1)
         while not is_working_day(day):
             day += dt.timedelta(days=1)
@@ -560,7 +560,8 @@ class _Records:
                     picked.add(rng.choice(regular) if rng.random() < 0.4 else rng.choice(pool))
                 out += [{"record_id": r["record_id"], "household": h} for h in sorted(picked)]
         names = [c[0] for c in COMMUNITIES]
-        quotas = _allocate(TARGETS["households"], [c[1] for c in COMMUNITIES])
+        # engagement differs between communities, so coverage does too
+        quotas = _allocate(TARGETS["households"], [c[1] * rng.uniform(0.55, 1.45) for c in COMMUNITIES])
         for name, quota in zip(names, quotas):
             rows = sorted(q1_by_community[name], key=lambda r: r["record_id"])
             slots = [r["_slots"] for r in rows]
@@ -613,7 +614,7 @@ def _wishes(county: _County) -> list[dict]:
             if rng.random() < 0.04:
                 claimed = None
             completed = None
-            if claimed and rng.random() < 0.9:
+            if claimed and rng.random() < 0.97:
                 completed = claimed + dt.timedelta(days=min(120, int(rng.expovariate(1 / 22)) + 2))
             new(day, claimed, completed)
     # Claims in 2025 Q1: exactly the article's count.
