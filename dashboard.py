@@ -1,5 +1,5 @@
 """Entry point: `streamlit run dashboard.py`. Page config, language, navigation, the shared
-filter bar (bound to the URL) and the page header; each page is a thin file in pages/."""
+filter bar (bound to the URL) and the page header; each page is a thin file in app_pages/."""
 
 import streamlit as st
 
@@ -15,11 +15,11 @@ st.set_page_config(
 
 # (file, catalogue key, icon); the first page is the default one.
 PAGES = [
-    ("pages/overview.py", "overview", ":material/dashboard:"),
-    ("pages/coverage.py", "coverage", ":material/map:"),
-    ("pages/units.py", "units", ":material/groups:"),
-    ("pages/services.py", "services", ":material/volunteer_activism:"),
-    ("pages/wishes.py", "wishes", ":material/favorite:"),
+    ("app_pages/overview.py", "overview", ":material/dashboard:"),
+    ("app_pages/coverage.py", "coverage", ":material/map:"),
+    ("app_pages/units.py", "units", ":material/groups:"),
+    ("app_pages/services.py", "services", ":material/volunteer_activism:"),
+    ("app_pages/wishes.py", "wishes", ":material/favorite:"),
 ]
 
 # Pages only some roles may open (the rest are open to every signed-in role).

@@ -371,7 +371,7 @@ def _fills(spec) -> dict[str, list[int]]:
 
 
 def test_page_renders_the_demo_with_one_polygon_per_community():
-    at = run_app(page="pages/coverage.py")
+    at = run_app(page="app_pages/coverage.py")
     assert not at.exception
     spec = _deck(at)
     fills = _fills(spec)
@@ -384,7 +384,7 @@ def test_page_renders_the_demo_with_one_polygon_per_community():
 
 
 def test_second_county_renders_with_its_colours(tmp_path, monkeypatch):
-    at = run_app(page="pages/coverage.py", data_dir=write_other(tmp_path / "other"), monkeypatch=monkeypatch,
+    at = run_app(page="app_pages/coverage.py", data_dir=write_other(tmp_path / "other"), monkeypatch=monkeypatch,
                  query_params={"period": "custom", "start": "2025-01-01", "end": "2025-03-31"})
     assert not at.exception
     fills = _fills(_deck(at))
@@ -417,7 +417,7 @@ def test_second_county_renders_with_its_colours(tmp_path, monkeypatch):
 
 
 def test_metric_and_community_from_the_url_in_english(tmp_path, monkeypatch):
-    at = run_app(page="pages/coverage.py", data_dir=write_other(tmp_path / "other"), monkeypatch=monkeypatch,
+    at = run_app(page="app_pages/coverage.py", data_dir=write_other(tmp_path / "other"), monkeypatch=monkeypatch,
                  query_params={"period": "custom", "start": "2025-01-01", "end": "2025-03-31", "lang": "en",
                                "map": "hours", "drill": "青山社区"})
     assert not at.exception
@@ -430,13 +430,13 @@ def test_metric_and_community_from_the_url_in_english(tmp_path, monkeypatch):
 
 def test_empty_store_renders(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
-    at = run_app(page="pages/coverage.py", data_dir=tmp_path / "empty", monkeypatch=monkeypatch)
+    at = run_app(page="app_pages/coverage.py", data_dir=tmp_path / "empty", monkeypatch=monkeypatch)
     assert not at.exception
     assert not at.get("deck_gl_json_chart")
 
 
 def test_small_county_without_boundaries_lists_every_community(tmp_path, monkeypatch):
-    at = run_app(page="pages/coverage.py", data_dir=write_store(tmp_path / "small", **SMALL),
+    at = run_app(page="app_pages/coverage.py", data_dir=write_store(tmp_path / "small", **SMALL),
                  monkeypatch=monkeypatch, query_params={"period": "all"})
     assert not at.exception
     assert not at.get("deck_gl_json_chart")  # no boundary at all: no empty map, a note instead

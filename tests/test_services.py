@@ -202,7 +202,7 @@ def _title(spec) -> str:
 
 
 def test_page_on_the_demo():
-    at = run_app(page="pages/services.py")
+    at = run_app(page="app_pages/services.py")
     assert not at.exception
     titles = [_title(s) for s in _specs(at)]
     for expected in ("各服务类别志愿服务时长与服务人次（六送、三请分组）", "按活动形式", "月度志愿服务时长（按服务类别）",
@@ -214,7 +214,7 @@ def test_page_on_the_demo():
 
 def test_page_follows_the_filters(tmp_path, monkeypatch):
     data = write_store(tmp_path / "county", **COUNTY)
-    everyone = run_app(page="pages/services.py", data_dir=data, monkeypatch=monkeypatch)
+    everyone = run_app(page="app_pages/services.py", data_dir=data, monkeypatch=monkeypatch)
     assert not everyone.exception
     shown = {m.label: m.value for m in everyone.metric}
     assert shown["六送时长"] == "6小时" and shown["红色服务日参与率"] == "60%"
@@ -222,7 +222,7 @@ def test_page_follows_the_filters(tmp_path, monkeypatch):
     heat = [s for s in _specs(everyone) if _title(s) == "各单位参加人数"][0]
     assert heat["data"][0]["y"] == ["U1", "U3", "U4", "U2"]
 
-    one = run_app({"unit": "U1"}, page="pages/services.py", data_dir=data, monkeypatch=monkeypatch)
+    one = run_app({"unit": "U1"}, page="app_pages/services.py", data_dir=data, monkeypatch=monkeypatch)
     assert not one.exception
     shown = {m.label: m.value for m in one.metric}
     assert shown["六送时长"] == "6小时" and shown["三请时长"] == "0小时"  # b1's 请老人 is U2's
@@ -230,7 +230,7 @@ def test_page_follows_the_filters(tmp_path, monkeypatch):
     heat = [s for s in _specs(one) if _title(s) == "各单位参加人数"][0]
     assert heat["data"][0]["y"] == ["U1"]
 
-    daily = run_app({"form": "日常服务"}, page="pages/services.py", data_dir=data, monkeypatch=monkeypatch)
+    daily = run_app({"form": "日常服务"}, page="app_pages/services.py", data_dir=data, monkeypatch=monkeypatch)
     assert not daily.exception
     assert "各单位参加人数" not in [_title(s) for s in _specs(daily)]
     assert any("没有活动形式为“红色服务日”" in i.value for i in daily.info)
@@ -238,14 +238,14 @@ def test_page_follows_the_filters(tmp_path, monkeypatch):
 
 def test_page_on_an_empty_store(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
-    at = run_app(page="pages/services.py", data_dir=tmp_path / "empty", monkeypatch=monkeypatch)
+    at = run_app(page="app_pages/services.py", data_dir=tmp_path / "empty", monkeypatch=monkeypatch)
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
     assert shown["红色服务日参与率"] == "—" and shown["六送时长"] == "0小时"
 
 
 def test_page_in_english(tmp_path, monkeypatch):
-    at = run_app({"lang": "en"}, page="pages/services.py", data_dir=write_store(tmp_path / "c", **COUNTY),
+    at = run_app({"lang": "en"}, page="app_pages/services.py", data_dir=write_store(tmp_path / "c", **COUNTY),
                  monkeypatch=monkeypatch)
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}

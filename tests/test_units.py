@@ -412,7 +412,7 @@ def test_chart_has_a_bar_per_unit_and_the_median_line(county):
 # -- the page -----------------------------------------------------------------------------------
 
 def test_page_renders_the_scorecard_for_the_demo():
-    at = run_app(page="pages/units.py")
+    at = run_app(page="app_pages/units.py")
     assert not at.exception
     card = at.dataframe[0].value
     assert len(card) == 100 and {"unit", "reporting_rate", "reasons", "points"} <= set(card.columns)
@@ -423,7 +423,7 @@ def test_page_renders_the_scorecard_for_the_demo():
 
 
 def test_unit_filter_in_the_url_limits_the_scorecard():
-    at = run_app({"unit": "县住建局"}, page="pages/units.py")
+    at = run_app({"unit": "县住建局"}, page="app_pages/units.py")
     assert not at.exception
     card = at.dataframe[0].value
     assert list(card["unit"]) == ["县住建局"]
@@ -431,7 +431,7 @@ def test_unit_filter_in_the_url_limits_the_scorecard():
 
 
 def test_page_on_the_fixture_county(tmp_path, monkeypatch):
-    at = run_app({"period": "custom", "start": "2025-01-01", "end": "2025-03-31"}, page="pages/units.py",
+    at = run_app({"period": "custom", "start": "2025-01-01", "end": "2025-03-31"}, page="app_pages/units.py",
                  data_dir=write_store(tmp_path / "county", **COUNTY), monkeypatch=monkeypatch)
     assert not at.exception
     shown = metrics_by_label(at)
@@ -443,6 +443,6 @@ def test_page_on_the_fixture_county(tmp_path, monkeypatch):
 
 
 def test_page_in_english():
-    at = run_app({"lang": "en", "unit": "县住建局"}, page="pages/units.py")
+    at = run_app({"lang": "en", "unit": "县住建局"}, page="app_pages/units.py")
     assert not at.exception
     assert metrics_by_label(at)["Work units"][0] == "1"

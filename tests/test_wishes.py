@@ -183,7 +183,7 @@ def _titles(at) -> list[str]:
 
 
 def test_page_on_the_demo():
-    at = run_app(page="pages/wishes.py")
+    at = run_app(page="app_pages/wishes.py")
     assert not at.exception
     titles = _titles(at)
     for expected in ("需求清单→认领→办结", "各社区未办结微心愿已等待天数", "期间提出的微心愿（按类别）", "双评价：群众满意度"):
@@ -193,7 +193,7 @@ def test_page_on_the_demo():
 
 def test_page_figures_and_filter(tmp_path, monkeypatch):
     data = write_store(tmp_path / "county", **COUNTY)
-    at = run_app(page="pages/wishes.py", data_dir=data, monkeypatch=monkeypatch)
+    at = run_app(page="app_pages/wishes.py", data_dir=data, monkeypatch=monkeypatch)
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
     assert shown["提出微心愿"] == "8件" and shown["已认领"] == "5件" and shown["已办结"] == "3件"
@@ -203,7 +203,7 @@ def test_page_figures_and_filter(tmp_path, monkeypatch):
     # wish texts only inside dataframes: the markup in w9's text is never rendered as markdown
     assert not any("修灯" in m.value for m in at.markdown)
 
-    one = run_app({"community": "B社区"}, page="pages/wishes.py", data_dir=data, monkeypatch=monkeypatch)
+    one = run_app({"community": "B社区"}, page="app_pages/wishes.py", data_dir=data, monkeypatch=monkeypatch)
     shown = {m.label: m.value for m in one.metric}
     assert shown["提出微心愿"] == "3件" and shown["期末未办结"] == "2件"  # w4 w7 w9; open w4 w7
     assert any(c.value == "其中超期 2件" for c in one.caption)
@@ -225,14 +225,14 @@ def test_excel_of_open_wishes(store, settings):
 
 def test_page_on_an_empty_store(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
-    at = run_app(page="pages/wishes.py", data_dir=tmp_path / "empty", monkeypatch=monkeypatch)
+    at = run_app(page="app_pages/wishes.py", data_dir=tmp_path / "empty", monkeypatch=monkeypatch)
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
     assert shown["提出微心愿"] == "0件" and shown["认领用时（中位数）"] == "—"
 
 
 def test_page_in_english(tmp_path, monkeypatch):
-    at = run_app({"lang": "en"}, page="pages/wishes.py", data_dir=write_store(tmp_path / "c", **COUNTY),
+    at = run_app({"lang": "en"}, page="app_pages/wishes.py", data_dir=write_store(tmp_path / "c", **COUNTY),
                  monkeypatch=monkeypatch)
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}

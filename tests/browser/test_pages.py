@@ -138,3 +138,15 @@ def test_filtered_url_survives_a_reload(chromium, app_url):
             page.reload()
             wait_for_app(page)
     context.close()
+
+
+def test_deep_link_works_on_a_fresh_server(chromium, tmp_path_factory):
+    """The first request after a start may be a shared link to any page, not the root."""
+    from browser.conftest import streamlit_server
+
+    with streamlit_server(tmp_path_factory.mktemp("fresh")) as url:
+        context, page, _, _ = open_page(chromium, f"{url}/units?unit=%E5%8E%BF%E4%BD%8F%E5%BB%BA%E5%B1%80")
+        state = page.evaluate(PAGE_STATE)
+        assert not state["exceptions"] and not state["errors"], state
+        assert "县住建局" in page.locator("[data-testid='stMain']").inner_text()
+        context.close()
