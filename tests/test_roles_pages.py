@@ -1,0 +1,72 @@
+"""Role × page matrix: every page renders for every role, and nothing outside the scope shows."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from conftest import run_app
+from redservice.config import DEMO_DIR
+from test_access import ACCESS, login
+
+PAGES = [path for path, *_ in __import__("ast").literal_eval(
+    (DEMO_DIR.parent.parent / "dashboard.py").read_text(encoding="utf-8").split("PAGES = ", 1)[1].split("]\n", 1)[0] + "]")]
+UNITS = pd.read_parquet(DEMO_DIR / "units.parquet")["unit"].tolist()
+COMMUNITIES = pd.read_parquet(DEMO_DIR / "communities.parquet")["community"].tolist()
+NAMES = set(pd.read_parquet(DEMO_DIR / "members.parquet")["name"])
+
+
+@pytest.fixture
+def access_file(tmp_path, monkeypatch):
+    path = tmp_path / "access.toml"
+    path.write_text(ACCESS, encoding="utf-8")
+    monkeypatch.setenv("REDSERVICE_ACCESS", str(path))
+
+
+# A unit's 包联 community is a fact about the unit (figures for it are computed within the scope).
+ATTRIBUTE_COLUMNS = {"paired_community", "包联社区", "Paired community"}
+
+
+def page_texts(at) -> list[str]:
+    """Every value the page shows: tables, tiles, chart and map specs, markdown."""
+    texts = []
+    for df in at.dataframe:
+        frame = df.value if isinstance(df.value, pd.DataFrame) else pd.DataFrame(df.value)
+        frame = frame.drop(columns=[c for c in frame.columns if c in ATTRIBUTE_COLUMNS])
+        texts += [str(c) for c in frame.columns]
+        texts += [str(v) for v in frame.astype(str).to_numpy().ravel()]
+    texts += [f"{m.label} {m.value}" for m in at.metric]
+    for kind in ("plotly_chart", "deck_gl_json_chart"):
+        for el in at.get(kind):
+            texts.append(json.dumps(json.loads(getattr(el.proto, "spec", "") or el.proto.json or "{}"),
+                                    ensure_ascii=False))
+    texts += [m.value for m in at.markdown] + [c.value for c in at.caption]
+    return texts
+
+
+def leaks(texts: list[str], forbidden: list[str]) -> set[str]:
+    blob = "\n".join(texts)
+    return {name for name in forbidden if name in blob}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_unit_role_sees_only_its_unit(access_file, page):
+    at = run_app(user=login("zhang@example.cn"), page=page)
+    assert not at.exception, at.exception
+    others = [u for u in UNITS if u != "县住建局" and "县住建局" not in u]
+    assert not leaks(page_texts(at), others)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_community_role_sees_only_its_community(access_file, page):
+    at = run_app(user=login("wang@example.cn"), page=page)
+    assert not at.exception, at.exception
+    assert not leaks(page_texts(at), [c for c in COMMUNITIES if c != "北城社区"])
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_leader_sees_no_member_names(access_file, page):
+    at = run_app(user=login("leader@example.cn"), page=page)
+    assert not at.exception, at.exception
+    texts = set(page_texts(at))
+    assert not (texts & NAMES)
