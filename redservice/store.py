@@ -21,6 +21,7 @@ import pandas as pd
 
 from redservice.config import PROJECT_DIR
 from redservice.filters import EVERYTHING, Filters, Scope
+from redservice import storage
 from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE, TABLES, parquet_name
 
 QUERY_DIR = PROJECT_DIR / "queries"
@@ -77,20 +78,41 @@ class Store:
         self.directory = Path(directory).resolve()
         self._lock = threading.Lock()
         self.con = duckdb.connect(":memory:")
+        self._stamp = storage.pointer_stamp(self.directory)
         self._create_views()
         self._harden()
 
     # -- opening -------------------------------------------------------------------------
     def _create_views(self) -> None:
-        for table, columns in TABLES.items():
-            path = self.directory / parquet_name(table)
-            cols = ", ".join(f"CAST({c} AS {ty}) AS {c}" for c, ty in columns.items())
-            if path.is_file():
-                source = f"read_parquet({_sql_string(str(path))})"
-                self.con.execute(f"CREATE VIEW {table} AS SELECT {cols} FROM {source}")
-            else:
-                empty = ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items())
-                self.con.execute(f"CREATE VIEW {table} AS SELECT {empty} WHERE 1 = 0")
+        """(Re)bind one view per table to the current generation's files, in one transaction so
+        that a concurrent query sees either every old table or every new one."""
+        tables = storage.table_dir(self.directory)
+        cur = self.con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            for table, columns in TABLES.items():
+                path = tables / parquet_name(table)
+                cols = ", ".join(f"CAST({c} AS {ty}) AS {c}" for c, ty in columns.items())
+                if path.is_file():
+                    source = f"read_parquet({_sql_string(str(path))})"
+                    cur.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {cols} FROM {source}")
+                else:
+                    empty = ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items())
+                    cur.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {empty} WHERE 1 = 0")
+            cur.execute("COMMIT")
+        finally:
+            cur.close()
+
+    def refresh(self) -> bool:
+        """Follow an import committed since the views were bound; True when they moved."""
+        stamp = storage.pointer_stamp(self.directory)
+        if stamp == self._stamp:
+            return False
+        with self._lock:
+            if stamp != self._stamp:
+                self._create_views()
+                self._stamp = stamp
+        return True
 
     def _harden(self) -> None:
         directory = str(self.directory).rstrip("/") + "/"
@@ -102,12 +124,17 @@ class Store:
 
     # -- facts about the data ------------------------------------------------------------
     def version(self) -> str:
-        """Changes whenever a file of the store changes: part of every cache key."""
+        """Changes whenever a file of the store changes (an import commits a new generation of
+        table files): part of every cache key. Rebinds the views to the current generation."""
+        self.refresh()
         h = hashlib.sha256()
-        for path in sorted(self.directory.glob("*")):
-            if path.is_file() and path.suffix in {".parquet", ".geojson", ".json", ".toml"}:
+        tables = storage.table_dir(self.directory)
+        files = [p for p in self.directory.glob("*") if p.suffix in {".geojson", ".json", ".toml"}]
+        files += list(tables.glob("*.parquet"))
+        for path in sorted(set(files)):
+            if path.is_file():
                 st = path.stat()
-                h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+                h.update(f"{path.relative_to(self.directory)}:{st.st_size}:{st.st_mtime_ns};".encode())
         return h.hexdigest()[:16]
 
     def manifest(self) -> dict:
@@ -130,6 +157,7 @@ class Store:
         **extra,
     ) -> pd.DataFrame:
         """Run ``queries/<name>.sql`` with the filters, the scope and any extra parameters bound."""
+        self.refresh()
         sql = compose(name)
         available = {**(filters.params() if filters else {}), **extra, **scope.params()}
         if filters is None:
