@@ -16,6 +16,7 @@ st.set_page_config(
 # (file, catalogue key, icon); the first page is the default one.
 PAGES = [
     ("pages/overview.py", "overview", ":material/dashboard:"),
+    ("pages/data.py", "data", ":material/upload_file:"),
 ]
 
 lang = ui.language()

@@ -32,6 +32,7 @@ KEYS = {
     "communities": ("community",), "compounds": ("compound", "community"), "units": ("unit",),
     "branches": ("branch",), "members": ("member_id",), "services": ("record_id",), "wishes": ("wish_id",),
 }
+_COLUMNS = {t.table: {c.key: c for c in t.columns} for t in TEMPLATES.values()}
 ENTITY_TABLE = {"community": "communities", "unit": "units", "branch": "branches", "compound": "compounds"}
 
 
@@ -67,7 +68,9 @@ class Batch:
     key: bytes
     key_is_new: bool
     archives: list[tuple[str, str, bytes]]  # (sha256, extension, raw bytes)
-    dry_run: bool = False
+    sources: list = field(default_factory=list)
+    table_arg: str | None = None
+    add_new_names: bool = False
 
     @property
     def fatal(self) -> bool:
@@ -385,7 +388,7 @@ class Importer:
 
     # -- per table: names, derived columns --------------------------------------------------------
     def _col(self, table, key):
-        return TEMPLATES[table].column(key)
+        return _COLUMNS[table][key]
 
     def resolve_communities(self, report, p, present, errors):
         name = self.names.community(p["community"]) or p["community"]
@@ -552,4 +555,4 @@ def prepare(directory: str | Path, sources: list[Source], table: str | None = No
             report.notes.append((f"new_{entity}", {"n": len(names), "names": "、".join(names[:10])}))
         archives.append((report.sha256, Path(job.source.name).suffix.lower() or ".bin", job.source.data))
     return Batch(directory, [j.report for j in jobs], importer.states, pointer.get("generation"), key,
-                 key_is_new, archives)
+                 key_is_new, archives, list(sources), table, add_new_names)
