@@ -295,7 +295,7 @@ class Importer:
                 raw[key] = cells[i].strip() if i < len(cells) else ""
                 continue
             values = [cells[i].strip() for i in indices if i < len(cells) and cells[i].strip()]
-            if len({name_key(v) for v in values}) > 1:
+            if len({_comparable(template.column(key).kind, v, self.settings) for v in values}) > 1:
                 errors.append((template.column(key), "conflict_columns", {"values": "、".join(values)}))
             raw[key] = values[0] if values else ""
         if not any(raw.values()):
@@ -331,8 +331,8 @@ class Importer:
         outcome = self.offer(state, key, row, present, (report.file, sheet, number))
         if outcome[0] == "conflict":
             _, (file, other_sheet, other_row) = outcome
-            params = {"where": _where(file, other_sheet, other_row, report.file),
-                      "key": _key_label(template, match.fields)}
+            params = {"other_file": "" if file == report.file else file, "other_sheet": other_sheet,
+                      "other_row": other_row, "keyname": _key_label(template, match.fields)}
             self.reject(report, sheet, number, cells, [(None, "key_conflict", params)])
         elif outcome[0] == "duplicate":
             report.skipped["duplicate"] += 1
@@ -506,16 +506,20 @@ class Importer:
                 "claim_unit": unit, "claim_member_id": claim_member_id, "claim_branch": claim_branch}
 
 
+def _comparable(kind: str, text: str, settings: dict):
+    """What two cells of the same field are compared by: their parsed value where they parse."""
+    try:
+        value = parse(kind, text, settings)
+        return tuple(value) if isinstance(value, list) else value
+    except ParseError:
+        return name_key(text)
+
+
 def _key_label(template, fields) -> str:
     keys = [k for k in KEYS[template.table] if k in fields]
     if template.table == "members" and not keys:
         return "姓名、所属单位"
     return "、".join(template.column(k).header for k in keys) or template.name
-
-
-def _where(file: str, sheet: str, row: int, this_file: str) -> str:
-    prefix = "" if file == this_file else f"{file} "
-    return f"{prefix}{sheet + ' ' if sheet else ''}第{row}行"
 
 
 # -- the batch --------------------------------------------------------------------------------------------

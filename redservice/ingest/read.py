@@ -352,11 +352,11 @@ class _SheetTarget:
         return None
 
 
-def _read_sheet_xml(zf: zipfile.ZipFile, path: str, book, limits: Limits) -> "_Rows":
+def _read_sheet_xml(zf: zipfile.ZipFile, path: str, book, shared, limits: Limits) -> "_Rows":
     from defusedxml.ElementTree import DefusedXMLParser
 
     rows = _Rows(limits)
-    target = _SheetTarget(book.shared_strings, set(book._date_formats), book.epoch, rows)
+    target = _SheetTarget(shared, set(book._date_formats), book.epoch, rows)
     parser = DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     with zf.open(path) as fh:
         while True:
@@ -389,7 +389,8 @@ def read_xlsx(data: bytes, limits: Limits) -> Workbook:
             path = getattr(ws, "_worksheet_path", None)
             if path and path.lstrip("/") in zf.namelist():
                 # the sheet's XML, parsed directly (the stored dimension is never trusted)
-                rows = _read_sheet_xml(zf, path.lstrip("/"), book, limits)
+                shared = getattr(ws, "_shared_strings", None) or book.shared_strings
+                rows = _read_sheet_xml(zf, path.lstrip("/"), book, shared, limits)
                 merges = _xlsx_merges(zf, path.lstrip("/"))
             else:
                 ws.reset_dimensions()

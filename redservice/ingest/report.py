@@ -25,7 +25,12 @@ class RowError:
     sheet: str = ""
 
     def detail(self, lang: str = "zh") -> str:
-        text = t(f"ingest.err.{self.kind}", lang, **self.params)
+        params = dict(self.params)
+        if self.kind == "key_conflict":
+            where = t("ingest.where_sheet" if params["other_sheet"] else "ingest.where", lang,
+                      file=params["other_file"], sheet=params["other_sheet"], row=params["other_row"])
+            params["where"] = where.strip()
+        text = t(f"ingest.err.{self.kind}", lang, **params)
         suggestion = self.params.get("suggestion")
         if self.kind.startswith("unknown_"):
             text += t("ingest.suggest" if suggestion else "ingest.no_suggestion", lang, suggestion=suggestion)
