@@ -90,7 +90,7 @@ class Batch:
     def tables(self) -> dict[str, list[dict]]:
         """The complete new content of every table the batch changes."""
         out = {}
-        for table, state in self.states.items():
+        for table, state in list(self.states.items()):
             if not state.touched:
                 continue
             if table == "services":
@@ -104,30 +104,41 @@ class Batch:
 
 
 # -- the store as it is -------------------------------------------------------------------------------
-def _read_store(directory: Path) -> dict[str, list[dict]]:
+def _read_table(directory: Path, table: str) -> list[dict]:
     import pyarrow.parquet as pq
 
-    out = {}
-    for table in TABLES:
-        path = storage.table_path(directory, table)
-        out[table] = pq.read_table(path).to_pylist() if path.is_file() else []
-    return out
+    path = storage.table_path(directory, table)
+    if not path.is_file():
+        return []
+    data = pq.read_table(path)
+    return data.select([c for c in TABLES[table] if c in data.column_names]).to_pylist()
 
 
-def _states(existing: dict[str, list[dict]]) -> dict[str, TableState]:
-    states = {}
-    households: dict[str, list[str]] = {}
-    for link in existing.get("service_households", []):
-        households.setdefault(link["record_id"], []).append(link["household"])
-    for table in ORDER:
+class _States(dict):
+    """The store's tables as TableStates, read only when a batch needs them (a 服务台账 batch reads
+    the services; a 社区名录 batch does not)."""
+
+    def __init__(self, directory: Path, known: dict[str, list[dict]]):
+        super().__init__()
+        self.directory = directory
+        self.known = known
+
+    def __missing__(self, table: str) -> TableState:
+        rows = self.known.get(table)
+        if rows is None:
+            rows = _read_table(self.directory, table) if self.directory.is_dir() else []
+        households: dict[str, list[str]] = {}
+        if table == "services":
+            for link in (_read_table(self.directory, "service_households") if self.directory.is_dir() else []):
+                households.setdefault(link["record_id"], []).append(link["household"])
         state = TableState(table)
-        for row in existing.get(table, []):
+        for row in rows:
             row = {c: row.get(c) for c in TABLES[table]}
             if table == "services":
                 row["households"] = tuple(sorted(households.get(row["record_id"], ())))
             state.rows[tuple(row[k] for k in KEYS[table])] = row
-        states[table] = state
-    return states
+        self[table] = state
+        return state
 
 
 def derive_member_id(name: str, unit: str) -> str:
@@ -200,9 +211,10 @@ class Importer:
         self.today = today
         self.settings = settings.get("import", {})
         self.key = key
-        existing = _read_store(directory) if directory.is_dir() else {t: [] for t in TABLES}
-        self.states = _states(existing)
-        self.names = Names.from_tables(existing)
+        names = ("communities", "compounds", "units", "branches", "members")
+        known = {t: _read_table(directory, t) if directory.is_dir() else [] for t in names}
+        self.states = _States(directory, known)
+        self.names = Names.from_tables(known)
         self._suggestions: dict = {}
         self._hashes: dict[str, str] = {}
 

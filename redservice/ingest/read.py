@@ -131,23 +131,39 @@ def decode_text(data: bytes) -> tuple[str, str]:
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         return data.decode("utf-16", errors="replace"), "UTF-16"
     head = data[:4000]
-    if len(head) >= 4 and head.count(b"\x00") > len(head) // 4:
-        # UTF-16 without a BOM: every other byte of ASCII text is NUL
-        even = head[0::2].count(b"\x00")
-        odd = head[1::2].count(b"\x00")
-        return data.decode("utf-16-le" if odd > even else "utf-16-be", errors="replace"), "UTF-16"
+    if head.count(b"\x00") >= max(2, len(head) // 20) and len(data) % 2 == 0:
+        # UTF-16 without a BOM: ASCII characters carry a NUL byte, all on one side
+        for encoding, nul_side in (("utf-16-le", head[1::2]), ("utf-16-be", head[0::2])):
+            if nul_side.count(b"\x00") >= head.count(b"\x00") * 0.9:
+                try:
+                    text = data.decode(encoding)
+                except UnicodeDecodeError:
+                    continue
+                if "\n" in text or "\r" in text or len(text) < 200:
+                    return text, "UTF-16"
     try:
         return data.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError as exc:
-        utf8_error = exc
+    except UnicodeDecodeError:
+        pass
+    # Not all UTF-8. If most lines with non-ASCII bytes are UTF-8, the file is UTF-8 with some
+    # damaged lines: those become U+FFFD and their rows are rejected, not guessed at.
+    utf8 = other = 0
+    for line in data.split(b"\n"):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8 += 1
+        except UnicodeDecodeError:
+            other += 1
+    if utf8 > other:
+        return data.decode("utf-8", errors="replace"), "UTF-8"
     try:
         return data.decode("gb18030"), "GB18030"
     except UnicodeDecodeError:
         pass
-    # Neither decodes cleanly: keep the one that loses fewer characters.
     as_utf8 = data.decode("utf-8", errors="replace")
     as_gb = data.decode("gb18030", errors="replace")
-    del utf8_error
     if as_utf8.count("\ufffd") <= as_gb.count("\ufffd"):
         return as_utf8, "UTF-8"
     return as_gb, "GB18030"
@@ -410,8 +426,11 @@ def read_xlsx(data: bytes, limits: Limits) -> Workbook:
 
 def _workbook_error(exc: Exception) -> ReadError:
     name = type(exc).__name__
-    if name in {"EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden", "NotSupportedError"}:
-        return ReadError("xml_bomb")
+    cause, seen = exc, 0
+    while cause is not None and seen < 10:  # openpyxl wraps defusedxml's refusal in its own errors
+        if type(cause).__name__ in {"EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden"}:
+            return ReadError("xml_bomb")
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
     return ReadError("broken_workbook", detail=f"{name}: {str(exc)[:200]}")
 
 
