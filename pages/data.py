@@ -76,7 +76,8 @@ if uploads:
                 st.dataframe(datamgmt.skipped_frame(report, lang), hide_index=True, width="stretch")
             if report.errors:
                 st.markdown(f"**{ctx.t('data.errors')}**")
-                st.dataframe(datamgmt.errors_frame(report, lang), hide_index=True, width="stretch", height=240)
+                errors = datamgmt.errors_frame(report, lang)
+                st.dataframe(errors, hide_index=True, width="stretch", height=min(320, 35 * (len(errors) + 1) + 3))
             preview = datamgmt.preview_frame(report, lang, ctx.scope.show_names)
             if not preview.empty:
                 st.markdown(f"**{ctx.t('data.preview')}**")

@@ -116,7 +116,9 @@ def preview_frame(report, lang: str, show_names: bool) -> pd.DataFrame:
                 value = mask_phone(value)
             if isinstance(value, dt.date):
                 value = value.isoformat()
-            shown[headers[key]] = value
+            elif isinstance(value, float) and value.is_integer():
+                value = int(value)
+            shown[headers[key]] = "" if value is None else str(value)  # display only: blanks stay blank
         rows.append(shown)
     return pd.DataFrame(rows)
 

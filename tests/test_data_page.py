@@ -59,7 +59,7 @@ def test_upload_check_confirm_and_the_dashboard_follows(demo_copy, monkeypatch):
     errors = at.dataframe[3].value
     assert errors.iloc[0]["行号"] == 3 and "县住建局" in errors.iloc[0]["原因"]
     preview = at.dataframe[4].value
-    assert preview.iloc[0]["服务户数"] == 2 and "幸福里" not in preview.to_string()
+    assert preview.iloc[0]["服务户数"] == "2" and "幸福里" not in preview.to_string()
     labels = [b.label for b in at.get("download_button")]
     assert any("未导入的1行" in label for label in labels)
     # nothing is written before the confirmation
@@ -94,7 +94,7 @@ def test_unreadable_file_shows_an_error_box(demo_copy, monkeypatch):
 def test_preview_masks_names_and_never_shows_household_codes(demo_copy):
     batch = datamgmt.check(demo_copy, [("a.csv", CSV)])
     shown = datamgmt.preview_frame(batch.reports[0], "zh", show_names=False)
-    assert shown.iloc[0]["姓名"] == "李*强" and shown.iloc[0]["服务户数"] == 2
+    assert shown.iloc[0]["姓名"] == "李*强" and shown.iloc[0]["服务户数"] == "2"
     assert "幸福里" not in shown.to_string()
     assert datamgmt.preview_frame(batch.reports[0], "zh", show_names=True).iloc[0]["姓名"] == "李明强"
 
