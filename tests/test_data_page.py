@@ -125,3 +125,18 @@ def test_status_and_version_follow_an_import(demo_copy):
     status = store.query("store_status", datamgmt.status_filters()).set_index("table_name")
     assert status.loc["services", "row_count"] == 17739
     assert status.loc["services", "last_date"].date() == dt.date(2025, 4, 1)
+
+
+def test_a_new_empty_store_renders_and_takes_its_first_import(tmp_path, monkeypatch):
+    store = tmp_path / "new county"
+    at = run_app(data_dir=store, monkeypatch=monkeypatch)
+    assert not at.exception
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    files = [(ingest.templates.template_filename(t), ingest.template_xlsx(t), "application/octet-stream")
+             for t in ingest.ORDER]
+    at.file_uploader[0].set_value(files).run()
+    assert at.dataframe[0].value["导入"].tolist() == [1] * 7
+    at.button(key="data_confirm").click().run()
+    assert not at.exception and any("导入完成" in s.value for s in at.success)
+    assert Store(store).query("store_status").set_index("table_name").loc["services", "row_count"] == 1

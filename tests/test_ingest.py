@@ -302,3 +302,22 @@ def test_templates_command(tmp_path, capsys):
     book = openpyxl.load_workbook(tmp_path / "服务台账模板.xlsx")
     rows = list(book.active.iter_rows(values_only=True))
     assert rows[0][:2] == ("记录编号", "服务日期") and len(rows) == 2
+
+
+def test_xlsx_refused_without_defusedxml(monkeypatch):
+    import openpyxl as ox
+
+    monkeypatch.setattr(ox, "DEFUSEDXML", False)
+    with pytest.raises(read.ReadError) as info:
+        read.read(xlsx([HEADER.split(",")]))
+    assert info.value.kind == "xml_unsafe"
+
+
+def test_generations_replace_the_top_level_files(demo_copy):
+    for day in ("2025-04-01", "2025-04-02", "2025-04-03"):
+        run(demo_copy, [(f"{day}.csv", f"{HEADER}\n{day},李明强,县卫生健康局,河阳社区,送政策,2\n")])
+    assert storage.current_generation(demo_copy) == "000003"
+    assert sorted(p.name for p in (demo_copy / "tables").iterdir()) == ["000002", "000003"]
+    assert not list(demo_copy.glob("*.parquet"))  # superseded by the generations
+    assert Store(demo_copy).query("data_range").iloc[0]["records"] == 17738 + 3
+    assert len(list((demo_copy / "archive").iterdir())) == 3
