@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
