@@ -321,3 +321,35 @@ def test_generations_replace_the_top_level_files(demo_copy):
     assert not list(demo_copy.glob("*.parquet"))  # superseded by the generations
     assert Store(demo_copy).query("data_range").iloc[0]["records"] == 17738 + 3
     assert len(list((demo_copy / "archive").iterdir())) == 3
+
+
+def _xls(rows, merges=()) -> bytes:
+    xlwt = pytest.importorskip("xlwt")
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("台账")
+    date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if (r, c) in {(a, b) for a, _, b, _ in merges} or not any(a <= r <= b and c0 <= c <= c1
+                                                                       for a, b, c0, c1 in merges):
+                sheet.write(r, c, value, date_style if isinstance(value, dt.date) else xlwt.Style.default_style)
+    for r1, r2, c1, c2 in merges:
+        sheet.merge(r1, r2, c1, c2)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def test_old_xls_with_title_merges_and_date_cells(demo_copy):
+    data = _xls([["平陆县在职党员进社区服务台账"], HEADER.split(","),
+                 [dt.date(2025, 4, 1), "李明强", "县卫生健康局", "河阳社区", "送政策", 2.5],
+                 [None, "刘波飞", "县卫生健康局", "新夏社区", "义诊", "1.5小时"]],
+                merges=[(0, 0, 0, 5), (2, 3, 0, 0)])
+    assert data.startswith(read.XLS_MAGIC)
+    sheet = read.read(data).sheets[0]
+    assert sheet.rows[3][1][0] == "2025-04-01"  # the merged date reaches the second row
+    report = run(demo_copy, [("台账.xls", data)])[0].reports[0]
+    assert (report.rows_read, report.loaded, report.rejected) == (2, 2, 0), [e.reason("x") for e in report.errors]
+    assert report.header_row == 2
