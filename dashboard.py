@@ -20,6 +20,7 @@ PAGES = [
     ("app_pages/units.py", "units", ":material/groups:"),
     ("app_pages/services.py", "services", ":material/volunteer_activism:"),
     ("app_pages/wishes.py", "wishes", ":material/favorite:"),
+    ("app_pages/data.py", "data", ":material/upload_file:"),
 ]
 
 # Pages only some roles may open (the rest are open to every signed-in role).

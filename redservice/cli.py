@@ -104,6 +104,58 @@ def cmd_brief(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    from redservice import ingest
+    from redservice.ingest.report import FileReport
+
+    if args.table and ingest.table_of(args.table) is None:
+        names = "、".join(f"{t}（{tpl.name}）" for t, tpl in ingest.TEMPLATES.items())
+        print(f"未知的表：{args.table}。可选：{names}", file=sys.stderr)
+        return 2
+    directory = config.data_dir(args.data)
+    if not args.dry_run and directory.resolve() == config.DEMO_DIR.resolve():
+        print("不能导入到随附的演示数据目录：请用 --data 指定自己的数据目录（不存在时自动新建）。", file=sys.stderr)
+        return 2
+    sources, unreadable = [], []
+    for name in args.files:
+        try:
+            sources.append(ingest.Source.from_path(name))
+        except OSError as exc:
+            report = FileReport(name)
+            report.fatal = ("broken_workbook", {"detail": exc.strerror or str(exc)})
+            unreadable.append(report)
+    batch, generation = ingest.run(directory, sources, table=args.table, add_new_names=args.add_new_names,
+                                   dry_run=args.dry_run)
+    reports = batch.reports + unreadable
+    for report in reports:
+        if args.json:
+            print(json.dumps(report.as_json(), ensure_ascii=False))
+            continue
+        print(report.summary())
+        for note in report.note_texts():
+            print(f"  · {note}")
+        for error in report.errors[:args.max_errors]:
+            print(f"  ✗ {error.reason(report.file)}")
+        if len(report.errors) > args.max_errors:
+            print(f"  … 另有{len(report.errors) - args.max_errors}条错误（用 --json 查看全部）")
+    if not args.json:
+        if args.dry_run:
+            print("试运行：未写入任何数据。")
+        elif generation:
+            print(f"已写入 {directory}（第{int(generation)}版数据）。")
+        else:
+            print("没有新的数据需要写入。")
+    return 2 if unreadable else batch.exit_code()
+
+
+def cmd_templates(args) -> int:
+    from redservice import ingest
+
+    for path in ingest.write_templates(args.out):
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m redservice", description="在职党员进社区数据看板")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +172,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text")
     p.set_defaults(func=cmd_brief)
+    p = sub.add_parser("import", help="import ledgers (台账: csv, xlsx, xls) into a data directory")
+    _add_data(p)
+    p.add_argument("files", nargs="+", metavar="FILE", help="ledger files; dimension tables are imported first")
+    p.add_argument("--table", help="the table of every file (services or 服务台账 …); default: from the headers")
+    p.add_argument("--add-new-names", action="store_true",
+                   help="add communities, units, branches and compounds the store does not know yet")
+    p.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    p.add_argument("--json", action="store_true", help="print one JSON object per file (one per line)")
+    p.add_argument("--max-errors", type=int, default=20, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("templates", help="write the import templates (xlsx, header and an example row)")
+    p.add_argument("--out", required=True, help="directory to write")
+    p.set_defaults(func=cmd_templates)
     return parser
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from redservice import rollup
+from redservice import rollup, storage
 from redservice.config import PROJECT_DIR
 from redservice.filters import EVERYTHING, Filters, Scope
 from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE, TABLES, parquet_name
@@ -85,23 +85,30 @@ class Store:
 
     # -- opening -------------------------------------------------------------------------
     def _create_views(self) -> None:
-        for table, columns in TABLES.items():
-            self.con.execute(f"DROP VIEW IF EXISTS {table}")
-            path = self.directory / parquet_name(table)
-            cols = ", ".join(f"CAST({c} AS {ty}) AS {c}" for c, ty in columns.items())
-            if path.is_file():
-                source = f"read_parquet({_sql_string(str(path))})"
-                self.con.execute(f"CREATE VIEW {table} AS SELECT {cols} FROM {source}")
-            else:
-                empty = ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items())
-                self.con.execute(f"CREATE VIEW {table} AS SELECT {empty} WHERE 1 = 0")
-        facts = rollup.path(self.directory)
-        if rollup.is_fresh(self.directory):
-            source = f"SELECT * FROM read_parquet({_sql_string(str(facts))})"
-        else:  # missing or stale: the same relation from the raw tables (slower, same answers)
-            source = rollup.FALLBACK_SQL
-        self.con.execute(f"CREATE OR REPLACE VIEW {rollup.HOUSEHOLD_FACTS} AS {source}")
-        self.facts_fresh = source != rollup.FALLBACK_SQL
+        """(Re)bind one view per table to the current generation's files, in one transaction so
+        that a concurrent query sees either every old table or every new one."""
+        tables = storage.table_dir(self.directory)
+        facts = rollup.path(tables)
+        fresh = rollup.is_fresh(tables)
+        cur = self.con.cursor()
+        try:
+            cur.execute("BEGIN TRANSACTION")
+            for table, columns in TABLES.items():
+                path = tables / parquet_name(table)
+                cols = ", ".join(f"CAST({c} AS {ty}) AS {c}" for c, ty in columns.items())
+                if path.is_file():
+                    source = f"read_parquet({_sql_string(str(path))})"
+                    cur.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {cols} FROM {source}")
+                else:
+                    empty = ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items())
+                    cur.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {empty} WHERE 1 = 0")
+            # missing or stale rollup: the same relation from the raw tables (slower, same answers)
+            source = f"SELECT * FROM read_parquet({_sql_string(str(facts))})" if fresh else rollup.FALLBACK_SQL
+            cur.execute(f"CREATE OR REPLACE VIEW {rollup.HOUSEHOLD_FACTS} AS {source}")
+            cur.execute("COMMIT")
+        finally:
+            cur.close()
+        self.facts_fresh = fresh
 
     def _harden(self) -> None:
         directory = str(self.directory).rstrip("/") + "/"
@@ -113,12 +120,16 @@ class Store:
 
     # -- facts about the data ------------------------------------------------------------
     def version(self) -> str:
-        """Changes whenever a file of the store changes: part of every cache key."""
+        """Changes whenever a file of the store changes (an import commits a new generation of
+        table files, a table is rewritten): part of every cache key."""
         h = hashlib.sha256()
-        for path in sorted(self.directory.glob("*")):
-            if path.is_file() and path.suffix in {".parquet", ".geojson", ".json", ".toml"}:
+        tables = storage.table_dir(self.directory)
+        files = [p for p in self.directory.glob("*") if p.suffix in {".geojson", ".json", ".toml"}]
+        files += list(tables.glob("*.parquet"))
+        for path in sorted(set(files)):
+            if path.is_file():
                 st = path.stat()
-                h.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+                h.update(f"{path.relative_to(self.directory)}:{st.st_size}:{st.st_mtime_ns};".encode())
         return h.hexdigest()[:16]
 
     def manifest(self) -> dict:

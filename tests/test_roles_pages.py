@@ -1,16 +1,20 @@
 """Role × page matrix: every page renders for every role, and nothing outside the scope shows."""
 
+import ast
 import json
 
 import pandas as pd
 import pytest
 
 from conftest import run_app
-from redservice.config import DEMO_DIR
+from redservice.config import DEMO_DIR, PROJECT_DIR
 from test_access import ACCESS, login
 
-PAGES = [path for path, *_ in __import__("ast").literal_eval(
-    (DEMO_DIR.parent.parent / "dashboard.py").read_text(encoding="utf-8").split("PAGES = ", 1)[1].split("]\n", 1)[0] + "]")]
+_ENTRY = (PROJECT_DIR / "dashboard.py").read_text(encoding="utf-8")
+_PAGES = ast.literal_eval(_ENTRY.split("PAGES = ", 1)[1].split("]\n", 1)[0] + "]")
+RESTRICTED = ast.literal_eval(_ENTRY.split("RESTRICTED = ", 1)[1].split("\n", 1)[0])
+PAGES = [path for path, *_ in _PAGES]
+KEYS = {path: key for path, key, *_ in _PAGES}
 UNITS = pd.read_parquet(DEMO_DIR / "units.parquet")["unit"].tolist()
 COMMUNITIES = pd.read_parquet(DEMO_DIR / "communities.parquet")["community"].tolist()
 NAMES = set(pd.read_parquet(DEMO_DIR / "members.parquet")["name"])
@@ -49,9 +53,20 @@ def leaks(texts: list[str], forbidden: list[str]) -> set[str]:
     return {name for name in forbidden if name in blob}
 
 
+def open_as(email: str, role: str, page: str):
+    """Run the page as that user; None (and checked) when the role may not open it."""
+    if role not in RESTRICTED.get(KEYS[page], (role,)):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            run_app(user=login(email), page=page)
+        return None
+    return run_app(user=login(email), page=page)
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_unit_role_sees_only_its_unit(access_file, page):
-    at = run_app(user=login("zhang@example.cn"), page=page)
+    at = open_as("zhang@example.cn", "unit", page)
+    if at is None:
+        return
     assert not at.exception, at.exception
     others = [u for u in UNITS if u != "县住建局" and "县住建局" not in u]
     assert not leaks(page_texts(at), others)
@@ -59,14 +74,18 @@ def test_unit_role_sees_only_its_unit(access_file, page):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_community_role_sees_only_its_community(access_file, page):
-    at = run_app(user=login("wang@example.cn"), page=page)
+    at = open_as("wang@example.cn", "community", page)
+    if at is None:
+        return
     assert not at.exception, at.exception
     assert not leaks(page_texts(at), [c for c in COMMUNITIES if c != "北城社区"])
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_leader_sees_no_member_names(access_file, page):
-    at = run_app(user=login("leader@example.cn"), page=page)
+    at = open_as("leader@example.cn", "leader", page)
+    if at is None:
+        return
     assert not at.exception, at.exception
     texts = set(page_texts(at))
     assert not (texts & NAMES)

@@ -150,3 +150,27 @@ def test_deep_link_works_on_a_fresh_server(chromium, tmp_path_factory):
         assert not state["exceptions"] and not state["errors"], state
         assert "县住建局" in page.locator("[data-testid='stMain']").inner_text()
         context.close()
+
+
+def test_data_page_upload_report(chromium, app_url, tmp_path):
+    """Upload a ledger on the 数据管理 page (the demo: checked, not imported) and look at the report."""
+    ledger = tmp_path / "服务台账.csv"
+    ledger.write_bytes(("平陆县在职党员进社区服务台账\n序号,服务日期,姓名,所属单位,服务社区,服务类别,服务时长（小时）,服务户号\n"
+                        "1,2025/4/1,李明强,县卫生健康局,河阳社区,送政策,2.5小时,3-2-301、3-2-302\n"
+                        "2,2025-04-02,李明强,县住建,河阳社区,送政策,2,\n"
+                        "3,2025-04-03,刘波飞,县卫生健康局,新夏社区,义诊,30,\n"
+                        "合计,,,,,,34.5,\n").encode("gbk"))
+    for lang in ("zh", "en"):
+        url = f"{app_url}/data" + ("?lang=en" if lang == "en" else "")
+        context, page, outside, _ = open_page(chromium, url)
+        page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(ledger))
+        page.wait_for_selector("[data-testid='stExpander']", timeout=60_000)
+        wait_for_app(page)
+        state = page.evaluate(PAGE_STATE)
+        assert not state["exceptions"] and not state["errors"], state
+        text = page.locator("[data-testid='stMain']").inner_text()
+        assert ("读取4行，导入1行" in text) if lang == "zh" else ("rows read 4; loaded 1" in text), text
+        page.locator("[data-testid='stExpander']").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOT_DIR / f"data_upload_{lang}.png"), full_page=True)
+        assert not outside
+        context.close()

@@ -1,0 +1,119 @@
+"""数据管理: download templates, upload ledgers, check them, import on confirmation; store status."""
+
+import streamlit as st
+
+from redservice import datamgmt, fmt, ingest, ui
+
+ctx = ui.context()
+lang = ctx.lang
+
+
+@st.cache_data(show_spinner=False)
+def _template(table: str) -> bytes:
+    return ingest.template_xlsx(table)
+
+
+# -- templates ------------------------------------------------------------------------------------
+st.subheader(ctx.t("data.templates"))
+st.caption(ctx.t("data.templates_help"))
+cols = st.columns(len(ingest.ORDER))
+for col, table in zip(cols, ingest.ORDER):
+    with col:
+        st.download_button(datamgmt.table_label(table, lang), data=_template(table),
+                           file_name=ingest.templates.template_filename(table), key=f"tpl_{table}",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           icon=":material/download:", on_click="ignore", width="stretch")
+
+# -- upload, check, import ------------------------------------------------------------------------
+st.subheader(ctx.t("data.upload"))
+can_write = datamgmt.writable(ctx.directory)
+if not can_write:
+    st.info(ctx.t("data.demo_readonly"), icon=":material/lock:")
+done = st.session_state.pop("data_done", None)
+if done:
+    st.success(done, icon=":material/check_circle:")
+
+left, right = st.columns([3, 2])
+with left:
+    uploads = st.file_uploader(ctx.t("data.files"), type=["csv", "xlsx", "xls"], accept_multiple_files=True,
+                               key=f"data_files_{st.session_state.get('data_round', 0)}",
+                               help=ctx.t("data.files_help"))
+with right:
+    choices = [None, *ingest.ORDER]
+    table = st.selectbox(ctx.t("data.table_choice"), choices, key="data_table",
+                         format_func=lambda v: ctx.t("data.auto") if v is None else datamgmt.table_label(v, lang))
+    add_new = st.checkbox(ctx.t("data.add_new"), key="data_add_new", help=ctx.t("data.add_new_help"))
+
+if uploads:
+    files = [(f.name, f.getvalue()) for f in uploads]
+    key = datamgmt.fingerprint(files, table, add_new, ctx.version)
+    if st.session_state.get("data_batch_key") != key:
+        with st.spinner(ctx.t("data.checking")):
+            st.session_state["data_batch"] = datamgmt.check(ctx.directory, files, table, add_new)
+        st.session_state["data_batch_key"] = key
+    batch = st.session_state["data_batch"]
+
+    st.markdown(f"**{ctx.t('data.report')}**")
+    st.dataframe(datamgmt.summary_frame(batch, lang), hide_index=True, width="stretch")
+    for report in batch.reports:
+        title = f"{report.file} · {datamgmt.table_label(report.table, lang)}"
+        with st.expander(title, expanded=len(batch.reports) == 1 or bool(report.fatal)):
+            if report.fatal:
+                st.error(report.fatal_reason(lang), icon=":material/error:")
+                continue
+            st.write(report.summary(lang))
+            if report.seen_before:
+                st.caption(ctx.t("data.seen_before", at=report.seen_before.replace("T", " ")))
+            for note in report.note_texts(lang):
+                st.caption(f"· {note}")
+            c1, c2 = st.columns([2, 1])
+            with c1:
+                if report.errors:
+                    st.markdown(f"**{ctx.t('data.reasons')}**")
+                    st.dataframe(datamgmt.kinds_frame(report, lang), hide_index=True, width="stretch")
+            with c2:
+                st.markdown(f"**{ctx.t('data.skipped')}**")
+                st.dataframe(datamgmt.skipped_frame(report, lang), hide_index=True, width="stretch")
+            if report.errors:
+                st.markdown(f"**{ctx.t('data.errors')}**")
+                errors = datamgmt.errors_frame(report, lang)
+                st.dataframe(errors, hide_index=True, width="stretch", height=min(320, 35 * (len(errors) + 1) + 3))
+            preview = datamgmt.preview_frame(report, lang, ctx.scope.show_names)
+            if not preview.empty:
+                st.markdown(f"**{ctx.t('data.preview')}**")
+                st.dataframe(preview, hide_index=True, width="stretch")
+
+    if batch.rejected:
+        st.download_button(ctx.t("data.download_rejected", n=batch.rejected),
+                           data=ingest.rejected_excel(batch.reports, lang), file_name="未导入的行.xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           icon=":material/download:", on_click="ignore", key="data_rejected")
+    if batch.loaded:
+        st.caption(ctx.t("data.confirm_help", n=batch.loaded))
+    if st.button(ctx.t("data.confirm"), type="primary", icon=":material/upload:", key="data_confirm",
+                 disabled=not (can_write and batch.loaded)):
+        with st.spinner(ctx.t("data.importing")):
+            fresh, generation, committed = datamgmt.import_batch(batch)
+        if committed:
+            st.session_state["data_done"] = ctx.t("data.done", n=fresh.loaded)
+            st.session_state["data_round"] = st.session_state.get("data_round", 0) + 1
+            st.session_state.pop("data_batch", None)
+            st.session_state.pop("data_batch_key", None)
+            st.rerun()
+        st.session_state["data_batch"] = fresh
+        st.warning(ctx.t("data.stale"), icon=":material/sync_problem:")
+
+# -- store status ---------------------------------------------------------------------------------
+st.subheader(ctx.t("data.status"))
+status = ctx.query("store_status", filters=datamgmt.status_filters())
+s1, s2 = st.columns([3, 2])
+with s1:
+    st.dataframe(datamgmt.status_frame(status, lang), hide_index=True, width="stretch")
+with s2:
+    st.caption(ctx.t("data.directory", path=ctx.directory))
+    if ctx.last:
+        st.caption(ctx.t("app.data_until", date=fmt.date(ctx.last, lang)))
+    recent = datamgmt.history(ctx.directory)
+    if recent:
+        st.markdown(f"**{ctx.t('data.history')}**")
+        st.dataframe(datamgmt.history_frame(recent, lang), hide_index=True, width="stretch")

@@ -1,0 +1,158 @@
+"""The 数据管理 page's logic: checking uploaded files, the tables it shows, importing on confirmation,
+and the store's status. The page itself only lays these out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from redservice import config, fmt, ingest
+from redservice.filters import Filters
+from redservice.i18n import t
+from redservice.privacy import mask_name, mask_phone
+
+STATUS_TABLES = ("communities", "compounds", "units", "branches", "members", "services", "service_households",
+                 "wishes")
+_PERSON_COLUMNS = {"name", "claimer"}
+_PHONE_COLUMNS = {"phone"}
+
+
+def writable(directory: str | Path) -> bool:
+    """The bundled demo is never written to: import into a store of your own."""
+    return Path(directory).resolve() != config.DEMO_DIR.resolve()
+
+
+def fingerprint(files: list[tuple[str, bytes]], table: str | None, add_new: bool, version: str) -> str:
+    h = hashlib.sha256(f"{table}|{add_new}|{version}".encode())
+    for name, data in files:
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def check(directory: str | Path, files: list[tuple[str, bytes]], table: str | None = None,
+          add_new: bool = False) -> ingest.Batch:
+    """Read and check the files against the store; writes nothing."""
+    return ingest.prepare(directory, [ingest.Source(name, data) for name, data in files], table=table,
+                          add_new_names=add_new)
+
+
+def import_batch(batch: ingest.Batch) -> tuple[ingest.Batch, str | None, bool]:
+    """Commit a checked batch. If the store changed since the check, check again and return the new
+    batch without writing (the user confirms again): (batch, generation, committed)."""
+    try:
+        return batch, ingest.commit(batch), True
+    except ingest.StaleBatch:
+        fresh = ingest.prepare(batch.directory, batch.sources, table=batch.table_arg,
+                               add_new_names=batch.add_new_names)
+        return fresh, None, False
+
+
+def table_label(table: str | None, lang: str) -> str:
+    return t(f"data.table.{table}", lang) if table else "—"
+
+
+def summary_frame(batch: ingest.Batch, lang: str) -> pd.DataFrame:
+    rows = []
+    for r in batch.reports:
+        if r.fatal:
+            state = t("data.state.unreadable", lang)
+        elif r.rejected:
+            state = t("data.state.some_rejected", lang)
+        else:
+            state = t("data.state.ok", lang)
+        rows.append({
+            t("data.col.file", lang): r.file,
+            t("data.col.table", lang): table_label(r.table, lang),
+            t("data.col.rows_read", lang): r.rows_read,
+            t("data.col.loaded", lang): r.loaded,
+            t("data.col.updated", lang): r.updated,
+            t("data.col.rejected", lang): r.rejected,
+            t("data.col.skipped", lang): r.skipped_total,
+            t("data.col.state", lang): state,
+        })
+    return pd.DataFrame(rows)
+
+
+def kinds_frame(report, lang: str) -> pd.DataFrame:
+    """The reasons grouped by kind: one row per kind, with the number of errors."""
+    return pd.DataFrame(report.error_kinds(lang), columns=[t("data.col.kind", lang), t("data.col.count", lang)])
+
+
+def skipped_frame(report, lang: str) -> pd.DataFrame:
+    return pd.DataFrame([(t(f"data.skip.{k}", lang), report.skipped.get(k, 0)) for k in ingest.report.SKIP_KINDS],
+                        columns=[t("data.col.kind", lang), t("data.col.count", lang)])
+
+
+def errors_frame(report, lang: str, limit: int = 1000) -> pd.DataFrame:
+    rows = [{t("data.col.row", lang): e.row, t("data.col.column", lang): e.column or "—",
+             t("data.col.reason", lang): e.detail(lang)} for e in report.errors[:limit]]
+    if any(e.sheet for e in report.errors[:limit]):
+        for row, e in zip(rows, report.errors[:limit]):
+            row[t("data.col.sheet", lang)] = e.sheet
+    return pd.DataFrame(rows)
+
+
+def preview_frame(report, lang: str, show_names: bool) -> pd.DataFrame:
+    """The first rows as they will be stored, under the template's headers. Household codes appear
+    only as a count; names and phones are masked unless the viewer may see them."""
+    if not report.table or not report.preview:
+        return pd.DataFrame()
+    template = ingest.TEMPLATES[report.table]
+    headers = {c.key: c.header for c in template.columns}
+    headers["households"] = t("data.col.households", lang) if report.table == "services" else headers.get(
+        "households", "households")
+    rows = []
+    for row in report.preview:
+        shown = {}
+        for key, value in row.items():
+            if key not in headers:
+                continue
+            if not show_names and key in _PERSON_COLUMNS:
+                value = mask_name(value)
+            if not show_names and key in _PHONE_COLUMNS:
+                value = mask_phone(value)
+            if isinstance(value, dt.date):
+                value = value.isoformat()
+            elif isinstance(value, float) and value.is_integer():
+                value = int(value)
+            shown[headers[key]] = "" if value is None else str(value)  # display only: blanks stay blank
+        rows.append(shown)
+    return pd.DataFrame(rows)
+
+
+def status_frame(status: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Rows per table and the span of dates, labelled for the page."""
+    out = []
+    for _, r in status.iterrows():
+        span = "—"
+        if not fmt.missing(r["first_date"]):
+            span = fmt.date_range(pd.Timestamp(r["first_date"]).date(), pd.Timestamp(r["last_date"]).date(), lang)
+        out.append({t("data.col.table", lang): table_label(r["table_name"], lang),
+                    t("data.col.rows", lang): int(r["row_count"]),
+                    t("data.col.dates", lang): span})
+    return pd.DataFrame(out)
+
+
+def status_filters() -> Filters:
+    """No dimension restriction: the status counts everything the viewer's scope allows."""
+    today = dt.date.today()
+    return Filters.make(dt.date(2000, 1, 1), today)
+
+
+def history(directory: str | Path, limit: int = 10) -> list[dict]:
+    from redservice import storage
+
+    return list(reversed(storage.read_pointer(directory).get("history", [])))[:limit]
+
+
+def history_frame(recent: list[dict], lang: str) -> pd.DataFrame:
+    return pd.DataFrame([{
+        t("data.col.at", lang): h.get("at", "").replace("T", " "),
+        t("data.col.file", lang): h.get("file"),
+        t("data.col.table", lang): table_label(h.get("table"), lang),
+        t("data.col.loaded", lang): h.get("loaded"),
+        t("data.col.rejected", lang): h.get("rejected"),
+    } for h in recent])

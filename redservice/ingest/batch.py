@@ -1,0 +1,573 @@
+"""Preparing an import: read every file, recognise its table, parse and check every row against the
+store, and decide for each row — loaded (new or updated), rejected (with reasons) or skipped
+(blank, total, exact duplicate). Nothing is written here; ``load.commit`` writes a prepared batch.
+
+Files are processed dimension tables first, then records, so a batch may bring its own 社区名录
+together with the 服务台账 that refers to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from redservice import config, storage
+from redservice.ingest import load
+from redservice.ingest.parse import ParseError, name_key, parse
+from redservice.ingest.read import Limits, ReadError, read
+from redservice.ingest.report import FileReport, RowError
+from redservice.ingest.templates import ORDER, TEMPLATES, HeaderMatch, match_header, table_of
+from redservice.ingest.validate import Names, check_value
+from redservice.privacy import household_hash
+from redservice.schema import TABLES
+
+PREVIEW_ROWS = 20
+_TOTAL = re.compile(r"^(合计|小计|总计|共计|总合计)[:：]?(\(.*\))?$")
+KEYS = {
+    "communities": ("community",), "compounds": ("compound", "community"), "units": ("unit",),
+    "branches": ("branch",), "members": ("member_id",), "services": ("record_id",), "wishes": ("wish_id",),
+}
+_COLUMNS = {t.table: {c.key: c for c in t.columns} for t in TEMPLATES.values()}
+ENTITY_TABLE = {"community": "communities", "unit": "units", "branch": "branches", "compound": "compounds"}
+
+
+@dataclass
+class Source:
+    """One file offered for import: its name as the user knows it and its bytes."""
+
+    name: str
+    data: bytes
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> "Source":
+        path = Path(path)
+        return cls(path.name, path.read_bytes())
+
+
+@dataclass
+class TableState:
+    """One table of the store being merged: its rows by key, and where each key was last offered."""
+
+    table: str
+    rows: dict = field(default_factory=dict)
+    origin: dict = field(default_factory=dict)  # key -> (file, row) that set or matched it in this batch
+    touched: bool = False
+
+
+@dataclass
+class Batch:
+    directory: Path
+    reports: list[FileReport]
+    states: dict[str, TableState]
+    base_generation: str | None
+    key: bytes
+    key_is_new: bool
+    archives: list[tuple[str, str, bytes]]  # (sha256, extension, raw bytes)
+    sources: list = field(default_factory=list)
+    table_arg: str | None = None
+    add_new_names: bool = False
+
+    @property
+    def fatal(self) -> bool:
+        return any(r.fatal for r in self.reports)
+
+    @property
+    def rejected(self) -> int:
+        return sum(r.rejected for r in self.reports)
+
+    @property
+    def loaded(self) -> int:
+        return sum(r.loaded for r in self.reports)
+
+    def exit_code(self) -> int:
+        return 2 if self.fatal else (1 if self.rejected else 0)
+
+    def tables(self) -> dict[str, list[dict]]:
+        """The complete new content of every table the batch changes."""
+        out = {}
+        for table, state in list(self.states.items()):
+            if not state.touched:
+                continue
+            if table == "services":
+                rows = list(state.rows.values())
+                out["services"] = rows
+                out["service_households"] = [
+                    {"record_id": r["record_id"], "household": h} for r in rows for h in (r.get("households") or ())]
+            else:
+                out[table] = list(state.rows.values())
+        return out
+
+
+# -- the store as it is -------------------------------------------------------------------------------
+def _read_table(directory: Path, table: str) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    path = storage.table_path(directory, table)
+    if not path.is_file():
+        return []
+    data = pq.read_table(path)
+    return data.select([c for c in TABLES[table] if c in data.column_names]).to_pylist()
+
+
+class _States(dict):
+    """The store's tables as TableStates, read only when a batch needs them (a 服务台账 batch reads
+    the services; a 社区名录 batch does not)."""
+
+    def __init__(self, directory: Path, known: dict[str, list[dict]]):
+        super().__init__()
+        self.directory = directory
+        self.known = known
+
+    def __missing__(self, table: str) -> TableState:
+        rows = self.known.get(table)
+        if rows is None:
+            rows = _read_table(self.directory, table) if self.directory.is_dir() else []
+        households: dict[str, list[str]] = {}
+        if table == "services":
+            for link in (_read_table(self.directory, "service_households") if self.directory.is_dir() else []):
+                households.setdefault(link["record_id"], []).append(link["household"])
+        state = TableState(table)
+        for row in rows:
+            row = {c: row.get(c) for c in TABLES[table]}
+            if table == "services":
+                row["households"] = tuple(sorted(households.get(row["record_id"], ())))
+            state.rows[tuple(row[k] for k in KEYS[table])] = row
+        self[table] = state
+        return state
+
+
+def derive_member_id(name: str, unit: str) -> str:
+    """A member without 党员编号 is known by 姓名 + 所属单位 (the same everywhere, every time)."""
+    digest = hashlib.sha256(f"{name_key(name)}\x1f{name_key(unit)}".encode()).hexdigest()
+    return "M" + digest[:15].upper()
+
+
+def derive_record_id(parts: list) -> str:
+    """A record without 记录编号 is known by its whole row (as written, normalised)."""
+    text = json.dumps(parts, ensure_ascii=False, default=str, separators=(",", ":"))
+    return "R" + hashlib.sha256(text.encode()).hexdigest()[:19].upper()
+
+
+# -- one file -------------------------------------------------------------------------------------------
+class FileJob:
+    def __init__(self, source: Source, report: FileReport, sheets, match: HeaderMatch | None):
+        self.source = source
+        self.report = report
+        self.sheets = sheets  # [(Sheet, HeaderMatch)]
+        self.match = match
+
+
+def _open(source: Source, table: str | None, limits: Limits) -> FileJob:
+    report = FileReport(source.name, hashlib.sha256(source.data).hexdigest())
+    try:
+        book = read(source.data, limits)
+    except ReadError as exc:
+        report.fatal = (exc.kind, exc.params)
+        return FileJob(source, report, [], None)
+    report.encoding = book.encoding
+    report.notes.extend(book.notes)
+    chosen: list = []
+    first: HeaderMatch | None = None
+    for sheet in book.sheets:
+        match = match_header(sheet.rows, table or (first.table if first else None))
+        if match is None or (first and match.table != first.table):
+            if sheet.rows:
+                report.ignored_sheets.append(sheet.name)
+            continue
+        first = first or match
+        chosen.append((sheet, match))
+    if not chosen:
+        report.fatal = ("no_header", {"table": TEMPLATES[table].name} if table else {})
+        if table:
+            report.fatal = ("no_header_for", {"table": TEMPLATES[table].name})
+        return FileJob(source, report, [], None)
+    report.table = first.table
+    report.sheets = [s.name for s, _ in chosen]
+    report.header_row = first.row_number
+    report.header = list(chosen[0][0].rows[first.row_index][1])
+    template = first.template
+    ignored = []
+    for _, m in chosen:
+        for index, text in m.ignored:
+            if text not in ignored:
+                ignored.append(text)
+    report.ignored_columns = ignored
+    report.missing_columns = [template.column(k).header for k in first.missing_required]
+    merged = sum(s.merged for s, _ in chosen)
+    if merged:
+        report.notes.append(("merged", {"n": merged}))
+    return FileJob(source, report, chosen, first)
+
+
+class Importer:
+    def __init__(self, directory: Path, add_new_names: bool, today: dt.date, settings: dict, key: bytes):
+        self.directory = directory
+        self.add_new = add_new_names
+        self.today = today
+        self.settings = settings.get("import", {})
+        self.key = key
+        names = ("communities", "compounds", "units", "branches", "members")
+        known = {t: _read_table(directory, t) if directory.is_dir() else [] for t in names}
+        self.states = _States(directory, known)
+        self.names = Names.from_tables(known)
+        self._suggestions: dict = {}
+        self._hashes: dict[str, str] = {}
+
+    # -- helpers --------------------------------------------------------------------------------
+    def suggest(self, entity, name, scope=None):
+        key = (entity, name_key(name), scope)
+        if key not in self._suggestions:
+            self._suggestions[key] = self.names.suggest(entity, name, scope)
+        return self._suggestions[key]
+
+    def hash_household(self, code: str) -> str:
+        h = self._hashes.get(code)
+        if h is None:
+            h = self._hashes[code] = household_hash(code, self.key)
+        return h
+
+    def add_name(self, report: FileReport, entity: str, name: str, **extra) -> None:
+        table = ENTITY_TABLE[entity]
+        state = self.states[table]
+        row = {c: None for c in TABLES[table]}
+        if entity == "community":
+            row["community"] = name
+            self.names.add_community(name)
+        elif entity == "unit":
+            row["unit"] = name
+            self.names.add_unit(name)
+        elif entity == "branch":
+            row.update(branch=name, unit=extra.get("unit"))
+            self.names.add_branch(name, extra.get("unit"))
+        elif entity == "compound":
+            row.update(compound=name, community=extra.get("community"))
+            self.names.add_compound(name, extra.get("community"))
+        key = tuple(row[k] for k in KEYS[table])
+        if key not in state.rows:
+            state.rows[key] = row
+            state.touched = True
+            report.new_names.setdefault(entity, [])
+            if name not in report.new_names[entity]:
+                report.new_names[entity].append(name)
+
+    def refer(self, report, errors, col, entity: str, value, scope=None):
+        """The store's spelling of a name the row refers to; an error (with a suggestion) if unknown."""
+        if value is None:
+            return None
+        if entity == "community":
+            known = self.names.community(value)
+        elif entity == "unit":
+            known = self.names.unit(value)
+        elif entity == "branch":
+            found = self.names.branch(value)
+            known = found[0] if found else None
+        elif entity == "compound":
+            known = self.names.compound(value, scope)
+        else:
+            raise KeyError(entity)
+        if known is not None:
+            return known
+        if self.add_new and (entity != "compound" or scope):
+            extra = {"unit": scope} if entity == "branch" else {"community": scope}
+            self.add_name(report, entity, value, **extra)
+            return value
+        params = {"value": value, "suggestion": self.suggest(entity, value, scope)}
+        if entity == "compound":
+            params["community"] = scope or "—"
+        errors.append((col, f"unknown_{entity}", params))
+        return None
+
+    # -- the rows of one file --------------------------------------------------------------------
+    def run(self, job: FileJob) -> None:
+        report = job.report
+        table = report.table
+        template = TEMPLATES[table]
+        state = self.states[table]
+        for sheet, match in job.sheets:
+            sheet_label = sheet.name if len(job.sheets) > 1 else ""
+            for number, cells in sheet.rows[match.row_index + 1:]:
+                report.rows_read += 1
+                self.row(report, template, state, match, sheet_label, number, cells)
+        assert report.balanced, f"{report.file}: counts do not add up"
+
+    def row(self, report, template, state, match, sheet, number, cells) -> None:
+        if any(_TOTAL.match(name_key(c)) for c in cells if "计" in c):
+            report.skipped["total"] += 1
+            return
+        raw: dict[str, str] = {}
+        errors: list[tuple] = []
+        for key, indices in match.fields.items():
+            if len(indices) == 1:
+                i = indices[0]
+                raw[key] = cells[i].strip() if i < len(cells) else ""
+                continue
+            values = [cells[i].strip() for i in indices if i < len(cells) and cells[i].strip()]
+            if len({_comparable(template.column(key).kind, v, self.settings) for v in values}) > 1:
+                errors.append((template.column(key), "conflict_columns", {"values": "、".join(values)}))
+            raw[key] = values[0] if values else ""
+        if not any(raw.values()):
+            report.skipped["blank"] += 1
+            return
+        parsed: dict = {}
+        for col in template.columns:
+            if col.key not in match.fields:
+                if col.required:
+                    errors.append((col, "missing_column", {}))
+                continue
+            text = raw[col.key]
+            if "\ufffd" in text:
+                errors.append((col, "garbled", {}))
+                continue
+            try:
+                value = parse(col.kind, text, self.settings)
+                check_value(col.kind, value, text, self.today)
+            except ParseError as exc:
+                errors.append((col, exc.kind, exc.params))
+                continue
+            if value is None and col.required:
+                errors.append((col, "required", {}))
+            parsed[col.key] = value
+        present = set(match.fields)
+        self.filled = False
+        if not errors:
+            row = getattr(self, f"resolve_{template.table}")(report, parsed, present, errors)
+        if errors:
+            self.reject(report, sheet, number, cells, errors)
+            return
+        key = tuple(row[k] for k in KEYS[template.table])
+        outcome = self.offer(state, key, row, present, (report.file, sheet, number))
+        if outcome[0] == "conflict":
+            _, (file, other_sheet, other_row) = outcome
+            params = {"other_file": "" if file == report.file else file, "other_sheet": other_sheet,
+                      "other_row": other_row, "keyname": _key_label(template, match.fields)}
+            self.reject(report, sheet, number, cells, [(None, "key_conflict", params)])
+        elif outcome[0] == "duplicate":
+            report.skipped["duplicate"] += 1
+        else:
+            report.loaded += 1
+            if outcome[0] == "updated":
+                report.updated += 1
+            if self.filled:
+                report.counters["branch_filled"] += 1
+            self.after_load(template.table, state.rows[key])
+            if len(report.preview) < PREVIEW_ROWS:
+                shown = dict(state.rows[key])
+                if "households" in shown and template.table == "services":
+                    shown["households"] = len(shown["households"] or ())  # a count, never the codes
+                report.preview.append(shown)
+
+    def reject(self, report, sheet, number, cells, errors) -> None:
+        report.rejected += 1
+        row_errors = [RowError(number, col.header if col else "", kind, params, sheet) for col, kind, params in errors]
+        report.errors.extend(row_errors)
+        report.rejected_rows.append((sheet, number, list(cells), row_errors))
+
+    def offer(self, state: TableState, key, row: dict, present: set, where):
+        """new | updated | duplicate | conflict. Columns the file lacks keep their stored values."""
+        current = state.rows.get(key)
+        if current is None:
+            state.rows[key] = {c: row.get(c) for c in row}
+            state.origin[key] = where
+            state.touched = True
+            return ("new",)
+        merged = dict(current)
+        merged.update({k: v for k, v in row.items() if k in present})
+        if key in state.origin:
+            return ("duplicate",) if merged == current else ("conflict", state.origin[key])
+        state.origin[key] = where
+        if merged == current:
+            return ("duplicate",)
+        state.rows[key] = merged
+        state.touched = True
+        return ("updated",)
+
+    def after_load(self, table: str, row: dict) -> None:
+        if table == "communities":
+            self.names.add_community(row["community"])
+        elif table == "units":
+            self.names.add_unit(row["unit"])
+        elif table == "branches":
+            self.names.add_branch(row["branch"], row["unit"])
+        elif table == "compounds":
+            self.names.add_compound(row["compound"], row["community"])
+        elif table == "members":
+            self.names.add_member(row)
+
+    # -- per table: names, derived columns --------------------------------------------------------
+    def _col(self, table, key):
+        return _COLUMNS[table][key]
+
+    def resolve_communities(self, report, p, present, errors):
+        name = self.names.community(p["community"]) or p["community"]
+        return {**{c: p.get(c) for c in TABLES["communities"]}, "community": name}
+
+    def resolve_compounds(self, report, p, present, errors):
+        community = self.refer(report, errors, self._col("compounds", "community"), "community", p["community"])
+        name = self.names.compound(p["compound"], community) or p["compound"]
+        return {**{c: p.get(c) for c in TABLES["compounds"]}, "compound": name, "community": community}
+
+    def resolve_units(self, report, p, present, errors):
+        paired = self.refer(report, errors, self._col("units", "paired_community"), "community",
+                            p.get("paired_community"))
+        name = self.names.unit(p["unit"]) or p["unit"]
+        return {**{c: p.get(c) for c in TABLES["units"]}, "unit": name, "paired_community": paired}
+
+    def resolve_branches(self, report, p, present, errors):
+        unit = self.refer(report, errors, self._col("branches", "unit"), "unit", p["unit"])
+        found = self.names.branch(p["branch"])
+        return {**{c: p.get(c) for c in TABLES["branches"]}, "branch": found[0] if found else p["branch"],
+                "unit": unit}
+
+    def _member(self, report, table, p, unit, errors, add_new: bool):
+        """member_id from 党员编号, else the one member called so in the unit, else derived."""
+        col = self._col(table, "name")
+        given = p.get("member_id")
+        if given:
+            known = self.names.members.get(given)
+            if table != "members" and known and known["name"] and name_key(known["name"]) != name_key(p["name"]):
+                errors.append((self._col(table, "member_id"), "member_mismatch",
+                               {"value": given, "name": known["name"], "unit": known["unit"] or "—"}))
+            elif not known and table == "services" and not self.add_new:
+                errors.append((self._col(table, "member_id"), "unknown_member_id", {"value": given}))
+            return given, known
+        ids = self.names.members_named(p["name"], unit)
+        if len(ids) == 1:
+            return ids[0], self.names.members[ids[0]]
+        if len(ids) > 1:
+            errors.append((col, "ambiguous_member", {"value": p["name"], "unit": unit, "n": len(ids)}))
+            return None, None
+        if not add_new:
+            errors.append((col, "unknown_member", {"value": p["name"], "unit": unit,
+                                                    "suggestion": self.suggest("member", p["name"], unit)}))
+            return None, None
+        return derive_member_id(p["name"], unit), None
+
+    def resolve_members(self, report, p, present, errors):
+        unit = self.refer(report, errors, self._col("members", "unit"), "unit", p["unit"])
+        community = self.refer(report, errors, self._col("members", "community"), "community", p["community"])
+        branch = self.refer(report, errors, self._col("members", "branch"), "branch", p.get("branch"), unit)
+        compound = None
+        if community:
+            compound = self.refer(report, errors, self._col("members", "compound"), "compound",
+                                  p.get("compound"), community)
+        if errors:
+            return None
+        member_id, _ = self._member(report, "members", p, unit, errors, add_new=True)
+        present.add("member_id")
+        return {**{c: p.get(c) for c in TABLES["members"]}, "member_id": member_id, "unit": unit,
+                "community": community, "branch": branch, "compound": compound}
+
+    def resolve_services(self, report, p, present, errors):
+        unit = self.refer(report, errors, self._col("services", "unit"), "unit", p["unit"])
+        community = self.refer(report, errors, self._col("services", "community"), "community", p["community"])
+        branch = self.refer(report, errors, self._col("services", "branch"), "branch", p.get("branch"), unit)
+        compound = None
+        if community:
+            compound = self.refer(report, errors, self._col("services", "compound"), "compound",
+                                  p.get("compound"), community)
+        if errors:
+            return None
+        member_id, member = self._member(report, "services", p, unit, errors, add_new=self.add_new)
+        if errors:
+            return None
+        households = tuple(sorted({self.hash_household(c) for c in (p.get("households") or ())}))
+        if branch is None and member and member.get("branch"):
+            branch = member["branch"]
+            present.add("branch")
+            self.filled = True
+        record_id = p.get("record_id") or derive_record_id([
+            p["date"], p.get("member_id"), name_key(p["name"]), name_key(p["unit"]),
+            name_key(p.get("branch") or ""), name_key(p["community"]), name_key(p.get("compound") or ""),
+            name_key(p["category"]), name_key(p.get("form") or ""), p.get("activity_id"), p.get("content"),
+            list(households), p.get("persons"), p["hours"], p.get("note")])
+        present.update({"record_id", "member_id"})
+        return {**{c: p.get(c) for c in TABLES["services"]}, "record_id": record_id, "member_id": member_id,
+                "unit": unit, "community": community, "branch": branch, "compound": compound,
+                "households": households}
+
+    def resolve_wishes(self, report, p, present, errors):
+        community = self.refer(report, errors, self._col("wishes", "community"), "community", p["community"])
+        compound = None
+        if community:
+            compound = self.refer(report, errors, self._col("wishes", "compound"), "compound",
+                                  p.get("compound"), community)
+        unit = self.refer(report, errors, self._col("wishes", "claim_unit"), "unit", p.get("claim_unit"))
+        posted, claimed, done = p["posted_on"], p.get("claimed_on"), p.get("completed_on")
+        if claimed and claimed < posted:
+            errors.append((self._col("wishes", "claimed_on"), "date_order",
+                           {"later": "认领日期", "earlier": "提出日期"}))
+        if done and done < (claimed or posted):
+            errors.append((self._col("wishes", "completed_on"), "date_order",
+                           {"later": "办结日期", "earlier": "认领日期" if claimed else "提出日期"}))
+        if errors:
+            return None
+        claim_member_id = claim_branch = None
+        if p.get("claimer") and unit:
+            ids = self.names.members_named(p["claimer"], unit)
+            if len(ids) == 1:
+                claim_member_id = ids[0]
+                claim_branch = self.names.members[ids[0]].get("branch")
+        if "claimer" in present:
+            present.update({"claim_member_id", "claim_branch"})
+        return {**{c: p.get(c) for c in TABLES["wishes"]}, "community": community, "compound": compound,
+                "claim_unit": unit, "claim_member_id": claim_member_id, "claim_branch": claim_branch}
+
+
+def _comparable(kind: str, text: str, settings: dict):
+    """What two cells of the same field are compared by: their parsed value where they parse."""
+    try:
+        value = parse(kind, text, settings)
+        return tuple(value) if isinstance(value, list) else value
+    except ParseError:
+        return name_key(text)
+
+
+def _key_label(template, fields) -> str:
+    keys = [k for k in KEYS[template.table] if k in fields]
+    if template.table == "members" and not keys:
+        return "姓名、所属单位"
+    return "、".join(template.column(k).header for k in keys) or template.name
+
+
+# -- the batch --------------------------------------------------------------------------------------------
+def prepare(directory: str | Path, sources: list[Source], table: str | None = None,
+            add_new_names: bool = False, today: dt.date | None = None) -> Batch:
+    """Read, check and merge every file in memory; returns the batch with one report per file."""
+    directory = Path(directory).expanduser().resolve()
+    if table is not None and table_of(table) is None:
+        raise ValueError(f"unknown table {table!r}")
+    table = table_of(table) if table else None
+    settings = config.settings(directory)
+    limits = Limits.from_settings(settings)
+    key, key_is_new = load.peek_key(directory)
+    pointer = storage.read_pointer(directory)
+    history = {h.get("sha256"): h for h in pointer.get("history", [])}
+    jobs = [_open(s, table, limits) for s in sources]
+    jobs.sort(key=lambda j: ORDER.index(j.report.table) if j.report.table else len(ORDER))
+    importer = Importer(directory, add_new_names, today or dt.date.today(), settings, key)
+    archives = []
+    for job in jobs:
+        report = job.report
+        if report.sha256 in history:
+            report.seen_before = history[report.sha256].get("at")
+        if report.fatal:
+            continue
+        importer.run(job)
+        filled = report.counters.get("branch_filled")
+        if filled:
+            report.notes.append(("branch_filled", {"n": filled}))
+        if report.missing_columns:
+            report.notes.append(("missing_columns", {"columns": "、".join(report.missing_columns)}))
+        if report.ignored_columns:
+            report.notes.append(("ignored_columns", {"columns": "、".join(report.ignored_columns)}))
+        if report.ignored_sheets:
+            report.notes.append(("ignored_sheets", {"sheets": "、".join(report.ignored_sheets)}))
+        for entity, names in report.new_names.items():
+            report.notes.append((f"new_{entity}", {"n": len(names), "names": "、".join(names[:10])}))
+        archives.append((report.sha256, Path(job.source.name).suffix.lower() or ".bin", job.source.data))
+    return Batch(directory, [j.report for j in jobs], importer.states, pointer.get("generation"), key,
+                 key_is_new, archives, list(sources), table, add_new_names)

@@ -1,0 +1,246 @@
+"""Writing a prepared batch into the store, all or nothing.
+
+1. Under an exclusive lock, finish or discard what an interrupted import left behind (``recover``).
+2. Write every table of the new generation into ``.staging/<id>/tables/`` with
+   ``parquet_io.write_table`` (tables the batch does not change are hard-linked, not copied), and the
+   raw files, encrypted, into ``.staging/<id>/archive/``; fsync them.
+3. Rename the staged tables to ``tables/<id>/`` (still invisible: nothing points at it).
+4. Replace ``generation.json`` with one naming ``<id>`` — the commit point, a single ``os.replace``.
+5. Move the archived files into ``archive/``; delete the staging directory and generations older
+   than the previous one.
+
+A kill before step 4 leaves ``generation.json`` — hence the store — exactly as it was; ``recover``
+later deletes the orphaned staging and table directories. A kill after step 4 leaves the new
+generation complete; ``recover`` finishes step 5. Readers (``Store``) follow ``generation.json``.
+
+Raw files are archived by content hash (SHA-256 of the bytes as uploaded). They may hold household
+codes in the clear, so they are encrypted (Fernet) with a key derived from the store's household
+key: the archive exposes no more than the keyed hashes do.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from redservice import rollup, storage
+from redservice.parquet_io import write_table
+from redservice.privacy import KEY_ENV, KEY_FILE
+from redservice.schema import TABLES, parquet_name
+
+STAGING_DIR = ".staging"
+ARCHIVE_DIR = "archive"
+LOCK_FILE = ".import.lock"
+HISTORY_LIMIT = 500
+
+
+class StaleBatch(RuntimeError):
+    """The store changed between preparing a batch and committing it: prepare it again."""
+
+
+class RefusedStore(RuntimeError):
+    """The target may not be written to (the bundled demo)."""
+
+
+def _checkpoint(stage: str) -> None:
+    """A named point of the commit (tests stop the process here)."""
+
+
+# -- the household key ------------------------------------------------------------------------------
+def peek_key(directory: Path) -> tuple[bytes, bool]:
+    """The store's household key without creating anything: (key, is_new). A store without one
+    gets a fresh key that ``commit`` saves (mode 600) together with the data it hashed."""
+    env = os.environ.get(KEY_ENV)
+    if env:
+        return env.encode("utf-8"), False
+    path = Path(directory) / KEY_FILE
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip().encode("utf-8"), False
+    return secrets.token_hex(32).encode("utf-8"), True
+
+
+def _save_key(directory: Path, key: bytes) -> None:
+    path = directory / KEY_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key.decode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fernet(key: bytes):
+    from cryptography.fernet import Fernet
+
+    return Fernet(base64.urlsafe_b64encode(hmac.new(key, b"redservice archive", hashlib.sha256).digest()))
+
+
+def archive_name(sha256: str, extension: str) -> str:
+    return f"{sha256}{extension}.enc"
+
+
+def read_archive(directory: str | Path, sha256: str) -> tuple[str, bytes]:
+    """(file name, raw bytes) of an archived file, decrypted with the store's key."""
+    directory = Path(directory)
+    matches = sorted((directory / ARCHIVE_DIR).glob(f"{sha256}*.enc"))
+    if not matches:
+        raise FileNotFoundError(sha256)
+    key, _ = peek_key(directory)
+    return matches[0].name[: -len(".enc")], _fernet(key).decrypt(matches[0].read_bytes())
+
+
+# -- locking and recovery -----------------------------------------------------------------------------
+@contextlib.contextmanager
+def lock(directory: Path):
+    """An exclusive lock on the store for the length of an import (POSIX advisory lock)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fh = open(directory / LOCK_FILE, "a+")
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        except ImportError:  # not POSIX: single-process use only
+            pass
+        yield
+    finally:
+        fh.close()
+
+
+def recover(directory: Path) -> None:
+    """Finish a committed import's cleanup, or discard an uncommitted one's files."""
+    pointer = storage.read_pointer(directory)
+    current = pointer.get("generation")
+    staging = directory / STAGING_DIR
+    if staging.is_dir():
+        for entry in sorted(staging.iterdir()):
+            if entry.name == current and (entry / ARCHIVE_DIR).is_dir():
+                _move_archives(entry / ARCHIVE_DIR, directory / ARCHIVE_DIR)
+            shutil.rmtree(entry, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            staging.rmdir()
+    keep = {current, pointer.get("previous")}
+    tables = directory / storage.TABLES_DIR
+    if tables.is_dir():
+        for entry in tables.iterdir():
+            if entry.is_dir() and entry.name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
+    if current and pointer.get("previous"):
+        # the top-level files of a store written by code are no longer current or previous
+        for table in (*TABLES, rollup.HOUSEHOLD_FACTS):
+            (directory / parquet_name(table)).unlink(missing_ok=True)
+    for stray in directory.glob(f".{storage.GENERATION_FILE}.*.tmp"):
+        stray.unlink(missing_ok=True)
+
+
+def _move_archives(source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for f in source.iterdir():
+        os.replace(f, target / f.name)
+    storage.fsync_dir(target)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _next_generation(directory: Path, current: str | None) -> str:
+    used = [int(current)] if current and current.isdigit() else [0]
+    tables = directory / storage.TABLES_DIR
+    if tables.is_dir():
+        used += [int(p.name) for p in tables.iterdir() if p.name.isdigit()]
+    return f"{max(used) + 1:06d}"
+
+
+# -- commit -------------------------------------------------------------------------------------------------
+def commit(batch) -> str | None:
+    """Write the batch as the store's new generation; returns its id (None when nothing changed)."""
+    from redservice.config import DEMO_DIR
+
+    directory = batch.directory
+    if directory.resolve() == DEMO_DIR.resolve():
+        raise RefusedStore(str(directory))
+    with lock(directory):
+        recover(directory)
+        current = storage.current_generation(directory)
+        if current != batch.base_generation:
+            raise StaleBatch(f"store moved from {batch.base_generation} to {current}")
+        key_now, key_missing = peek_key(directory)
+        if (not key_missing and key_now != batch.key) or (key_missing and not batch.key_is_new):
+            raise StaleBatch("household key changed")
+        tables = batch.tables()
+        archives = [a for a in batch.archives
+                    if not (directory / ARCHIVE_DIR / archive_name(a[0], a[1])).exists()]
+        if not tables and not archives:
+            return None
+        if batch.key_is_new:
+            _save_key(directory, batch.key)
+
+        generation = _next_generation(directory, current)
+        stage = directory / STAGING_DIR / generation
+        stage_tables = stage / "tables"
+        stage_tables.mkdir(parents=True)
+        source_dir = storage.table_dir(directory)
+        for table in TABLES:
+            target = stage_tables / parquet_name(table)
+            if table in tables:
+                write_table(stage_tables, table, tables[table])
+            elif (source_dir / parquet_name(table)).is_file():
+                try:
+                    os.link(source_dir / parquet_name(table), target)
+                except OSError:
+                    shutil.copy2(source_dir / parquet_name(table), target)
+            else:
+                write_table(stage_tables, table, [])
+            _checkpoint(f"table:{table}")
+        rollup.refresh(stage_tables)  # derived tables travel with the generation they describe
+        _checkpoint("rollup")
+        if archives:
+            fernet = _fernet(batch.key)
+            (stage / ARCHIVE_DIR).mkdir()
+            for sha, ext, data in archives:
+                (stage / ARCHIVE_DIR / archive_name(sha, ext)).write_bytes(fernet.encrypt(data))
+        for path in stage.rglob("*"):
+            if path.is_file():
+                _fsync_file(path)
+        storage.fsync_dir(stage_tables)
+        _checkpoint("staged")
+
+        (directory / storage.TABLES_DIR).mkdir(exist_ok=True)
+        os.rename(stage_tables, directory / storage.TABLES_DIR / generation)
+        storage.fsync_dir(directory / storage.TABLES_DIR)
+        _checkpoint("renamed")
+
+        previous = storage.read_pointer(directory)
+        now = dt.datetime.now().isoformat(timespec="seconds")
+        history = previous.get("history", []) + [
+            {"at": now, "generation": generation, **_summary(r)} for r in batch.reports]
+        pointer = {"generation": generation, "previous": current, "committed_at": now,
+                   "rows": {t: len(rows) for t, rows in tables.items()},
+                   "history": history[-HISTORY_LIMIT:]}
+        tmp = directory / f".{storage.GENERATION_FILE}.{generation}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(pointer, fh, ensure_ascii=False, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _checkpoint("pointer-written")
+        os.replace(tmp, directory / storage.GENERATION_FILE)  # the commit point
+        storage.fsync_dir(directory)
+        _checkpoint("committed")
+
+        recover(directory)
+        return generation
+
+
+def _summary(report) -> dict:
+    return {"file": report.file, "sha256": report.sha256, "table": report.table, "rows_read": report.rows_read,
+            "loaded": report.loaded, "updated": report.updated, "rejected": report.rejected,
+            "skipped": report.skipped_total, "fatal": bool(report.fatal)}

@@ -1,0 +1,142 @@
+"""The 数据管理 page in AppTest: templates, the upload flow (st.file_uploader is driven through
+AppTest's set_value), nothing written before the confirmation, the status, and the dashboard
+showing the new data afterwards without a restart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+
+import pandas as pd
+import pytest
+
+from conftest import metrics_by_label, run_app
+from redservice import datamgmt, ingest, storage
+from redservice.config import DEMO_DIR
+from redservice.store import Store
+
+PAGE = "app_pages/data.py"
+CSV = ("服务日期,姓名,所属单位,服务社区,服务类别,服务时长（小时）,服务户号,服务人次\n"
+       "2025-04-01,李明强,县卫生健康局,河阳社区,送政策,2.5,幸福里1号、幸福里2号,3\n"
+       "2025-04-02,李明强,县住建,河阳社区,送政策,2,,1\n").encode("gbk")
+
+
+@pytest.fixture
+def demo_copy(tmp_path):
+    target = tmp_path / "store"
+    shutil.copytree(DEMO_DIR, target)
+    return target
+
+
+def test_page_renders_on_the_demo_read_only():
+    at = run_app(page=PAGE)
+    assert not at.exception
+    assert [s.value for s in at.subheader] == ["下载模板", "上传台账", "数据现状"]
+    assert len(at.get("download_button")) == 7
+    assert any("不能导入到演示数据" in i.value for i in at.info)
+    status = at.dataframe[-1].value if len(at.dataframe) == 1 else at.dataframe[0].value
+    assert status.set_index("表").loc["服务台账", "行数"] == len(pd.read_parquet(DEMO_DIR / "services.parquet"))
+    assert "2024年1月1日—2025年3月31日" in status.set_index("表").loc["服务台账", "日期范围"]
+
+
+def test_page_in_english():
+    at = run_app({"lang": "en"}, page=PAGE)
+    assert not at.exception
+    assert [s.value for s in at.subheader] == ["Templates", "Upload ledgers", "Store status"]
+
+
+def test_upload_check_confirm_and_the_dashboard_follows(demo_copy, monkeypatch):
+    at = run_app(page=PAGE, data_dir=demo_copy, monkeypatch=monkeypatch)
+    assert not at.exception and not any("不能导入到演示数据" in i.value for i in at.info)
+    before = storage.current_generation(demo_copy)
+    at.file_uploader[0].set_value([("台账.csv", CSV, "text/csv")]).run()
+    assert not at.exception
+    summary = at.dataframe[0].value
+    assert summary.iloc[0][["表", "读取行数", "导入", "拒绝", "跳过"]].tolist() == ["服务台账", 2, 1, 1, 0]
+    reasons = at.dataframe[1].value  # grouped by kind
+    assert reasons.iloc[0].tolist() == ["未知单位", 1]
+    errors = at.dataframe[3].value
+    assert errors.iloc[0]["行号"] == 3 and "县住建局" in errors.iloc[0]["原因"]
+    preview = at.dataframe[4].value
+    assert preview.iloc[0]["服务户数"] == "2" and "幸福里" not in preview.to_string()
+    labels = [b.label for b in at.get("download_button")]
+    assert any("未导入的1行" in label for label in labels)
+    # nothing is written before the confirmation
+    assert storage.current_generation(demo_copy) == before
+    at.button(key="data_confirm").click().run()
+    assert not at.exception
+    assert any("导入完成" in s.value for s in at.success)
+    assert storage.current_generation(demo_copy) != before
+    # a fresh session of the running app (same process, cached store) shows the new record
+    at2 = run_app({"period": "custom", "start": "2025-04-01", "end": "2025-04-30"}, data_dir=demo_copy,
+                  monkeypatch=monkeypatch)
+    assert metrics_by_label(at2)["志愿服务时长"][0] == "2.5小时"
+    assert "2025年4月1日" in at2.caption[0].value
+
+
+def test_the_confirm_button_is_disabled_on_the_demo():
+    at = run_app(page=PAGE)
+    at.file_uploader[0].set_value([("台账.csv", CSV, "text/csv")]).run()
+    assert not at.exception
+    assert at.button(key="data_confirm").disabled
+
+
+def test_unreadable_file_shows_an_error_box(demo_copy, monkeypatch):
+    at = run_app(page=PAGE, data_dir=demo_copy, monkeypatch=monkeypatch)
+    at.file_uploader[0].set_value([("坏文件.xlsx", b"PK\x03\x04broken", "application/octet-stream")]).run()
+    assert not at.exception
+    assert any("无法打开 Excel 文件" in e.value for e in at.error)
+    assert at.button(key="data_confirm").disabled
+
+
+# -- the page's logic -------------------------------------------------------------------------------
+def test_preview_masks_names_and_never_shows_household_codes(demo_copy):
+    batch = datamgmt.check(demo_copy, [("a.csv", CSV)])
+    shown = datamgmt.preview_frame(batch.reports[0], "zh", show_names=False)
+    assert shown.iloc[0]["姓名"] == "李*强" and shown.iloc[0]["服务户数"] == "2"
+    assert "幸福里" not in shown.to_string()
+    assert datamgmt.preview_frame(batch.reports[0], "zh", show_names=True).iloc[0]["姓名"] == "李明强"
+
+
+def test_import_batch_rechecks_when_the_store_moved(demo_copy):
+    batch = datamgmt.check(demo_copy, [("a.csv", CSV)])
+    ingest.run(demo_copy, [ingest.Source("b.csv", "服务日期,姓名,所属单位,服务社区,服务类别,服务时长（小时）\n"
+                                                 "2025-04-03,李明强,县卫生健康局,河阳社区,送政策,1\n".encode())])
+    fresh, generation, committed = datamgmt.import_batch(batch)
+    assert not committed and generation is None and fresh.reports[0].loaded == 1
+    fresh, generation, committed = datamgmt.import_batch(fresh)
+    assert committed and generation
+
+
+def test_rejected_rows_download(demo_copy):
+    batch = datamgmt.check(demo_copy, [("a.csv", CSV)])
+    frame = pd.read_excel(io.BytesIO(ingest.rejected_excel(batch.reports)), dtype=str)
+    assert frame.iloc[0]["所属单位"] == "县住建" and "县住建局" in frame.iloc[0]["错误原因"]
+
+
+def test_status_and_version_follow_an_import(demo_copy):
+    store = Store(demo_copy)
+    version = store.version()
+    status = store.query("store_status", datamgmt.status_filters()).set_index("table_name")
+    assert status.loc["services", "row_count"] == len(pd.read_parquet(DEMO_DIR / "services.parquet"))
+    ingest.run(demo_copy, [ingest.Source("a.csv", CSV)], today=dt.date(2025, 6, 30))
+    assert store.version() != version
+    status = store.query("store_status", datamgmt.status_filters()).set_index("table_name")
+    assert status.loc["services", "row_count"] == len(pd.read_parquet(DEMO_DIR / "services.parquet")) + 1
+    assert status.loc["services", "last_date"].date() == dt.date(2025, 4, 1)
+
+
+def test_a_new_empty_store_renders_and_takes_its_first_import(tmp_path, monkeypatch):
+    store = tmp_path / "new county"
+    at = run_app(data_dir=store, monkeypatch=monkeypatch)
+    assert not at.exception
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    files = [(ingest.templates.template_filename(t), ingest.template_xlsx(t), "application/octet-stream")
+             for t in ingest.ORDER]
+    at.file_uploader[0].set_value(files).run()
+    assert at.dataframe[0].value["导入"].tolist() == [1] * 7
+    at.button(key="data_confirm").click().run()
+    assert not at.exception and any("导入完成" in s.value for s in at.success)
+    assert Store(store).query("store_status").set_index("table_name").loc["services", "row_count"] == 1
