@@ -98,8 +98,8 @@ else:
                                  column_config=coverage.column_config(ctx.lang))
 
         trend_start = min(ctx.filters.start, filters.period_range("last12", ctx.filters.end)[0])
-        monthly = ctx.query("community_monthly", filters=ctx.filters.with_period(trend_start, ctx.filters.end),
-                            community=focus)
+        monthly = ctx.query("monthly_trend", filters=ctx.filters.with_period(trend_start, ctx.filters.end)
+                            .within(communities=(focus,)))
         categories = ctx.query("community_categories", community=focus)
         a, b = st.columns([3, 2])
         with a:

@@ -94,6 +94,10 @@ class Filters:
     def with_period(self, start: dt.date, end: dt.date) -> "Filters":
         return replace(self, start=start, end=end)
 
+    def within(self, **dims) -> "Filters":
+        """These filters narrowed to the given values of some dimensions (e.g. one community)."""
+        return replace(self, **{d: _norm(v) for d, v in dims.items()})
+
     def previous(self) -> "Filters":
         return self.with_period(*previous_period(self.start, self.end))
 

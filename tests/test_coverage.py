@@ -272,8 +272,8 @@ def test_community_units_paired_apart_from_the_others(other_store):
 
 
 def test_community_monthly_and_categories(other_store):
-    monthly = other_store.query("community_monthly", Filters.make(D(2024, 12, 1), D(2025, 3, 31)),
-                                community="青山社区")
+    monthly = other_store.query("monthly_trend", Filters.make(D(2024, 12, 1), D(2025, 3, 31),
+                                                              communities=["青山社区"]))
     assert [str(m)[:7] for m in monthly["month"]] == ["2024-12", "2025-01", "2025-02", "2025-03"]
     assert monthly["hours"].tolist() == [2.0, 2.0, 4.5, 1.0]
     cats = other_store.query("community_categories", q1(), community="青山社区")
