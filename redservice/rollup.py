@@ -5,17 +5,22 @@ filter column, sorted by date, with the household hash replaced by a dense integ
 distinct households is the dashboard's most expensive figure; this makes it a filtered scan of
 integers with no join, and it is exact (ids are a 1:1 dictionary of the hashes, not a hash).
 
-The store falls back to an equivalent view over the raw tables when the file is missing or older
-than the records, so a stale rollup can make the app slower but never wrong.
+The rollup records a content fingerprint (SHA-256) of the records it was built from; the store
+falls back to an equivalent view over the raw tables when the file is missing or its fingerprint
+does not match the records (file times are not trusted: a git checkout sets them arbitrarily), so
+a stale rollup can make the app slower but never wrong.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from redservice.schema import parquet_name
 
@@ -41,23 +46,53 @@ COPY (
     JOIN read_parquet($services) s ON s.record_id = h.record_id
     JOIN ids ON ids.household = h.household
     ORDER BY s.date, s.record_id, ids.hid
-) TO '{target}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
+) TO '{target}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000,
+       KV_METADATA {{'redservice.sources': '{fingerprint}'}})
 """
+FINGERPRINT_KEY = b"redservice.sources"
+_digests: dict[tuple, str] = {}
+_digest_lock = threading.Lock()
 
 
 def path(directory: str | Path) -> Path:
     return Path(directory) / parquet_name(HOUSEHOLD_FACTS)
 
 
+def _digest(path: Path) -> str:
+    """SHA-256 of a file, remembered while its size and modification time stay the same."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    with _digest_lock:
+        if key in _digests:
+            return _digests[key]
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    with _digest_lock:
+        _digests[key] = h.hexdigest()
+    return _digests[key]
+
+
+def fingerprint(directory: str | Path) -> str | None:
+    """Content fingerprint of the records the rollup derives from; None when one is missing."""
+    paths = [Path(directory) / parquet_name(t) for t in SOURCES]
+    if not all(p.is_file() for p in paths):
+        return None
+    return hashlib.sha256("".join(_digest(p) for p in paths).encode()).hexdigest()
+
+
 def is_fresh(directory: str | Path) -> bool:
-    """True when the rollup exists and is at least as new as the records it derives from."""
+    """True when the rollup exists and was built from exactly the records now in the store."""
     target = path(directory)
-    if not target.is_file():
+    current = fingerprint(directory)
+    if current is None or not target.is_file():
         return False
-    sources = [Path(directory) / parquet_name(t) for t in SOURCES]
-    if not all(p.is_file() for p in sources):
+    try:
+        stored = (pq.read_schema(target).metadata or {}).get(FINGERPRINT_KEY)
+    except (OSError, ValueError):
         return False
-    return target.stat().st_mtime_ns >= max(p.stat().st_mtime_ns for p in sources)
+    return stored is not None and stored.decode() == current
 
 
 def refresh(directory: str | Path) -> Path | None:
@@ -72,7 +107,7 @@ def refresh(directory: str | Path) -> Path | None:
     con = duckdb.connect(":memory:")
     try:
         # COPY takes no parameter for its target; the path is our own temporary file's name.
-        con.execute(REFRESH_SQL.format(target=tmp.replace("'", "''")),
+        con.execute(REFRESH_SQL.format(target=tmp.replace("'", "''"), fingerprint=fingerprint(directory)),
                     {"households": str(households), "services": str(services)})
         os.replace(tmp, path(directory))
     except BaseException:
