@@ -223,3 +223,34 @@ def test_page_exports_and_render_errors(monkeypatch):
         assert len(at.get("download_button")) == 2
     finally:
         ui._briefing_images.clear()  # the fake images must not outlive this test
+
+
+# -- every table downloads as Excel -----------------------------------------------------------------
+
+@pytest.mark.parametrize("page, params", [
+    ("overview", {}), ("coverage", {"drill": "北城社区"}), ("units", {}), ("services", {}), ("wishes", {}),
+])
+def test_every_table_has_an_excel_download(page, params):
+    at = run_app(params, page=f"app_pages/{page}.py")
+    assert not at.exception
+    tables, downloads = at.dataframe, at.get("download_button")
+    assert tables and len(downloads) >= len(tables), (page, len(tables), len(downloads))
+    assert all(d.proto.label == "下载 Excel" for d in downloads)
+
+
+def test_drill_down_tables_for_excel():
+    compounds = pd.DataFrame({"compound": ["甲小区", "乙小区"], "households_total": [200, None],
+                              "households_reached": [50, 3], "coverage": [0.25, None], "hours": [12.345, 1.0],
+                              "persons": [30, 2]})
+    table, labels = coverage.drill_excel(compounds, "zh", compound=True)
+    assert list(table["coverage"]) == [25.0, "—"] and list(table["hours"]) == [12.3, 1.0]
+    assert labels["coverage"] == "覆盖率（%）" and labels["households_total"] == "户数"
+    assert coverage.drill_excel(compounds, "en")[1]["households_total"] == "Households"
+
+    from redservice import wishes
+
+    units = pd.DataFrame({"unit": ["U1", "U2"], "completed": [3, 1], "rated": [2, 0],
+                          "mean_score": [4.666, None], "satisfied_rate": [0.5, None]})
+    shown = wishes.units_excel(units)
+    assert list(shown["mean_score"]) == [4.67, "—"] and list(shown["satisfied_rate"]) == [50.0, "—"]
+    assert wishes.units_excel_columns("zh")["satisfied_rate"] == "满意率（%）"
