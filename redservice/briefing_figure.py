@@ -418,14 +418,14 @@ def coverage_figure(table, boundaries: dict, settings: dict, lang: str, title: s
         fig.add_scatter(
             x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour, name=name, showlegend=False,
             line={"color": "white", "width": 1}, hoveron="fills", hoverinfo="text",
-            text=coverage.tooltip(row, lang).replace("\n", "<br>"),
+            text="<br>".join(_esc(line) for line in coverage.tooltip(row, lang).split("\n")),
         )
         point = maps.label_point(geometry)
         if point:
             labels.append((name, point, _dark(scale.rgb(row[metric]))))
     if labels:  # white names on dark fills, ink on light ones
         fig.add_scatter(
-            x=[p[0] for _, p, _ in labels], y=[p[1] for _, p, _ in labels], text=[n for n, _, _ in labels],
+            x=[p[0] for _, p, _ in labels], y=[p[1] for _, p, _ in labels], text=[_esc(n) for n, _, _ in labels],
             mode="text", showlegend=False, hoverinfo="skip",
             textfont={"size": 12, "color": ["white" if d else INK for _, _, d in labels],
                       "shadow": ["1px 1px 2px #3A0000" if d else "1px 1px 2px white" for _, _, d in labels]},
