@@ -20,8 +20,12 @@ PAGES = [
     ("app_pages/units.py", "units", ":material/groups:"),
     ("app_pages/services.py", "services", ":material/volunteer_activism:"),
     ("app_pages/wishes.py", "wishes", ":material/favorite:"),
+    ("app_pages/briefing.py", "briefing", ":material/slideshow:"),
     ("app_pages/data.py", "data", ":material/upload_file:"),
 ]
+
+# Pages that write their own title and footnote (汇报: the screenshot carries no app header).
+OWN_HEADER = {"briefing"}
 
 # Pages only some roles may open (the rest are open to every signed-in role).
 RESTRICTED = {"data": ("orgdept",)}
@@ -38,5 +42,6 @@ navigation = st.navigation(
     position="top",
 )
 ctx = ui.filter_bar(str(config.data_dir()), lang, who.scope)
-ui.header(ctx, navigation.title)
+if navigation.url_path not in OWN_HEADER:
+    ui.header(ctx, navigation.title)
 navigation.run()

@@ -82,10 +82,12 @@ else:
             if compounds.empty:
                 st.caption(ctx.t("coverage.compounds_none"))
             else:
-                st.dataframe(compounds[["compound", "households_total", "households_reached", "coverage", "hours",
-                                        "persons"]],
-                             hide_index=True, width="stretch", placeholder=fmt.DASH,
+                shown = compounds[["compound", "households_total", "households_reached", "coverage", "hours",
+                                   "persons"]]
+                st.dataframe(shown, hide_index=True, width="stretch", placeholder=fmt.DASH,
                              column_config=coverage.column_config(ctx.lang, compound=True))
+                excel, labels = coverage.drill_excel(shown, ctx.lang, compound=True)
+                ui.download_excel(ctx, excel, f"{focus}_{ctx.t('coverage.compounds')}", labels, key="compounds_excel")
         with b:
             paired, others = coverage.split_units(ctx.query("community_units", community=focus))
             for title, units, empty in ((ctx.t("coverage.paired_units"), paired, ctx.t("coverage.paired_none")),
@@ -96,6 +98,8 @@ else:
                 else:
                     st.dataframe(units, hide_index=True, width="stretch", placeholder=fmt.DASH,
                                  column_config=coverage.column_config(ctx.lang))
+                    excel, labels = coverage.drill_excel(units, ctx.lang)
+                    ui.download_excel(ctx, excel, f"{focus}_{title}", labels, key=f"units_excel_{title}")
 
         trend_start = min(ctx.filters.start, filters.period_range("last12", ctx.filters.end)[0])
         monthly = ctx.query("monthly_trend", filters=ctx.filters.with_period(trend_start, ctx.filters.end)
@@ -124,8 +128,11 @@ else:
             st.caption(ctx.t("coverage.wishes_none", date=as_of))
         else:
             st.caption(ctx.t("coverage.wishes_summary", date=as_of, **counts))
-            st.dataframe(coverage.open_wishes_table(wishes, ctx.lang, ctx.scope.show_names), hide_index=True,
-                         width="stretch", placeholder=fmt.DASH, column_config=coverage.column_config(ctx.lang))
+            open_table = coverage.open_wishes_table(wishes, ctx.lang, ctx.scope.show_names)
+            st.dataframe(open_table, hide_index=True, width="stretch", placeholder=fmt.DASH,
+                         column_config=coverage.column_config(ctx.lang))
+            excel, labels = coverage.drill_excel(open_table, ctx.lang)
+            ui.download_excel(ctx, excel, f"{focus}_{ctx.t('coverage.wishes')}", labels, key="open_wishes_excel")
 
     # -- every community ---------------------------------------------------------------------------
     st.subheader(ctx.t("coverage.table"))

@@ -146,6 +146,7 @@ with tab_drill:
             st.info(T("units.no_branches"))
         else:
             table(branches, BRANCH_COLUMNS, key="branch_table")
+            excel(branches, T("units.branches_of", unit=unit), BRANCH_COLUMNS, key="branch_excel")
             branch = c2.selectbox(T("units.pick_branch"), list(branches["branch"]), key="drill_branch",
                                   format_func=lambda b: scorecard.option_label(branches, "branch", b, ctx.lang))
             members = scorecard.member_list(
@@ -158,6 +159,8 @@ with tab_drill:
                 st.info(T("app.no_data"))
             else:
                 table(members, MEMBER_COLUMNS, key="member_table")
+                excel(members, T("units.members_of", branch=branch, n=len(members)), MEMBER_COLUMNS,
+                      key="member_excel")
 
 # -- 未参与党员 ------------------------------------------------------------------------------
 with tab_inactive:
@@ -174,6 +177,8 @@ with tab_inactive:
             st.markdown(f"**{T('units.inactive_by_branch')}**")
             table(by_branch, ["unit", "branch", "inactive", "reported", "share"], height=520,
                   key="inactive_branches")
+            excel(by_branch, T("units.inactive_by_branch"), ["unit", "branch", "inactive", "reported", "share"],
+                  key="inactive_branches_excel")
         with right:
             st.markdown(f"**{T('units.inactive_list')}**")
             table(inactive, INACTIVE_COLUMNS, height=520, key="inactive_table")

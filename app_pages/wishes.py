@@ -67,6 +67,8 @@ st.caption(ctx.t("wishes.units_caption"))
 if units.empty:
     st.info(ctx.t("app.no_data"))
 else:
+    ui.download_excel(ctx, wishes.units_excel(units), ctx.t("wishes.units_title"),
+                      wishes.units_excel_columns(ctx.lang), key="satisfaction_units_excel")
     st.dataframe(units[["unit", "completed", "rated", "mean_score", "satisfied_rate"]], hide_index=True,
                  width="stretch", height=280, column_config={
                      "unit": ctx.t("wishes.unit"),

@@ -15,9 +15,14 @@ article's "145个党支部……联系群众7742户"):
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from dataclasses import dataclass
+from typing import Callable
 
-from redservice import fmt
+import pandas as pd
+
+from redservice import export, fmt
 from redservice.filters import Filters
 from redservice.i18n import t
 
@@ -112,3 +117,81 @@ def paragraph(result: dict, period: str | None, lang: str = "zh") -> str:
         text += t("brief.change", lang, kpi=label, word=word,
                   rate=fmt.percent(abs(rate), lang))
     return text
+
+
+# -- the whole briefing: what the 汇报 page, its PNG/PDF and the CLI show -------------------------
+
+@dataclass(frozen=True)
+class Briefing:
+    """Everything the briefing shows, gathered once from the queries the other pages run.
+    Data only (DataFrames, dicts, strings): ``redservice.briefing_figure`` draws it."""
+
+    lang: str
+    county: str
+    filters: Filters
+    period: str | None
+    result: dict  # metrics.kpis: current, previous, filters
+    text: str  # the summary paragraph
+    trend: pd.DataFrame  # queries/monthly_trend.sql over trend_start … end
+    trend_start: dt.date
+    communities: pd.DataFrame  # coverage.community_table (queries/community_summary.sql)
+    categories: pd.DataFrame  # services.by_category (queries/service_categories.sql)
+    pipeline: dict  # wishes.pipeline (queries/wish_pipeline.sql)
+    boundaries: dict  # GeoJSON of the communities
+    settings: dict
+    source: str  # the data's name (manifest "name", else the data directory's name)
+    synthetic: bool
+    last: dt.date | None  # the data's last date
+
+    @property
+    def title(self) -> str:
+        return t("briefing.title", self.lang, county=self.county,
+                 period=fmt.date_range(self.filters.start, self.filters.end, self.lang))
+
+    def footnote(self) -> list[str]:
+        """Source, data date, the filters in force, the comparison period and the rounding rules."""
+        lang = self.lang
+        source = t("app.source", lang, source=self.source)
+        if self.synthetic:
+            source += t("briefing.synthetic", lang)
+        first = [source]
+        if self.last:
+            first.append(t("app.data_until", lang, date=fmt.date(self.last, lang)))
+        first.extend(export.describe_filters(self.filters, lang))
+        prev = self.filters.previous()
+        first.append(t("filter.previous", lang, start=fmt.date(prev.start, lang), end=fmt.date(prev.end, lang)))
+        return [t("briefing.separator", lang).join(first), t("briefing.rounding", lang)]
+
+
+def county_name(settings: dict, manifest: dict, lang: str) -> str:
+    """The area's name in ``lang``: the settings' [display], else the store's manifest, else 本县."""
+    suffix = "" if lang == "zh" else "_en"
+    return (settings.get("display", {}).get(f"county{suffix}") or manifest.get(f"county{suffix}")
+            or t("app.county_default", lang))
+
+
+def source_name(store) -> str:
+    """The data's name for the footnote: the store manifest's name, else its directory's name."""
+    return str(store.manifest().get("name") or store.directory.name)
+
+
+def gather(query: Callable[..., pd.DataFrame], filters: Filters, period: str | None, lang: str, settings: dict,
+           county: str, source: str, synthetic: bool, last: dt.date | None, boundaries: dict) -> Briefing:
+    """Run the briefing's queries through ``query(name, filters=None, **extra)`` (the page's cached
+    ``ctx.query`` or the CLI's store) and shape them with the other pages' logic."""
+    from redservice import coverage, metrics, services, wishes
+    from redservice.filters import period_range
+
+    result = metrics.result(query("kpis").iloc[0].to_dict(),
+                            query("kpis", filters=filters.previous()).iloc[0].to_dict(), filters)
+    trend_start = min(filters.start, period_range("last12", filters.end)[0])
+    return Briefing(
+        lang=lang, county=county, filters=filters, period=period, result=result,
+        text=paragraph(result, period, lang),
+        trend=query("monthly_trend", filters=filters.with_period(trend_start, filters.end)),
+        trend_start=trend_start,
+        communities=coverage.community_table(query("community_summary")),
+        categories=services.by_category(query("service_categories"), settings),
+        pipeline=wishes.pipeline(query("wish_pipeline").iloc[0]),
+        boundaries=boundaries, settings=settings, source=source, synthetic=synthetic, last=last,
+    )

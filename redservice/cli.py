@@ -93,14 +93,17 @@ def cmd_brief(args) -> int:
     from redservice import briefing, metrics
 
     store, filters, scope = _selection(args)
-    result = metrics.kpis(store, filters, scope)
     period = "ytd" if not (args.start or args.end) else None
+    result = metrics.kpis(store, filters, scope)
     text = briefing.paragraph(result, period, args.lang)
+    written = _brief_images(args, store, filters, scope, period) if (args.png or args.pdf) else {}
     if args.json:
         print(json.dumps({"text": text, "start": filters.start.isoformat(), "end": filters.end.isoformat(),
-                          "kpis": metrics.kpis_json(result)}, ensure_ascii=False, indent=1))
+                          "kpis": metrics.kpis_json(result), **written}, ensure_ascii=False, indent=1))
     else:
         print(text)
+        for kind, path in written.items():
+            print(f"{kind.upper()}: {path}", file=sys.stderr)
     return 0
 
 
@@ -154,6 +157,39 @@ def cmd_templates(args) -> int:
     for path in ingest.write_templates(args.out):
         print(path)
     return 0
+def _brief_images(args, store, filters, scope, period) -> dict[str, str]:
+    """Draw the whole briefing (redservice.briefing_figure) and write --png / --pdf; {format: path}."""
+    from pathlib import Path
+
+    from redservice import briefing, briefing_figure, metrics, render
+
+    selected = filters
+
+    def query(name, filters=None, **extra):  # the signature of the page's ctx.query
+        return store.query(name, filters or selected, scope, **extra)
+
+    settings = config.settings(store.directory)
+    manifest = store.manifest()
+    data = briefing.gather(
+        query, filters, period, args.lang, settings, briefing.county_name(settings, manifest, args.lang),
+        briefing.source_name(store), bool(manifest.get("synthetic")), metrics.data_range(store, scope)[1],
+        store.boundaries())
+    formats = [kind for kind in ("png", "pdf") if getattr(args, kind)]
+    try:
+        images = render.render(briefing_figure.build(data), formats, scale=briefing_figure.PNG_SCALE,
+                               lang=args.lang)
+    except render.RenderError as exc:
+        raise CliError(str(exc)) from exc
+    written = {}
+    for kind in formats:
+        path = Path(getattr(args, kind)).expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(images[kind])
+        except OSError as exc:
+            raise CliError(f"无法写入 {path}：{exc.strerror or exc}") from exc
+        written[kind] = str(path)
+    return written
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("brief", help="print the briefing paragraph (the same text as the 汇报 page)")
     _add_selection(p)
-    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text and images")
+    p.add_argument("--png", metavar="FILE", help="also write the whole briefing as a PNG (A4 landscape, 2246 px wide)")
+    p.add_argument("--pdf", metavar="FILE", help="also write the whole briefing as a one-page A4 PDF")
     p.set_defaults(func=cmd_brief)
     p = sub.add_parser("import", help="import ledgers (台账: csv, xlsx, xls) into a data directory")
     _add_data(p)

@@ -279,3 +279,16 @@ def monthly_figure(monthly: pd.DataFrame, lang: str, start, end) -> go.Figure:
 def table_height(rows: int, most: int = 20) -> int:
     """Pixels for a st.dataframe that shows up to ``most`` rows without scrolling."""
     return 38 + 35 * max(1, min(rows, most))
+
+
+def drill_excel(df: pd.DataFrame, lang: str, compound: bool = False) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A drill-down table (compounds, units, open wishes) for Excel and its column headers: the
+    coverage rate as a percentage ("—" where it cannot be computed), headers as on the page."""
+    out = df.copy()
+    if "coverage" in out:
+        out["coverage"] = [fmt.DASH if fmt.missing(v) else round(float(v) * 100, 2) for v in out["coverage"]]
+    if "hours" in out:
+        out["hours"] = out["hours"].astype("float64").round(1)
+    labels = {"households_total": "col_compound_households" if compound else "col_households_total",
+              "coverage": "col_coverage_pct", "category": "col_wish_category"}
+    return out, {c: t(f"coverage.{labels.get(c, 'col_' + c)}", lang) for c in out.columns}

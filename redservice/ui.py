@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from redservice import access, config, export, fmt, metrics
+from redservice import access, briefing, config, export, fmt, metrics
 from redservice.filters import DEFAULT_PERIOD, PERIODS, Filters, Scope, period_range
 from redservice.i18n import DEFAULT_LANG, LANGS, t
 from redservice.store import Store
@@ -188,10 +188,7 @@ def filter_bar(directory: str, lang: str, scope: Scope) -> Context:
 
 def county_name(ctx: Context) -> str:
     """The area's name in the viewer's language: settings, else the store's manifest."""
-    suffix = "" if ctx.lang == "zh" else "_en"
-    manifest = ctx.store.manifest()
-    return (ctx.settings["display"].get(f"county{suffix}") or manifest.get(f"county{suffix}")
-            or ctx.t("app.county_default"))
+    return briefing.county_name(ctx.settings, ctx.store.manifest(), ctx.lang)
 
 
 def header(ctx: Context, page_title: str) -> None:
@@ -210,8 +207,9 @@ def header(ctx: Context, page_title: str) -> None:
         st.info(ctx.t("app.synthetic"), icon=":material/science:")
 
 
-def kpi_tiles(ctx: Context, per_row: int = 5) -> dict:
-    """The KPI tiles with change vs the previous period; returns the KPI result for reuse."""
+def kpi_tiles(ctx: Context, per_row: int = 5, captions: bool = True) -> dict:
+    """The KPI tiles with change vs the previous period; returns the KPI result for reuse.
+    ``captions=False`` leaves out the lines under the tiles (a page that states them elsewhere)."""
     result = _kpis(ctx)
     cards = metrics.cards(result, ctx.lang)
     for i in range(0, len(cards), per_row):
@@ -224,10 +222,11 @@ def kpi_tiles(ctx: Context, per_row: int = 5) -> dict:
                     delta_description=ctx.t("kpi.vs_previous") if card.delta else None,
                     help=f"**{ctx.t('kpi.definition')}**：{card.help}", border=True,
                 )
-                if card.caption:
+                if card.caption and captions:
                     st.caption(card.caption)
-    prev = ctx.filters.previous()
-    st.caption(ctx.t("filter.previous", start=fmt.date(prev.start, ctx.lang), end=fmt.date(prev.end, ctx.lang)))
+    if captions:
+        prev = ctx.filters.previous()
+        st.caption(ctx.t("filter.previous", start=fmt.date(prev.start, ctx.lang), end=fmt.date(prev.end, ctx.lang)))
     return result
 
 
@@ -264,3 +263,19 @@ def plotly(fig, filename: str, key: str | None = None, on_select="ignore"):
 def url_choice(widget, label: str, codes, key: str, default: str, format_func, **kwargs) -> str:
     """A page's own single-choice widget whose URL parameter holds a stable code (see _url_choice)."""
     return _url_choice(widget, label, codes, key, default, format_func, **kwargs)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+def _briefing_images(key: str, _data, lang: str) -> dict[str, bytes]:
+    # ``key``: data version, scope, filters, period and language: everything the figure shows
+    from redservice import briefing_figure, render
+
+    return render.render(briefing_figure.build(_data), ("png", "pdf"), scale=briefing_figure.PNG_SCALE, lang=lang)
+
+
+def briefing_images(ctx: Context, data) -> dict[str, bytes]:
+    """The whole briefing (``briefing.Briefing``) as PNG and PDF bytes, drawn on the server and
+    cached per data version, scope, filters, period and language. Raises ``render.RenderError``
+    (a message for the user) when no image can be made."""
+    key = repr((ctx.directory, ctx.version, ctx.scope, ctx.filters, ctx.period, ctx.lang))
+    return _briefing_images(key, data, ctx.lang)

@@ -195,3 +195,19 @@ def highlight_overdue(table: pd.DataFrame):
     flags = table["overdue"].tolist()
     return table.style.apply(
         lambda row: [OVERDUE_STYLE if flags[row.name] else ""] * len(row), axis=1)
+
+
+def units_excel(units: pd.DataFrame) -> pd.DataFrame:
+    """Satisfaction by claiming unit for Excel: the mean to two decimals, 满意率 as a percentage,
+    "—" where nothing was rated."""
+    out = units[["unit", "completed", "rated", "mean_score", "satisfied_rate"]].copy()
+    out["mean_score"] = [fmt.DASH if fmt.missing(v) else round(float(v), 2) for v in out["mean_score"]]
+    out["satisfied_rate"] = [fmt.DASH if fmt.missing(v) else round(float(v) * 100, 1) for v in out["satisfied_rate"]]
+    return out
+
+
+def units_excel_columns(lang: str) -> dict[str, str]:
+    """Headers of ``units_excel`` (满意率 marked as a percentage)."""
+    labels = {c: t(f"wishes.{c}", lang) for c in ("unit", "completed", "rated", "mean_score")}
+    labels["satisfied_rate"] = t("units.percent_header", lang, label=t("wishes.satisfied_rate", lang))
+    return labels

@@ -1,0 +1,118 @@
+"""汇报: the county on one screen for 汇报材料 — title with the period, KPI tiles, the summary paragraph
+to copy, the coverage map, the trend, the communities, the wish pipeline and the service categories,
+and a footnote (source, data date, filters); laid out for a 1920×1080 screenshot and A4 print, and
+exported whole as PNG and PDF drawn on the server."""
+
+import streamlit as st
+
+from redservice import briefing, briefing_figure, charts, export, render, services, ui
+
+# Static CSS written here (never data or user text). On screen: no toolbar, compact tiles. In
+# print: A4 landscape, no header, sidebar, toolbars or buttons, charts kept whole, and the page
+# zoomed so the screen layout (designed for a 1920-pixel window) fits the paper's width.
+CSS = """<style>
+[data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stDecoration"],
+[data-testid="stStatusWidget"] {display: none !important;}
+[data-testid="stMainBlockContainer"] {padding-top: 4.2rem; padding-bottom: 1rem;}
+[data-testid="stMetric"] {padding: 0.2rem 0.6rem; height: auto !important; min-height: 0 !important;}
+[data-testid="stMetricValue"] {font-size: 1.4rem; line-height: 1.3;}
+[data-testid="stMetricLabel"] {height: 1.3rem;}
+.st-key-briefing_title h3 {padding: 0 0 0.2rem 0; border-bottom: 2px solid #B22222;}
+@page {size: A4 landscape; margin: 8mm;}
+@media print {
+  html {zoom: 0.55;}
+  header[data-testid="stHeader"], [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+  [data-testid="stElementToolbar"], .modebar-container, .st-key-briefing_exports,
+  [data-testid="stCode"] button, [data-testid="stTooltipIcon"] {display: none !important;}
+  [data-testid="stMainBlockContainer"] {padding: 0 !important; max-width: 100% !important;}
+  [data-testid="stHorizontalBlock"] {display: flex !important; flex-wrap: nowrap !important;}
+  [data-testid="stPlotlyChart"], [data-testid="stMetric"], [data-testid="stCode"],
+  [data-testid="stHorizontalBlock"] {break-inside: avoid; page-break-inside: avoid;}
+}
+</style>"""
+IMAGES = "_briefing_images"  # session state: (what they show, {"png": bytes, "pdf": bytes})
+ROW = 262  # chart height (px): the page fits a 1920×1080 screenshot
+
+ctx = ui.context()
+st.html(CSS)
+manifest = ctx.store.manifest()
+data = briefing.gather(ctx.query, ctx.filters, ctx.period, ctx.lang, ctx.settings, ui.county_name(ctx),
+                       briefing.source_name(ctx.store), bool(manifest.get("synthetic")), ctx.last,
+                       ctx.store.boundaries())
+stamp = f"{ctx.filters.start:%Y%m%d}-{ctx.filters.end:%Y%m%d}"
+
+
+def png_name(title: str) -> str:
+    return f"{title}_{stamp}"
+
+
+with st.container(key="briefing_title"):
+    st.subheader(ui.md_escape(data.title), anchor=False)
+ui.kpi_tiles(ctx, captions=False)  # the comparison period is in the footnote
+st.code(data.text, language=None, wrap_lines=True)
+
+a, b, c = st.columns([9, 11, 10])
+with a:
+    title = ctx.t("briefing.map_title")
+    if data.communities.empty:
+        st.info(ctx.t("app.no_data"))
+    else:
+        ui.plotly(briefing_figure.coverage_figure(data.communities, data.boundaries, ctx.settings, ctx.lang, title,
+                                                  height=ROW, legend="right"),
+                  png_name(title), key="briefing_map")
+    p = data.pipeline
+    title = ctx.t("wishes.funnel_title")
+    ui.plotly(charts.funnel([ctx.t("wishes.stage_posted"), ctx.t("wishes.stage_claimed_funnel"),
+                             ctx.t("wishes.stage_completed")], [p["posted"], p["claimed"], p["completed"]],
+                            ctx.lang, title, height=ROW),
+              png_name(title), key="briefing_funnel")
+with b:
+    if data.trend.empty:
+        st.info(ctx.t("app.no_data"))
+    else:
+        trend = charts.monthly_trend(data.trend, ctx.lang, ctx.filters.start, ctx.filters.end)
+        trend.update_layout(height=ROW, margin={"t": 72})  # the legend on a line of its own
+        ui.plotly(briefing_figure.short_months(trend, data.trend, ctx.lang), png_name(ctx.t("overview.trend")),
+                  key="briefing_trend")
+    title = ctx.t("briefing.communities_title")
+    ui.plotly(briefing_figure.compact(charts.ranking(data.communities, "community", "hours", ctx.lang, title,
+                                                     "hours", 1, height=ROW)),
+              png_name(title), key="briefing_communities")
+with c:
+    title = ctx.t("services.by_category")
+    if data.categories.empty:
+        st.info(ctx.t("app.no_data"))
+    else:
+        groups = {g: ctx.t(f"services.group_{g}") for g in services.GROUPS}
+        categories = charts.hours_persons_panels(data.categories, "category", ctx.lang, title, group_col="group",
+                                                 group_labels=groups, height=2 * ROW + 16)
+        briefing_figure.widen_panels(categories, data.categories, {"hours": "xaxis", "persons": "xaxis2"}, 2.0)
+        ui.plotly(briefing_figure.compact(categories), png_name(title), key="briefing_categories")
+
+st.caption(ui.md_escape(data.footnote()[0]))
+st.caption(f"{ctx.t('briefing.copy_hint')}{ctx.t('briefing.rounding')}")
+
+with st.container(key="briefing_exports", border=True):
+    st.markdown(f"**{ctx.t('briefing.exports')}**")
+    st.caption(ctx.t("briefing.print_hint"))
+    st.caption(ctx.t("briefing.exports_help", width=briefing_figure.W * briefing_figure.PNG_SCALE,
+                     height=briefing_figure.H * briefing_figure.PNG_SCALE))
+    shown = repr((ctx.version, ctx.scope, ctx.filters, ctx.period, ctx.lang))
+    if st.button(ctx.t("briefing.generate"), icon=":material/image:", key="briefing_generate"):
+        with st.spinner(ctx.t("briefing.generating")):
+            try:
+                st.session_state[IMAGES] = (shown, ui.briefing_images(ctx, data))
+            except render.RenderError as exc:
+                st.session_state.pop(IMAGES, None)
+                st.error(str(exc), icon=":material/error:")
+    stored = st.session_state.get(IMAGES)
+    if stored and stored[0] == shown:
+        name = ctx.t("briefing.file_name", county=data.county, start=f"{ctx.filters.start:%Y%m%d}",
+                     end=f"{ctx.filters.end:%Y%m%d}")
+        left, right, _ = st.columns([1, 1, 4])
+        left.download_button(ctx.t("briefing.download_png"), stored[1]["png"], mime="image/png",
+                             file_name=export.safe_filename(name, "png"), icon=":material/download:",
+                             on_click="ignore", key="briefing_png")
+        right.download_button(ctx.t("briefing.download_pdf"), stored[1]["pdf"], mime="application/pdf",
+                              file_name=export.safe_filename(name, "pdf"), icon=":material/download:",
+                              on_click="ignore", key="briefing_pdf")
