@@ -79,12 +79,14 @@ def period_phrase(filters: Filters, period: str | None, lang: str) -> str:
 
 def scope_phrase(filters: Filters, lang: str) -> str:
     """全县 / 县住建局 / 县住建局等3个单位 (en: the county / …)."""
+    # zh: 共 keeps a name ending in a digit apart from the count that follows ("U1共2个党支部").
+    joiner = "共" if lang == "zh" else ""
     if filters.units:
         first, n = filters.units[0], len(filters.units)
-        return first if n == 1 else t("brief.units_many", lang, first=first, n=n)
+        return (first if n == 1 else t("brief.units_many", lang, first=first, n=n)) + joiner
     if filters.communities:
         first, n = filters.communities[0], len(filters.communities)
-        return first if n == 1 else t("brief.communities_many", lang, first=first, n=n)
+        return (first if n == 1 else t("brief.communities_many", lang, first=first, n=n)) + joiner
     return t("brief.county", lang)
 
 

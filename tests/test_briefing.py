@@ -45,7 +45,7 @@ def test_brief_json_and_english_on_a_fixture(tmp_path, capsys):
     assert cli.main(["brief", "--data", str(directory), "--start", "2025-01-01", "--end", "2025-03-31",
                      "--unit", "U1", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["text"].startswith("2025年1月1日至2025年3月31日，U1")
+    assert data["text"].startswith("2025年1月1日至2025年3月31日，U1共2个党支部")
     assert data["kpis"]["hours"] == 6.5
     assert cli.main(["brief", "--data", str(directory), "--lang", "en"]) == 0
     assert capsys.readouterr().out.startswith("So far this year, across the county,")
