@@ -192,6 +192,32 @@ def _brief_images(args, store, filters, scope, period) -> dict[str, str]:
     return written
 
 
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"行数应为逗号分隔的整数：{text}") from exc
+    if not sizes or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError(f"行数应为正整数：{text}")
+    return sizes
+
+
+def cmd_bench(args) -> int:
+    from pathlib import Path
+
+    from redservice import bench
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    rows = bench.run(args.rows, Path(args.out) if args.out else bench.BUILD_DIR, args.runs, log)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        print(bench.table(rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m redservice", description="在职党员进社区数据看板")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -210,6 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--png", metavar="FILE", help="also write the whole briefing as a PNG (A4 landscape, 2246 px wide)")
     p.add_argument("--pdf", metavar="FILE", help="also write the whole briefing as a one-page A4 PDF")
     p.set_defaults(func=cmd_brief)
+    p = sub.add_parser("bench", help="time every page's queries on generated stores of 100k-10M records, "
+                                     "beside a plain-pandas baseline")
+    p.add_argument("--rows", type=_sizes, default="100000,1000000,10000000",
+                   help="service records per store, comma-separated (default: 100000,1000000,10000000)")
+    p.add_argument("--runs", type=int, default=7, help="warm runs per kind of change (default: 7)")
+    p.add_argument("--out", help="build directory for the stores and results (default: bench/)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_bench)
+
     p = sub.add_parser("import", help="import ledgers (台账: csv, xlsx, xls) into a data directory")
     _add_data(p)
     p.add_argument("files", nargs="+", metavar="FILE", help="ledger files; dimension tables are imported first")

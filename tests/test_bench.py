@@ -1,0 +1,111 @@
+"""The benchmark, for correctness only (timings are not tested): scaled stores have exactly the
+records asked for, every page's queries are found, and both engines give the same figures."""
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from redservice import bench, pandas_baseline, rollup
+from redservice.config import PROJECT_DIR
+from redservice.filters import Filters
+from redservice.store import Store
+
+D = dt.date
+
+
+def test_bench_cli_at_a_small_size(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "redservice", "bench", "--rows", "20000", "--runs", "2", "--json", "--out",
+         str(tmp_path)], cwd=PROJECT_DIR, capture_output=True, text=True, check=True, timeout=900)
+    rows = json.loads(out.stdout)
+    pages = {key for _path, key in bench.pages()}
+    assert {r["page"] for r in rows} == pages
+    for r in rows:
+        assert r["rows"] == 20000 and r["engine"] in ("duckdb", "pandas")
+        assert {"cold_ms", "warm_p50_ms", "peak_rss_mb"} <= set(r)
+        assert r["error"] is None, r
+        if r["engine"] == "duckdb" and r["queries"]:
+            assert r["cold_ms"] > 0 and r["warm_p50_ms"] > 0 and r["peak_rss_mb"] > 0
+    overview = {r["engine"]: r for r in rows if r["page"] == "overview"}
+    recorded = json.loads((tmp_path / "runs" / "rows-20000" / "record-app.out.json").read_text(encoding="utf-8"))
+    follows = {c["name"]: c["follows"] for c in recorded["app_pages/overview.py"]["calls"]}
+    assert follows == {"data_range": False, "filter_options": False, "kpis": True, "monthly_trend": True,
+                       "community_summary": True, "unit_summary": True}
+    assert set(overview) == {"duckdb", "pandas"}
+    assert overview["pandas"]["baseline"] and overview["pandas"]["matches_duckdb"], overview["pandas"]
+    assert overview["duckdb"]["queries"] >= 7  # filter bar, KPIs now and before, trend, two tables
+    assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8")) == rows
+    assert "overview" in bench.table(rows)
+
+
+def test_generated_store_has_exactly_the_records_asked_for(tmp_path):
+    directory = tmp_path / "s"
+    stamp = bench.generate(20000, directory)
+    assert stamp["counties"] == 2
+    store = Store(directory)
+    assert store.facts_fresh
+    assert store.query("data_range").iloc[0]["records"] == 20000
+    cur = store.con.cursor()
+    # every name and id carries its county; the second county is a sample spread over the period
+    assert cur.execute("SELECT COUNT(*) FROM services WHERE unit NOT LIKE '县00_·%'").fetchone()[0] == 0
+    by_county = dict(cur.execute("SELECT substr(record_id, 1, 4), COUNT(*) FROM services GROUP BY 1").fetchall())
+    assert sum(by_county.values()) == 20000 and len(by_county) == 2
+    first, last = cur.execute("SELECT MIN(date), MAX(date) FROM services WHERE record_id LIKE '县001·%'").fetchone()
+    assert (first, last) == (D(2024, 1, 1), D(2025, 3, 31))
+    dates = cur.execute("SELECT date FROM services").fetchall()
+    assert dates == sorted(dates)  # written sorted by date
+    orphans = cur.execute("SELECT COUNT(*) FROM service_households h WHERE h.record_id NOT IN "
+                          "(SELECT record_id FROM services)").fetchone()[0]
+    assert orphans == 0
+    boundaries = store.boundaries()["features"]
+    assert len(boundaries) == 24 and boundaries[12]["properties"]["community"].startswith("县001·")
+    before = rollup.path(directory).stat().st_mtime_ns
+    assert bench.generate(20000, directory) == stamp  # the same shape is reused, not rebuilt
+    assert rollup.path(directory).stat().st_mtime_ns == before
+
+
+def test_pages_are_read_from_the_navigation():
+    assert bench.pages()[0] == ("app_pages/overview.py", "overview")
+
+
+def test_changed_filters_keep_the_relation_between_periods():
+    f = Filters.make(D(2025, 1, 1), D(2025, 3, 31))
+    calls = [bench.Call("data_range", None, bench.EVERYTHING),
+             bench.Call("kpis", f, bench.EVERYTHING), bench.Call("kpis", f.previous(), bench.EVERYTHING)]
+    by_unit = bench.variants(calls, ["U1", "U2"], 3, "unit")
+    assert [run[1].filters.units for run in by_unit] == [("U1",), ("U2",), ("U1",)]
+    assert all(run[1].filters.start == f.start and run[0].filters is None for run in by_unit)
+    by_period = bench.variants(calls, ["U1"], 2, "period")
+    for i, run in enumerate(by_period):
+        current, previous = run[1].filters, run[2].filters
+        assert current.end == f.end - dt.timedelta(weeks=i + 1) and current.units is None
+        assert current.previous() == previous  # still the period before
+    assert by_period[0][1].filters != by_period[1][1].filters
+    probe = Filters.make(D(2026, 1, 1), D(2026, 1, 1))  # the filter bar's own query keeps its filters
+    fixed = bench.variants([bench.Call("filter_options", probe, bench.EVERYTHING)] + calls[1:], ["U1"], 2, "unit",
+                           follows=[False, True, True])
+    assert all(run[0].filters == probe and run[1].filters.units == ("U1",) for run in fixed)
+
+
+def test_calls_survive_the_trip_between_processes():
+    call = bench.Call("kpis", Filters.make(D(2025, 1, 1), D(2025, 3, 31), units=["县住建局"]),
+                      bench.Scope(communities=("北城社区",), show_names=False), (("day", D(2025, 1, 2)), ("drill", "x"), ("ids", [1, 2])))
+    assert bench.Call.from_json(json.loads(json.dumps(call.to_json()))) == call
+
+
+def test_compare_frames_finds_a_difference(demo_store):
+    data = pandas_baseline.load(demo_store.directory)
+    f = Filters.make(D(2025, 1, 1), D(2025, 3, 31))
+    sql = demo_store.query("community_summary", f)
+    ref = pandas_baseline.query(data, "community_summary", f)
+    assert bench.compare_frames(sql, ref, "community_summary") is None
+    ref.loc[3, "households_reached"] += 1
+    assert "households_reached" in bench.compare_frames(sql, ref, "community_summary")
+    assert bench.compare_frames(sql, ref.iloc[:-1], "x") is not None
+    options = demo_store.query("filter_options")
+    shuffled = options.sample(frac=1, random_state=1)
+    assert bench.compare_frames(options, shuffled, "filter_options") is None  # a set of values
+    assert bench.compare_frames(pd.DataFrame({"a": [None]}), pd.DataFrame({"a": [float("nan")]})) is None
