@@ -11,9 +11,9 @@ branch_list AS (
     SELECT b.branch, b.unit, b.members_on_roll
     FROM branches b
     WHERE ($drill_unit IS NULL OR b.unit = $drill_unit)
-      AND ($units IS NULL OR b.unit IN (SELECT UNNEST($units)))
-      AND ($branches IS NULL OR b.branch IN (SELECT UNNEST($branches)))
-      AND ($scope_units IS NULL OR b.unit IN (SELECT UNNEST($scope_units)))
+      AND ($units IS NULL OR list_contains($units, b.unit))
+      AND ($branches IS NULL OR list_contains($branches, b.branch))
+      AND ($scope_units IS NULL OR list_contains($scope_units, b.unit))
 ),
 reported AS (
     SELECT m.member_id, m.branch

@@ -32,6 +32,6 @@ FROM communities c
 LEFT JOIN reported r ON r.community = c.community
 LEFT JOIN svc s ON s.community = c.community
 LEFT JOIN hh h ON h.community = c.community
-WHERE ($communities IS NULL OR c.community IN (SELECT UNNEST($communities)))
-  AND ($scope_communities IS NULL OR c.community IN (SELECT UNNEST($scope_communities)))
+WHERE ($communities IS NULL OR list_contains($communities, c.community))
+  AND ($scope_communities IS NULL OR list_contains($scope_communities, c.community))
 ORDER BY hours DESC, c.community

@@ -21,12 +21,12 @@ paired AS (
     SELECT u.unit
     FROM units u
     WHERE u.paired_community = $community
-      AND ($units IS NULL OR u.unit IN (SELECT UNNEST($units)))
-      AND ($scope_units IS NULL OR u.unit IN (SELECT UNNEST($scope_units)))
+      AND ($units IS NULL OR list_contains($units, u.unit))
+      AND ($scope_units IS NULL OR list_contains($scope_units, u.unit))
       AND ($branches IS NULL OR u.unit IN (
-              SELECT b.unit FROM branches b WHERE b.branch IN (SELECT UNNEST($branches))))
-      AND ($communities IS NULL OR $community IN (SELECT UNNEST($communities)))
-      AND ($scope_communities IS NULL OR $community IN (SELECT UNNEST($scope_communities)))
+              SELECT b.unit FROM branches b WHERE list_contains($branches, b.branch)))
+      AND ($communities IS NULL OR list_contains($communities, $community))
+      AND ($scope_communities IS NULL OR list_contains($scope_communities, $community))
 ),
 keys AS (
     SELECT unit FROM paired

@@ -25,8 +25,8 @@ listed AS (
     SELECT community, compound
     FROM compounds
     WHERE ($community IS NULL OR community = $community)
-      AND ($communities IS NULL OR community IN (SELECT UNNEST($communities)))
-      AND ($scope_communities IS NULL OR community IN (SELECT UNNEST($scope_communities)))
+      AND ($communities IS NULL OR list_contains($communities, community))
+      AND ($scope_communities IS NULL OR list_contains($scope_communities, community))
 ),
 keys AS (
     SELECT community, compound FROM listed

@@ -10,7 +10,7 @@ UNION
 SELECT 'branch', branch, unit FROM f_services WHERE branch IS NOT NULL
 UNION
 SELECT 'community', community, NULL FROM communities
-WHERE $scope_communities IS NULL OR community IN (SELECT UNNEST($scope_communities))
+WHERE $scope_communities IS NULL OR list_contains($scope_communities, community)
 UNION
 SELECT 'category', category, NULL FROM f_services WHERE category IS NOT NULL
 UNION

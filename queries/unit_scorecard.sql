@@ -19,17 +19,17 @@ WITH
 unit_list AS (
     SELECT u.unit, u.category, u.paired_community
     FROM units u
-    WHERE ($units IS NULL OR u.unit IN (SELECT UNNEST($units)))
-      AND ($scope_units IS NULL OR u.unit IN (SELECT UNNEST($scope_units)))
+    WHERE ($units IS NULL OR list_contains($units, u.unit))
+      AND ($scope_units IS NULL OR list_contains($scope_units, u.unit))
       AND ($branches IS NULL OR u.unit IN (
-          SELECT b.unit FROM branches b WHERE b.branch IN (SELECT UNNEST($branches))))
+          SELECT b.unit FROM branches b WHERE list_contains($branches, b.branch)))
 ),
 roll AS (
     SELECT b.unit, COUNT(*) AS branches,
            CASE WHEN COUNT(b.members_on_roll) = COUNT(*) THEN CAST(SUM(b.members_on_roll) AS BIGINT) END
                AS members_on_roll
     FROM branches b
-    WHERE ($branches IS NULL OR b.branch IN (SELECT UNNEST($branches)))
+    WHERE ($branches IS NULL OR list_contains($branches, b.branch))
     GROUP BY b.unit
 ),
 reported AS (
