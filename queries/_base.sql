@@ -2,10 +2,12 @@
 -- This is the one choke point: the viewer's scope ($scope_units, $scope_communities) and the
 -- filter bar ($units, $branches, $communities, $categories, $forms) apply here and nowhere else.
 -- A NULL list means "no restriction"; an empty list matches nothing.
--- Queries read f_members, f_services, f_households and f_wishes, never the raw tables.
+-- Queries read f_members, f_services, f_households, f_wishes and f_dims, never the raw tables.
+-- mid: the member's dense integer id (redservice.serving); $household_max / $member_max: the
+-- largest ids, bound by the store for exact bitmap counts (bitstring_agg).
 f_members AS (
     SELECT m.member_id, m.name, m.unit, m.branch, m.community, m.reported_on,
-           m.gender, m.compound, m.phone
+           m.gender, m.compound, m.phone, m.mid
     FROM members m
     WHERE ($units IS NULL OR list_contains($units, m.unit))
       AND ($branches IS NULL OR list_contains($branches, m.branch))
@@ -15,7 +17,7 @@ f_members AS (
 ),
 f_services AS (
     SELECT s.record_id, s.date, s.member_id, s.name, s.unit, s.branch, s.community, s.compound,
-           s.category, s.form, s.activity_id, s.content, s.persons, s.hours, s.note
+           s.category, s.form, s.activity_id, s.content, s.persons, s.hours, s.note, s.mid
     FROM services s
     WHERE ($units IS NULL OR list_contains($units, s.unit))
       AND ($branches IS NULL OR list_contains($branches, s.branch))
@@ -26,8 +28,8 @@ f_services AS (
       AND ($scope_communities IS NULL OR list_contains($scope_communities, s.community))
 ),
 f_households AS (
-    -- one row per service record x household (household: an id, distinct per household)
-    SELECT h.record_id, h.date, h.member_id, h.unit, h.branch, h.community, h.compound,
+    -- one row per service record x household (household: a dense integer id, one per household)
+    SELECT h.date, h.mid, h.member_id, h.unit, h.branch, h.community, h.compound,
            h.category, h.form, h.household
     FROM household_facts h
     WHERE ($units IS NULL OR list_contains($units, h.unit))
@@ -48,4 +50,17 @@ f_wishes AS (
       AND ($communities IS NULL OR list_contains($communities, w.community))
       AND ($scope_units IS NULL OR list_contains($scope_units, w.claim_unit))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, w.community))
+),
+f_dims AS (
+    -- the filter bar's values found in the records (dimension, value, parent unit of a branch),
+    -- within the viewer's scope only (the filter bar offers every value the viewer may pick)
+    SELECT v.dimension, v.value, v.parent
+    FROM dim_values v
+    WHERE $scope_units IS NULL AND $scope_communities IS NULL
+    UNION ALL
+    SELECT DISTINCT d.dimension, d.value, d.parent
+    FROM dim_scoped d
+    WHERE ($scope_units IS NOT NULL OR $scope_communities IS NOT NULL)
+      AND ($scope_units IS NULL OR list_contains($scope_units, d.unit))
+      AND ($scope_communities IS NULL OR list_contains($scope_communities, d.community))
 )

@@ -1,33 +1,47 @@
 -- Headline KPIs for one period. Returns one row.
--- Grain: the whole filtered selection. Parameters: $start, $end (inclusive) and the shared filters.
+-- Grain: the whole filtered selection. Parameters: $start, $end (inclusive), the shared filters,
+-- and $member_max / $household_max (bound by the store: the largest dense ids).
 -- members: reported on or before $end; branches and communities: distinct among those members;
 -- hours and persons_served: sums over services dated in the period; households: DISTINCT
 -- household codes (never a sum); activities: distinct 活动编号; wishes by claim / completion date;
 -- participation_rate: reported members with at least one service in the period ÷ members
 -- (NULL when there are no members, shown as "—").
+-- Exact distinct members and households are counted as bitmaps over the dense ids
+-- (bitstring_agg, then bit_count; active members = the AND of the reported and the serving
+-- bitmaps): one pass over each relation, no hash table, no join.
 WITH
 reported AS (
-    SELECT member_id, branch, community FROM f_members WHERE reported_on <= $end
+    SELECT COUNT(DISTINCT branch) AS branches,
+           COUNT(*) AS members,
+           COUNT(DISTINCT community) AS communities,
+           bitstring_agg(mid, 1, $member_max) AS bits
+    FROM f_members
+    WHERE reported_on <= $end
 ),
 svc AS (
-    SELECT member_id, hours, persons, activity_id FROM f_services
+    SELECT COALESCE(SUM(hours), 0) AS hours,
+           COALESCE(SUM(persons), 0) AS persons_served,
+           COUNT(DISTINCT activity_id) AS activities,
+           COALESCE(SUM(persons) FILTER (WHERE activity_id IS NOT NULL), 0) AS activity_persons,
+           bitstring_agg(mid, 1, $member_max) AS bits
+    FROM f_services
     WHERE date BETWEEN $start AND $end
 ),
+hh AS (
+    SELECT COALESCE(bit_count(bitstring_agg(household, 1, $household_max)), 0) AS households
+    FROM f_households
+    WHERE date BETWEEN $start AND $end
+),
+wishes AS (
+    SELECT COUNT(*) FILTER (WHERE claimed_on BETWEEN $start AND $end) AS wishes_claimed,
+           COUNT(*) FILTER (WHERE completed_on BETWEEN $start AND $end) AS wishes_completed
+    FROM f_wishes
+),
 figures AS (
-    SELECT
-        (SELECT COUNT(DISTINCT branch) FROM reported) AS branches,
-        (SELECT COUNT(*) FROM reported) AS members,
-        (SELECT COUNT(DISTINCT community) FROM reported) AS communities,
-        (SELECT COALESCE(SUM(hours), 0) FROM svc) AS hours,
-        (SELECT COUNT(DISTINCT household) FROM f_households
-          WHERE date BETWEEN $start AND $end) AS households,
-        (SELECT COALESCE(SUM(persons), 0) FROM svc) AS persons_served,
-        (SELECT COUNT(*) FROM f_wishes WHERE claimed_on BETWEEN $start AND $end) AS wishes_claimed,
-        (SELECT COUNT(*) FROM f_wishes WHERE completed_on BETWEEN $start AND $end) AS wishes_completed,
-        (SELECT COUNT(DISTINCT activity_id) FROM svc) AS activities,
-        (SELECT COALESCE(SUM(persons), 0) FROM svc WHERE activity_id IS NOT NULL) AS activity_persons,
-        (SELECT COUNT(*) FROM reported r
-          WHERE EXISTS (SELECT 1 FROM svc WHERE svc.member_id = r.member_id)) AS active_members
+    SELECT r.branches, r.members, r.communities, s.hours, h.households, s.persons_served,
+           w.wishes_claimed, w.wishes_completed, s.activities, s.activity_persons,
+           COALESCE(bit_count(r.bits & s.bits), 0) AS active_members
+    FROM reported r, svc s, hh h, wishes w
 )
 SELECT
     branches, members, communities, hours, households, persons_served,

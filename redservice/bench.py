@@ -3,7 +3,7 @@
 For each size it
 1. builds (or reuses) a scaled store: the committed demo county replicated k times, every name and
    id prefixed with its county (``县007·北城社区``), services cut to exactly N records and written
-   sorted by date, then the rollups refreshed as an import would;
+   sorted by date, then the serving copy (redservice.serving) refreshed as an import would;
 2. discovers each page's query set by running the page in Streamlit's AppTest against that store
    with a recorder around ``Store.query`` (so pages added later are measured without changing this
    file);
@@ -34,7 +34,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from redservice import rollup
+from redservice import serving
 from redservice.config import DEMO_DIR, ENV_DATA, PROJECT_DIR
 from redservice.filters import EVERYTHING, Filters, Scope
 from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE, parquet_name
@@ -67,9 +67,8 @@ def _q(value: str) -> str:
 
 
 def _source_fingerprint(source: Path) -> list:
-    """Names and sizes of the source's record tables (not its rollups, which are rebuilt)."""
-    derived = {parquet_name(rollup.HOUSEHOLD_FACTS)}
-    return sorted([p.name, p.stat().st_size] for p in source.glob("*.parquet") if p.name not in derived)
+    """Names and sizes of the source's record tables."""
+    return sorted([p.name, p.stat().st_size] for p in source.glob("*.parquet"))
 
 
 def store_dir(rows: int, build_dir: Path = BUILD_DIR) -> Path:
@@ -108,8 +107,8 @@ def generate(rows: int, out: Path, source: Path = DEMO_DIR, threads: int | None 
         }
         (out / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         stamp_path.write_text(json.dumps(stamp, ensure_ascii=False), encoding="utf-8")
-    if not rollup.is_fresh(out):  # as an import would: the rollup follows the records
-        rollup.refresh(out)
+    if not serving.is_fresh(out):  # as an import would: the serving copy follows the records
+        serving.refresh(out)
     return stamp
 
 
@@ -289,10 +288,15 @@ def record(store: Path, unit: str | None = None) -> dict:
         for i, (path, key) in enumerate(pages()):
             plain, error = run(path, i == 0, {})
             chosen, _ = run(path, i == 0, {"unit": unit}) if unit else ([], None)
-            same_shape = [c.name for c in plain] == [c.name for c in chosen]
+            # calls are matched in order while both runs make the same ones; after the first
+            # difference (the page shows more with a unit chosen) every call with filters follows
+            same = 0
+            while same < min(len(plain), len(chosen)) and plain[same].name == chosen[same].name:
+                same += 1
             found[path] = {"key": key, "error": error, "calls": [
-                {**c.to_json(), "follows": c.filters is not None and (not same_shape or c.filters != o.filters)}
-                for c, o in zip(plain, chosen if same_shape else plain)]}
+                {**c.to_json(), "follows": c.filters is not None and (
+                    i >= same or not chosen or c.filters != chosen[i].filters)}
+                for i, c in enumerate(plain)]}
     finally:
         store_module.Store.query = original
     return found

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from redservice import rollup
 from redservice.parquet_io import write_table
 from redservice.privacy import household_hash
 from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE
@@ -726,7 +725,6 @@ def write(out: str | Path, seed: int = SEED) -> Path:
     tables, county = generate(seed)
     for table, df in tables.items():
         write_table(out, table, df)
-    rollup.refresh(out)
     (out / BOUNDARIES_FILE).write_text(
         json.dumps(boundaries(county), ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
     manifest = {

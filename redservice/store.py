@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from redservice import rollup, storage
+from redservice import serving, storage
 from redservice.config import PROJECT_DIR
 from redservice.filters import EVERYTHING, Filters, Scope
 from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE, TABLES, parquet_name
@@ -72,51 +72,40 @@ def _sql_string(value: str) -> str:
 
 
 class Store:
-    """A read-only, locked-down DuckDB view of one data directory."""
+    """A read-only, locked-down DuckDB view of one data directory.
 
-    def __init__(self, directory: str | Path):
+    ``source``: "auto" (the app: the serving file when fresh, else built in memory), "memory"
+    (always built in memory) or "raw" (views over the Parquet files: the reference the tests
+    compare the serving copy against; slow, never used by the app). See redservice.serving."""
+
+    def __init__(self, directory: str | Path, source: str = "auto"):
         self.directory = Path(directory).resolve()
+        self.source = source
         self._lock = threading.Lock()
-        self.con = duckdb.connect(":memory:")
-        self.con.execute("SET enable_progress_bar = false")
         self._opened = self.version()
-        self._create_views()
-        self._harden()
+        self.con = self._connect()
 
     # -- opening -------------------------------------------------------------------------
-    def _create_views(self) -> None:
-        """(Re)bind one view per table to the current generation's files, in one transaction so
-        that a concurrent query sees either every old table or every new one."""
-        tables = storage.table_dir(self.directory)
-        facts = rollup.path(tables)
-        fresh = rollup.is_fresh(tables)
-        cur = self.con.cursor()
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """A new connection over the current generation: the serving copy (see redservice.serving)
+        under the plain table names, then locked down."""
+        con = duckdb.connect(":memory:")
         try:
-            cur.execute("BEGIN TRANSACTION")
-            for table, columns in TABLES.items():
-                path = tables / parquet_name(table)
-                cols = ", ".join(f"CAST({c} AS {ty}) AS {c}" for c, ty in columns.items())
-                if path.is_file():
-                    source = f"read_parquet({_sql_string(str(path))})"
-                    cur.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {cols} FROM {source}")
-                else:
-                    empty = ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items())
-                    cur.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {empty} WHERE 1 = 0")
-            # missing or stale rollup: the same relation from the raw tables (slower, same answers)
-            source = f"SELECT * FROM read_parquet({_sql_string(str(facts))})" if fresh else rollup.FALLBACK_SQL
-            cur.execute(f"CREATE OR REPLACE VIEW {rollup.HOUSEHOLD_FACTS} AS {source}")
-            cur.execute("COMMIT")
-        finally:
-            cur.close()
-        self.facts_fresh = fresh
+            con.execute("SET enable_progress_bar = false")
+            self.mode, self.stats = serving.attach(con, storage.table_dir(self.directory), self.source)
+            self._harden(con)
+        except BaseException:
+            con.close()
+            raise
+        return con
 
-    def _harden(self) -> None:
+    def _harden(self, con: duckdb.DuckDBPyConnection) -> None:
         directory = str(self.directory).rstrip("/") + "/"
-        self.con.execute(f"SET allowed_directories = [{_sql_string(directory)}]")
-        self.con.execute("SET autoinstall_known_extensions = false")
-        self.con.execute("SET autoload_known_extensions = false")
-        self.con.execute("SET enable_external_access = false")
-        self.con.execute("SET lock_configuration = true")
+        con.execute(f"SET allowed_directories = [{_sql_string(directory)}]")
+        con.execute("SET autoinstall_known_extensions = false")
+        con.execute("SET autoload_known_extensions = false")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
 
     # -- facts about the data ------------------------------------------------------------
     def version(self) -> str:
@@ -125,7 +114,7 @@ class Store:
         h = hashlib.sha256()
         tables = storage.table_dir(self.directory)
         files = [p for p in self.directory.glob("*") if p.suffix in {".geojson", ".json", ".toml"}]
-        files += list(tables.glob("*.parquet"))
+        files += list(tables.glob("*.parquet")) + [serving.path(tables)]
         for path in sorted(set(files)):
             if path.is_file():
                 st = path.stat()
@@ -154,7 +143,7 @@ class Store:
         """Run ``queries/<name>.sql`` with the filters, the scope and any extra parameters bound."""
         self._follow_files()
         sql = compose(name)
-        available = {**(filters.params() if filters else {}), **extra, **scope.params()}
+        available = {**self.stats, **(filters.params() if filters else {}), **extra, **scope.params()}
         if filters is None:
             for dim in ("units", "branches", "communities", "categories", "forms"):
                 available.setdefault(dim, None)
@@ -170,13 +159,14 @@ class Store:
             cur.close()
 
     def _follow_files(self) -> None:
-        """Re-point the views when files appeared, vanished or changed since they were made, so a
-        table written after opening is seen and a rollup made stale by new records is not used."""
+        """Open a new connection when files appeared, vanished or changed since the current one was
+        made, so that a new generation is seen and a serving copy made stale is not used. The old
+        connection is left to the cursors still running on it (closed when the last one is done)."""
         current = self.version()
         if current != self._opened:
             with self._lock:
                 if current != self._opened:
-                    self._create_views()
+                    self.con = self._connect()
                     self._opened = current
 
     def close(self) -> None:

@@ -6,9 +6,10 @@ import json
 import subprocess
 import sys
 
+import duckdb
 import pandas as pd
 
-from redservice import bench, pandas_baseline, rollup
+from redservice import bench, pandas_baseline, serving
 from redservice.config import PROJECT_DIR
 from redservice.filters import Filters
 from redservice.store import Store
@@ -46,7 +47,7 @@ def test_generated_store_has_exactly_the_records_asked_for(tmp_path):
     stamp = bench.generate(20000, directory)
     assert stamp["counties"] == 2
     store = Store(directory)
-    assert store.facts_fresh
+    assert store.mode == "file"
     assert store.query("data_range").iloc[0]["records"] == 20000
     cur = store.con.cursor()
     # every name and id carries its county; the second county is a sample spread over the period
@@ -57,14 +58,16 @@ def test_generated_store_has_exactly_the_records_asked_for(tmp_path):
     assert (first, last) == (D(2024, 1, 1), D(2025, 3, 31))
     dates = cur.execute("SELECT date FROM services").fetchall()
     assert dates == sorted(dates)  # written sorted by date
-    orphans = cur.execute("SELECT COUNT(*) FROM service_households h WHERE h.record_id NOT IN "
-                          "(SELECT record_id FROM services)").fetchone()[0]
+    households = str(directory / "service_households.parquet")
+    orphans = duckdb.connect().execute("SELECT COUNT(*) FROM read_parquet($h) h WHERE h.record_id NOT IN "
+                                       "(SELECT record_id FROM read_parquet($s))",
+                                       {"h": households, "s": str(directory / "services.parquet")}).fetchone()[0]
     assert orphans == 0
     boundaries = store.boundaries()["features"]
     assert len(boundaries) == 24 and boundaries[12]["properties"]["community"].startswith("县001·")
-    before = rollup.path(directory).stat().st_mtime_ns
+    before = serving.path(directory).stat().st_mtime_ns
     assert bench.generate(20000, directory) == stamp  # the same shape is reused, not rebuilt
-    assert rollup.path(directory).stat().st_mtime_ns == before
+    assert serving.path(directory).stat().st_mtime_ns == before
 
 
 def test_pages_are_read_from_the_navigation():

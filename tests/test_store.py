@@ -56,40 +56,48 @@ def test_data_dir_from_environment(tmp_path, monkeypatch):
     assert config.data_dir() == config.DEMO_DIR
 
 
-def test_rollup_never_changes_an_answer(tmp_path):
-    import shutil
-
-    from redservice import metrics, rollup
-    from redservice.config import DEMO_DIR
-    from redservice.filters import Filters
-
-    raw = shutil.copytree(DEMO_DIR, tmp_path / "raw")
-    rollup.path(raw).unlink()
-    fast, slow = Store(DEMO_DIR), Store(raw)
-    assert fast.facts_fresh and not slow.facts_fresh
-    for dims in ({}, {"units": ["县住建局", "县人民医院"]}, {"communities": ["北城社区"]},
-                 {"categories": ["义诊"], "forms": ["红色服务日"]}):
-        for start, end in (("2025-01-01", "2025-03-31"), ("2024-01-01", "2024-12-31"), ("2025-03-31", "2025-03-31")):
-            f = Filters.make(dt.date.fromisoformat(start), dt.date.fromisoformat(end), **dims)
-            assert metrics.kpis(fast, f) == metrics.kpis(slow, f), (dims, start)
-            a = fast.query("community_summary", f)
-            b = slow.query("community_summary", f)
-            assert a.equals(b), (dims, start)
-
-
-def test_a_stale_rollup_is_not_used(tmp_path):
-    from redservice import rollup
+def test_a_stale_serving_copy_is_not_used(tmp_path):
+    from redservice import serving
 
     directory = write_store(tmp_path / "s", **SMALL)
-    rollup.refresh(directory)
+    serving.refresh(directory)
     store = Store(directory)
-    assert store.facts_fresh
+    assert store.mode == "file"
+    q1 = {"start": dt.date(2025, 1, 1), "end": dt.date(2025, 3, 31)}
+    assert store.query("kpis", filters=None, **q1).iloc[0]["households"] == 4
     time.sleep(0.01)
     extra = {**SMALL["services"][0], "record_id": "s99", "households": ["h77"]}
     write_store(directory, **{**SMALL, "services": SMALL["services"] + [extra]})
-    assert not rollup.is_fresh(directory)
-    assert store.query("kpis", filters=None, start=dt.date(2025, 1, 1), end=dt.date(2025, 3, 31)).iloc[0]["households"] == 5
-    assert not store.facts_fresh
-    rollup.refresh(directory)
-    assert store.query("kpis", filters=None, start=dt.date(2025, 1, 1), end=dt.date(2025, 3, 31)).iloc[0]["households"] == 5
-    assert store.facts_fresh
+    assert not serving.is_fresh(directory)
+    assert store.query("kpis", filters=None, **q1).iloc[0]["households"] == 5
+    assert store.mode == "memory"  # built from the new records, the stale file ignored
+    serving.refresh(directory)
+    assert store.query("kpis", filters=None, **q1).iloc[0]["households"] == 5
+    assert store.mode == "file"
+
+
+def test_a_damaged_serving_copy_is_rebuilt_in_memory(tmp_path):
+    from redservice import serving
+
+    directory = write_store(tmp_path / "s", **SMALL)
+    serving.path(directory).write_bytes(b"not a database")
+    store = Store(directory)
+    assert store.mode == "memory"
+    assert store.query("data_range").iloc[0]["records"] == len(SMALL["services"])
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "ATTACH '/tmp/redservice-escape.duckdb'",
+    "CREATE TABLE serving.x AS SELECT 1",
+    "SET enable_external_access = true",
+])
+def test_escapes_are_refused_with_the_serving_file_attached(tmp_path, sql):
+    from redservice import serving
+
+    directory = write_store(tmp_path / "s", **SMALL)
+    serving.refresh(directory)
+    store = Store(directory)
+    assert store.mode == "file"
+    with pytest.raises(duckdb.Error):
+        store.con.cursor().execute(sql)

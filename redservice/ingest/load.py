@@ -31,7 +31,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from redservice import rollup, storage
+from redservice import serving, storage
 from redservice.parquet_io import write_table
 from redservice.privacy import KEY_ENV, KEY_FILE
 from redservice.schema import TABLES, parquet_name
@@ -40,6 +40,7 @@ STAGING_DIR = ".staging"
 ARCHIVE_DIR = "archive"
 LOCK_FILE = ".import.lock"
 HISTORY_LIMIT = 500
+LEGACY_ROLLUP = "household_facts"  # a derived file older stores kept at the top level
 
 
 class StaleBatch(RuntimeError):
@@ -134,8 +135,9 @@ def recover(directory: Path) -> None:
                 shutil.rmtree(entry, ignore_errors=True)
     if current and pointer.get("previous"):
         # the top-level files of a store written by code are no longer current or previous
-        for table in (*TABLES, rollup.HOUSEHOLD_FACTS):
+        for table in (*TABLES, LEGACY_ROLLUP):
             (directory / parquet_name(table)).unlink(missing_ok=True)
+        serving.path(directory).unlink(missing_ok=True)
     for stray in directory.glob(f".{storage.GENERATION_FILE}.*.tmp"):
         stray.unlink(missing_ok=True)
 
@@ -201,8 +203,8 @@ def commit(batch) -> str | None:
             else:
                 write_table(stage_tables, table, [])
             _checkpoint(f"table:{table}")
-        rollup.refresh(stage_tables)  # derived tables travel with the generation they describe
-        _checkpoint("rollup")
+        serving.refresh(stage_tables)  # the serving copy travels with the generation it describes
+        _checkpoint("serving")
         if archives:
             fernet = _fernet(batch.key)
             (stage / ARCHIVE_DIR).mkdir()
