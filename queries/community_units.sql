@@ -6,7 +6,7 @@
 WITH
 svc AS (
     SELECT unit, SUM(hours) AS hours, SUM(persons) AS persons, COUNT(*) AS records,
-           COUNT(DISTINCT member_id) AS active_members
+           COUNT(DISTINCT mid) AS active_members
     FROM f_services
     WHERE date BETWEEN $start AND $end AND community = $community
     GROUP BY unit

@@ -7,7 +7,7 @@ SELECT
     SUM(hours) AS hours,
     SUM(persons) AS persons,
     COUNT(*) AS records,
-    COUNT(DISTINCT member_id) AS members
+    COUNT(DISTINCT mid) AS members
 FROM f_services
 WHERE date BETWEEN $start AND $end
   AND category IS NOT NULL

@@ -8,7 +8,7 @@ reported AS (
 ),
 svc AS (
     SELECT unit, SUM(hours) AS hours, SUM(persons) AS persons,
-           COUNT(DISTINCT member_id) AS active_members
+           COUNT(DISTINCT mid) AS active_members
     FROM f_services WHERE date BETWEEN $start AND $end
     GROUP BY unit
 ),
