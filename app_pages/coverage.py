@@ -32,7 +32,7 @@ def _from_selector() -> None:
 
 
 summary = ctx.query("community_summary")
-table = coverage.community_table(summary, ctx.query("community_open_wishes", community=None))
+table = coverage.community_table(summary)
 names = table["community"].tolist()
 if st.session_state.get(FOCUS) is not None and st.session_state[FOCUS] not in names:
     st.session_state[FOCUS] = None

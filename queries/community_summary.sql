@@ -1,7 +1,9 @@
 -- One row per community of the store: members reported by $end, hours, persons, distinct
 -- households reached in the period, and coverage = households reached ÷ the community's 总户数
 -- (NULL when 总户数 is missing or 0). Distinct households are per community: never add them up.
--- Grain: community. Parameters: $start, $end and the shared filters.
+-- open_wishes: 微心愿 posted by $end and not completed by $end (as community_open_wishes.sql).
+-- Grain: community. Parameters: $start, $end, the shared filters and $community_household_max
+-- (bound by the store).
 WITH
 reported AS (
     SELECT community, COUNT(*) AS members
@@ -14,8 +16,19 @@ svc AS (
     GROUP BY community
 ),
 hh AS (
-    SELECT community, COUNT(DISTINCT household) AS households_reached
-    FROM f_households WHERE date BETWEEN $start AND $end
+    -- exact: a bitmap per community over the household's number within its community
+    SELECT i.community, h.households_reached
+    FROM (SELECT cid,
+                 COALESCE(bit_count(bitstring_agg(community_hh, 1, $community_household_max)), 0)
+                     AS households_reached
+          FROM f_households WHERE date BETWEEN $start AND $end
+          GROUP BY cid) h
+    JOIN community_ids i ON i.cid = h.cid
+),
+open_wishes AS (
+    SELECT community, COUNT(*) AS open_wishes
+    FROM f_wishes
+    WHERE posted_on <= $end AND (completed_on IS NULL OR completed_on > $end)
     GROUP BY community
 )
 SELECT
@@ -27,11 +40,13 @@ SELECT
     COALESCE(s.records, 0) AS records,
     COALESCE(h.households_reached, 0) AS households_reached,
     CASE WHEN c.households IS NULL OR c.households = 0 THEN NULL
-         ELSE CAST(COALESCE(h.households_reached, 0) AS DOUBLE) / c.households END AS coverage
+         ELSE CAST(COALESCE(h.households_reached, 0) AS DOUBLE) / c.households END AS coverage,
+    COALESCE(o.open_wishes, 0) AS open_wishes
 FROM communities c
 LEFT JOIN reported r ON r.community = c.community
 LEFT JOIN svc s ON s.community = c.community
 LEFT JOIN hh h ON h.community = c.community
+LEFT JOIN open_wishes o ON o.community = c.community
 WHERE ($communities IS NULL OR list_contains($communities, c.community))
   AND ($scope_communities IS NULL OR list_contains($scope_communities, c.community))
 ORDER BY hours DESC, c.community

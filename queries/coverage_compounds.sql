@@ -3,7 +3,7 @@
 -- ÷ 户数 (NULL when 户数 is missing or 0). Compounds of the store's list plus any compound named in
 -- the service records. Distinct households are per compound: never add them up to a community.
 -- Grain: (community, compound). Parameters: $start, $end, the shared filters, and $community (one
--- community's name, or NULL for every community).
+-- community's name, or NULL for every community), $compound_household_max (bound by the store).
 WITH
 svc AS (
     SELECT community, compound, SUM(hours) AS hours, SUM(persons) AS persons, COUNT(*) AS records
@@ -14,7 +14,9 @@ svc AS (
     GROUP BY community, compound
 ),
 hh AS (
-    SELECT community, compound, COUNT(DISTINCT household) AS households_reached
+    -- exact: a bitmap per compound over the household's number within its compound
+    SELECT community, compound,
+           COALESCE(bit_count(bitstring_agg(compound_hh, 1, $compound_household_max)), 0) AS households_reached
     FROM f_households
     WHERE date BETWEEN $start AND $end
       AND compound IS NOT NULL

@@ -6,14 +6,14 @@
 -- household codes (never a sum); activities: distinct 活动编号; wishes by claim / completion date;
 -- participation_rate: reported members with at least one service in the period ÷ members
 -- (NULL when there are no members, shown as "—").
--- Exact distinct members and households are counted as bitmaps over the dense ids
+-- Every distinct count is exact, as a bitmap over dense integer ids
 -- (bitstring_agg, then bit_count; active members = the AND of the reported and the serving
 -- bitmaps): one pass over each relation, no hash table, no join.
 WITH
 reported AS (
-    SELECT COUNT(DISTINCT branch) AS branches,
+    SELECT COALESCE(bit_count(bitstring_agg(bid, 1, $branch_max)), 0) AS branches,
            COUNT(*) AS members,
-           COUNT(DISTINCT community) AS communities,
+           COALESCE(bit_count(bitstring_agg(cid, 1, $community_max)), 0) AS communities,
            bitstring_agg(mid, 1, $member_max) AS bits
     FROM f_members
     WHERE reported_on <= $end
@@ -21,7 +21,7 @@ reported AS (
 svc AS (
     SELECT COALESCE(SUM(hours), 0) AS hours,
            COALESCE(SUM(persons), 0) AS persons_served,
-           COUNT(DISTINCT activity_id) AS activities,
+           COALESCE(bit_count(bitstring_agg(aid, 1, $activity_max)), 0) AS activities,
            COALESCE(SUM(persons) FILTER (WHERE activity_id IS NOT NULL), 0) AS activity_persons,
            bitstring_agg(mid, 1, $member_max) AS bits
     FROM f_services

@@ -1,5 +1,6 @@
 -- One row per work unit with activity: members reported by $end, active members in the period,
--- hours and persons served. Grain: unit. Parameters: $start, $end and the shared filters.
+-- hours and persons served. Grain: unit. Parameters: $start, $end, the shared filters and
+-- $unit_member_max (bound by the store).
 WITH
 reported AS (
     SELECT unit, COUNT(*) AS members
@@ -8,7 +9,8 @@ reported AS (
 ),
 svc AS (
     SELECT unit, SUM(hours) AS hours, SUM(persons) AS persons,
-           COUNT(DISTINCT mid) AS active_members
+           -- exact: a bitmap per unit over the member's number within the unit
+           COALESCE(bit_count(bitstring_agg(unit_mid, 1, $unit_member_max)), 0) AS active_members
     FROM f_services WHERE date BETWEEN $start AND $end
     GROUP BY unit
 ),

@@ -50,19 +50,16 @@ TABLE_COLUMNS = ("community", "households_total", "members", "hours", "persons",
                  "households_reached", "coverage", "hours_per_100", "open_wishes")
 
 
-def community_table(summary: pd.DataFrame, open_wishes: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every community of queries/community_summary.sql with 每百户服务时长 and the number of open
-    微心愿 (from queries/community_open_wishes.sql) added. Undefined figures stay missing (NaN)."""
+def community_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Every community of queries/community_summary.sql (its open 微心愿 included) with 每百户服务时长
+    added. Undefined figures stay missing (NaN)."""
     table = summary.copy()
     total = pd.to_numeric(table["households_total"], errors="coerce").astype("float64")
     total = total.where(total > 0)
     table["households_total"] = total
     table["hours_per_100"] = table["hours"].astype("float64") / total * 100.0
     table["coverage"] = pd.to_numeric(table["coverage"], errors="coerce").astype("float64")
-    counts = (open_wishes.groupby("community").size() if open_wishes is not None and not open_wishes.empty
-              else pd.Series(dtype="int64"))
-    table["open_wishes"] = table["community"].map(counts).fillna(0).astype("int64")
-    for col in ("members", "persons", "records", "households_reached"):
+    for col in ("members", "persons", "records", "households_reached", "open_wishes"):
         table[col] = pd.to_numeric(table[col], errors="coerce").fillna(0).astype("int64")
     table["hours"] = table["hours"].astype("float64")
     return table[list(TABLE_COLUMNS)].reset_index(drop=True)

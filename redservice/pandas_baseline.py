@@ -41,7 +41,7 @@ COLUMNS = {
     "services": ["record_id", "date", "member_id", "unit", "branch", "community", "category", "form",
                  "activity_id", "persons", "hours"],
     "service_households": ["record_id", "household"],
-    "wishes": ["community", "claim_unit", "claim_branch", "claimed_on", "completed_on"],
+    "wishes": ["community", "claim_unit", "claim_branch", "posted_on", "claimed_on", "completed_on"],
     "communities": ["community", "households"],
 }
 
@@ -131,11 +131,14 @@ def monthly_trend(data: Frames, filters: Filters, scope: Scope = EVERYTHING) -> 
 
 
 def community_summary(data: Frames, filters: Filters, scope: Scope = EVERYTHING) -> pd.DataFrame:
-    members, services, households, _ = _selection(data, filters, scope)
+    members, services, households, wishes = _selection(data, filters, scope)
     start, end = filters.start, filters.end
     reported = members[(members["reported_on"] <= pd.Timestamp(end)).to_numpy()]
     svc = services[_between(services["date"], start, end)]
     hh = households[_between(households["date"], start, end)]
+    completed = wishes["completed_on"]
+    open_wishes = wishes[((wishes["posted_on"] <= pd.Timestamp(end))
+                          & (completed.isna() | (completed > pd.Timestamp(end)))).to_numpy()]
     out = data.communities[["community", "households"]].rename(columns={"households": "households_total"})
     if filters.communities is not None:
         out = out[out["community"].isin(list(filters.communities))]
@@ -152,6 +155,9 @@ def community_summary(data: Frames, filters: Filters, scope: Scope = EVERYTHING)
         out[col] = out[col].fillna(0)
     total = out["households_total"].astype("float64")
     out["coverage"] = np.where(total.isna() | (total == 0), np.nan, out["households_reached"] / total)
+    out = out.merge(open_wishes.groupby("community").size().rename("open_wishes"), how="left",
+                    left_on="community", right_index=True)
+    out["open_wishes"] = out["open_wishes"].fillna(0)
     return out.sort_values(["hours", "community"], ascending=[False, True], ignore_index=True)
 
 

@@ -4,8 +4,16 @@ The Parquet files of a generation are the records; the pages read a derived copy
 
 * every table typed once (the Parquet files may come from older writers), ``services`` sorted by
   date so that a period filter skips whole blocks;
-* ``mid``: a dense integer id for every member (members, services, household_facts), so that
-  counting or joining members works on integers, not on strings;
+* dense integer ids (1..n, ``*_ids`` tables): ``mid`` for members (members, services,
+  household_facts), ``bid`` branches and ``cid`` communities (members; cid in household_facts),
+  ``aid`` activities (services), so that distinct counts and groups work on integers, not strings,
+  and can be exact bitmaps (``bitstring_agg(x, 1, $member_max)``: the ``meta`` maxima are bound);
+* local ids for distinct counts per group: a household's number within its community
+  (``community_hh``), its compound (``compound_hh``) and the serving unit (``unit_hh``) in
+  household_facts, a member's number within the unit of the record (``unit_mid``) in services.
+  ``bitstring_agg(community_hh, 1, $community_household_max)`` grouped by community is then a
+  bitmap the size of the largest community per group — exact, and several times cheaper than a
+  hash of every (community, household) pair;
 * ``household_facts``: one row per (service record, household) carrying the record's date and
   every filter column, with the household hash replaced by a dense integer id. Distinct households
   are then a filtered scan of integers with no join, counted exactly — by a bitmap over the ids
@@ -42,6 +50,15 @@ FORMAT_VERSION = "1"
 # Tables the queries never read (service_households is folded into household_facts).
 SKIPPED = ("service_households",)
 SOURCES = tuple(TABLES)
+# Steps of the build that the queries do not read: dropped once the copy is built.
+INTERMEDIATE = ("service_base", "household_base")
+# The largest id of each kind, bound by the store as $<name> for exact bitmap counts (bitstring_agg).
+MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids", "mid"),
+          "branch_max": ("branch_ids", "bid"), "community_max": ("community_ids", "cid"),
+          "activity_max": ("activity_ids", "aid"), "unit_member_max": ("unit_members", "unit_mid"),
+          "community_household_max": ("community_households", "community_hh"),
+          "compound_household_max": ("compound_households", "compound_hh"),
+          "unit_household_max": ("unit_households", "unit_hh")}
 _digests: dict[tuple, str] = {}
 _digest_lock = threading.Lock()
 
@@ -91,6 +108,21 @@ def _typed(directory: Path, table: str) -> str:
     return "SELECT " + ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items()) + " WHERE 1 = 0"
 
 
+def _ids(column: str, name: str, sources: tuple[str, ...]) -> str:
+    """A dense integer id (1..n, in the order of the values) for every value of ``column``."""
+    union = " UNION ".join(f"SELECT DISTINCT {column} FROM ({src}) t{i}" for i, src in enumerate(sources))
+    return (f"SELECT {column}, CAST(ROW_NUMBER() OVER (ORDER BY {column}) AS INTEGER) AS {name} "
+            f"FROM ({union}) v WHERE {column} IS NOT NULL")
+
+
+def _local_ids(source: str, groups: tuple[str, ...], column: str, name: str) -> str:
+    """A dense id of ``column`` within each group (1..n per group): a grouped distinct count is then
+    an exact bitmap of at most the largest group's size (``bitstring_agg(name, 1, $<name>_max)``)."""
+    keys = ", ".join(groups)
+    return (f"SELECT {keys}, {column}, CAST(ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {column}) AS INTEGER) "
+            f"AS {name} FROM (SELECT DISTINCT {keys}, {column} FROM {source} WHERE {column} IS NOT NULL) g")
+
+
 def statements(directory: str | Path) -> list[tuple[str, str, str]]:
     """(name, SELECT, ORDER BY) for every table of the serving copy, in dependency order."""
     d = Path(directory)
@@ -98,24 +130,40 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
     service_cols = ", ".join(f"s.{c}" for c in TABLES["services"])
     out = [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches", "wishes")]
     out += [
-        ("member_ids",
-         "SELECT member_id, CAST(ROW_NUMBER() OVER (ORDER BY member_id) AS INTEGER) AS mid FROM ("
-         f"SELECT member_id FROM ({_typed(d, 'members')}) UNION SELECT member_id FROM ({_typed(d, 'services')})"
-         ") ids WHERE member_id IS NOT NULL", ""),
+        ("member_ids", _ids("member_id", "mid", (_typed(d, "members"), _typed(d, "services"))), ""),
+        ("branch_ids", _ids("branch", "bid", (_typed(d, "branches"), _typed(d, "members"), _typed(d, "services"))), ""),
+        ("community_ids",
+         _ids("community", "cid", (_typed(d, "communities"), _typed(d, "members"), _typed(d, "services"))), ""),
+        ("activity_ids", _ids("activity_id", "aid", (_typed(d, "services"),)), ""),
         ("members",
-         f"SELECT {member_cols}, i.mid FROM ({_typed(d, 'members')}) m "
-         "LEFT JOIN member_ids i ON i.member_id = m.member_id", "member_id"),
-        ("services",
-         f"SELECT {service_cols}, i.mid FROM ({_typed(d, 'services')}) s "
-         "LEFT JOIN member_ids i ON i.member_id = s.member_id", "date, mid, record_id"),
-        ("household_ids",
-         "SELECT household, CAST(ROW_NUMBER() OVER (ORDER BY household) AS INTEGER) AS hid FROM ("
-         f"SELECT DISTINCT household FROM ({_typed(d, 'service_households')}) h WHERE household IS NOT NULL) u",
+         f"SELECT {member_cols}, i.mid, b.bid, c.cid FROM ({_typed(d, 'members')}) m "
+         "LEFT JOIN member_ids i ON i.member_id = m.member_id LEFT JOIN branch_ids b ON b.branch = m.branch "
+         "LEFT JOIN community_ids c ON c.community = m.community", "member_id"),
+        ("service_base",
+         f"SELECT {service_cols}, i.mid, a.aid FROM ({_typed(d, 'services')}) s "
+         "LEFT JOIN member_ids i ON i.member_id = s.member_id LEFT JOIN activity_ids a ON a.activity_id = s.activity_id",
          ""),
+        ("unit_members", _local_ids("service_base", ("unit",), "mid", "unit_mid"), ""),
+        ("services",
+         "SELECT s.*, u.unit_mid FROM service_base s "
+         "LEFT JOIN unit_members u ON u.unit IS NOT DISTINCT FROM s.unit AND u.mid = s.mid",
+         "date, mid, record_id"),
+        ("household_ids", _ids("household", "hid", (_typed(d, "service_households"),)), ""),
+        ("household_base",
+         "SELECT s.date, s.mid, s.member_id, s.unit, s.branch, s.community, c.cid, s.compound, s.category, "
+         f"s.form, i.hid AS household FROM ({_typed(d, 'service_households')}) h "
+         "JOIN services s ON s.record_id = h.record_id JOIN household_ids i ON i.household = h.household "
+         "LEFT JOIN community_ids c ON c.community = s.community", ""),
+        ("community_households", _local_ids("household_base", ("cid",), "household", "community_hh"), ""),
+        ("compound_households",
+         _local_ids("household_base", ("community", "compound"), "household", "compound_hh"), ""),
+        ("unit_households", _local_ids("household_base", ("unit",), "household", "unit_hh"), ""),
         ("household_facts",
-         "SELECT s.date, s.mid, s.member_id, s.unit, s.branch, s.community, s.compound, s.category, s.form, "
-         f"i.hid AS household FROM ({_typed(d, 'service_households')}) h "
-         "JOIN services s ON s.record_id = h.record_id JOIN household_ids i ON i.household = h.household",
+         "SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh FROM household_base h "
+         "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM h.cid AND c.household = h.household "
+         "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM h.community "
+         "AND p.compound IS NOT DISTINCT FROM h.compound AND p.household = h.household "
+         "LEFT JOIN unit_households u ON u.unit IS NOT DISTINCT FROM h.unit AND u.household = h.household",
          "date, household"),
         ("dim_scoped",
          "SELECT 'unit' AS dimension, unit AS value, CAST(NULL AS VARCHAR) AS parent, unit, community FROM members "
@@ -133,12 +181,17 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
 def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str) -> None:
     for name, select, order in statements(directory):
         if materialize:
-            con.execute(f"CREATE TABLE {name} AS {select}{' ORDER BY ' + order if order else ''}")
+            # steps the queries do not read stay in temporary (memory) tables, out of the file
+            kind = "TEMP TABLE" if name in INTERMEDIATE else "TABLE"
+            con.execute(f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}")
         else:
             con.execute(f"CREATE VIEW {name} AS {select}")
-    con.execute("CREATE TABLE meta AS SELECT CAST($fp AS VARCHAR) AS fingerprint, "
-                "CAST(COALESCE((SELECT MAX(hid) FROM household_ids), 1) AS INTEGER) AS household_max, "
-                "CAST(COALESCE((SELECT MAX(mid) FROM member_ids), 1) AS INTEGER) AS member_max", {"fp": fp})
+    if materialize:
+        for name in INTERMEDIATE:
+            con.execute(f"DROP TABLE {name}")
+    maxima = ", ".join(f"CAST(COALESCE((SELECT MAX({col}) FROM {table}), 1) AS INTEGER) AS {stat}"
+                       for stat, (table, col) in MAXIMA.items())
+    con.execute(f"CREATE TABLE meta AS SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}", {"fp": fp})
 
 
 def refresh(directory: str | Path) -> Path:
@@ -210,10 +263,10 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
             with contextlib.suppress(duckdb.Error):
                 con.execute(f"DETACH DATABASE IF EXISTS {ALIAS}")
     if mode == "file":
-        for name, _, _ in statements(directory):
+        for name in (n for n, _, _ in statements(directory) if n not in INTERMEDIATE):
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM {ALIAS}.{name}")
         con.execute(f"CREATE VIEW meta AS SELECT * FROM {ALIAS}.meta")
     else:
         _create(con, directory, mode == "memory", fp)
-    household_max, member_max = con.execute("SELECT household_max, member_max FROM meta").fetchone()
-    return mode, {"household_max": household_max, "member_max": member_max}
+    row = con.execute(f"SELECT {', '.join(MAXIMA)} FROM meta").fetchone()
+    return mode, dict(zip(MAXIMA, row))

@@ -198,8 +198,7 @@ def test_clicks_name_the_community():
 
 def test_community_table_on_the_small_county(small_store):
     f = q1()
-    table = coverage.community_table(small_store.query("community_summary", f),
-                                     small_store.query("community_open_wishes", f, community=None))
+    table = coverage.community_table(small_store.query("community_summary", f))
     rows = table.set_index("community")
     assert rows.loc["A社区", "coverage"] == pytest.approx(0.03)  # h1, h2, h3 of 100 households
     assert rows.loc["B社区", "coverage"] == pytest.approx(0.02)  # h4 of 50
@@ -220,14 +219,13 @@ def test_community_table_on_the_small_county(small_store):
 
 def test_zero_households_total_is_not_a_division():
     summary = pd.DataFrame([{"community": "X", "households_total": 0, "members": 0, "hours": 5.0, "persons": 1,
-                             "records": 1, "households_reached": 2, "coverage": None}])
+                             "records": 1, "households_reached": 2, "coverage": None, "open_wishes": 0}])
     row = coverage.community_table(summary).iloc[0]
     assert math.isnan(row["coverage"]) and math.isnan(row["hours_per_100"]) and math.isnan(row["households_total"])
 
 
 def test_second_county_summary(other_store):
-    table = coverage.community_table(other_store.query("community_summary", q1()),
-                                     other_store.query("community_open_wishes", q1(), community=None))
+    table = coverage.community_table(other_store.query("community_summary", q1()))
     rows = table.set_index("community")
     assert len(table) == 15
     assert rows.loc["青山社区", "hours"] == pytest.approx(7.5)  # r1 + r2 + r3 + r6; r5 is in December
@@ -348,7 +346,8 @@ def test_every_rate_column_can_show_a_dash():
 
 def test_communities_without_boundary_are_listed():
     summary = pd.DataFrame([{"community": n, "households_total": 10, "members": 0, "hours": 1.0, "persons": 0,
-                             "records": 0, "households_reached": 1, "coverage": 0.1} for n in ("甲社区", "乙社区")])
+                             "records": 0, "households_reached": 1, "coverage": 0.1, "open_wishes": 0}
+                            for n in ("甲社区", "乙社区")])
     compounds = pd.DataFrame(columns=["community", "compound", "households_total", "lon", "lat",
                                       "households_reached", "hours", "persons", "records", "coverage"])
     view = coverage.coverage_map(coverage.community_table(summary), compounds, boundaries(["甲社区"]), "coverage",

@@ -128,6 +128,7 @@ def test_every_query_has_a_header_and_reads_only_filtered_personal_tables():
     # the records and everything the serving copy derives from them (redservice.serving)
     personal = ("members", "services", "service_households", "wishes", "household_facts", "member_ids",
                 "household_ids", "dim_scoped", "dim_values")
+    # community_ids (names and ids of communities) is a dimension table like communities
     for name in query_names():
         path_text = (QUERY_DIR / f"{name}.sql").read_text(encoding="utf-8")
         assert path_text.startswith("--"), f"{name}.sql needs a header comment"

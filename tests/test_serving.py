@@ -50,14 +50,30 @@ def test_ids_are_dense_and_shared(tmp_path):
     serving.refresh(directory)
     store = Store(directory)
     cur = store.con.cursor()
-    mids = cur.execute("SELECT member_id, mid FROM member_ids ORDER BY mid").fetchall()
-    assert [m for _, m in mids] == list(range(1, len(mids) + 1))
+    for table, value, ident in (("member_ids", "member_id", "mid"), ("branch_ids", "branch", "bid"),
+                                ("community_ids", "community", "cid"), ("activity_ids", "activity_id", "aid"),
+                                ("household_ids", "household", "hid")):
+        rows = cur.execute(f"SELECT {value}, {ident} FROM {table} ORDER BY {ident}").fetchall()
+        assert [i for _, i in rows] == list(range(1, len(rows) + 1)), table
+        assert [v for v, _ in rows] == sorted(v for v, _ in rows), table
+        assert len(rows) > 0, table
     # a member's id is the same in every table
     assert cur.execute("SELECT COUNT(*) FROM services s JOIN members m ON m.member_id = s.member_id "
                        "WHERE s.mid <> m.mid").fetchone()[0] == 0
-    hids = cur.execute("SELECT DISTINCT household FROM household_facts ORDER BY 1").fetchall()
-    assert [h for (h,) in hids] == list(range(1, len(hids) + 1))
-    assert store.stats == {"household_max": len(hids), "member_max": len(mids)}
+    # local ids: 1..n within each group, one per (group, value)
+    for table, groups, value, local in (("household_facts", "cid", "household", "community_hh"),
+                                        ("household_facts", "community, compound", "household", "compound_hh"),
+                                        ("household_facts", "unit", "household", "unit_hh"),
+                                        ("services", "unit", "mid", "unit_mid")):
+        pairs = cur.execute(f"SELECT DISTINCT {groups}, {value}, {local} FROM {table} WHERE {value} IS NOT NULL").df()
+        keys = [g.strip() for g in groups.split(",")]
+        assert not pairs.duplicated(keys + [value]).any() and not pairs.duplicated(keys + [local]).any(), local
+        for _, group in pairs.groupby(keys, dropna=False):
+            assert sorted(group[local]) == list(range(1, len(group) + 1)), local
+            assert list(group.sort_values(value)[local]) == sorted(group[local]), local
+    maxima = {stat: cur.execute(f"SELECT MAX({col}) FROM {table}").fetchone()[0]
+              for stat, (table, col) in serving.MAXIMA.items()}
+    assert store.stats == maxima
     dates = cur.execute("SELECT date FROM services").fetchall()
     assert dates == sorted(dates)
 

@@ -101,3 +101,13 @@ def test_escapes_are_refused_with_the_serving_file_attached(tmp_path, sql):
     assert store.mode == "file"
     with pytest.raises(duckdb.Error):
         store.con.cursor().execute(sql)
+
+
+def test_text_results_are_the_same_frame_as_through_python_objects(small_store):
+    from redservice.store import compose
+
+    fast = small_store.query("filter_options")
+    slow = small_store.con.cursor().execute(compose("filter_options"), {p: None for p in (
+        "scope_units", "scope_communities", "units", "branches", "communities", "categories", "forms")}).df()
+    assert len(fast) > 0 and fast.equals(slow)
+    assert list(fast.dtypes.astype(str)) == list(slow.dtypes.astype(str))
