@@ -16,9 +16,6 @@ median = scorecard.median_hours_per_member(
 units = scorecard.unit_scorecard(ctx.query("unit_scorecard"),
                                  ctx.query("red_points", level="unit", **rules.params()),
                                  th, median, ctx.lang, end)
-all_branches = scorecard.branch_scorecard(ctx.query("branch_scorecard", drill_unit=None),
-                                          ctx.query("red_points", level="branch", **rules.params()),
-                                          th, median, ctx.lang, end)
 inactive = scorecard.inactive_list(ctx.query("inactive_members"), ctx.scope)
 head = scorecard.summary(units, inactive, median)
 
@@ -169,7 +166,7 @@ with tab_inactive:
     if inactive.empty:
         st.success(T("units.inactive_none"))
     else:
-        by_branch = scorecard.inactive_by_branch(inactive, all_branches)
+        by_branch = scorecard.inactive_by_branch(inactive)
         st.markdown(T("units.inactive_count", n=len(inactive), units=inactive["unit"].nunique(),
                       branches=len(by_branch)))
         left, right = st.columns([2, 3])

@@ -249,13 +249,20 @@ def inactive_list(inactive: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     return mask_members(inactive, scope)
 
 
-def inactive_by_branch(inactive: pd.DataFrame, branches: pd.DataFrame) -> pd.DataFrame:
+def inactive_by_branch(inactive: pd.DataFrame, branches: pd.DataFrame | None = None) -> pd.DataFrame:
     """未参与党员 per unit and branch: inactive members, reported members and their share.
-    ``branches`` are the rows of ``branch_scorecard.sql`` (all units) for the reported counts."""
+    The reported counts are those of ``branch_scorecard.sql`` (all units): taken from ``branches``,
+    its rows, when given, else from the ``branch_reported`` column of ``inactive_members.sql``."""
     counts = (inactive.groupby(["unit", "branch"], dropna=False).size().rename("inactive").reset_index()
               if not inactive.empty else
               pd.DataFrame({"unit": pd.Series(dtype=object), "branch": pd.Series(dtype=object),
                             "inactive": pd.Series(dtype="int64")}))
+    if branches is None:
+        # one value per unit and branch (the branch's count, or missing when the branch list has no
+        # such branch of that unit): the same figure the branch scorecard would give
+        branches = inactive[["unit", "branch", "branch_reported"]].drop_duplicates(["unit", "branch"])
+        branches = branches.rename(columns={"branch_reported": "reported"})
+        branches = branches[branches["reported"].notna()].astype({"reported": "int64"})
     reported = branches[["unit", "branch", "reported"]] if not branches.empty else pd.DataFrame(
         {"unit": pd.Series(dtype=object), "branch": pd.Series(dtype=object), "reported": pd.Series(dtype="int64")})
     out = counts.merge(reported, on=["unit", "branch"], how="left")
