@@ -5,6 +5,9 @@ Pure functions on the DataFrames of ``queries/unit_scorecard.sql``, ``branch_sco
 rules come from the ``[thresholds]`` and ``[points]`` tables of the settings (``defaults.toml``,
 overridden by a store's ``config.toml``), never from code. Names and phones leave this module
 masked unless the viewer's scope allows them.
+
+A page asks ``red_points.sql`` once, for every level (``level="all"``), and takes each level's rows
+with ``points_at``: the unit and branch scorecards, the member list and the leaderboard share them.
 """
 
 from __future__ import annotations
@@ -129,6 +132,19 @@ def add_flags(df: pd.DataFrame, th: Thresholds, median: float | None, lang: str,
     reasons = [flag_reasons(row, th, median, lang, month_label) for row in out.to_dict("records")]
     out["reasons"] = pd.Series([sep.join(r) for r in reasons], index=out.index, dtype=object)
     out["flagged"] = pd.Series([bool(r) for r in reasons], index=out.index, dtype=bool)
+    return out
+
+
+def points_at(points: pd.DataFrame, level: str) -> pd.DataFrame:
+    """The rows of one level ('member', 'branch' or 'unit') of ``red_points.sql`` asked for every
+    level (``level="all"``): the same frame as that query asked for the level alone (without the
+    ``level`` column; a name column that is empty at the level holds None, as it would alone)."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}")
+    out = points[points["level"] == level].drop(columns=["level"]).reset_index(drop=True)
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]) and out[column].isna().all():
+            out[column] = pd.Series([None] * len(out), index=out.index, dtype=object)
     return out
 
 

@@ -57,3 +57,42 @@ def test_branch_reported_by_hand(county):
     # 送政策 only: a1 served, a2 did not; U1一支部's count is the branch's two members, not the row's one
     policy = county.query("inactive_members", f(categories=["送政策"])).set_index("member_id")
     assert "a1" not in policy.index and policy.loc["a2", "branch_reported"] == 2
+
+
+# -- 红色积分: one query for every level --------------------------------------------------------
+
+RULES = scorecard.points_rules({"points": {
+    "per_hour": 1.0, "max_hours_per_month": 16.0, "per_red_day": 5.0, "red_day_form": "红色服务日",
+    "per_wish": 10.0, "per_good_rating": 3.0, "good_rating_min": 4.0, "max_points_per_month": 40.0}})
+TIGHT = scorecard.PointsRules(**{**RULES.__dict__, "max_hours_per_month": 2.5, "max_points_per_month": 9.0,
+                                 "per_hour": 1.5, "good_rating_min": 5.0})
+
+
+@pytest.mark.parametrize("dims", FILTERS)
+@pytest.mark.parametrize("rules", [RULES, TIGHT], ids=["default", "tight caps"])
+@pytest.mark.parametrize("scope", SCOPES[:2])
+def test_every_level_at_once_equals_each_level_alone(county, dims, rules, scope):
+    every = county.query("red_points", f(**dims), scope, level="all", **rules.params())
+    assert set(every["level"]) <= set(scorecard.LEVELS)
+    for level in scorecard.LEVELS:
+        alone = county.query("red_points", f(**dims), scope, level=level, **rules.params())
+        assert set(alone["level"]) <= {level}
+        pd.testing.assert_frame_equal(scorecard.points_at(every, level), alone.drop(columns=["level"]))
+
+
+def test_branch_and_unit_points_are_their_members_sums(county):
+    every = county.query("red_points", f(), level="all", **TIGHT.params())
+    members = scorecard.points_at(every, "member")
+    for level, keys in (("branch", ["unit", "branch"]), ("unit", ["unit"])):
+        rolled = scorecard.points_at(every, level).set_index(keys)
+        sums = members.groupby(keys)[["members", "points", "points_raw", "red_days"]].sum()
+        assert sorted(rolled.index) == sorted(sums.index)
+        for column in sums.columns:
+            assert rolled.loc[sums.index, column].tolist() == pytest.approx(sums[column].tolist())
+    # capped months: a1 earns 13 in January and 21.75 in February under these rules, 9 each at most
+    assert members.set_index("member_id").loc["a1", "points"] == pytest.approx(18)
+
+
+def test_points_at_refuses_an_unknown_level(county):
+    with pytest.raises(ValueError):
+        scorecard.points_at(county.query("red_points", f(), level="all", **RULES.params()), "county")
