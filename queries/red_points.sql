@@ -14,8 +14,8 @@
 -- the row (all of them count, with or without points); points_per_member = points ÷ members.
 -- member_id and name are NULL on branch and unit rows, branch on unit rows.
 -- Rows are ordered by level, then points (highest first), unit, branch and member_id.
--- How: each member's points are computed once (months, then the member), then the roster's members
--- are grouped by unit, branch and member_id, and the branch and unit rows are sums of those.
+-- How: each member's points are computed once (months, then the member) and joined to the roster
+-- (one row per member_id, the members table's key); the branch and unit rows are sums of those.
 WITH
 red_days AS (
     SELECT s.member_id, MIN(s.date) AS date
@@ -66,13 +66,12 @@ member_points AS (
     GROUP BY member_id
 ),
 by_member AS (
-    SELECT r.unit, r.branch, r.member_id, MAX(r.name) AS name, COUNT(*) AS members,
-           SUM(p.hours) AS hours, SUM(p.red_days) AS red_days, SUM(p.wishes) AS wishes,
-           SUM(p.good_ratings) AS good_ratings, SUM(p.points_raw) AS points_raw, SUM(p.points) AS points
+    -- member_id is the roster's key (one row per 党员编号): a reported member is one row
+    SELECT r.unit, r.branch, r.member_id, r.name, 1 AS members, p.hours, p.red_days, p.wishes,
+           p.good_ratings, p.points_raw, p.points
     FROM f_members r
     LEFT JOIN member_points p ON p.member_id = r.member_id
     WHERE r.reported_on <= $end
-    GROUP BY r.unit, r.branch, r.member_id
 ),
 rolled AS (
     SELECT 'member' AS level, member_id, name, unit, branch, members, hours, red_days, wishes,
