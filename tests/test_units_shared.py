@@ -1,9 +1,13 @@
 """单位与支部 in fewer queries: the figures one query now gives for another are the same figures.
 
-The page no longer asks for every branch's scorecard to learn how many members each branch has
-reported (未参与党员 per branch): ``inactive_members.sql`` carries that count, counted the way
-``branch_scorecard.sql`` counts it. Checked on the hand-checked county of tests/test_units.py,
-under filters and scopes that change the answers.
+- The page no longer asks for every branch's scorecard to learn how many members each branch has
+  reported (未参与党员 per branch): ``inactive_members.sql`` carries that count, counted the way
+  ``branch_scorecard.sql`` counts it.
+- 红色积分 are asked once for every level (``red_points.sql`` with level 'all'); each level's rows
+  are the frame the query gives for that level alone, and branches and units sum their members.
+
+Checked on the hand-checked county of tests/test_units.py, under filters, scopes and points rules
+that change the answers.
 """
 
 from __future__ import annotations
