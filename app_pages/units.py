@@ -13,12 +13,10 @@ end = ctx.filters.end
 
 median = scorecard.median_hours_per_member(
     ctx.query("unit_scorecard", filters=scorecard.county_filters(ctx.filters)))
-units = scorecard.unit_scorecard(ctx.query("unit_scorecard"),
-                                 ctx.query("red_points", level="unit", **rules.params()),
+# 红色积分 of every level at once: the scorecards, the member list and (same period) the leaderboard
+points = ctx.query("red_points", level="all", **rules.params())
+units = scorecard.unit_scorecard(ctx.query("unit_scorecard"), scorecard.points_at(points, "unit"),
                                  th, median, ctx.lang, end)
-all_branches = scorecard.branch_scorecard(ctx.query("branch_scorecard", drill_unit=None),
-                                          ctx.query("red_points", level="branch", **rules.params()),
-                                          th, median, ctx.lang, end)
 inactive = scorecard.inactive_list(ctx.query("inactive_members"), ctx.scope)
 head = scorecard.summary(units, inactive, median)
 
@@ -139,8 +137,8 @@ with tab_drill:
         unit = c1.selectbox(T("units.pick_unit"), list(units["unit"]), key="drill_unit",
                             format_func=lambda u: scorecard.option_label(units, "unit", u, ctx.lang))
         branches = scorecard.branch_scorecard(
-            ctx.query("branch_scorecard", drill_unit=unit),
-            ctx.query("red_points", level="branch", **rules.params()), th, median, ctx.lang, end)
+            ctx.query("branch_scorecard", drill_unit=unit), scorecard.points_at(points, "branch"),
+            th, median, ctx.lang, end)
         st.markdown(f"**{T('units.branches_of', unit=unit)}**")
         if branches.empty:
             st.info(T("units.no_branches"))
@@ -150,8 +148,8 @@ with tab_drill:
             branch = c2.selectbox(T("units.pick_branch"), list(branches["branch"]), key="drill_branch",
                                   format_func=lambda b: scorecard.option_label(branches, "branch", b, ctx.lang))
             members = scorecard.member_list(
-                ctx.query("member_list", drill_branch=branch),
-                ctx.query("red_points", level="member", **rules.params()), ctx.scope)
+                ctx.query("member_list", drill_branch=branch), scorecard.points_at(points, "member"),
+                ctx.scope)
             st.markdown(f"**{T('units.members_of', branch=branch, n=len(members))}**")
             if not ctx.scope.show_names:
                 st.caption(T("units.masked"))
@@ -169,7 +167,7 @@ with tab_inactive:
     if inactive.empty:
         st.success(T("units.inactive_none"))
     else:
-        by_branch = scorecard.inactive_by_branch(inactive, all_branches)
+        by_branch = scorecard.inactive_by_branch(inactive)
         st.markdown(T("units.inactive_count", n=len(inactive), units=inactive["unit"].nunique(),
                       branches=len(by_branch)))
         left, right = st.columns([2, 3])
@@ -203,9 +201,9 @@ with tab_points:
     level = level or "member"
     st.caption(T("units.window_note", start=fmt.date(window.start, ctx.lang) if code != "all"
                  else T("units.window.beginning"), end=fmt.date(window.end, ctx.lang)))
-    board = scorecard.leaderboard(
-        ctx.query("red_points", filters=ctx.filters.with_period(window.start, window.end), level=level,
-                  **rules.params()), level, ctx.scope)
+    board = scorecard.leaderboard(scorecard.points_at(
+        ctx.query("red_points", filters=ctx.filters.with_period(window.start, window.end), level="all",
+                  **rules.params()), level), level, ctx.scope)
     details = ["points", "hours", "red_days", "wishes", "good_ratings", "capped"]
     columns = {"member": ["rank", "name", "unit", "branch", *details],
                "branch": ["rank", "branch", "unit", "members", "points_per_member", *details],

@@ -6,6 +6,9 @@
 -- filter or scope is in force); active and participation_rate; hours credited to the branch on
 -- the day of service and hours_per_member; DISTINCT households per branch (never add them up);
 -- wishes by claiming branch on claim / completion date; latest_month_records in the month of $end.
+-- How: with $drill_unit set, members, records and households are narrowed to the unit's branches
+-- (and the records to those of their members) before anything is counted; the
+-- "WHERE $drill_unit IS NOT NULL" inside those subqueries leaves them empty, and cheap, for all units.
 WITH
 branch_list AS (
     SELECT b.branch, b.unit, b.members_on_roll
@@ -19,43 +22,49 @@ reported AS (
     SELECT m.member_id, m.branch
     FROM f_members m
     WHERE m.reported_on <= $end
+      AND ($drill_unit IS NULL OR m.branch IN (SELECT branch FROM branch_list WHERE $drill_unit IS NOT NULL))
+),
+period_rows AS (
+    -- the period's records; for one unit only those of its branches or of their reported members
+    SELECT s.branch, s.member_id, s.hours, s.persons, s.date
+    FROM f_services s
+    WHERE s.date BETWEEN $start AND $end
+      AND ($drill_unit IS NULL
+           OR s.branch IN (SELECT branch FROM branch_list WHERE $drill_unit IS NOT NULL)
+           OR s.member_id IN (SELECT member_id FROM reported WHERE $drill_unit IS NOT NULL))
+),
+served AS (
+    SELECT member_id FROM period_rows GROUP BY member_id
 ),
 branch_members AS (
-    SELECT r.branch, COUNT(*) AS reported,
-           COUNT(CASE WHEN EXISTS (
-               SELECT 1 FROM f_services s
-               WHERE s.member_id = r.member_id AND s.date BETWEEN $start AND $end)
-               THEN 1 END) AS active
+    SELECT r.branch, COUNT(*) AS reported, COUNT(a.member_id) AS active
     FROM reported r
+    LEFT JOIN served a ON a.member_id = r.member_id
     GROUP BY r.branch
 ),
 svc AS (
-    SELECT s.branch,
-           SUM(s.hours) AS hours,
-           SUM(s.persons) AS persons,
+    SELECT branch,
+           SUM(hours) AS hours,
+           SUM(persons) AS persons,
            COUNT(*) AS records,
-           COUNT(CASE WHEN EXTRACT(YEAR FROM s.date) = EXTRACT(YEAR FROM CAST($end AS DATE))
-                       AND EXTRACT(MONTH FROM s.date) = EXTRACT(MONTH FROM CAST($end AS DATE))
-                      THEN 1 END) AS latest_month_records
-    FROM f_services s
-    WHERE s.date BETWEEN $start AND $end
-    GROUP BY s.branch
-),
-hh AS (
-    SELECT branch, COUNT(DISTINCT household) AS households
-    FROM f_households
-    WHERE date BETWEEN $start AND $end
+           COUNT(*) FILTER (WHERE date >= DATE_TRUNC('month', CAST($end AS DATE))) AS latest_month_records
+    FROM period_rows
     GROUP BY branch
 ),
-claimed AS (
-    SELECT claim_branch AS branch, COUNT(*) AS wishes_claimed
-    FROM f_wishes WHERE claimed_on BETWEEN $start AND $end
-    GROUP BY claim_branch
+hh AS (
+    SELECT h.branch, COUNT(DISTINCT h.household) AS households
+    FROM f_households h
+    WHERE h.date BETWEEN $start AND $end
+      AND ($drill_unit IS NULL OR h.branch IN (SELECT branch FROM branch_list WHERE $drill_unit IS NOT NULL))
+    GROUP BY h.branch
 ),
-completed AS (
-    SELECT claim_branch AS branch, COUNT(*) AS wishes_completed
-    FROM f_wishes WHERE completed_on BETWEEN $start AND $end
-    GROUP BY claim_branch
+wish AS (
+    SELECT w.claim_branch AS branch,
+           COUNT(*) FILTER (WHERE w.claimed_on BETWEEN $start AND $end) AS wishes_claimed,
+           COUNT(*) FILTER (WHERE w.completed_on BETWEEN $start AND $end) AS wishes_completed
+    FROM f_wishes w
+    WHERE w.claimed_on BETWEEN $start AND $end OR w.completed_on BETWEEN $start AND $end
+    GROUP BY w.claim_branch
 )
 SELECT
     l.branch,
@@ -73,13 +82,12 @@ SELECT
     CAST(COALESCE(s.persons, 0) AS BIGINT) AS persons,
     COALESCE(s.records, 0) AS records,
     COALESCE(h.households, 0) AS households,
-    COALESCE(c.wishes_claimed, 0) AS wishes_claimed,
-    COALESCE(d.wishes_completed, 0) AS wishes_completed,
+    COALESCE(w.wishes_claimed, 0) AS wishes_claimed,
+    COALESCE(w.wishes_completed, 0) AS wishes_completed,
     COALESCE(s.latest_month_records, 0) AS latest_month_records
 FROM branch_list l
 LEFT JOIN branch_members mb ON mb.branch = l.branch
 LEFT JOIN svc s ON s.branch = l.branch
 LEFT JOIN hh h ON h.branch = l.branch
-LEFT JOIN claimed c ON c.branch = l.branch
-LEFT JOIN completed d ON d.branch = l.branch
+LEFT JOIN wish w ON w.branch = l.branch
 ORDER BY l.unit, l.branch

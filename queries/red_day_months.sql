@@ -4,67 +4,76 @@
 -- and units missing (reported members, no attendee that month). participation_rate = reported
 -- members who attended ÷ members reported by that day (NULL when none reported).
 -- Grain: month with at least one service day. Parameters: $start, $end, $red_form, shared filters.
+-- How: the roster is never multiplied by the months: members are counted by 报到日期 (a few hundred
+-- dates) and units by their first member's date, each compared with the months' last days; only
+-- the attendees (distinct month × member) are matched to their own 报到日期.
 WITH
 red AS (
-    SELECT date, member_id, unit
+    SELECT CAST(DATE_TRUNC('month', date) AS DATE) AS month, date, member_id, unit
     FROM f_services
     WHERE form = $red_form AND date BETWEEN $start AND $end
 ),
 days AS (
-    SELECT CAST(DATE_TRUNC('month', date) AS DATE) AS month,
-           MIN(date) AS first_day, MAX(date) AS last_day, COUNT(DISTINCT date) AS days,
-           COUNT(DISTINCT member_id) AS attendees
+    SELECT month, MIN(date) AS first_day, MAX(date) AS last_day, COUNT(DISTINCT date) AS days
     FROM red
-    GROUP BY CAST(DATE_TRUNC('month', date) AS DATE)
+    GROUP BY month
 ),
 attended AS (
-    SELECT DISTINCT CAST(DATE_TRUNC('month', date) AS DATE) AS month, member_id
-    FROM red
+    SELECT DISTINCT month, member_id FROM red
 ),
 unit_attended AS (
-    SELECT DISTINCT CAST(DATE_TRUNC('month', date) AS DATE) AS month, unit
-    FROM red
+    SELECT DISTINCT month, unit FROM red
 ),
-reported AS (
-    SELECT d.month, m.member_id, m.unit
-    FROM days d
-    JOIN f_members m ON m.reported_on <= d.last_day
+roster AS (
+    SELECT member_id, unit, reported_on FROM f_members
+),
+by_date AS (
+    SELECT reported_on, COUNT(*) AS members FROM roster GROUP BY reported_on
+),
+unit_first AS (
+    SELECT unit, MIN(reported_on) AS first_reported FROM roster WHERE unit IS NOT NULL GROUP BY unit
 ),
 rep AS (
-    SELECT month, COUNT(*) AS members, COUNT(DISTINCT unit) AS units
-    FROM reported
-    GROUP BY month
+    SELECT d.month, SUM(b.members) AS members
+    FROM days d JOIN by_date b ON b.reported_on <= d.last_day
+    GROUP BY d.month
+),
+rep_units AS (
+    SELECT d.month, COUNT(*) AS units
+    FROM days d JOIN unit_first u ON u.first_reported <= d.last_day
+    GROUP BY d.month
+),
+attendees AS (
+    SELECT month, COUNT(member_id) AS attendees FROM attended GROUP BY month
 ),
 rep_att AS (
-    SELECT r.month, COUNT(*) AS attending_members
-    FROM reported r
-    JOIN attended a ON a.month = r.month AND a.member_id = r.member_id
-    GROUP BY r.month
+    SELECT a.month, COUNT(*) AS attending_members
+    FROM attended a
+    JOIN days d ON d.month = a.month
+    JOIN roster m ON m.member_id = a.member_id AND m.reported_on <= d.last_day
+    GROUP BY a.month
 ),
 unit_att AS (
-    SELECT month, COUNT(*) AS units_attending
-    FROM unit_attended
-    GROUP BY month
-),
-missed AS (
-    SELECT r.month, COUNT(DISTINCT r.unit) AS units_missed
-    FROM reported r
-    LEFT JOIN unit_attended u ON u.month = r.month AND u.unit = r.unit
-    WHERE u.unit IS NULL
-    GROUP BY r.month
+    SELECT u.month, COUNT(*) AS units_attending,
+           COUNT(*) FILTER (WHERE f.first_reported <= d.last_day) AS reported_units_attending
+    FROM unit_attended u
+    JOIN days d ON d.month = u.month
+    LEFT JOIN unit_first f ON f.unit = u.unit
+    GROUP BY u.month
 )
 SELECT
-    d.month, d.first_day, d.last_day, d.days, d.attendees,
-    COALESCE(rep.members, 0) AS members,
+    d.month, d.first_day, d.last_day, d.days, att.attendees,
+    CAST(COALESCE(rep.members, 0) AS BIGINT) AS members,
     COALESCE(rep_att.attending_members, 0) AS attending_members,
-    COALESCE(rep.units, 0) AS units,
-    COALESCE(unit_att.units_attending, 0) AS units_attending,
-    COALESCE(missed.units_missed, 0) AS units_missed,
+    COALESCE(ru.units, 0) AS units,
+    COALESCE(ua.units_attending, 0) AS units_attending,
+    COALESCE(ru.units, 0) - COALESCE(ua.reported_units_attending, 0) AS units_missed,
     CASE WHEN COALESCE(rep.members, 0) = 0 THEN NULL
          ELSE CAST(COALESCE(rep_att.attending_members, 0) AS DOUBLE) / rep.members END AS participation_rate
 FROM days d
+JOIN attendees att ON att.month = d.month
 LEFT JOIN rep ON rep.month = d.month
 LEFT JOIN rep_att ON rep_att.month = d.month
-LEFT JOIN unit_att ON unit_att.month = d.month
-LEFT JOIN missed ON missed.month = d.month
+LEFT JOIN rep_units ru ON ru.month = d.month
+LEFT JOIN unit_att ua ON ua.month = d.month
 ORDER BY d.month

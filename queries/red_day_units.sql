@@ -3,40 +3,48 @@
 -- service day. A unit with members but attendees = 0 missed that month's service day.
 -- Grain: month with a service day × unit with members or attendees.
 -- Parameters: $start, $end, $red_form and the shared filters.
+-- How: one pass over the period's 红色服务日 records by month and unit; members reported by the
+-- first month's last day are counted once per unit, only later ones month by month.
 WITH
-red AS (
-    SELECT date, member_id, unit
-    FROM f_services
-    WHERE form = $red_form AND date BETWEEN $start AND $end
-),
-days AS (
-    SELECT CAST(DATE_TRUNC('month', date) AS DATE) AS month, MAX(date) AS last_day
-    FROM red
-    GROUP BY CAST(DATE_TRUNC('month', date) AS DATE)
-),
 att AS (
     SELECT CAST(DATE_TRUNC('month', date) AS DATE) AS month, unit,
-           COUNT(DISTINCT member_id) AS attendees
-    FROM red
+           COUNT(DISTINCT member_id) AS attendees, MAX(date) AS last_day
+    FROM f_services
+    WHERE form = $red_form AND date BETWEEN $start AND $end
     GROUP BY CAST(DATE_TRUNC('month', date) AS DATE), unit
 ),
-rep AS (
-    SELECT d.month, m.unit, COUNT(*) AS members
-    FROM days d
-    JOIN f_members m ON m.reported_on <= d.last_day
-    GROUP BY d.month, m.unit
+days AS (
+    SELECT month, MAX(last_day) AS last_day FROM att GROUP BY month
 ),
-cells AS (
-    SELECT month, unit FROM att
-    UNION
-    SELECT month, unit FROM rep
+earliest AS (
+    SELECT MIN(last_day) AS last_day FROM days
+),
+by_unit AS (
+    -- members reported by the first month's last service day count in every month: counted once
+    -- per unit; the others are matched month by month
+    SELECT m.unit, COUNT(*) AS members
+    FROM f_members m
+    WHERE m.reported_on <= (SELECT last_day FROM earliest)
+    GROUP BY m.unit
+),
+rep AS (
+    SELECT month, unit, SUM(members) AS members
+    FROM (
+        SELECT d.month, b.unit, b.members FROM days d CROSS JOIN by_unit b
+        UNION ALL
+        SELECT d.month, m.unit, 1
+        FROM f_members m
+        JOIN days d ON m.reported_on <= d.last_day
+        WHERE m.reported_on > (SELECT last_day FROM earliest)
+    ) x
+    GROUP BY month, unit
 )
 SELECT
-    c.month, c.unit,
-    COALESCE(rep.members, 0) AS members,
+    COALESCE(rep.month, att.month) AS month,
+    COALESCE(rep.unit, att.unit) AS unit,
+    CAST(COALESCE(rep.members, 0) AS BIGINT) AS members,
     COALESCE(att.attendees, 0) AS attendees
-FROM cells c
-LEFT JOIN rep ON rep.month = c.month AND rep.unit = c.unit
-LEFT JOIN att ON att.month = c.month AND att.unit = c.unit
-WHERE c.unit IS NOT NULL
-ORDER BY c.month, c.unit
+FROM rep
+FULL JOIN att ON att.month = rep.month AND att.unit = rep.unit
+WHERE COALESCE(rep.unit, att.unit) IS NOT NULL
+ORDER BY month, unit

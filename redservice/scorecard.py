@@ -5,6 +5,9 @@ Pure functions on the DataFrames of ``queries/unit_scorecard.sql``, ``branch_sco
 rules come from the ``[thresholds]`` and ``[points]`` tables of the settings (``defaults.toml``,
 overridden by a store's ``config.toml``), never from code. Names and phones leave this module
 masked unless the viewer's scope allows them.
+
+A page asks ``red_points.sql`` once, for every level (``level="all"``), and takes each level's rows
+with ``points_at``: the unit and branch scorecards, the member list and the leaderboard share them.
 """
 
 from __future__ import annotations
@@ -132,6 +135,19 @@ def add_flags(df: pd.DataFrame, th: Thresholds, median: float | None, lang: str,
     return out
 
 
+def points_at(points: pd.DataFrame, level: str) -> pd.DataFrame:
+    """The rows of one level ('member', 'branch' or 'unit') of ``red_points.sql`` asked for every
+    level (``level="all"``): the same frame as that query asked for the level alone (without the
+    ``level`` column; a name column that is empty at the level holds None, as it would alone)."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}")
+    out = points[points["level"] == level].drop(columns=["level"]).reset_index(drop=True)
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]) and out[column].isna().all():
+            out[column] = pd.Series([None] * len(out), index=out.index, dtype=object)
+    return out
+
+
 def _with_points(df: pd.DataFrame, points: pd.DataFrame, key: str) -> pd.DataFrame:
     """Join the points of ``red_points.sql`` (at the same level) onto a scorecard by ``key``."""
     p = points[[key, "points", "points_per_member"]] if not points.empty else pd.DataFrame(
@@ -249,13 +265,20 @@ def inactive_list(inactive: pd.DataFrame, scope: Scope) -> pd.DataFrame:
     return mask_members(inactive, scope)
 
 
-def inactive_by_branch(inactive: pd.DataFrame, branches: pd.DataFrame) -> pd.DataFrame:
+def inactive_by_branch(inactive: pd.DataFrame, branches: pd.DataFrame | None = None) -> pd.DataFrame:
     """未参与党员 per unit and branch: inactive members, reported members and their share.
-    ``branches`` are the rows of ``branch_scorecard.sql`` (all units) for the reported counts."""
+    The reported counts are those of ``branch_scorecard.sql`` (all units): taken from ``branches``,
+    its rows, when given, else from the ``branch_reported`` column of ``inactive_members.sql``."""
     counts = (inactive.groupby(["unit", "branch"], dropna=False).size().rename("inactive").reset_index()
               if not inactive.empty else
               pd.DataFrame({"unit": pd.Series(dtype=object), "branch": pd.Series(dtype=object),
                             "inactive": pd.Series(dtype="int64")}))
+    if branches is None:
+        # one value per unit and branch (the branch's count, or missing when the branch list has no
+        # such branch of that unit): the same figure the branch scorecard would give
+        branches = inactive[["unit", "branch", "branch_reported"]].drop_duplicates(["unit", "branch"])
+        branches = branches.rename(columns={"branch_reported": "reported"})
+        branches = branches[branches["reported"].notna()].astype({"reported": "int64"})
     reported = branches[["unit", "branch", "reported"]] if not branches.empty else pd.DataFrame(
         {"unit": pd.Series(dtype=object), "branch": pd.Series(dtype=object), "reported": pd.Series(dtype="int64")})
     out = counts.merge(reported, on=["unit", "branch"], how="left")

@@ -1,0 +1,102 @@
+"""单位与支部 in fewer queries: the figures one query now gives for another are the same figures.
+
+- The page no longer asks for every branch's scorecard to learn how many members each branch has
+  reported (未参与党员 per branch): ``inactive_members.sql`` carries that count, counted the way
+  ``branch_scorecard.sql`` counts it.
+- 红色积分 are asked once for every level (``red_points.sql`` with level 'all'); each level's rows
+  are the frame the query gives for that level alone, and branches and units sum their members.
+
+Checked on the hand-checked county of tests/test_units.py, under filters, scopes and points rules
+that change the answers.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from redservice import scorecard
+from redservice.filters import Scope
+from redservice.store import Store
+from conftest import write_store
+from test_units import COUNTY, f
+
+FILTERS = [
+    {},
+    {"forms": ["红色服务日"]},
+    {"units": ["U1"]},
+    {"branches": ["U1二支部", "U2甲支部"]},
+    {"communities": ["B社区"]},
+    {"categories": ["送政策"]},
+]
+SCOPES = [Scope(), Scope(units=("U1",), show_names=False), Scope(communities=("A社区",), show_names=False)]
+
+
+@pytest.fixture
+def county(tmp_path) -> Store:
+    store = Store(write_store(tmp_path / "county", **COUNTY))
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize("dims", FILTERS)
+@pytest.mark.parametrize("scope", SCOPES)
+def test_inactive_by_branch_from_the_inactive_list_equals_the_branch_scorecards(county, dims, scope):
+    filters = f(**dims)
+    inactive = scorecard.inactive_list(county.query("inactive_members", filters, scope), scope)
+    branches = county.query("branch_scorecard", filters, scope, drill_unit=None)
+    pd.testing.assert_frame_equal(scorecard.inactive_by_branch(inactive),
+                                  scorecard.inactive_by_branch(inactive, branches))
+
+
+def test_branch_reported_by_hand(county):
+    # 红色服务日 only: a3 (U1二支部, the only member reported there) and a6 (U3支部, a branch the
+    # branch list does not have) attended none
+    rows = county.query("inactive_members", f(forms=["红色服务日"])).set_index("member_id")
+    assert rows.loc["a3", "branch_reported"] == 1
+    assert pd.isna(rows.loc["a6", "branch_reported"])
+    by_branch = scorecard.inactive_by_branch(rows.reset_index()).set_index("branch")
+    assert by_branch.loc["U1二支部", "reported"] == 1 and by_branch.loc["U1二支部", "share"] == pytest.approx(1.0)
+    assert pd.isna(by_branch.loc["U3支部", "share"])
+    # 送政策 only: a1 served, a2 did not; U1一支部's count is the branch's two members, not the row's one
+    policy = county.query("inactive_members", f(categories=["送政策"])).set_index("member_id")
+    assert "a1" not in policy.index and policy.loc["a2", "branch_reported"] == 2
+
+
+# -- 红色积分: one query for every level --------------------------------------------------------
+
+RULES = scorecard.points_rules({"points": {
+    "per_hour": 1.0, "max_hours_per_month": 16.0, "per_red_day": 5.0, "red_day_form": "红色服务日",
+    "per_wish": 10.0, "per_good_rating": 3.0, "good_rating_min": 4.0, "max_points_per_month": 40.0}})
+TIGHT = scorecard.PointsRules(**{**RULES.__dict__, "max_hours_per_month": 2.5, "max_points_per_month": 9.0,
+                                 "per_hour": 1.5, "good_rating_min": 5.0})
+
+
+@pytest.mark.parametrize("dims", FILTERS)
+@pytest.mark.parametrize("rules", [RULES, TIGHT], ids=["default", "tight caps"])
+@pytest.mark.parametrize("scope", SCOPES[:2])
+def test_every_level_at_once_equals_each_level_alone(county, dims, rules, scope):
+    every = county.query("red_points", f(**dims), scope, level="all", **rules.params())
+    assert set(every["level"]) <= set(scorecard.LEVELS)
+    for level in scorecard.LEVELS:
+        alone = county.query("red_points", f(**dims), scope, level=level, **rules.params())
+        assert set(alone["level"]) <= {level}
+        pd.testing.assert_frame_equal(scorecard.points_at(every, level), alone.drop(columns=["level"]))
+
+
+def test_branch_and_unit_points_are_their_members_sums(county):
+    every = county.query("red_points", f(), level="all", **TIGHT.params())
+    members = scorecard.points_at(every, "member")
+    for level, keys in (("branch", ["unit", "branch"]), ("unit", ["unit"])):
+        rolled = scorecard.points_at(every, level).set_index(keys)
+        sums = members.groupby(keys)[["members", "points", "points_raw", "red_days"]].sum()
+        assert sorted(rolled.index) == sorted(sums.index)
+        for column in sums.columns:
+            assert rolled.loc[sums.index, column].tolist() == pytest.approx(sums[column].tolist())
+    # capped months: a1 earns 13 in January and 21.75 in February under these rules, 9 each at most
+    assert members.set_index("member_id").loc["a1", "points"] == pytest.approx(18)
+
+
+def test_points_at_refuses_an_unknown_level(county):
+    with pytest.raises(ValueError):
+        scorecard.points_at(county.query("red_points", f(), level="all", **RULES.params()), "county")
