@@ -2,13 +2,15 @@
 -- the unit credited on the day of service) and the unit's members reported by the month's last
 -- service day. A unit with members but attendees = 0 missed that month's service day.
 -- Grain: month with a service day × unit with members or attendees.
--- Parameters: $start, $end, $red_form and the shared filters.
+-- Parameters: $start, $end, $red_form, the shared filters and $unit_member_max (bound by the store).
 -- How: one pass over the period's 红色服务日 records by month and unit; members reported by the
 -- first month's last day are counted once per unit, only later ones month by month.
 WITH
 att AS (
     SELECT CAST(DATE_TRUNC('month', date) AS DATE) AS month, unit,
-           COUNT(DISTINCT member_id) AS attendees, MAX(date) AS last_day
+           -- exact: a bitmap per unit and month over the member's number within the unit
+           COALESCE(bit_count(bitstring_agg(unit_mid, 1, $unit_member_max)), 0) AS attendees,
+           MAX(date) AS last_day
     FROM f_services
     WHERE form = $red_form AND date BETWEEN $start AND $end
     GROUP BY CAST(DATE_TRUNC('month', date) AS DATE), unit

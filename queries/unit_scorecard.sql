@@ -1,6 +1,7 @@
 -- Unit scorecard: one row per unit of the store's units table, limited by the unit and branch
 -- filters (a unit stays when it owns a selected branch) and the viewer's scope.
--- Grain: unit. Parameters: $start, $end (inclusive) and the shared filters.
+-- Grain: unit. Parameters: $start, $end (inclusive), the shared filters and $unit_household_max
+-- (bound by the store).
 -- branches / members_on_roll: from the branch list (党支部名录), within the branch filter;
 --   members_on_roll (党员人数) is NULL unless every listed branch of the unit gives it.
 -- reported: members reported on or before $end (the member's unit on the roster);
@@ -61,7 +62,8 @@ svc AS (
     GROUP BY s.unit
 ),
 hh AS (
-    SELECT unit, COUNT(DISTINCT household) AS households
+    -- exact: a bitmap per unit over the household's number within the unit
+    SELECT unit, COALESCE(bit_count(bitstring_agg(unit_hh, 1, $unit_household_max)), 0) AS households
     FROM f_households
     WHERE date BETWEEN $start AND $end
     GROUP BY unit
