@@ -74,9 +74,7 @@ FORMATS = {
 def table(df, columns, height=None, key=None):
     """A sortable table of the given columns with the page's labels and formats; flag reasons in red."""
     shown = [c for c in columns if c in df.columns]
-    data = scorecard.as_percent(df[shown])
-    if "reasons" in shown:
-        data = data.style.map(lambda v: f"color: {charts.RED}" if v else "", subset=["reasons"])
+    data = scorecard.with_reasons_in_red(scorecard.as_percent(df[shown]), charts.RED)
     st.dataframe(data, hide_index=True, width="stretch", height=height or "auto", key=key,
                  placeholder=fmt.DASH, column_config={c: FORMATS.get(c, L.get(c, c)) for c in shown})
 

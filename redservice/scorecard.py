@@ -224,6 +224,15 @@ def summary(units: pd.DataFrame, inactive: pd.DataFrame, median: float | None) -
 RATE_COLUMNS = ("reporting_rate", "participation_rate", "share")
 
 
+def with_reasons_in_red(df: pd.DataFrame, colour: str):
+    """The table with its non-empty 原因 (reasons) cells in ``colour`` (a pandas Styler), or the
+    table as it is when it has more cells than a Styler may render (a province's tens of thousands
+    of units): the reasons are still there, only not coloured."""
+    if "reasons" not in df.columns or df.size > pd.get_option("styler.render.max_elements"):
+        return df
+    return df.style.map(lambda v: f"color: {colour}" if v else "", subset=["reasons"])
+
+
 def as_percent(df: pd.DataFrame) -> pd.DataFrame:
     """A copy for display with the rate columns (fractions) written as percentages (78.6 for
     0.7857), rounded to one decimal as ``fmt.percent`` writes them; undefined rates stay empty."""

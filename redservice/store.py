@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import threading
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from redservice.filters import EVERYTHING, Filters, Scope
 from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE, TABLES, parquet_name
 
 QUERY_DIR = PROJECT_DIR / "queries"
+# A DB-API result converted to Arrow is copied once more: cheap next to Python strings (see query)
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
 BASE_QUERY = "_base"
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _LINE_COMMENT = re.compile(r"--[^\n]*")
@@ -53,10 +56,27 @@ def query_text(name: str) -> str:
     return _read_query(name, path.stat().st_mtime)
 
 
+_CTE = re.compile(r"^(f_[a-z_]+) AS \(", re.M)
+
+
+@lru_cache(maxsize=None)
+def _base_relations(mtime: float) -> dict[str, str]:
+    """The CTEs of queries/_base.sql by name (each starts a line: ``f_x AS (``)."""
+    base = _read_query(BASE_QUERY, mtime)
+    starts = [(m.group(1), m.start()) for m in _CTE.finditer(base)]
+    ends = [start for _, start in starts[1:]] + [len(base)]
+    return {name: base[start:end].strip().rstrip(",").strip() for (name, start), end in zip(starts, ends)}
+
+
 def compose(name: str) -> str:
-    """The named query with the shared filtered relations prepended as CTEs."""
-    base = _read_query(BASE_QUERY, (QUERY_DIR / f"{BASE_QUERY}.sql").stat().st_mtime)
+    """The named query with the shared filtered relations it reads prepended as CTEs (only those:
+    binding unused ones costs time on every query)."""
+    relations = _base_relations((QUERY_DIR / f"{BASE_QUERY}.sql").stat().st_mtime)
     body = query_text(name)
+    used = [sql for rel, sql in relations.items() if re.search(rf"\b{rel}\b", body)]
+    if not used:
+        return body
+    base = ",\n".join(used)
     if re.match(r"(?i)with\s", body):
         return f"WITH {base},\n{body[4:].lstrip()}"
     return f"WITH {base}\n{body}"
@@ -154,12 +174,12 @@ class Store:
         params = {p: available[p] for p in wanted}
         cur = self.con.cursor()
         try:
-            result = cur.sql(sql, params=params)
-            if result.types and all(str(t) == "VARCHAR" for t in result.types):
+            cur.execute(sql, params)
+            if cur.description and all(str(d[1]) == "VARCHAR" for d in cur.description):
                 # text only (the filter bar's values): through Arrow, the same frame several times
                 # faster than building Python strings row by row
-                return result.to_arrow_table().to_pandas()
-            return result.df()
+                return cur.to_arrow_table().to_pandas()
+            return cur.df()
         finally:
             cur.close()
 

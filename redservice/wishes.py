@@ -191,7 +191,11 @@ OVERDUE_STYLE = "color: #B22222; background-color: #FDECEA"
 
 
 def highlight_overdue(table: pd.DataFrame):
-    """The follow-up table with its overdue rows in red (a pandas Styler for st.dataframe)."""
+    """The follow-up table with its overdue rows in red (a pandas Styler for st.dataframe), or the
+    table as it is when it has more cells than a Styler may render (a province's open wishes): the
+    overdue column still says which rows are late."""
+    if table.size > pd.get_option("styler.render.max_elements"):
+        return table
     flags = table["overdue"].tolist()
     return table.style.apply(
         lambda row: [OVERDUE_STYLE if flags[row.name] else ""] * len(row), axis=1)

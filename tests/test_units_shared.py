@@ -100,3 +100,19 @@ def test_branch_and_unit_points_are_their_members_sums(county):
 def test_points_at_refuses_an_unknown_level(county):
     with pytest.raises(ValueError):
         scorecard.points_at(county.query("red_points", f(), level="all", **RULES.params()), "county")
+
+
+def test_reasons_are_coloured_unless_the_table_is_too_big_to_style():
+    import pandas as pd
+
+    from redservice import scorecard
+
+    small = pd.DataFrame({"unit": ["U1", "U2"], "reasons": ["参与率低", ""]})
+    styled = scorecard.with_reasons_in_red(small, "#c00")
+    assert isinstance(styled, pd.io.formats.style.Styler)
+    assert "color: #c00" in styled.to_html()
+    # a province: 60,000 units x 17 columns is over the Styler's limit: shown plain, not an error
+    big = pd.DataFrame({f"c{i}": range(60000) for i in range(16)} | {"reasons": ["x"] * 60000})
+    assert big.size > pd.get_option("styler.render.max_elements")
+    assert scorecard.with_reasons_in_red(big, "#c00") is big
+    assert scorecard.with_reasons_in_red(small.drop(columns="reasons"), "#c00").equals(small.drop(columns="reasons"))

@@ -238,3 +238,16 @@ def test_page_in_english(tmp_path, monkeypatch):
     shown = {m.label: m.value for m in at.metric}
     assert shown["Wishes posted"] == "8" and shown["Days to claim (median)"] == "2.5"
     assert "Needs list → claimed → completed" in _titles(at)
+
+
+def test_overdue_rows_are_red_unless_the_table_is_too_big_to_style():
+    import pandas as pd
+
+    from redservice import wishes as w
+
+    small = pd.DataFrame({"wish_id": ["a", "b"], "overdue": [True, False]})
+    assert "#B22222" in w.highlight_overdue(small).to_html()
+    big = pd.DataFrame({"wish_id": [str(i) for i in range(30000)], "overdue": [True] * 30000}
+                       | {f"c{i}": range(30000) for i in range(8)})
+    assert big.size > pd.get_option("styler.render.max_elements")
+    assert w.highlight_overdue(big) is big
