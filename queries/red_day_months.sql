@@ -6,10 +6,10 @@
 -- Grain: month with at least one service day. Parameters: $start, $end, $red_form, shared filters.
 -- How: the roster is never multiplied by the months: members are counted by 报到日期 (a few hundred
 -- dates) and units by their first member's date, each compared with the months' last days; only
--- the attendees (distinct month × member) are matched to their own 报到日期.
+-- the attendees (distinct month × member, by the integer member id) are matched to their own 报到日期.
 WITH
 red AS (
-    SELECT CAST(DATE_TRUNC('month', date) AS DATE) AS month, date, member_id, unit
+    SELECT CAST(DATE_TRUNC('month', date) AS DATE) AS month, date, mid, unit
     FROM f_services
     WHERE form = $red_form AND date BETWEEN $start AND $end
 ),
@@ -19,13 +19,13 @@ days AS (
     GROUP BY month
 ),
 attended AS (
-    SELECT DISTINCT month, member_id FROM red
+    SELECT DISTINCT month, mid FROM red
 ),
 unit_attended AS (
     SELECT DISTINCT month, unit FROM red
 ),
 roster AS (
-    SELECT member_id, unit, reported_on FROM f_members
+    SELECT mid, unit, reported_on FROM f_members
 ),
 by_date AS (
     SELECT reported_on, COUNT(*) AS members FROM roster GROUP BY reported_on
@@ -44,13 +44,13 @@ rep_units AS (
     GROUP BY d.month
 ),
 attendees AS (
-    SELECT month, COUNT(member_id) AS attendees FROM attended GROUP BY month
+    SELECT month, COUNT(mid) AS attendees FROM attended GROUP BY month
 ),
 rep_att AS (
     SELECT a.month, COUNT(*) AS attending_members
     FROM attended a
     JOIN days d ON d.month = a.month
-    JOIN roster m ON m.member_id = a.member_id AND m.reported_on <= d.last_day
+    JOIN roster m ON m.mid = a.mid AND m.reported_on <= d.last_day
     GROUP BY a.month
 ),
 unit_att AS (
