@@ -15,9 +15,9 @@ The Parquet files of a generation are the records; the pages read a derived copy
   bitmap the size of the largest community per group — exact, and several times cheaper than a
   hash of every (community, household) pair;
 * ``household_facts``: one row per (service record, household) carrying the record's date and
-  every filter column, with the household hash replaced by a dense integer id. Distinct households
-  are then a filtered scan of integers with no join, counted exactly — by a bitmap over the ids
-  (``bitstring_agg``) where the query wants one figure, by GROUP BY otherwise;
+  every filter column, with the household hash replaced by a dense integer id (service_households
+  itself is not copied). Distinct households are then a filtered scan of integers with no join,
+  counted exactly as bitmaps over the global or the local ids;
 * ``dim_values``: the filter bar's values (unit, branch with its unit, category, form) found in
   the records; ``dim_scoped``: the same with the unit and community of the records they come
   from, for a viewer whose role limits what they see;
@@ -47,8 +47,6 @@ from redservice.schema import TABLES, parquet_name
 FILE = "serving.duckdb"
 ALIAS = "serving"
 FORMAT_VERSION = "1"
-# Tables the queries never read (service_households is folded into household_facts).
-SKIPPED = ("service_households",)
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_base")
@@ -67,7 +65,7 @@ def path(directory: str | Path) -> Path:
     return Path(directory) / FILE
 
 
-def _sql_string(value: str) -> str:
+def sql_string(value: str) -> str:
     # Only ever used for paths the application itself chose (the data directory), never user input.
     return "'" + value.replace("'", "''") + "'"
 
@@ -104,7 +102,7 @@ def _typed(directory: Path, table: str) -> str:
     file = directory / parquet_name(table)
     if file.is_file():
         cols = ", ".join(f"CAST({c} AS {ty}) AS {c}" for c, ty in columns.items())
-        return f"SELECT {cols} FROM read_parquet({_sql_string(str(file))})"
+        return f"SELECT {cols} FROM read_parquet({sql_string(str(file))})"
     return "SELECT " + ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items()) + " WHERE 1 = 0"
 
 
@@ -253,7 +251,7 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
     file = path(directory)
     if source == "auto" and file.is_file():
         try:
-            con.execute(f"ATTACH {_sql_string(str(file))} AS {ALIAS} (READ_ONLY)")
+            con.execute(f"ATTACH {sql_string(str(file))} AS {ALIAS} (READ_ONLY)")
             row = con.execute(f"SELECT fingerprint FROM {ALIAS}.meta").fetchone()
             if row and row[0] == fp:
                 mode = "file"

@@ -86,11 +86,6 @@ def query_names() -> list[str]:
     return sorted(p.stem for p in QUERY_DIR.glob("*.sql") if not p.stem.startswith("_"))
 
 
-def _sql_string(value: str) -> str:
-    # Only ever used for paths the application itself chose (the data directory), never user input.
-    return "'" + value.replace("'", "''") + "'"
-
-
 class Store:
     """A read-only, locked-down DuckDB view of one data directory.
 
@@ -103,25 +98,39 @@ class Store:
         self.source = source
         self._lock = threading.Lock()
         self._opened = self.version()
-        self.con = self._connect()
+        self._state = self._connect()
+
+    # the connection, how the copy was opened and its id maxima travel together: a query that
+    # races a new generation binds the maxima of the ids it reads
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        return self._state[0]
+
+    @property
+    def mode(self) -> str:
+        return self._state[1]
+
+    @property
+    def stats(self) -> dict:
+        return self._state[2]
 
     # -- opening -------------------------------------------------------------------------
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+    def _connect(self) -> tuple[duckdb.DuckDBPyConnection, str, dict]:
         """A new connection over the current generation: the serving copy (see redservice.serving)
-        under the plain table names, then locked down."""
+        under the plain table names, then locked down; with its mode and id maxima."""
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET enable_progress_bar = false")
-            self.mode, self.stats = serving.attach(con, storage.table_dir(self.directory), self.source)
+            mode, stats = serving.attach(con, storage.table_dir(self.directory), self.source)
             self._harden(con)
         except BaseException:
             con.close()
             raise
-        return con
+        return con, mode, stats
 
     def _harden(self, con: duckdb.DuckDBPyConnection) -> None:
         directory = str(self.directory).rstrip("/") + "/"
-        con.execute(f"SET allowed_directories = [{_sql_string(directory)}]")
+        con.execute(f"SET allowed_directories = [{serving.sql_string(directory)}]")
         con.execute("SET autoinstall_known_extensions = false")
         con.execute("SET autoload_known_extensions = false")
         con.execute("SET enable_external_access = false")
@@ -162,8 +171,9 @@ class Store:
     ) -> pd.DataFrame:
         """Run ``queries/<name>.sql`` with the filters, the scope and any extra parameters bound."""
         self._follow_files()
+        con, _, stats = self._state
         sql = compose(name)
-        available = {**self.stats, **(filters.params() if filters else {}), **extra, **scope.params()}
+        available = {**stats, **(filters.params() if filters else {}), **extra, **scope.params()}
         if filters is None:
             for dim in ("units", "branches", "communities", "categories", "forms"):
                 available.setdefault(dim, None)
@@ -172,7 +182,7 @@ class Store:
         if missing:
             raise QueryError(f"queries/{name}.sql needs parameters {missing}")
         params = {p: available[p] for p in wanted}
-        cur = self.con.cursor()
+        cur = con.cursor()
         try:
             cur.execute(sql, params)
             if cur.description and all(str(d[1]) == "VARCHAR" for d in cur.description):
@@ -191,7 +201,7 @@ class Store:
         if current != self._opened:
             with self._lock:
                 if current != self._opened:
-                    self.con = self._connect()
+                    self._state = self._connect()
                     self._opened = current
 
     def close(self) -> None:
