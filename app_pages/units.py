@@ -13,9 +13,7 @@ end = ctx.filters.end
 
 median = scorecard.median_hours_per_member(
     ctx.query("unit_scorecard", filters=scorecard.county_filters(ctx.filters)))
-# 红色积分 of every level at once: the scorecards, the member list and (same period) the leaderboard
-points = ctx.query("red_points", level="all", **rules.params())
-units = scorecard.unit_scorecard(ctx.query("unit_scorecard"), scorecard.points_at(points, "unit"),
+units = scorecard.unit_scorecard(ctx.query("unit_scorecard"), ctx.query("red_points", **rules.query("unit")),
                                  th, median, ctx.lang, end)
 inactive = scorecard.inactive_list(ctx.query("inactive_members"), ctx.scope)
 head = scorecard.summary(units, inactive, median)
@@ -135,7 +133,8 @@ with tab_drill:
         unit = c1.selectbox(T("units.pick_unit"), list(units["unit"]), key="drill_unit",
                             format_func=lambda u: scorecard.option_label(units, "unit", u, ctx.lang))
         branches = scorecard.branch_scorecard(
-            ctx.query("branch_scorecard", drill_unit=unit), scorecard.points_at(points, "branch"),
+            ctx.query("branch_scorecard", drill_unit=unit),
+            ctx.query("red_points", **rules.query("branch", unit=unit)),
             th, median, ctx.lang, end)
         st.markdown(f"**{T('units.branches_of', unit=unit)}**")
         if branches.empty:
@@ -146,7 +145,8 @@ with tab_drill:
             branch = c2.selectbox(T("units.pick_branch"), list(branches["branch"]), key="drill_branch",
                                   format_func=lambda b: scorecard.option_label(branches, "branch", b, ctx.lang))
             members = scorecard.member_list(
-                ctx.query("member_list", drill_branch=branch), scorecard.points_at(points, "member"),
+                ctx.query("member_list", drill_branch=branch),
+                ctx.query("red_points", **rules.query("member", branch=branch)),
                 ctx.scope)
             st.markdown(f"**{T('units.members_of', branch=branch, n=len(members))}**")
             if not ctx.scope.show_names:
@@ -199,9 +199,9 @@ with tab_points:
     level = level or "member"
     st.caption(T("units.window_note", start=fmt.date(window.start, ctx.lang) if code != "all"
                  else T("units.window.beginning"), end=fmt.date(window.end, ctx.lang)))
-    board = scorecard.leaderboard(scorecard.points_at(
-        ctx.query("red_points", filters=ctx.filters.with_period(window.start, window.end), level="all",
-                  **rules.params()), level), level, ctx.scope)
+    ranked = ctx.query("red_points", filters=ctx.filters.with_period(window.start, window.end),
+                       **rules.query(level, top=scorecard.BOARD_SIZE))
+    board = scorecard.leaderboard(ranked, level, ctx.scope)
     details = ["points", "hours", "red_days", "wishes", "good_ratings", "capped"]
     columns = {"member": ["rank", "name", "unit", "branch", *details],
                "branch": ["rank", "branch", "unit", "members", "points_per_member", *details],
@@ -209,6 +209,10 @@ with tab_points:
     if board.empty:
         st.info(T("app.no_data"))
     else:
+        total = int(ranked["ranked"].iloc[0])
+        if total > len(board):
+            st.caption(T("units.board_top", top=scorecard.BOARD_SIZE, shown=len(board),
+                         noun=T(f"units.board_noun_{level}"), ranked=fmt.number(total, ctx.lang)))
         table(board, columns, height=560, key="points_board")
         excel(board, T("units.board_title", board=T(f"units.board_{level}"), window=window.label), columns,
               key="points_excel")

@@ -3,9 +3,10 @@
 -- filter bar ($units, $branches, $communities, $categories, $forms) apply here and nowhere else.
 -- A NULL list means "no restriction"; an empty list matches nothing.
 -- Queries read f_members, f_services, f_households, f_wishes and f_dims, never the raw tables.
--- mid, bid, cid, aid, household: dense integer ids of member, branch, community, activity and
--- household (redservice.serving); $member_max, $branch_max, $community_max, $activity_max and
--- $household_max: the largest ids, bound by the store for exact bitmap counts (bitstring_agg);
+-- mid (claim_mid: the wish's claiming member), bid, cid, aid, household: dense integer ids of
+-- member, branch, community, activity and household (redservice.serving); $member_max,
+-- $branch_max, $community_max, $activity_max and $household_max: the largest ids, bound by the
+-- store for exact bitmap counts (bitstring_agg);
 -- community_hh, compound_hh, unit_hh, unit_mid: the household's / member's number within its
 -- community, compound, unit (largest: $community_household_max, $compound_household_max,
 -- $unit_household_max, $unit_member_max), for exact bitmap counts grouped by those (or finer).
@@ -47,7 +48,7 @@ f_households AS (
 f_wishes AS (
     SELECT w.wish_id, w.community, w.compound, w.content, w.category, w.posted_on,
            w.claim_unit, w.claimer, w.claim_member_id, w.claim_branch, w.claimed_on,
-           w.completed_on, w.status, w.satisfaction
+           w.completed_on, w.status, w.satisfaction, w.claim_mid
     FROM wishes w
     WHERE ($units IS NULL OR list_contains($units, w.claim_unit))
       AND ($branches IS NULL OR list_contains($branches, w.claim_branch))

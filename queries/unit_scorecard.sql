@@ -1,7 +1,7 @@
 -- Unit scorecard: one row per unit of the store's units table, limited by the unit and branch
 -- filters (a unit stays when it owns a selected branch) and the viewer's scope.
--- Grain: unit. Parameters: $start, $end (inclusive), the shared filters and $unit_household_max
--- (bound by the store).
+-- Grain: unit. Parameters: $start, $end (inclusive), the shared filters, $member_max and
+-- $unit_household_max (bound by the store).
 -- branches / members_on_roll: from the branch list (党支部名录), within the branch filter;
 --   members_on_roll (党员人数) is NULL unless every listed branch of the unit gives it.
 -- reported: members reported on or before $end (the member's unit on the roster);
@@ -34,17 +34,20 @@ roll AS (
     GROUP BY b.unit
 ),
 reported AS (
-    SELECT m.member_id, m.unit
+    SELECT m.mid, m.unit
     FROM f_members m
     WHERE m.reported_on <= $end
 ),
+served AS (
+    -- the members with a service in the period: one bitmap over the dense member ids
+    SELECT bitstring_agg(s.mid, 1, $member_max) AS bits
+    FROM f_services s
+    WHERE s.date BETWEEN $start AND $end
+),
 unit_members AS (
     SELECT r.unit, COUNT(*) AS reported,
-           COUNT(CASE WHEN EXISTS (
-               SELECT 1 FROM f_services s
-               WHERE s.member_id = r.member_id AND s.date BETWEEN $start AND $end)
-               THEN 1 END) AS active
-    FROM reported r
+           COUNT(*) FILTER (WHERE get_bit(a.bits, r.mid - 1) = 1) AS active
+    FROM reported r, served a
     GROUP BY r.unit
 ),
 svc AS (
@@ -53,9 +56,7 @@ svc AS (
            SUM(s.persons) AS persons,
            COUNT(*) AS records,
            SUM(CASE WHEN s.community = u.paired_community THEN s.hours ELSE 0 END) AS paired_hours,
-           COUNT(CASE WHEN EXTRACT(YEAR FROM s.date) = EXTRACT(YEAR FROM CAST($end AS DATE))
-                       AND EXTRACT(MONTH FROM s.date) = EXTRACT(MONTH FROM CAST($end AS DATE))
-                      THEN 1 END) AS latest_month_records
+           COUNT(*) FILTER (WHERE s.date >= DATE_TRUNC('month', CAST($end AS DATE))) AS latest_month_records
     FROM f_services s
     LEFT JOIN units u ON u.unit = s.unit
     WHERE s.date BETWEEN $start AND $end

@@ -6,8 +6,9 @@ rules come from the ``[thresholds]`` and ``[points]`` tables of the settings (``
 overridden by a store's ``config.toml``), never from code. Names and phones leave this module
 masked unless the viewer's scope allows them.
 
-A page asks ``red_points.sql`` once, for every level (``level="all"``), and takes each level's rows
-with ``points_at``: the unit and branch scorecards, the member list and the leaderboard share them.
+``red_points.sql`` is asked for the rows a table shows: every unit for the unit scorecard, the
+branches of the unit drilled into, the members of the branch drilled into, and the leaderboard's
+best ``BOARD_SIZE`` (a province has a million members: ranked in SQL, never all sent to the page).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ LEVELS = ("member", "branch", "unit")
 WINDOWS = ("month", "year", "all")
 # No record is older than this (the importer rejects dates before 2000): the start of "all time".
 EPOCH = dt.date(2000, 1, 1)
+# The leaderboard shows the rows ranked this or better (ties included).
+BOARD_SIZE = 100
 
 
 class SettingsError(ValueError):
@@ -132,19 +135,6 @@ def add_flags(df: pd.DataFrame, th: Thresholds, median: float | None, lang: str,
     reasons = [flag_reasons(row, th, median, lang, month_label) for row in out.to_dict("records")]
     out["reasons"] = pd.Series([sep.join(r) for r in reasons], index=out.index, dtype=object)
     out["flagged"] = pd.Series([bool(r) for r in reasons], index=out.index, dtype=bool)
-    return out
-
-
-def points_at(points: pd.DataFrame, level: str) -> pd.DataFrame:
-    """The rows of one level ('member', 'branch' or 'unit') of ``red_points.sql`` asked for every
-    level (``level="all"``): the same frame as that query asked for the level alone (without the
-    ``level`` column; a name column that is empty at the level holds None, as it would alone)."""
-    if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r}")
-    out = points[points["level"] == level].drop(columns=["level"]).reset_index(drop=True)
-    for column in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[column]) and out[column].isna().all():
-            out[column] = pd.Series([None] * len(out), index=out.index, dtype=object)
     return out
 
 
@@ -324,6 +314,14 @@ class PointsRules:
             "max_points_per_month": self.max_points_per_month,
         }
 
+    def query(self, level: str, *, unit: str | None = None, branch: str | None = None,
+              top: int | None = None) -> dict:
+        """The parameters of ``red_points.sql`` for the rows of ``level`` ('member', 'branch' or
+        'unit'), of the members of ``unit`` or ``branch`` only, ranked ``top`` or better."""
+        if level not in LEVELS:
+            raise ValueError(f"unknown level {level!r}")
+        return {**self.params(), "level": level, "member_unit": unit, "member_branch": branch, "top": top}
+
     def lines(self, lang: str) -> list[str]:
         """The rules in force, one sentence each, for the page."""
         n = lambda v: fmt.number(v, lang, 2)  # noqa: E731
@@ -368,15 +366,14 @@ def points_windows(end: dt.date, lang: str) -> dict[str, Window]:
 
 
 def leaderboard(points: pd.DataFrame, level: str, scope: Scope) -> pd.DataFrame:
-    """Rows of ``red_points.sql`` at ``level`` ranked: members by points, branches and units by
-    points per member (so that small units are not ranked by their size). Members are masked."""
+    """Rows of ``red_points.sql`` at ``level``, as ranked there (members by points, branches and
+    units by points per member, so that small units are not ranked by their size), with the points
+    the monthly caps took off. Members are masked."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}")
-    by = "points" if level == "member" else "points_per_member"
-    keys = {"member": ["unit", "branch", "name"], "branch": ["unit", "branch"], "unit": ["unit"]}[level]
-    out = points.sort_values([by, *keys], ascending=[False] + [True] * len(keys), na_position="last")
-    out = out.reset_index(drop=True)
-    out.insert(0, "rank", out[by].rank(method="min", ascending=False).astype("Int64"))
+    out = points.drop(columns=["ranked"]).reset_index(drop=True)
+    out["rank"] = out["rank"].astype("Int64")
+    out = out[["rank", *[c for c in out.columns if c != "rank"]]]
     out["capped"] = out["points_raw"] - out["points"]
     if level != "member":
         out = out.drop(columns=[c for c in ("member_id", "name", "phone") if c in out])

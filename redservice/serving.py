@@ -5,8 +5,8 @@ The Parquet files of a generation are the records; the pages read a derived copy
 * every table typed once (the Parquet files may come from older writers), ``services`` sorted by
   date so that a period filter skips whole blocks;
 * dense integer ids (1..n, ``*_ids`` tables): ``mid`` for members (members, services,
-  household_facts), ``bid`` branches and ``cid`` communities (members; cid in household_facts),
-  ``aid`` activities (services), so that distinct counts and groups work on integers, not strings,
+  household_facts; ``claim_mid`` in wishes), ``bid`` branches and ``cid`` communities (members;
+  cid in household_facts), ``aid`` activities (services), so that distinct counts and groups work on integers, not strings,
   and can be exact bitmaps (``bitstring_agg(x, 1, $member_max)``: the ``meta`` maxima are bound);
 * local ids for distinct counts per group: a household's number within its community
   (``community_hh``), its compound (``compound_hh``) and the serving unit (``unit_hh``) in
@@ -46,7 +46,7 @@ from redservice.schema import TABLES, parquet_name
 
 FILE = "serving.duckdb"
 ALIAS = "serving"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_base")
@@ -126,9 +126,14 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
     d = Path(directory)
     member_cols = ", ".join(f"m.{c}" for c in TABLES["members"])
     service_cols = ", ".join(f"s.{c}" for c in TABLES["services"])
-    out = [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches", "wishes")]
+    wish_cols = ", ".join(f"w.{c}" for c in TABLES["wishes"])
+    claimers = f"SELECT claim_member_id AS member_id FROM ({_typed(d, 'wishes')}) w"
+    out = [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches")]
     out += [
-        ("member_ids", _ids("member_id", "mid", (_typed(d, "members"), _typed(d, "services"))), ""),
+        ("member_ids", _ids("member_id", "mid", (_typed(d, "members"), _typed(d, "services"), claimers)), ""),
+        ("wishes",
+         f"SELECT {wish_cols}, i.mid AS claim_mid FROM ({_typed(d, 'wishes')}) w "
+         "LEFT JOIN member_ids i ON i.member_id = w.claim_member_id", ""),
         ("branch_ids", _ids("branch", "bid", (_typed(d, "branches"), _typed(d, "members"), _typed(d, "services"))), ""),
         ("community_ids",
          _ids("community", "cid", (_typed(d, "communities"), _typed(d, "members"), _typed(d, "services"))), ""),

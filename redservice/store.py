@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from redservice import serving, storage
 from redservice.config import PROJECT_DIR
@@ -80,6 +81,32 @@ def compose(name: str) -> str:
     if re.match(r"(?i)with\s", body):
         return f"WITH {base},\n{body[4:].lstrip()}"
     return f"WITH {base}\n{body}"
+
+
+def _column(values: pa.ChunkedArray) -> pd.Series:
+    kind = values.type
+    if pa.types.is_decimal(kind):
+        return values.cast(pa.float64()).to_pandas()
+    if pa.types.is_date(kind) or (pa.types.is_timestamp(kind) and kind.tz is None):
+        return values.cast(pa.timestamp("us")).to_pandas()
+    if values.null_count and (pa.types.is_integer(kind) or pa.types.is_boolean(kind)):
+        return values.to_pandas(types_mapper=lambda t: pd.api.types.pandas_dtype(_NULLABLE[str(t)]))
+    return values.to_pandas()
+
+
+_NULLABLE = {"int8": "Int8", "int16": "Int16", "int32": "Int32", "int64": "Int64", "uint8": "UInt8",
+             "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "bool": "boolean"}
+
+
+def frame(table: pa.Table) -> pd.DataFrame:
+    """A query result as pandas, typed as DuckDB's own ``.df()`` types it (dates and timestamps as
+    datetime64[us], DECIMAL and HUGEINT sums as float64, integers and booleans with NULLs as pandas'
+    nullable types), but built through Arrow: text columns are then copied as Arrow strings instead
+    of being made into Python strings row by row, several times faster for a large member list."""
+    if len(set(table.column_names)) != len(table.column_names):
+        raise QueryError(f"a query result repeats a column name: {table.column_names}")
+    return pd.DataFrame({name: _column(values) for name, values in zip(table.column_names, table.columns)},
+                        index=pd.RangeIndex(table.num_rows))
 
 
 def query_names() -> list[str]:
@@ -172,8 +199,22 @@ class Store:
         """Run ``queries/<name>.sql`` with the filters, the scope and any extra parameters bound."""
         self._follow_files()
         con, _, stats = self._state
+        sql, params = self.bind(name, filters, scope, stats, **extra)
+        cur = con.cursor()
+        try:
+            cur.execute(sql, params)
+            if not cur.description:
+                return cur.df()
+            return frame(cur.to_arrow_table())
+        finally:
+            cur.close()
+
+    def bind(self, name: str, filters: Filters | None = None, scope: Scope = EVERYTHING,
+             stats: dict | None = None, **extra) -> tuple[str, dict]:
+        """The query's SQL (with the shared relations it reads) and the parameters it takes."""
         sql = compose(name)
-        available = {**stats, **(filters.params() if filters else {}), **extra, **scope.params()}
+        available = {**(self.stats if stats is None else stats), **(filters.params() if filters else {}),
+                     **extra, **scope.params()}
         if filters is None:
             for dim in ("units", "branches", "communities", "categories", "forms"):
                 available.setdefault(dim, None)
@@ -181,17 +222,7 @@ class Store:
         missing = [p for p in wanted if p not in available]
         if missing:
             raise QueryError(f"queries/{name}.sql needs parameters {missing}")
-        params = {p: available[p] for p in wanted}
-        cur = con.cursor()
-        try:
-            cur.execute(sql, params)
-            if cur.description and all(str(d[1]) == "VARCHAR" for d in cur.description):
-                # text only (the filter bar's values): through Arrow, the same frame several times
-                # faster than building Python strings row by row
-                return cur.to_arrow_table().to_pandas()
-            return cur.df()
-        finally:
-            cur.close()
+        return sql, {p: available[p] for p in wanted}
 
     def _follow_files(self) -> None:
         """Open a new connection when files appeared, vanished or changed since the current one was

@@ -11,7 +11,7 @@ from redservice.scorecard import points_rules
 from redservice.filters import Filters, Scope
 from redservice.store import QUERY_DIR, QueryError, Store, compose, query_names, query_text
 
-UNITS_POINTS = points_rules(settings()).params()
+UNITS_POINTS = points_rules(settings())
 
 
 def f(**dims):
@@ -141,7 +141,7 @@ def test_every_query_has_a_header_and_reads_only_filtered_personal_tables():
 def test_every_query_runs_on_an_empty_store(tmp_path):
     store = Store(tmp_path)
     extra = {"trend_start": D(2025, 1, 1), "community": None, "red_form": "红色服务日", "satisfied_min": 4}
-    extra.update(drill_unit=None, drill_branch="", level="unit", **UNITS_POINTS)  # the units page
+    extra.update(drill_unit=None, drill_branch="", **UNITS_POINTS.query("unit"))  # the units page
     for name in query_names():
         store.query(name, f(), **extra)
 

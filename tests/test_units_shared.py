@@ -3,8 +3,9 @@
 - The page no longer asks for every branch's scorecard to learn how many members each branch has
   reported (未参与党员 per branch): ``inactive_members.sql`` carries that count, counted the way
   ``branch_scorecard.sql`` counts it.
-- 红色积分 are asked once for every level (``red_points.sql`` with level 'all'); each level's rows
-  are the frame the query gives for that level alone, and branches and units sum their members.
+- 红色积分 are asked for the rows a table shows: one unit's branches and one branch's members are
+  their rows of the whole roster; the leaderboard's top is the head of the whole ranking (ties
+  included); branches and units sum their members.
 
 Checked on the hand-checked county of tests/test_units.py, under filters, scopes and points rules
 that change the answers.
@@ -63,7 +64,7 @@ def test_branch_reported_by_hand(county):
     assert "a1" not in policy.index and policy.loc["a2", "branch_reported"] == 2
 
 
-# -- 红色积分: one query for every level --------------------------------------------------------
+# -- 红色积分: only the rows a table shows --------------------------------------------------------
 
 RULES = scorecard.points_rules({"points": {
     "per_hour": 1.0, "max_hours_per_month": 16.0, "per_red_day": 5.0, "red_day_form": "红色服务日",
@@ -72,23 +73,50 @@ TIGHT = scorecard.PointsRules(**{**RULES.__dict__, "max_hours_per_month": 2.5, "
                                  "per_hour": 1.5, "good_rating_min": 5.0})
 
 
+POINTS = ["members", "hours", "red_days", "wishes", "good_ratings", "points_raw", "points", "points_per_member"]
+
+
 @pytest.mark.parametrize("dims", FILTERS)
 @pytest.mark.parametrize("rules", [RULES, TIGHT], ids=["default", "tight caps"])
 @pytest.mark.parametrize("scope", SCOPES[:2])
-def test_every_level_at_once_equals_each_level_alone(county, dims, rules, scope):
-    every = county.query("red_points", f(**dims), scope, level="all", **rules.params())
-    assert set(every["level"]) <= set(scorecard.LEVELS)
-    for level in scorecard.LEVELS:
-        alone = county.query("red_points", f(**dims), scope, level=level, **rules.params())
-        assert set(alone["level"]) <= {level}
-        pd.testing.assert_frame_equal(scorecard.points_at(every, level), alone.drop(columns=["level"]))
+def test_the_rows_of_one_unit_or_branch_are_those_of_the_whole_roster(county, dims, rules, scope):
+    # a member's points do not depend on the others': asking for one unit's branches or one branch's
+    # members gives their rows of the whole roster (ranked among themselves)
+    filters = f(**dims)
+    branches = county.query("red_points", filters, scope, **rules.query("branch"))
+    members = county.query("red_points", filters, scope, **rules.query("member"))
+    assert len(branches) and len(members)
+    for unit in sorted(branches["unit"].unique()):
+        alone = county.query("red_points", filters, scope, **rules.query("branch", unit=unit))
+        whole = branches[branches["unit"] == unit]
+        pd.testing.assert_frame_equal(alone.set_index("branch")[POINTS].sort_index(),
+                                      whole.set_index("branch")[POINTS].sort_index())
+    for branch in sorted(members["branch"].dropna().unique()):
+        alone = county.query("red_points", filters, scope, **rules.query("member", branch=branch))
+        whole = members[members["branch"] == branch]
+        pd.testing.assert_frame_equal(alone.set_index("member_id")[POINTS].sort_index(),
+                                      whole.set_index("member_id")[POINTS].sort_index())
+        assert sorted(alone["rank"]) == sorted(whole["points"].rank(method="min", ascending=False).astype(int))
+
+
+@pytest.mark.parametrize("level", scorecard.LEVELS)
+@pytest.mark.parametrize("rules", [RULES, TIGHT], ids=["default", "tight caps"])
+def test_the_leaderboard_top_is_the_head_of_the_whole_ranking(county, level, rules):
+    whole = county.query("red_points", f(), **rules.query(level))
+    score = whole["points"] if level == "member" else whole["points_per_member"]
+    assert list(whole["rank"]) == list(score.rank(method="min", ascending=False).astype(int))
+    assert list(score) == sorted(score, reverse=True)
+    assert set(whole["ranked"]) == {len(whole)}
+    for top in range(1, len(whole) + 1):
+        head = county.query("red_points", f(), **rules.query(level, top=top))
+        pd.testing.assert_frame_equal(head, whole[whole["rank"] <= top].reset_index(drop=True))
+        assert len(head) >= top  # ties at the cut are all shown
 
 
 def test_branch_and_unit_points_are_their_members_sums(county):
-    every = county.query("red_points", f(), level="all", **TIGHT.params())
-    members = scorecard.points_at(every, "member")
+    members = county.query("red_points", f(), **TIGHT.query("member"))
     for level, keys in (("branch", ["unit", "branch"]), ("unit", ["unit"])):
-        rolled = scorecard.points_at(every, level).set_index(keys)
+        rolled = county.query("red_points", f(), **TIGHT.query(level)).set_index(keys)
         sums = members.groupby(keys)[["members", "points", "points_raw", "red_days"]].sum()
         assert sorted(rolled.index) == sorted(sums.index)
         for column in sums.columns:
@@ -97,9 +125,11 @@ def test_branch_and_unit_points_are_their_members_sums(county):
     assert members.set_index("member_id").loc["a1", "points"] == pytest.approx(18)
 
 
-def test_points_at_refuses_an_unknown_level(county):
+def test_an_unknown_level_is_refused():
     with pytest.raises(ValueError):
-        scorecard.points_at(county.query("red_points", f(), level="all", **RULES.params()), "county")
+        RULES.query("county")
+    with pytest.raises(ValueError):
+        scorecard.leaderboard(pd.DataFrame(), "county", Scope())
 
 
 def test_reasons_are_coloured_unless_the_table_is_too_big_to_style():
