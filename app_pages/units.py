@@ -13,7 +13,15 @@ end = ctx.filters.end
 
 median = scorecard.median_hours_per_member(
     ctx.query("unit_scorecard", filters=scorecard.county_filters(ctx.filters)))
-units = scorecard.unit_scorecard(ctx.query("unit_scorecard"), ctx.query("red_points", **rules.query("unit")),
+# 红色积分: every unit's for the scorecard and, when the leaderboard's window is the period (the
+# default: this year so far), the leaderboard's best from the same query
+# (the leaderboard's widgets are further down: their state is read here)
+windows = scorecard.points_windows(end, ctx.lang)
+asked = (windows[st.session_state.get("points_window") or "year"], st.session_state.get("points_level") or "member")
+with_board = (asked[0].start, asked[0].end) == (ctx.filters.start, ctx.filters.end)
+points = ctx.query("red_points", **rules.query("unit", board=asked[1] if with_board else None,
+                                               top=scorecard.BOARD_SIZE))
+units = scorecard.unit_scorecard(ctx.query("unit_scorecard"), scorecard.part(points, "rows"),
                                  th, median, ctx.lang, end)
 inactive = scorecard.inactive_list(ctx.query("inactive_members"), ctx.scope)
 head = scorecard.summary(units, inactive, median)
@@ -134,7 +142,7 @@ with tab_drill:
                             format_func=lambda u: scorecard.option_label(units, "unit", u, ctx.lang))
         branches = scorecard.branch_scorecard(
             ctx.query("branch_scorecard", drill_unit=unit),
-            ctx.query("red_points", **rules.query("branch", unit=unit)),
+            scorecard.part(ctx.query("red_points", **rules.query("branch", unit=unit)), "rows"),
             th, median, ctx.lang, end)
         st.markdown(f"**{T('units.branches_of', unit=unit)}**")
         if branches.empty:
@@ -146,7 +154,7 @@ with tab_drill:
                                   format_func=lambda b: scorecard.option_label(branches, "branch", b, ctx.lang))
             members = scorecard.member_list(
                 ctx.query("member_list", drill_branch=branch),
-                ctx.query("red_points", **rules.query("member", branch=branch)),
+                scorecard.part(ctx.query("red_points", **rules.query("member", branch=branch)), "rows"),
                 ctx.scope)
             st.markdown(f"**{T('units.members_of', branch=branch, n=len(members))}**")
             if not ctx.scope.show_names:
@@ -189,7 +197,6 @@ with tab_points:
         for col, part in zip(st.columns(2), (lines[:half], lines[half:])):
             col.markdown("\n".join(f"- {line}" for line in part))
         st.caption(T("units.rules_source"))
-    windows = scorecard.points_windows(end, ctx.lang)
     c1, c2 = st.columns(2)
     code = c1.segmented_control(T("units.window_label"), list(windows), default="year", key="points_window",
                                 format_func=lambda c: windows[c].label, required=True)
@@ -199,8 +206,11 @@ with tab_points:
     level = level or "member"
     st.caption(T("units.window_note", start=fmt.date(window.start, ctx.lang) if code != "all"
                  else T("units.window.beginning"), end=fmt.date(window.end, ctx.lang)))
-    ranked = ctx.query("red_points", filters=ctx.filters.with_period(window.start, window.end),
-                       **rules.query(level, top=scorecard.BOARD_SIZE))
+    if with_board and (window, level) == asked:
+        ranked = scorecard.part(points, "board")
+    else:
+        ranked = scorecard.part(ctx.query("red_points", filters=ctx.filters.with_period(window.start, window.end),
+                                          **rules.query(None, board=level, top=scorecard.BOARD_SIZE)), "board")
     board = scorecard.leaderboard(ranked, level, ctx.scope)
     details = ["points", "hours", "red_days", "wishes", "good_ratings", "capped"]
     columns = {"member": ["rank", "name", "unit", "branch", *details],

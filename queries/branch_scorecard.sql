@@ -1,14 +1,15 @@
 -- Branch scorecard: one row per branch of the store's branch list (党支部名录) within the unit and
 -- branch filters and the viewer's scope, for one unit ($drill_unit) or all units (NULL).
--- Grain: branch. Parameters: $start, $end (inclusive), $drill_unit and the shared filters.
+-- Grain: branch. Parameters: $start, $end (inclusive), $drill_unit, the shared filters and
+-- $member_max (bound by the store).
 -- The figures follow queries/unit_scorecard.sql at branch level: members_on_roll (党员人数, NULL
 -- when not given); reported by $end; reporting_rate (NULL when the roll is unknown or a community
 -- filter or scope is in force); active and participation_rate; hours credited to the branch on
 -- the day of service and hours_per_member; DISTINCT households per branch (never add them up);
 -- wishes by claiming branch on claim / completion date; latest_month_records in the month of $end.
 -- How: with $drill_unit set, members, records and households are narrowed to the unit's branches
--- (and the records to those of their members) before anything is counted; the
--- "WHERE $drill_unit IS NOT NULL" inside those subqueries leaves them empty, and cheap, for all units.
+-- (a list) and the records also to those of their members (a bitmap over the dense member ids)
+-- before anything is counted; for all units ($drill_unit NULL) the narrowing is planned away.
 WITH
 branch_list AS (
     SELECT b.branch, b.unit, b.members_on_roll
@@ -18,28 +19,33 @@ branch_list AS (
       AND ($branches IS NULL OR list_contains($branches, b.branch))
       AND ($scope_units IS NULL OR list_contains($scope_units, b.unit))
 ),
+drill AS (
+    -- the drilled unit's branches as a list (NULL for all units)
+    SELECT list(branch) AS branches FROM branch_list WHERE $drill_unit IS NOT NULL
+),
 reported AS (
-    SELECT m.member_id, m.branch
-    FROM f_members m
+    SELECT m.mid, m.branch
+    FROM f_members m, drill d
     WHERE m.reported_on <= $end
-      AND ($drill_unit IS NULL OR m.branch IN (SELECT branch FROM branch_list WHERE $drill_unit IS NOT NULL))
+      AND ($drill_unit IS NULL OR list_contains(d.branches, m.branch))
+),
+chosen AS (
+    -- their reported members as a bitmap over the dense member ids
+    SELECT bitstring_agg(mid, 1, $member_max) AS bits FROM reported WHERE $drill_unit IS NOT NULL
 ),
 period_rows AS (
     -- the period's records; for one unit only those of its branches or of their reported members
-    SELECT s.branch, s.member_id, s.hours, s.persons, s.date
-    FROM f_services s
+    SELECT s.branch, s.mid, s.hours, s.persons, s.date
+    FROM f_services s, drill d, chosen c
     WHERE s.date BETWEEN $start AND $end
-      AND ($drill_unit IS NULL
-           OR s.branch IN (SELECT branch FROM branch_list WHERE $drill_unit IS NOT NULL)
-           OR s.member_id IN (SELECT member_id FROM reported WHERE $drill_unit IS NOT NULL))
+      AND ($drill_unit IS NULL OR list_contains(d.branches, s.branch) OR get_bit(c.bits, s.mid - 1) = 1)
 ),
 served AS (
-    SELECT member_id FROM period_rows GROUP BY member_id
+    SELECT bitstring_agg(mid, 1, $member_max) AS bits FROM period_rows
 ),
 branch_members AS (
-    SELECT r.branch, COUNT(*) AS reported, COUNT(a.member_id) AS active
-    FROM reported r
-    LEFT JOIN served a ON a.member_id = r.member_id
+    SELECT r.branch, COUNT(*) AS reported, COUNT(*) FILTER (WHERE get_bit(a.bits, r.mid - 1) = 1) AS active
+    FROM reported r, served a
     GROUP BY r.branch
 ),
 svc AS (
@@ -53,9 +59,9 @@ svc AS (
 ),
 hh AS (
     SELECT h.branch, COUNT(DISTINCT h.household) AS households
-    FROM f_households h
+    FROM f_households h, drill d
     WHERE h.date BETWEEN $start AND $end
-      AND ($drill_unit IS NULL OR h.branch IN (SELECT branch FROM branch_list WHERE $drill_unit IS NOT NULL))
+      AND ($drill_unit IS NULL OR list_contains(d.branches, h.branch))
     GROUP BY h.branch
 ),
 wish AS (

@@ -1,11 +1,12 @@
--- 红色积分 (red points) of reported members for the period, rolled up to $level: 'member',
--- 'branch' or 'unit' (the member's branch and unit on the roster). Grain: one row per member,
--- branch or unit of $level.
--- Parameters: $start, $end (inclusive), $level, the shared filters, $member_max (bound by the
--- store), and
+-- 红色积分 (red points) of reported members for the period: every row of $level, and the
+-- leaderboard's best rows of $board, from one computation of each member's points.
+-- Grain: part × level × member, branch or unit (the member's branch and unit on the roster).
+-- part 'rows': every member, branch or unit of $level (NULL: none); part 'board': the rows of
+-- $board (NULL: none) ranked $top or better (NULL: all), ties included.
+-- Parameters: $start, $end (inclusive), $level, $board, $top, the shared filters, $member_max
+-- (bound by the store), and
 --   $member_unit, $member_branch: only the members of this unit / branch on the roster (NULL: all);
 --     a member's points do not depend on the others', so these rows are those of the whole roster;
---   $top: only the rows ranked $top or better (NULL: every row);
 --   the rules of the [points] table of the settings (redservice.scorecard.PointsRules.params()):
 --   $points_per_hour × hours served (at most $max_hours_per_month hours a month; 0 = no cap),
 --   $points_per_red_day × 红色服务日 attended (records of form $red_day_form; one per distinct
@@ -16,11 +17,12 @@
 -- points_raw is the sum before either monthly cap, points after both. members: reported members of
 -- the row (all of them count, with or without points); points_per_member = points ÷ members.
 -- member_id and name are NULL on branch and unit rows, branch on unit rows.
--- rank: the leaderboard's rank among the rows (ties share the better rank): members by points,
--- branches and units by points per member (small units are not ranked by their size); ranked: the
--- number of rows ranked. Rows are ordered by rank, then unit, branch, name and member_id.
+-- rank: the rank among the part's rows (ties share the better rank): members by points, branches
+-- and units by points per member (small units are not ranked by their size); ranked: the number
+-- of rows of the level. Rows are ordered by part, rank, unit, branch, name and member_id.
 -- How: integer member ids (mid) throughout; each member's points are computed per month (where
--- the caps apply), then summed per member, or per branch or unit of the member on the roster.
+-- the caps apply), then summed per member, or per branch of the member on the roster (and the
+-- branches per unit); the board ranks only the rows at or above the $top-th score.
 WITH
 roster AS (
     SELECT r.mid, r.member_id, r.name, r.unit, r.branch
@@ -84,45 +86,49 @@ capped AS (
                 THEN $max_points_per_month ELSE points_hours_capped END AS points
     FROM scored
 ),
--- member rows: each member's months summed; branch and unit rows: the months of their members
--- summed directly (the monthly caps are per member and month: the same sums, one grouping fewer)
 member_points AS (
     SELECT mid, SUM(hours) AS hours, SUM(red_days) AS red_days, SUM(wishes) AS wishes,
            SUM(good_ratings) AS good_ratings, SUM(points_raw) AS points_raw, SUM(points) AS points
     FROM capped
-    WHERE $level = 'member'
+    WHERE $level = 'member' OR $board = 'member'
     GROUP BY mid
 ),
-group_points AS (
-    SELECT r.unit, CASE WHEN $level = 'branch' THEN r.branch END AS branch, SUM(c.hours) AS hours,
-           SUM(c.red_days) AS red_days, SUM(c.wishes) AS wishes, SUM(c.good_ratings) AS good_ratings,
-           SUM(c.points_raw) AS points_raw, SUM(c.points) AS points
+-- branches and units sum the months of their members directly (the caps are per member and
+-- month: the same sums, one grouping fewer)
+branch_points AS (
+    SELECT r.unit, r.branch, SUM(c.hours) AS hours, SUM(c.red_days) AS red_days, SUM(c.wishes) AS wishes,
+           SUM(c.good_ratings) AS good_ratings, SUM(c.points_raw) AS points_raw, SUM(c.points) AS points
     FROM capped c
     JOIN roster r ON r.mid = c.mid
-    WHERE $level <> 'member'
-    GROUP BY ALL
+    WHERE $level IN ('branch', 'unit') OR $board IN ('branch', 'unit')
+    GROUP BY r.unit, r.branch
 ),
-group_members AS (
-    SELECT unit, CASE WHEN $level = 'branch' THEN branch END AS branch, COUNT(*) AS members
-    FROM roster
-    WHERE $level <> 'member'
-    GROUP BY ALL
+branch_rows AS (
+    SELECT m.unit, m.branch, m.members, p.hours, p.red_days, p.wishes, p.good_ratings, p.points_raw, p.points
+    FROM (SELECT unit, branch, COUNT(*) AS members FROM roster
+          WHERE $level IN ('branch', 'unit') OR $board IN ('branch', 'unit')
+          GROUP BY unit, branch) m
+    LEFT JOIN branch_points p ON p.unit IS NOT DISTINCT FROM m.unit AND p.branch IS NOT DISTINCT FROM m.branch
 ),
 rolled AS (
-    SELECT r.member_id, r.name, r.unit, r.branch, 1 AS members, p.hours, p.red_days, p.wishes,
-           p.good_ratings, p.points_raw, p.points
+    SELECT 'member' AS level, r.member_id, r.name, r.unit, r.branch, 1 AS members, p.hours, p.red_days,
+           p.wishes, p.good_ratings, p.points_raw, p.points
     FROM roster r
     LEFT JOIN member_points p ON p.mid = r.mid
-    WHERE $level = 'member'
+    WHERE $level = 'member' OR $board = 'member'
     UNION ALL
-    SELECT NULL, NULL, m.unit, m.branch, m.members, p.hours, p.red_days, p.wishes, p.good_ratings,
-           p.points_raw, p.points
-    FROM group_members m
-    LEFT JOIN group_points p ON p.unit IS NOT DISTINCT FROM m.unit AND p.branch IS NOT DISTINCT FROM m.branch
-    WHERE $level <> 'member'
+    SELECT 'branch', NULL, NULL, unit, branch, members, hours, red_days, wishes, good_ratings, points_raw, points
+    FROM branch_rows
+    WHERE $level = 'branch' OR $board = 'branch'
+    UNION ALL
+    SELECT 'unit', NULL, NULL, unit, NULL, SUM(members), SUM(hours), SUM(red_days), SUM(wishes),
+           SUM(good_ratings), SUM(points_raw), SUM(points)
+    FROM branch_rows
+    WHERE $level = 'unit' OR $board = 'unit'
+    GROUP BY unit
 ),
 totals AS (
-    SELECT member_id, name, unit, branch,
+    SELECT level, member_id, name, unit, branch,
            CAST(members AS BIGINT) AS members,
            COALESCE(hours, 0) AS hours,
            CAST(COALESCE(red_days, 0) AS BIGINT) AS red_days,
@@ -130,23 +136,31 @@ totals AS (
            CAST(COALESCE(good_ratings, 0) AS BIGINT) AS good_ratings,
            CAST(COALESCE(points_raw, 0) AS DOUBLE) AS points_raw,
            CAST(COALESCE(points, 0) AS DOUBLE) AS points,
-           CAST(COALESCE(points, 0) AS DOUBLE) / members AS points_per_member
+           CAST(COALESCE(points, 0) AS DOUBLE) / members AS points_per_member,
+           CASE WHEN level = 'member' THEN CAST(COALESCE(points, 0) AS DOUBLE)
+                ELSE CAST(COALESCE(points, 0) AS DOUBLE) / members END AS score
     FROM rolled
 ),
-board AS (
-    SELECT *, CASE WHEN $level = 'member' THEN points ELSE points_per_member END AS score
+level_rows AS (
+    SELECT *, RANK() OVER (ORDER BY score DESC) AS rank, COUNT(*) OVER () AS ranked
     FROM totals
+    WHERE level = $level
+),
+board_rows AS (
+    SELECT * FROM totals WHERE level = $board
 ),
 cut AS (
-    -- the score of the row ranked $top (every row when $top is NULL)
-    SELECT MIN(score) AS score FROM (SELECT score FROM board ORDER BY score DESC LIMIT $top) t
+    -- the score of the row ranked $top (every row when $top is NULL): only those rows are ranked
+    SELECT MIN(score) AS score FROM (SELECT score FROM board_rows ORDER BY score DESC LIMIT $top) t
 ),
-ranked AS (
-    SELECT r.*, RANK() OVER (ORDER BY r.score DESC) AS rank, (SELECT COUNT(*) FROM totals) AS ranked
-    FROM board r, cut c
-    WHERE r.score >= c.score
+board AS (
+    SELECT b.*, RANK() OVER (ORDER BY b.score DESC) AS rank, (SELECT COUNT(*) FROM board_rows) AS ranked
+    FROM board_rows b, cut c
+    WHERE b.score >= c.score
 )
-SELECT member_id, name, unit, branch, members, hours, red_days, wishes, good_ratings, points_raw, points,
-       points_per_member, rank, ranked
-FROM ranked
-ORDER BY rank, unit, branch, name, member_id
+SELECT part, level, member_id, name, unit, branch, members, hours, red_days, wishes, good_ratings,
+       points_raw, points, points_per_member, rank, ranked
+FROM (SELECT 'rows' AS part, * FROM level_rows
+      UNION ALL
+      SELECT 'board', * FROM board) t
+ORDER BY part DESC, rank, unit, branch, name, member_id

@@ -138,6 +138,14 @@ def add_flags(df: pd.DataFrame, th: Thresholds, median: float | None, lang: str,
     return out
 
 
+def part(points: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One part of a ``red_points.sql`` result: 'rows' (every row of the level asked for) or
+    'board' (the leaderboard's best rows), without the part and level columns."""
+    if name not in ("rows", "board"):
+        raise ValueError(f"unknown part {name!r}")
+    return points[points["part"] == name].drop(columns=["part", "level"]).reset_index(drop=True)
+
+
 def _with_points(df: pd.DataFrame, points: pd.DataFrame, key: str) -> pd.DataFrame:
     """Join the points of ``red_points.sql`` (at the same level) onto a scorecard by ``key``."""
     p = points[[key, "points", "points_per_member"]] if not points.empty else pd.DataFrame(
@@ -314,13 +322,16 @@ class PointsRules:
             "max_points_per_month": self.max_points_per_month,
         }
 
-    def query(self, level: str, *, unit: str | None = None, branch: str | None = None,
-              top: int | None = None) -> dict:
-        """The parameters of ``red_points.sql`` for the rows of ``level`` ('member', 'branch' or
-        'unit'), of the members of ``unit`` or ``branch`` only, ranked ``top`` or better."""
-        if level not in LEVELS:
-            raise ValueError(f"unknown level {level!r}")
-        return {**self.params(), "level": level, "member_unit": unit, "member_branch": branch, "top": top}
+    def query(self, level: str | None, *, board: str | None = None, top: int | None = None,
+              unit: str | None = None, branch: str | None = None) -> dict:
+        """The parameters of ``red_points.sql``: every row of ``level`` ('member', 'branch', 'unit'
+        or None) and the rows of ``board`` (a level or None) ranked ``top`` or better, of the
+        members of ``unit`` or ``branch`` only (see ``part``)."""
+        for value in (level, board):
+            if value is not None and value not in LEVELS:
+                raise ValueError(f"unknown level {value!r}")
+        return {**self.params(), "level": level, "board": board, "top": top, "member_unit": unit,
+                "member_branch": branch}
 
     def lines(self, lang: str) -> list[str]:
         """The rules in force, one sentence each, for the page."""

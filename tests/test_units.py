@@ -101,18 +101,23 @@ def f(**dims) -> Filters:
     return Filters.make(*Q1_2025, **dims)
 
 
+def rows(store, filters, rules, level, **restrict):
+    """Every row of ``level`` of red_points.sql."""
+    return scorecard.part(store.query("red_points", filters, **rules.query(level, **restrict)), "rows")
+
+
 def units_card(store, filters=None, th=TH, rules=RULES, lang="zh"):
     filters = filters or f()
     median = scorecard.median_hours_per_member(store.query("unit_scorecard", scorecard.county_filters(filters)))
     return scorecard.unit_scorecard(store.query("unit_scorecard", filters),
-                                    store.query("red_points", filters, **rules.query("unit")),
+                                    rows(store, filters, rules, "unit"),
                                     th, median, lang, filters.end).set_index("unit")
 
 
 def points(store, level="member", filters=None, rules=RULES, **rule_changes):
     if rule_changes:
         rules = scorecard.PointsRules(**{**RULES.__dict__, **rule_changes})
-    df = store.query("red_points", filters or f(), **rules.query(level))
+    df = rows(store, filters or f(), rules, level)
     key = {"member": "member_id", "branch": "branch", "unit": "unit"}[level]
     return df.set_index(key)
 
@@ -244,7 +249,7 @@ def branch_card(store, unit=None):
     filters = f()
     median = scorecard.median_hours_per_member(store.query("unit_scorecard", filters))
     return scorecard.branch_scorecard(store.query("branch_scorecard", filters, drill_unit=unit),
-                                      store.query("red_points", filters, **RULES.query("branch", unit=unit)),
+                                      rows(store, filters, RULES, "branch", unit=unit),
                                       TH, median, "zh", filters.end)
 
 
@@ -274,7 +279,7 @@ def test_branches_sort_by_their_ordinal():
 def member_rows(store, branch, scope):
     filters = f()
     return scorecard.member_list(store.query("member_list", filters, drill_branch=branch),
-                                 store.query("red_points", filters, **RULES.query("member", branch=branch)), scope)
+                                 rows(store, filters, RULES, "member", branch=branch), scope)
 
 
 def test_member_list(county):
@@ -373,7 +378,8 @@ def test_leaderboard_windows_and_ranking(county):
     assert [w.label for w in windows.values()] == ["2025年3月", "2025年", "累计"]
     assert windows["month"].start == D(2025, 3, 1) and windows["year"].start == D(2025, 1, 1)
     month = f().with_period(windows["month"].start, windows["month"].end)
-    board = scorecard.leaderboard(county.query("red_points", month, **RULES.query("member")),
+    ranked = county.query("red_points", month, **RULES.query(None, board="member"))
+    board = scorecard.leaderboard(scorecard.part(ranked, "board"),
                                   "member", Scope(show_names=False))
     assert list(board["name"][:2]) == ["欧阳*娜", "李*"]  # March: 6.5 and 1.5 points
     assert list(board["rank"][:2]) == [1, 2] and "member_id" not in board

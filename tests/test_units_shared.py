@@ -4,8 +4,9 @@
   reported (未参与党员 per branch): ``inactive_members.sql`` carries that count, counted the way
   ``branch_scorecard.sql`` counts it.
 - 红色积分 are asked for the rows a table shows: one unit's branches and one branch's members are
-  their rows of the whole roster; the leaderboard's top is the head of the whole ranking (ties
-  included); branches and units sum their members.
+  their rows of the whole roster; the leaderboard's top (asked alone, or with every unit's rows
+  in the same query) is the head of the whole ranking, ties included; branches and units sum
+  their members.
 
 Checked on the hand-checked county of tests/test_units.py, under filters, scopes and points rules
 that change the answers.
@@ -76,6 +77,10 @@ TIGHT = scorecard.PointsRules(**{**RULES.__dict__, "max_hours_per_month": 2.5, "
 POINTS = ["members", "hours", "red_days", "wishes", "good_ratings", "points_raw", "points", "points_per_member"]
 
 
+def rows(county, filters, scope, rules, level, **restrict):
+    return scorecard.part(county.query("red_points", filters, scope, **rules.query(level, **restrict)), "rows")
+
+
 @pytest.mark.parametrize("dims", FILTERS)
 @pytest.mark.parametrize("rules", [RULES, TIGHT], ids=["default", "tight caps"])
 @pytest.mark.parametrize("scope", SCOPES[:2])
@@ -83,16 +88,16 @@ def test_the_rows_of_one_unit_or_branch_are_those_of_the_whole_roster(county, di
     # a member's points do not depend on the others': asking for one unit's branches or one branch's
     # members gives their rows of the whole roster (ranked among themselves)
     filters = f(**dims)
-    branches = county.query("red_points", filters, scope, **rules.query("branch"))
-    members = county.query("red_points", filters, scope, **rules.query("member"))
+    branches = rows(county, filters, scope, rules, "branch")
+    members = rows(county, filters, scope, rules, "member")
     assert len(branches) and len(members)
     for unit in sorted(branches["unit"].unique()):
-        alone = county.query("red_points", filters, scope, **rules.query("branch", unit=unit))
+        alone = rows(county, filters, scope, rules, "branch", unit=unit)
         whole = branches[branches["unit"] == unit]
         pd.testing.assert_frame_equal(alone.set_index("branch")[POINTS].sort_index(),
                                       whole.set_index("branch")[POINTS].sort_index())
     for branch in sorted(members["branch"].dropna().unique()):
-        alone = county.query("red_points", filters, scope, **rules.query("member", branch=branch))
+        alone = rows(county, filters, scope, rules, "member", branch=branch)
         whole = members[members["branch"] == branch]
         pd.testing.assert_frame_equal(alone.set_index("member_id")[POINTS].sort_index(),
                                       whole.set_index("member_id")[POINTS].sort_index())
@@ -101,23 +106,30 @@ def test_the_rows_of_one_unit_or_branch_are_those_of_the_whole_roster(county, di
 
 @pytest.mark.parametrize("level", scorecard.LEVELS)
 @pytest.mark.parametrize("rules", [RULES, TIGHT], ids=["default", "tight caps"])
-def test_the_leaderboard_top_is_the_head_of_the_whole_ranking(county, level, rules):
-    whole = county.query("red_points", f(), **rules.query(level))
+@pytest.mark.parametrize("dims", FILTERS[:3])
+def test_the_leaderboard_is_the_head_of_the_whole_ranking_with_or_without_the_units(county, level, rules, dims):
+    whole = rows(county, f(**dims), Scope(), rules, level)
     score = whole["points"] if level == "member" else whole["points_per_member"]
     assert list(whole["rank"]) == list(score.rank(method="min", ascending=False).astype(int))
     assert list(score) == sorted(score, reverse=True)
     assert set(whole["ranked"]) == {len(whole)}
-    for top in range(1, len(whole) + 1):
-        head = county.query("red_points", f(), **rules.query(level, top=top))
-        pd.testing.assert_frame_equal(head, whole[whole["rank"] <= top].reset_index(drop=True))
-        assert len(head) >= top  # ties at the cut are all shown
+    units = rows(county, f(**dims), Scope(), rules, "unit")
+    for top in [*range(1, len(whole) + 1), None]:
+        head = whole[whole["rank"] <= (top or len(whole))].reset_index(drop=True)
+        alone = county.query("red_points", f(**dims), **rules.query(None, board=level, top=top))
+        both = county.query("red_points", f(**dims), **rules.query("unit", board=level, top=top))
+        assert set(alone["part"]) == {"board"} and set(both["part"]) == {"rows", "board"}
+        pd.testing.assert_frame_equal(scorecard.part(alone, "board"), head)
+        pd.testing.assert_frame_equal(scorecard.part(both, "board"), head)
+        pd.testing.assert_frame_equal(scorecard.part(both, "rows"), units)
+        assert len(head) >= (top or 0)  # ties at the cut are all shown
 
 
 def test_branch_and_unit_points_are_their_members_sums(county):
-    members = county.query("red_points", f(), **TIGHT.query("member"))
+    members = rows(county, f(), Scope(), TIGHT, "member")
     for level, keys in (("branch", ["unit", "branch"]), ("unit", ["unit"])):
-        rolled = county.query("red_points", f(), **TIGHT.query(level)).set_index(keys)
-        sums = members.groupby(keys)[["members", "points", "points_raw", "red_days"]].sum()
+        rolled = rows(county, f(), Scope(), TIGHT, level).set_index(keys)
+        sums = members.groupby(keys, dropna=False)[["members", "points", "points_raw", "red_days"]].sum()
         assert sorted(rolled.index) == sorted(sums.index)
         for column in sums.columns:
             assert rolled.loc[sums.index, column].tolist() == pytest.approx(sums[column].tolist())
@@ -125,9 +137,13 @@ def test_branch_and_unit_points_are_their_members_sums(county):
     assert members.set_index("member_id").loc["a1", "points"] == pytest.approx(18)
 
 
-def test_an_unknown_level_is_refused():
+def test_an_unknown_level_or_part_is_refused():
     with pytest.raises(ValueError):
         RULES.query("county")
+    with pytest.raises(ValueError):
+        RULES.query("unit", board="county")
+    with pytest.raises(ValueError):
+        scorecard.part(pd.DataFrame({"part": [], "level": []}), "all")
     with pytest.raises(ValueError):
         scorecard.leaderboard(pd.DataFrame(), "county", Scope())
 
