@@ -39,10 +39,12 @@ with right:
     if open_df.empty:
         st.info(ctx.t("wishes.no_open"))
     else:
-        ui.plotly(charts.open_wish_ages(open_df, list(by_community["community"]), ctx.lang,
-                                        ctx.t("wishes.ages_title")),
+        dots, order = wishes.ages_chart_rows(open_df, by_community)
+        ui.plotly(charts.open_wish_ages(dots, order, ctx.lang, ctx.t("wishes.ages_title")),
                   ctx.t("wishes.ages_title"), key="ages")
         st.caption(ctx.t("wishes.ages_caption", end=end))
+        if len(by_community) > len(order):
+            st.caption(ctx.t("wishes.ages_top", n=len(order), total=fmt.number(len(by_community), ctx.lang)))
 
 left, right = st.columns(2)
 with left:

@@ -447,8 +447,10 @@ def open_wish_ages(open_df: pd.DataFrame, order: list[str], lang: str, title: st
     fig.update_xaxes(title={"text": t("wishes.age_axis", lang), "font": {"size": 12, "color": GREY},
                             "standoff": 8},
                      rangemode="tozero", showgrid=True, gridcolor="#EFEFEF", automargin=True)
-    for i in range(len(order) - 1):
-        fig.add_hline(y=i + 0.5, line={"color": "#F2F2F2", "width": 1})
+    # row separators set at once (add_hline re-validates every shape already there: quadratic)
+    fig.update_layout(shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": i + 0.5,
+                               "y1": i + 0.5, "line": {"color": "#F2F2F2", "width": 1}, "layer": "below"}
+                              for i in range(len(order) - 1)])
     return fig
 
 

@@ -83,6 +83,11 @@ def open_wishes(df: pd.DataFrame, settings: dict, show_names: bool) -> pd.DataFr
     return data[cols].reset_index(drop=True)
 
 
+# The open-wish ages chart shows this many communities (those with the most open wishes) at most:
+# a city has thousands; the follow-up table lists every wish.
+AGES_ROWS = 30
+
+
 def open_by_community(open_df: pd.DataFrame) -> pd.DataFrame:
     """Per community: open wishes, overdue ones, unclaimed ones, median and oldest age in days."""
     cols = ["community", "open", "overdue", "unclaimed", "median_age", "max_age"]
@@ -97,6 +102,13 @@ def open_by_community(open_df: pd.DataFrame) -> pd.DataFrame:
         "max_age": g["age_days"].max().astype(int),
     }).reset_index()
     return out.sort_values(["open", "community"], ascending=[False, True])[cols].reset_index(drop=True)
+
+
+def ages_chart_rows(open_df: pd.DataFrame, by_community: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+    """The open wishes and the community rows (top first) the ages chart shows: the ``AGES_ROWS``
+    communities with the most open wishes (``open_by_community``'s order)."""
+    order = list(by_community["community"].head(AGES_ROWS))
+    return open_df[open_df["community"].isin(order)], order
 
 
 def satisfaction_distribution(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:

@@ -251,3 +251,20 @@ def test_overdue_rows_are_red_unless_the_table_is_too_big_to_style():
                        | {f"c{i}": range(30000) for i in range(8)})
     assert big.size > pd.get_option("styler.render.max_elements")
     assert w.highlight_overdue(big) is big
+
+
+def test_the_ages_chart_shows_the_communities_with_most_open_wishes():
+    # a city: 100 communities, community k with k open wishes (one overdue each)
+    rows = [{"wish_id": f"W{k}-{i}", "community": f"C{k:03d}", "age_days": i, "overdue": i == 0,
+             "stage": "unclaimed"} for k in range(1, 101) for i in range(k)]
+    open_df = pd.DataFrame(rows)
+    by_community = wishes.open_by_community(open_df)
+    dots, order = wishes.ages_chart_rows(open_df, by_community)
+    assert order == [f"C{k:03d}" for k in range(100, 100 - wishes.AGES_ROWS, -1)]
+    assert set(dots["community"]) == set(order) and len(dots) == sum(range(71, 101))
+    fig = charts.open_wish_ages(dots, order, "zh", "t")
+    # one separator between each two rows, set in one go
+    assert [s.y0 for s in fig.layout.shapes] == [i + 0.5 for i in range(len(order) - 1)]
+    assert sum(len(trace.x) for trace in fig.data) == len(dots)
+    few, order = wishes.ages_chart_rows(open_df[open_df["community"] <= "C003"], by_community.tail(3))
+    assert order == ["C003", "C002", "C001"] and len(few) == 6
