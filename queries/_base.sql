@@ -3,16 +3,17 @@
 -- filter bar ($units, $branches, $communities, $categories, $forms) apply here and nowhere else.
 -- A NULL list means "no restriction"; an empty list matches nothing.
 -- Queries read f_members, f_services, f_households, f_wishes and f_dims, never the raw tables.
--- mid (claim_mid: the wish's claiming member), bid, cid, aid, household: dense integer ids of
--- member, branch, community, activity and household (redservice.serving); $member_max,
--- $branch_max, $community_max, $activity_max and $household_max: the largest ids, bound by the
--- store for exact bitmap counts (bitstring_agg);
+-- mid (claim_mid: the wish's claiming member), uid, bid, cid, aid, household: dense integer ids
+-- of member, work unit, branch, community, activity and household (redservice.serving);
+-- $member_max, $unit_max, $branch_max, $community_max, $activity_max and $household_max: the
+-- largest ids, bound by the store for exact bitmap counts (bitstring_agg); paired: the record is in
+-- its unit's 包联 community;
 -- community_hh, compound_hh, unit_hh, unit_mid: the household's / member's number within its
 -- community, compound, unit (largest: $community_household_max, $compound_household_max,
 -- $unit_household_max, $unit_member_max), for exact bitmap counts grouped by those (or finer).
 f_members AS (
     SELECT m.member_id, m.name, m.unit, m.branch, m.community, m.reported_on,
-           m.gender, m.compound, m.phone, m.mid, m.bid, m.cid
+           m.gender, m.compound, m.phone, m.mid, m.bid, m.cid, m.uid
     FROM members m
     WHERE ($units IS NULL OR list_contains($units, m.unit))
       AND ($branches IS NULL OR list_contains($branches, m.branch))
@@ -22,7 +23,8 @@ f_members AS (
 ),
 f_services AS (
     SELECT s.record_id, s.date, s.member_id, s.name, s.unit, s.branch, s.community, s.compound,
-           s.category, s.form, s.activity_id, s.content, s.persons, s.hours, s.note, s.mid, s.aid, s.unit_mid
+           s.category, s.form, s.activity_id, s.content, s.persons, s.hours, s.note, s.mid, s.aid, s.unit_mid,
+           s.uid, s.paired
     FROM services s
     WHERE ($units IS NULL OR list_contains($units, s.unit))
       AND ($branches IS NULL OR list_contains($branches, s.branch))
@@ -34,7 +36,7 @@ f_services AS (
 ),
 f_households AS (
     -- one row per service record x household (household: a dense integer id, one per household)
-    SELECT h.date, h.mid, h.member_id, h.unit, h.branch, h.community, h.cid, h.compound,
+    SELECT h.date, h.mid, h.member_id, h.unit, h.uid, h.branch, h.community, h.cid, h.compound,
            h.category, h.form, h.household, h.community_hh, h.compound_hh, h.unit_hh
     FROM household_facts h
     WHERE ($units IS NULL OR list_contains($units, h.unit))

@@ -13,13 +13,16 @@
 --   hours_per_member = hours ÷ reported (NULL with no reported member).
 -- households: DISTINCT household codes served by the unit's records (never add across units).
 -- wishes_claimed / wishes_completed: by claiming unit, on claim / completion date in the period.
--- paired_hours: hours of the unit's records in its 包联 community (NULL when it has none).
+-- paired_hours: hours of the unit's records in its 包联 community (NULL when it has none;
+--   services.paired, set when the serving copy is built).
 -- latest_month_records: the unit's records in the month of $end (within the period).
 -- hours_rank: rank by hours_per_member, highest first (NULL when it cannot be computed).
+-- How: records, households and members grouped by the unit's integer id (uid).
 WITH
 unit_list AS (
-    SELECT u.unit, u.category, u.paired_community
+    SELECT u.unit, i.uid, u.category, u.paired_community
     FROM units u
+    LEFT JOIN unit_ids i ON i.unit = u.unit
     WHERE ($units IS NULL OR list_contains($units, u.unit))
       AND ($scope_units IS NULL OR list_contains($scope_units, u.unit))
       AND ($branches IS NULL OR u.unit IN (
@@ -34,7 +37,7 @@ roll AS (
     GROUP BY b.unit
 ),
 reported AS (
-    SELECT m.mid, m.unit
+    SELECT m.mid, m.uid
     FROM f_members m
     WHERE m.reported_on <= $end
 ),
@@ -45,29 +48,28 @@ served AS (
     WHERE s.date BETWEEN $start AND $end
 ),
 unit_members AS (
-    SELECT r.unit, COUNT(*) AS reported,
+    SELECT r.uid, COUNT(*) AS reported,
            COUNT(*) FILTER (WHERE get_bit(a.bits, r.mid - 1) = 1) AS active
     FROM reported r, served a
-    GROUP BY r.unit
+    GROUP BY r.uid
 ),
 svc AS (
-    SELECT s.unit,
+    SELECT s.uid,
            SUM(s.hours) AS hours,
            SUM(s.persons) AS persons,
            COUNT(*) AS records,
-           SUM(CASE WHEN s.community = u.paired_community THEN s.hours ELSE 0 END) AS paired_hours,
+           SUM(CASE WHEN s.paired THEN s.hours ELSE 0 END) AS paired_hours,
            COUNT(*) FILTER (WHERE s.date >= DATE_TRUNC('month', CAST($end AS DATE))) AS latest_month_records
     FROM f_services s
-    LEFT JOIN units u ON u.unit = s.unit
     WHERE s.date BETWEEN $start AND $end
-    GROUP BY s.unit
+    GROUP BY s.uid
 ),
 hh AS (
     -- exact: a bitmap per unit over the household's number within the unit
-    SELECT unit, COALESCE(bit_count(bitstring_agg(unit_hh, 1, $unit_household_max)), 0) AS households
+    SELECT uid, COALESCE(bit_count(bitstring_agg(unit_hh, 1, $unit_household_max)), 0) AS households
     FROM f_households
     WHERE date BETWEEN $start AND $end
-    GROUP BY unit
+    GROUP BY uid
 ),
 claimed AS (
     SELECT claim_unit AS unit, COUNT(*) AS wishes_claimed
@@ -105,9 +107,9 @@ card AS (
         COALESCE(s.latest_month_records, 0) AS latest_month_records
     FROM unit_list l
     LEFT JOIN roll ro ON ro.unit = l.unit
-    LEFT JOIN unit_members mb ON mb.unit = l.unit
-    LEFT JOIN svc s ON s.unit = l.unit
-    LEFT JOIN hh h ON h.unit = l.unit
+    LEFT JOIN unit_members mb ON mb.uid = l.uid
+    LEFT JOIN svc s ON s.uid = l.uid
+    LEFT JOIN hh h ON h.uid = l.uid
     LEFT JOIN claimed c ON c.unit = l.unit
     LEFT JOIN completed d ON d.unit = l.unit
 )

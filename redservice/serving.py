@@ -5,8 +5,9 @@ The Parquet files of a generation are the records; the pages read a derived copy
 * every table typed once (the Parquet files may come from older writers), ``services`` sorted by
   date so that a period filter skips whole blocks;
 * dense integer ids (1..n, ``*_ids`` tables): ``mid`` for members (members, services,
-  household_facts; ``claim_mid`` in wishes), ``bid`` branches and ``cid`` communities (members;
-  cid in household_facts), ``aid`` activities (services), so that distinct counts and groups work on integers, not strings,
+  household_facts; ``claim_mid`` in wishes), ``uid`` work units (members, services,
+  household_facts), ``bid`` branches and ``cid`` communities (members; cid in household_facts),
+  ``aid`` activities (services), so that distinct counts and groups work on integers, not strings,
   and can be exact bitmaps (``bitstring_agg(x, 1, $member_max)``: the ``meta`` maxima are bound);
 * local ids for distinct counts per group: a household's number within its community
   (``community_hh``), its compound (``compound_hh``) and the serving unit (``unit_hh``) in
@@ -14,6 +15,7 @@ The Parquet files of a generation are the records; the pages read a derived copy
   ``bitstring_agg(community_hh, 1, $community_household_max)`` grouped by community is then a
   bitmap the size of the largest community per group — exact, and several times cheaper than a
   hash of every (community, household) pair;
+* ``services.paired``: the record is in its unit's 包联 (paired) community (no join per query);
 * ``household_facts``: one row per (service record, household) carrying the record's date and
   every filter column, with the household hash replaced by a dense integer id (service_households
   itself is not copied). Distinct households are then a filtered scan of integers with no join,
@@ -46,14 +48,15 @@ from redservice.schema import TABLES, parquet_name
 
 FILE = "serving.duckdb"
 ALIAS = "serving"
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_base")
 # The largest id of each kind, bound by the store as $<name> for exact bitmap counts (bitstring_agg).
 MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids", "mid"),
           "branch_max": ("branch_ids", "bid"), "community_max": ("community_ids", "cid"),
-          "activity_max": ("activity_ids", "aid"), "unit_member_max": ("unit_members", "unit_mid"),
+          "activity_max": ("activity_ids", "aid"), "unit_max": ("unit_ids", "uid"),
+          "unit_member_max": ("unit_members", "unit_mid"),
           "community_household_max": ("community_households", "community_hh"),
           "compound_household_max": ("compound_households", "compound_hh"),
           "unit_household_max": ("unit_households", "unit_hh")}
@@ -138,22 +141,26 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
         ("community_ids",
          _ids("community", "cid", (_typed(d, "communities"), _typed(d, "members"), _typed(d, "services"))), ""),
         ("activity_ids", _ids("activity_id", "aid", (_typed(d, "services"),)), ""),
+        ("unit_ids", _ids("unit", "uid", (_typed(d, "units"), _typed(d, "members"), _typed(d, "services"))), ""),
         ("members",
-         f"SELECT {member_cols}, i.mid, b.bid, c.cid FROM ({_typed(d, 'members')}) m "
+         f"SELECT {member_cols}, i.mid, b.bid, c.cid, u.uid FROM ({_typed(d, 'members')}) m "
          "LEFT JOIN member_ids i ON i.member_id = m.member_id LEFT JOIN branch_ids b ON b.branch = m.branch "
-         "LEFT JOIN community_ids c ON c.community = m.community", "member_id"),
+         "LEFT JOIN community_ids c ON c.community = m.community LEFT JOIN unit_ids u ON u.unit = m.unit",
+         "member_id"),
         ("service_base",
          f"SELECT {service_cols}, i.mid, a.aid FROM ({_typed(d, 'services')}) s "
          "LEFT JOIN member_ids i ON i.member_id = s.member_id LEFT JOIN activity_ids a ON a.activity_id = s.activity_id",
          ""),
         ("unit_members", _local_ids("service_base", ("unit",), "mid", "unit_mid"), ""),
         ("services",
-         "SELECT s.*, u.unit_mid FROM service_base s "
-         "LEFT JOIN unit_members u ON u.unit IS NOT DISTINCT FROM s.unit AND u.mid = s.mid",
+         "SELECT s.*, u.unit_mid, i.uid, COALESCE(s.community = p.paired_community, FALSE) AS paired "
+         "FROM service_base s "
+         "LEFT JOIN unit_members u ON u.unit IS NOT DISTINCT FROM s.unit AND u.mid = s.mid "
+         "LEFT JOIN unit_ids i ON i.unit = s.unit LEFT JOIN units p ON p.unit = s.unit",
          "date, mid, record_id"),
         ("household_ids", _ids("household", "hid", (_typed(d, "service_households"),)), ""),
         ("household_base",
-         "SELECT s.date, s.mid, s.member_id, s.unit, s.branch, s.community, c.cid, s.compound, s.category, "
+         "SELECT s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, s.category, "
          f"s.form, i.hid AS household FROM ({_typed(d, 'service_households')}) h "
          "JOIN services s ON s.record_id = h.record_id JOIN household_ids i ON i.household = h.household "
          "LEFT JOIN community_ids c ON c.community = s.community", ""),
