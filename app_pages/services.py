@@ -67,7 +67,8 @@ st.caption(ctx.t("services.red_day_def", form=red_form))
 if red_months.empty:
     st.info(ctx.t("services.no_red_day", form=red_form))
 else:
-    attendees, members = services.attendance_matrix(red_units)
+    attendees, members = services.attendance_matrix(red_units, services.HEATMAP_ROWS)
+    unit_count = red_units["unit"].nunique()
     missed = services.missed_units(red_units)
     left, right = st.columns([2, 3])
     with left:
@@ -86,7 +87,9 @@ else:
                 "members": st.column_config.NumberColumn(columns["members"], format="%d"),
             })
     with right:
-        st.caption(ctx.t("services.heatmap_caption", units=len(attendees.index)))
+        st.caption(ctx.t("services.heatmap_caption", units=fmt.number(unit_count, ctx.lang))
+                   if unit_count <= len(attendees.index) else
+                   ctx.t("services.heatmap_top", n=len(attendees.index), units=fmt.number(unit_count, ctx.lang)))
         with st.container(height=640, border=False):
             ui.plotly(charts.attendance_heatmap(attendees, members, ctx.lang, ctx.t("services.heatmap_title")),
                       ctx.t("services.heatmap_title"), key="red_heatmap")

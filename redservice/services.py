@@ -152,10 +152,16 @@ def red_day_summary(months: pd.DataFrame) -> dict:
     }
 
 
-def attendance_matrix(units: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+# The heat map shows this many units at most (a city has thousands; the units that missed a
+# month are all in the table beside it).
+HEATMAP_ROWS = 60
+
+
+def attendance_matrix(units: pd.DataFrame, limit: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The heat map's data: (attendees, members) as unit × month tables. Units are ordered by
-    attendance over the period, highest first (ties by name); months in time order. A cell where
-    the unit had neither members nor attendees is NaN (blank), not 0."""
+    attendance over the period, highest first (ties by name), the first ``limit`` only (None: all);
+    months in time order. A cell where the unit had neither members nor attendees is NaN (blank),
+    not 0."""
     if units.empty:
         return pd.DataFrame(), pd.DataFrame()
     data = units.copy()
@@ -163,7 +169,7 @@ def attendance_matrix(units: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     attendees = data.pivot_table(index="unit", columns="month", values="attendees", aggfunc="sum")
     members = data.pivot_table(index="unit", columns="month", values="members", aggfunc="sum")
     totals = attendees.fillna(0).sum(axis=1)
-    order = sorted(attendees.index, key=lambda u: (-totals[u], u))
+    order = sorted(attendees.index, key=lambda u: (-totals[u], u))[:limit]
     months = sorted(attendees.columns)
     return attendees.reindex(index=order, columns=months), members.reindex(index=order, columns=months)
 

@@ -238,10 +238,12 @@ def _kpis(ctx: Context) -> dict:
 
 def download_excel(ctx: Context, df: pd.DataFrame, title: str, columns: dict[str, str] | None = None,
                    key: str | None = None) -> None:
-    """A download button for the table as Excel, with the title and the filters in force on top."""
+    """A download button for the table as Excel, with the title and the filters in force on top.
+    The workbook is written when the button is clicked, not on every run of the page (a province's
+    list of members who have not served is hundreds of thousands of rows)."""
     st.download_button(
         ctx.t("export.excel"),
-        data=export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last),
+        data=lambda: export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last),
         file_name=export.safe_filename(f"{title}_{ctx.filters.start:%Y%m%d}-{ctx.filters.end:%Y%m%d}", "xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/download:", key=key, on_click="ignore",

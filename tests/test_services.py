@@ -163,6 +163,10 @@ def test_heat_map_data(store):
     heat = fig.data[0]
     assert list(heat.y) == ["U1", "U3", "U4", "U2"] and list(heat.x) == ["2025年2月", "2025年3月"]
     assert heat.text[3] == ["未参加", "未参加"] and heat.text[1][0] == ""  # missed vs. no members
+    # a city's thousands of units: the heat map keeps the ones with the most attendance
+    top, top_members = services.attendance_matrix(units, 2)
+    assert list(top.index) == ["U1", "U3"] and list(top_members.index) == ["U1", "U3"]
+    pd.testing.assert_frame_equal(top, attendees.head(2))
 
 
 def test_red_day_follows_filters_and_configured_form(store):
