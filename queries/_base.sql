@@ -7,7 +7,7 @@
 -- of member, work unit, branch, community, activity and household (redservice.serving);
 -- $member_max, $unit_max, $branch_max, $community_max, $activity_max and $household_max: the
 -- largest ids, bound by the store for exact bitmap counts (bitstring_agg); paired: the record is in
--- its unit's 包联 community;
+-- its unit's 包联 community; roster_uid, roster_bid: its member's unit and branch on the roster;
 -- community_hh, compound_hh, unit_hh, unit_mid: the household's / member's number within its
 -- community, compound, unit (largest: $community_household_max, $compound_household_max,
 -- $unit_household_max, $unit_member_max), for exact bitmap counts grouped by those (or finer).
@@ -24,7 +24,7 @@ f_members AS (
 f_services AS (
     SELECT s.record_id, s.date, s.member_id, s.name, s.unit, s.branch, s.community, s.compound,
            s.category, s.form, s.activity_id, s.content, s.persons, s.hours, s.note, s.mid, s.aid, s.unit_mid,
-           s.uid, s.paired
+           s.uid, s.paired, s.roster_uid, s.roster_bid
     FROM services s
     WHERE ($units IS NULL OR list_contains($units, s.unit))
       AND ($branches IS NULL OR list_contains($branches, s.branch))

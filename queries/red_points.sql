@@ -2,7 +2,7 @@
 -- leaderboard's best rows of $board, from one computation of each member's points.
 -- Grain: part × level × member, branch or unit (the member's branch and unit on the roster).
 -- part 'rows': every member, branch or unit of $level (NULL: none); part 'board': the rows of
--- $board (NULL: none) ranked $top or better (NULL: all), ties included.
+-- $board (NULL: none) with points, ranked $top or better (NULL: all), ties included.
 -- Parameters: $start, $end (inclusive), $level, $board, $top, the shared filters, $member_max
 -- (bound by the store), and
 --   $member_unit, $member_branch: only the members of this unit / branch on the roster (NULL: all);
@@ -19,47 +19,50 @@
 -- member_id and name are NULL on branch and unit rows, branch on unit rows.
 -- rank: the rank among the part's rows (ties share the better rank): members by points, branches
 -- and units by points per member (small units are not ranked by their size); ranked: the number
--- of rows of the level. Rows are ordered by part, rank, unit, branch, name and member_id.
--- How: integer member ids (mid) throughout; each member's points are computed per month (where
--- the caps apply), then summed per member, or per branch of the member on the roster (and the
--- branches per unit); the board ranks only the rows at or above the $top-th score.
+-- of rows of the level (with or without points). Rows are ordered by part, rank, unit, branch,
+-- name and member_id.
+-- How: integer ids throughout. The roster is a bitmap over the member ids: only its members'
+-- records are read. Each member's points are computed per month (where the caps apply), then
+-- summed per member, or per branch and unit of the member on the roster (carried by the records:
+-- services.roster_uid, roster_bid; no join); names are joined to the rows shown, last. The board
+-- ranks only the rows at or above the $top-th score.
 WITH
 roster AS (
-    SELECT r.mid, r.member_id, r.name, r.unit, r.branch
+    SELECT r.mid, r.uid, r.bid
     FROM f_members r
     WHERE r.reported_on <= $end
       AND ($member_unit IS NULL OR r.unit = $member_unit)
       AND ($member_branch IS NULL OR r.branch = $member_branch)
 ),
 chosen AS (
-    -- the roster's members as a bitmap over the dense member ids (read only when restricted)
+    -- the roster as a bitmap over the dense member ids
     SELECT bitstring_agg(mid, 1, $member_max) AS bits FROM roster
 ),
 period AS (
-    SELECT s.mid, s.date, s.hours, s.form, s.aid
+    SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid
     FROM f_services s, chosen c
-    WHERE s.date BETWEEN $start AND $end
-      AND (($member_unit IS NULL AND $member_branch IS NULL) OR get_bit(c.bits, s.mid - 1) = 1)
+    WHERE s.date BETWEEN $start AND $end AND get_bit(c.bits, s.mid - 1) = 1
 ),
 red_days AS (
-    SELECT mid, MIN(date) AS date
+    SELECT mid, ANY_VALUE(uid) AS uid, ANY_VALUE(bid) AS bid, MIN(date) AS date
     FROM period
     WHERE form = $red_day_form
     GROUP BY mid, aid, CASE WHEN aid IS NULL THEN date END
 ),
 events AS (
     -- kind: 0 a service record, 1 a 红色服务日, 2 a completed wish
-    SELECT mid, date, hours, 0 AS kind, FALSE AS good FROM period
+    SELECT mid, uid, bid, date, hours, 0 AS kind, FALSE AS good FROM period
     UNION ALL
-    SELECT mid, date, 0, 1, FALSE FROM red_days
+    SELECT mid, uid, bid, date, 0, 1, FALSE FROM red_days
     UNION ALL
-    SELECT w.claim_mid, w.completed_on, 0, 2, COALESCE(w.satisfaction >= $good_rating_min, FALSE)
-    FROM f_wishes w, chosen c
-    WHERE w.completed_on BETWEEN $start AND $end AND w.claim_mid IS NOT NULL
-      AND (($member_unit IS NULL AND $member_branch IS NULL) OR get_bit(c.bits, w.claim_mid - 1) = 1)
+    SELECT w.claim_mid, r.uid, r.bid, w.completed_on, 0, 2, COALESCE(w.satisfaction >= $good_rating_min, FALSE)
+    FROM f_wishes w
+    JOIN roster r ON r.mid = w.claim_mid
+    WHERE w.completed_on BETWEEN $start AND $end
 ),
 member_month AS (
-    SELECT mid,
+    -- uid, bid: the member's unit and branch on the roster (the same on every event of a member)
+    SELECT mid, ANY_VALUE(uid) AS uid, ANY_VALUE(bid) AS bid,
            SUM(hours) AS hours,
            COUNT(*) FILTER (WHERE kind = 1) AS red_days,
            COUNT(*) FILTER (WHERE kind = 2) AS wishes,
@@ -68,7 +71,7 @@ member_month AS (
     GROUP BY mid, DATE_TRUNC('month', date)
 ),
 scored AS (
-    SELECT mid, hours, red_days, wishes, good_ratings,
+    SELECT mid, uid, bid, hours, red_days, wishes, good_ratings,
            hours * $points_per_hour
            + red_days * $points_per_red_day
            + wishes * $points_per_wish
@@ -81,54 +84,70 @@ scored AS (
     FROM member_month
 ),
 capped AS (
-    SELECT mid, hours, red_days, wishes, good_ratings, points_raw,
+    SELECT mid, uid, bid, hours, red_days, wishes, good_ratings, points_raw,
            CASE WHEN $max_points_per_month > 0 AND points_hours_capped > $max_points_per_month
                 THEN $max_points_per_month ELSE points_hours_capped END AS points
     FROM scored
 ),
 member_points AS (
+    -- the roster's members with any event: their months summed
     SELECT mid, SUM(hours) AS hours, SUM(red_days) AS red_days, SUM(wishes) AS wishes,
            SUM(good_ratings) AS good_ratings, SUM(points_raw) AS points_raw, SUM(points) AS points
     FROM capped
     WHERE $level = 'member' OR $board = 'member'
     GROUP BY mid
 ),
--- branches and units sum the months of their members directly (the caps are per member and
--- month: the same sums, one grouping fewer)
-branch_points AS (
-    SELECT r.unit, r.branch, SUM(c.hours) AS hours, SUM(c.red_days) AS red_days, SUM(c.wishes) AS wishes,
-           SUM(c.good_ratings) AS good_ratings, SUM(c.points_raw) AS points_raw, SUM(c.points) AS points
-    FROM capped c
-    JOIN roster r ON r.mid = c.mid
-    WHERE $level IN ('branch', 'unit') OR $board IN ('branch', 'unit')
-    GROUP BY r.unit, r.branch
-),
-branch_rows AS (
-    SELECT m.unit, m.branch, m.members, p.hours, p.red_days, p.wishes, p.good_ratings, p.points_raw, p.points
-    FROM (SELECT unit, branch, COUNT(*) AS members FROM roster
-          WHERE $level IN ('branch', 'unit') OR $board IN ('branch', 'unit')
-          GROUP BY unit, branch) m
-    LEFT JOIN branch_points p ON p.unit IS NOT DISTINCT FROM m.unit AND p.branch IS NOT DISTINCT FROM m.branch
-),
-rolled AS (
-    SELECT 'member' AS level, r.member_id, r.name, r.unit, r.branch, 1 AS members, p.hours, p.red_days,
-           p.wishes, p.good_ratings, p.points_raw, p.points
+member_rows AS (
+    -- every member of the roster (with or without points)
+    SELECT r.mid, 1 AS members, p.hours, p.red_days, p.wishes, p.good_ratings, p.points_raw, p.points
     FROM roster r
     LEFT JOIN member_points p ON p.mid = r.mid
-    WHERE $level = 'member' OR $board = 'member'
+    WHERE $level = 'member'
+),
+branch_points AS (
+    -- the months of each branch's members summed directly (the caps are per member and month: the
+    -- same sums, one grouping fewer), by the member's branch and unit on the roster
+    SELECT uid, bid, SUM(hours) AS hours, SUM(red_days) AS red_days, SUM(wishes) AS wishes,
+           SUM(good_ratings) AS good_ratings, SUM(points_raw) AS points_raw, SUM(points) AS points
+    FROM capped
+    WHERE $level IN ('branch', 'unit') OR $board IN ('branch', 'unit')
+    GROUP BY uid, bid
+),
+branch_rows AS (
+    SELECT m.uid, m.bid, m.members, p.hours, p.red_days, p.wishes, p.good_ratings, p.points_raw, p.points
+    FROM (SELECT uid, bid, COUNT(*) AS members FROM roster
+          WHERE $level IN ('branch', 'unit') OR $board IN ('branch', 'unit')
+          GROUP BY uid, bid) m
+    LEFT JOIN branch_points p ON p.uid IS NOT DISTINCT FROM m.uid AND p.bid IS NOT DISTINCT FROM m.bid
+),
+unit_rows AS (
+    SELECT uid, SUM(members) AS members, SUM(hours) AS hours, SUM(red_days) AS red_days,
+           SUM(wishes) AS wishes, SUM(good_ratings) AS good_ratings, SUM(points_raw) AS points_raw,
+           SUM(points) AS points
+    FROM branch_rows
+    WHERE $level = 'unit' OR $board = 'unit'
+    GROUP BY uid
+),
+rolled AS (
+    -- key: the member's, branch's or unit's id (uid: the branch's unit); src: the rows of $level
+    -- ('rows'), the board's candidates ('board': members with points) or both
+    SELECT 'rows' AS src, 'member' AS level, mid AS key, NULL::INTEGER AS uid, members, hours, red_days,
+           wishes, good_ratings, points_raw, points
+    FROM member_rows
     UNION ALL
-    SELECT 'branch', NULL, NULL, unit, branch, members, hours, red_days, wishes, good_ratings, points_raw, points
+    SELECT 'board', 'member', mid, NULL, 1, hours, red_days, wishes, good_ratings, points_raw, points
+    FROM member_points
+    WHERE $board = 'member'
+    UNION ALL
+    SELECT 'both', 'branch', bid, uid, members, hours, red_days, wishes, good_ratings, points_raw, points
     FROM branch_rows
     WHERE $level = 'branch' OR $board = 'branch'
     UNION ALL
-    SELECT 'unit', NULL, NULL, unit, NULL, SUM(members), SUM(hours), SUM(red_days), SUM(wishes),
-           SUM(good_ratings), SUM(points_raw), SUM(points)
-    FROM branch_rows
-    WHERE $level = 'unit' OR $board = 'unit'
-    GROUP BY unit
+    SELECT 'both', 'unit', uid, uid, members, hours, red_days, wishes, good_ratings, points_raw, points
+    FROM unit_rows
 ),
 totals AS (
-    SELECT level, member_id, name, unit, branch,
+    SELECT src, level, key, uid,
            CAST(members AS BIGINT) AS members,
            COALESCE(hours, 0) AS hours,
            CAST(COALESCE(red_days, 0) AS BIGINT) AS red_days,
@@ -141,26 +160,44 @@ totals AS (
                 ELSE CAST(COALESCE(points, 0) AS DOUBLE) / members END AS score
     FROM rolled
 ),
+counts AS (
+    SELECT (SELECT COUNT(*) FROM roster) AS members,
+           (SELECT COUNT(*) FROM branch_rows) AS branches,
+           (SELECT COUNT(*) FROM unit_rows) AS units
+),
 level_rows AS (
-    SELECT *, RANK() OVER (ORDER BY score DESC) AS rank, COUNT(*) OVER () AS ranked
-    FROM totals
-    WHERE level = $level
+    SELECT t.*, RANK() OVER (ORDER BY t.score DESC) AS rank, COUNT(*) OVER () AS ranked
+    FROM totals t
+    WHERE t.level = $level AND t.src <> 'board'
 ),
 board_rows AS (
-    SELECT * FROM totals WHERE level = $board
+    -- the board: rows with points only (a row with none is not ranked)
+    SELECT * FROM totals WHERE level = $board AND src <> 'rows' AND score > 0
 ),
 cut AS (
     -- the score of the row ranked $top (every row when $top is NULL): only those rows are ranked
     SELECT MIN(score) AS score FROM (SELECT score FROM board_rows ORDER BY score DESC LIMIT $top) t
 ),
 board AS (
-    SELECT b.*, RANK() OVER (ORDER BY b.score DESC) AS rank, (SELECT COUNT(*) FROM board_rows) AS ranked
+    SELECT b.*, RANK() OVER (ORDER BY b.score DESC) AS rank,
+           (SELECT CASE $board WHEN 'member' THEN members WHEN 'branch' THEN branches ELSE units END FROM counts)
+               AS ranked
     FROM board_rows b, cut c
     WHERE b.score >= c.score
+),
+shown AS (
+    SELECT 'rows' AS part, * FROM level_rows
+    UNION ALL
+    SELECT 'board', * FROM board
 )
-SELECT part, level, member_id, name, unit, branch, members, hours, red_days, wishes, good_ratings,
-       points_raw, points, points_per_member, rank, ranked
-FROM (SELECT 'rows' AS part, * FROM level_rows
-      UNION ALL
-      SELECT 'board', * FROM board) t
-ORDER BY part DESC, rank, unit, branch, name, member_id
+SELECT x.part, x.level,
+       m.member_id, m.name,
+       CASE x.level WHEN 'member' THEN m.unit ELSE u.unit END AS unit,
+       CASE x.level WHEN 'member' THEN m.branch WHEN 'branch' THEN b.branch END AS branch,
+       x.members, x.hours, x.red_days, x.wishes, x.good_ratings, x.points_raw, x.points,
+       x.points_per_member, x.rank, x.ranked
+FROM shown x
+LEFT JOIN f_members m ON x.level = 'member' AND m.mid = x.key
+LEFT JOIN unit_ids u ON x.level <> 'member' AND u.uid = x.uid
+LEFT JOIN branch_ids b ON x.level = 'branch' AND b.bid = x.key
+ORDER BY x.part DESC, x.rank, unit, branch, m.name, m.member_id

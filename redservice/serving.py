@@ -16,6 +16,8 @@ The Parquet files of a generation are the records; the pages read a derived copy
   bitmap the size of the largest community per group — exact, and several times cheaper than a
   hash of every (community, household) pair;
 * ``services.paired``: the record is in its unit's 包联 (paired) community (no join per query);
+* ``services.roster_uid`` / ``roster_bid``: the unit and branch of the record's member on the roster
+  (NULL when not on it), so that per-member figures roll up to them without a join;
 * ``household_facts``: one row per (service record, household) carrying the record's date and
   every filter column, with the household hash replaced by a dense integer id (service_households
   itself is not copied). Distinct households are then a filtered scan of integers with no join,
@@ -48,7 +50,7 @@ from redservice.schema import TABLES, parquet_name
 
 FILE = "serving.duckdb"
 ALIAS = "serving"
-FORMAT_VERSION = "3"
+FORMAT_VERSION = "4"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_base")
@@ -153,10 +155,11 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          ""),
         ("unit_members", _local_ids("service_base", ("unit",), "mid", "unit_mid"), ""),
         ("services",
-         "SELECT s.*, u.unit_mid, i.uid, COALESCE(s.community = p.paired_community, FALSE) AS paired "
-         "FROM service_base s "
+         "SELECT s.*, u.unit_mid, i.uid, COALESCE(s.community = p.paired_community, FALSE) AS paired, "
+         "r.uid AS roster_uid, r.bid AS roster_bid FROM service_base s "
          "LEFT JOIN unit_members u ON u.unit IS NOT DISTINCT FROM s.unit AND u.mid = s.mid "
-         "LEFT JOIN unit_ids i ON i.unit = s.unit LEFT JOIN units p ON p.unit = s.unit",
+         "LEFT JOIN unit_ids i ON i.unit = s.unit LEFT JOIN units p ON p.unit = s.unit "
+         "LEFT JOIN members r ON r.mid = s.mid",
          "date, mid, record_id"),
         ("household_ids", _ids("household", "hid", (_typed(d, "service_households"),)), ""),
         ("household_base",
