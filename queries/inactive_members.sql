@@ -7,11 +7,12 @@
 --   queries/branch_scorecard.sql counts `reported`), NULL when the branch list (党支部名录) has no
 --   such branch of the member's unit; the page's share of inactive members per branch.
 -- Names and phones are masked by the caller (redservice.scorecard) unless the viewer may see them.
--- How: the members who served in the period as one bitmap over the dense member ids, the roster
--- without them, then the latest earlier record of those left only.
+-- How: integer ids until the end: the members who served in the period as one bitmap over the
+-- dense member ids, the roster without them, the latest earlier record of those only; their names
+-- and phones are looked up last.
 WITH
 reported AS (
-    SELECT m.mid, m.member_id, m.name, m.phone, m.unit, m.branch, m.community, m.reported_on
+    SELECT m.mid, m.bid
     FROM f_members m
     WHERE m.reported_on <= $end
 ),
@@ -22,26 +23,27 @@ served AS (
     WHERE s.date BETWEEN $start AND $end
 ),
 roster AS (
-    SELECT r.*
+    SELECT r.mid, r.bid
     FROM reported r, served a
     WHERE get_bit(a.bits, r.mid - 1) IS DISTINCT FROM 1
 ),
 last_seen AS (
     SELECT s.mid, MAX(s.date) AS last_service
     FROM f_services s
-    WHERE s.date < $start
-      AND s.mid IN (SELECT mid FROM roster)
+    WHERE s.date < $start AND s.mid IN (SELECT mid FROM roster)
     GROUP BY s.mid
 ),
 branch_reported AS (
-    SELECT r.branch, COUNT(*) AS reported
+    SELECT r.bid, COUNT(*) AS reported
     FROM reported r
-    GROUP BY r.branch
+    GROUP BY r.bid
 )
-SELECT r.member_id, r.name, r.phone, r.unit, r.branch, r.community, r.reported_on, l.last_service,
+-- names and phones of the members selected above (already within the filters and the scope)
+SELECT m.member_id, m.name, m.phone, m.unit, m.branch, m.community, m.reported_on, l.last_service,
        CASE WHEN b.branch IS NOT NULL THEN br.reported END AS branch_reported
 FROM roster r
+JOIN members m ON m.mid = r.mid
 LEFT JOIN last_seen l ON l.mid = r.mid
-LEFT JOIN branches b ON b.unit = r.unit AND b.branch = r.branch
-LEFT JOIN branch_reported br ON br.branch = r.branch
-ORDER BY r.unit, r.branch, r.name, r.member_id
+LEFT JOIN branches b ON b.unit = m.unit AND b.branch = m.branch
+LEFT JOIN branch_reported br ON br.bid = r.bid
+ORDER BY m.unit, m.branch, m.name, m.member_id
