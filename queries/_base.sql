@@ -2,7 +2,8 @@
 -- This is the one choke point: the viewer's scope ($scope_units, $scope_communities) and the
 -- filter bar ($units, $branches, $communities, $categories, $forms) apply here and nowhere else.
 -- A NULL list means "no restriction"; an empty list matches nothing.
--- Queries read f_members, f_services, f_households, f_wishes and f_dims, never the raw tables.
+-- Queries read f_members, f_services, f_households, f_wishes and f_dims, never the raw tables
+-- (they may name the units and branches they count by id: unit_ids, branch_ids).
 -- mid (claim_mid: the wish's claiming member), uid, bid, cid, aid, household: dense integer ids
 -- of member, work unit, branch, community, activity and household (redservice.serving);
 -- $member_max, $unit_max, $branch_max, $community_max, $activity_max and $household_max: the
@@ -11,7 +12,10 @@
 -- community_hh, compound_hh, unit_hh, unit_mid: the household's / member's number within its
 -- community, compound, unit (largest: $community_household_max, $compound_household_max,
 -- $unit_household_max, $unit_member_max), for exact bitmap counts grouped by those (or finer).
-f_members AS (
+-- f_members is inlined wherever it is read (NOT MATERIALIZED): a query that counts members by id
+-- and then names a few of them reads only the columns each use needs, instead of one copy of the
+-- whole roster with its names and phones.
+f_members AS NOT MATERIALIZED (
     SELECT m.member_id, m.name, m.unit, m.branch, m.community, m.reported_on,
            m.gender, m.compound, m.phone, m.mid, m.bid, m.cid, m.uid
     FROM members m

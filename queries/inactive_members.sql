@@ -42,7 +42,7 @@ branch_reported AS (
 SELECT m.member_id, m.name, m.phone, m.unit, m.branch, m.community, m.reported_on, l.last_service,
        CASE WHEN b.branch IS NOT NULL THEN br.reported END AS branch_reported
 FROM roster r
-JOIN members m ON m.mid = r.mid
+JOIN f_members m ON m.mid = r.mid
 LEFT JOIN last_seen l ON l.mid = r.mid
 LEFT JOIN branches b ON b.unit = m.unit AND b.branch = m.branch
 LEFT JOIN branch_reported br ON br.bid = r.bid
