@@ -10,18 +10,12 @@ T = ctx.t
 th = scorecard.thresholds(ctx.settings)
 rules = scorecard.points_rules(ctx.settings)
 end = ctx.filters.end
+TABS_KEY = "units_tab"  # the open tab, in Session State
 
 median = scorecard.median_hours_per_member(
     ctx.query("unit_scorecard", filters=scorecard.county_filters(ctx.filters)))
-# 红色积分: every unit's for the scorecard and, when the leaderboard's window is the period (the
-# default: this year so far), the leaderboard's best from the same query
-# (the leaderboard's widgets are further down: their state is read here)
-windows = scorecard.points_windows(end, ctx.lang)
-asked = (windows[st.session_state.get("points_window") or "year"], st.session_state.get("points_level") or "member")
-with_board = (asked[0].start, asked[0].end) == (ctx.filters.start, ctx.filters.end)
-points = ctx.query("red_points", **rules.query("unit", board=asked[1] if with_board else None,
-                                               top=scorecard.BOARD_SIZE))
-units = scorecard.unit_scorecard(ctx.query("unit_scorecard"), scorecard.part(points, "rows"),
+units = scorecard.unit_scorecard(ctx.query("unit_scorecard"),
+                                 scorecard.part(ctx.query("red_points", **rules.query("unit")), "rows"),
                                  th, median, ctx.lang, end)
 inactive = scorecard.inactive_list(ctx.query("inactive_members"), ctx.scope)
 head = scorecard.summary(units, inactive, median)
@@ -102,9 +96,11 @@ MEMBER_COLUMNS = ["member_id", "name", "phone", "community", "compound", "report
                   "hours", "persons", "households", "wishes_completed", "points", "last_service"]
 INACTIVE_COLUMNS = ["unit", "branch", "member_id", "name", "phone", "community", "reported_on", "last_service"]
 
+# The drill-down and the leaderboard run only while their tab is open (their queries read every
+# member of the selection: a province's million).
 tab_card, tab_chart, tab_drill, tab_inactive, tab_points = st.tabs(
     [T("units.tab_scorecard"), T("units.tab_chart"), T("units.tab_drill"), T("units.tab_inactive"),
-     T("units.tab_points")])
+     T("units.tab_points")], key=TABS_KEY, on_change="rerun")
 
 # -- 单位评分表 ------------------------------------------------------------------------------
 with tab_card:
@@ -133,38 +129,44 @@ with tab_chart:
         st.info(T("app.no_data"))
 
 # -- 逐级查看: unit → branches → members ----------------------------------------------------
-with tab_drill:
+
+def drill_tab():
     if units.empty:
         st.info(T("app.no_data"))
+        return
+    c1, c2 = st.columns(2)
+    unit = c1.selectbox(T("units.pick_unit"), list(units["unit"]), key="drill_unit",
+                        format_func=lambda u: scorecard.option_label(units, "unit", u, ctx.lang))
+    branches = scorecard.branch_scorecard(
+        ctx.query("branch_scorecard", drill_unit=unit),
+        scorecard.part(ctx.query("red_points", **rules.query("branch", unit=unit)), "rows"),
+        th, median, ctx.lang, end)
+    st.markdown(f"**{T('units.branches_of', unit=unit)}**")
+    if branches.empty:
+        st.info(T("units.no_branches"))
     else:
-        c1, c2 = st.columns(2)
-        unit = c1.selectbox(T("units.pick_unit"), list(units["unit"]), key="drill_unit",
-                            format_func=lambda u: scorecard.option_label(units, "unit", u, ctx.lang))
-        branches = scorecard.branch_scorecard(
-            ctx.query("branch_scorecard", drill_unit=unit),
-            scorecard.part(ctx.query("red_points", **rules.query("branch", unit=unit)), "rows"),
-            th, median, ctx.lang, end)
-        st.markdown(f"**{T('units.branches_of', unit=unit)}**")
-        if branches.empty:
-            st.info(T("units.no_branches"))
+        table(branches, BRANCH_COLUMNS, key="branch_table")
+        excel(branches, T("units.branches_of", unit=unit), BRANCH_COLUMNS, key="branch_excel")
+        branch = c2.selectbox(T("units.pick_branch"), list(branches["branch"]), key="drill_branch",
+                              format_func=lambda b: scorecard.option_label(branches, "branch", b, ctx.lang))
+        members = scorecard.member_list(
+            ctx.query("member_list", drill_branch=branch),
+            scorecard.part(ctx.query("red_points", **rules.query("member", branch=branch)), "rows"),
+            ctx.scope)
+        st.markdown(f"**{T('units.members_of', branch=branch, n=len(members))}**")
+        if not ctx.scope.show_names:
+            st.caption(T("units.masked"))
+        if members.empty:
+            st.info(T("app.no_data"))
         else:
-            table(branches, BRANCH_COLUMNS, key="branch_table")
-            excel(branches, T("units.branches_of", unit=unit), BRANCH_COLUMNS, key="branch_excel")
-            branch = c2.selectbox(T("units.pick_branch"), list(branches["branch"]), key="drill_branch",
-                                  format_func=lambda b: scorecard.option_label(branches, "branch", b, ctx.lang))
-            members = scorecard.member_list(
-                ctx.query("member_list", drill_branch=branch),
-                scorecard.part(ctx.query("red_points", **rules.query("member", branch=branch)), "rows"),
-                ctx.scope)
-            st.markdown(f"**{T('units.members_of', branch=branch, n=len(members))}**")
-            if not ctx.scope.show_names:
-                st.caption(T("units.masked"))
-            if members.empty:
-                st.info(T("app.no_data"))
-            else:
-                table(members, MEMBER_COLUMNS, key="member_table")
-                excel(members, T("units.members_of", branch=branch, n=len(members)), MEMBER_COLUMNS,
-                      key="member_excel")
+            table(members, MEMBER_COLUMNS, key="member_table")
+            excel(members, T("units.members_of", branch=branch, n=len(members)), MEMBER_COLUMNS,
+                  key="member_excel")
+
+
+with tab_drill:
+    if tab_drill.open:
+        drill_tab()
 
 # -- 未参与党员 ------------------------------------------------------------------------------
 with tab_inactive:
@@ -189,7 +191,7 @@ with tab_inactive:
             excel(inactive, T("units.inactive_title"), INACTIVE_COLUMNS, key="inactive_excel")
 
 # -- 红色积分 --------------------------------------------------------------------------------
-with tab_points:
+def points_tab():
     with st.container(border=True):
         st.markdown(f"**{T('units.rules_title')}**")
         lines = rules.lines(ctx.lang)
@@ -197,6 +199,7 @@ with tab_points:
         for col, part in zip(st.columns(2), (lines[:half], lines[half:])):
             col.markdown("\n".join(f"- {line}" for line in part))
         st.caption(T("units.rules_source"))
+    windows = scorecard.points_windows(end, ctx.lang)
     c1, c2 = st.columns(2)
     code = c1.segmented_control(T("units.window_label"), list(windows), default="year", key="points_window",
                                 format_func=lambda c: windows[c].label, required=True)
@@ -206,11 +209,8 @@ with tab_points:
     level = level or "member"
     st.caption(T("units.window_note", start=fmt.date(window.start, ctx.lang) if code != "all"
                  else T("units.window.beginning"), end=fmt.date(window.end, ctx.lang)))
-    if with_board and (window, level) == asked:
-        ranked = scorecard.part(points, "board")
-    else:
-        ranked = scorecard.part(ctx.query("red_points", filters=ctx.filters.with_period(window.start, window.end),
-                                          **rules.query(None, board=level, top=scorecard.BOARD_SIZE)), "board")
+    ranked = scorecard.part(ctx.query("red_points", filters=ctx.filters.with_period(window.start, window.end),
+                                      **rules.query(None, board=level, top=scorecard.BOARD_SIZE)), "board")
     board = scorecard.leaderboard(ranked, level, ctx.scope)
     details = ["points", "hours", "red_days", "wishes", "good_ratings", "capped"]
     columns = {"member": ["rank", "name", "unit", "branch", *details],
@@ -218,11 +218,17 @@ with tab_points:
                "unit": ["rank", "unit", "members", "points_per_member", *details]}[level]
     if board.empty:
         st.info(T("app.no_data"))
-    else:
-        total = int(ranked["ranked"].iloc[0])
-        if total > len(board):
-            st.caption(T("units.board_top", top=scorecard.BOARD_SIZE, shown=len(board),
-                         noun=T(f"units.board_noun_{level}"), ranked=fmt.number(total, ctx.lang)))
-        table(board, columns, height=560, key="points_board")
-        excel(board, T("units.board_title", board=T(f"units.board_{level}"), window=window.label), columns,
-              key="points_excel")
+        return
+    total = int(ranked["ranked"].iloc[0])
+    if total > len(board):
+        st.caption(T("units.board_top", top=scorecard.BOARD_SIZE, shown=len(board),
+                     noun=T(f"units.board_noun_{level}"), measure=T(f"units.board_measure_{level}"),
+                     ranked=fmt.number(total, ctx.lang)))
+    table(board, columns, height=560, key="points_board")
+    excel(board, T("units.board_title", board=T(f"units.board_{level}"), window=window.label), columns,
+          key="points_excel")
+
+
+with tab_points:
+    if tab_points.open:
+        points_tab()

@@ -425,7 +425,20 @@ def test_page_renders_the_scorecard_for_the_demo():
     shown = metrics_by_label(at)
     assert shown["单位数"][0] == "100"
     assert len(at.get("plotly_chart")) == 1
-    assert any("志愿服务每小时积" in m.value for m in at.markdown)
+    # the drill-down and the leaderboard run only while their tab is open
+    assert [t.label for t in at.tabs] == ["单位评分表", "人均服务时长", "逐级查看", "未参与党员", "红色积分"]
+    assert len(at.dataframe) == 3 and not any("志愿服务每小时积" in m.value for m in at.markdown)
+    at.session_state["units_tab"] = "红色积分"
+    at.run()
+    assert not at.exception and any("志愿服务每小时积" in m.value for m in at.markdown)
+    board = at.dataframe[-1].value
+    assert 100 <= len(board) < 200 and list(board["rank"][:1]) == [1] and (board["points"] > 0).all()
+    assert any(c.value.startswith("显示排名前100的") and "名党员（共" in c.value for c in at.caption)
+    at.session_state["units_tab"] = "逐级查看"
+    at.run()
+    assert not at.exception
+    branches, members = at.dataframe[1].value, at.dataframe[2].value
+    assert len(branches) >= 1 and len(members) >= 1 and {"name", "points"} <= set(members.columns)
 
 
 def test_unit_filter_in_the_url_limits_the_scorecard():
