@@ -17,8 +17,7 @@ median = scorecard.median_hours_per_member(
 units = scorecard.unit_scorecard(ctx.query("unit_scorecard"),
                                  scorecard.part(ctx.query("red_points", **rules.query("unit")), "rows"),
                                  th, median, ctx.lang, end)
-inactive = scorecard.inactive_list(ctx.query("inactive_members"), ctx.scope)
-head = scorecard.summary(units, inactive, median)
+head = scorecard.summary(units, ctx.query("inactive_count").iloc[0]["inactive"], median)
 
 # -- headline tiles -------------------------------------------------------------------------
 tiles = [
@@ -96,8 +95,8 @@ MEMBER_COLUMNS = ["member_id", "name", "phone", "community", "compound", "report
                   "hours", "persons", "households", "wishes_completed", "points", "last_service"]
 INACTIVE_COLUMNS = ["unit", "branch", "member_id", "name", "phone", "community", "reported_on", "last_service"]
 
-# The drill-down and the leaderboard run only while their tab is open (their queries read every
-# member of the selection: a province's million).
+# The drill-down, the list of members who have not served and the leaderboard run only while their
+# tab is open (their queries read every member of the selection: a province's million).
 tab_card, tab_chart, tab_drill, tab_inactive, tab_points = st.tabs(
     [T("units.tab_scorecard"), T("units.tab_chart"), T("units.tab_drill"), T("units.tab_inactive"),
      T("units.tab_points")], key=TABS_KEY, on_change="rerun")
@@ -169,7 +168,9 @@ with tab_drill:
         drill_tab()
 
 # -- 未参与党员 ------------------------------------------------------------------------------
-with tab_inactive:
+
+def inactive_tab():
+    inactive = scorecard.inactive_list(ctx.query("inactive_members"), ctx.scope)
     st.caption(T("units.inactive_note", start=fmt.date(ctx.filters.start, ctx.lang),
                  end=fmt.date(end, ctx.lang)))
     if inactive.empty:
@@ -190,7 +191,13 @@ with tab_inactive:
             table(inactive, INACTIVE_COLUMNS, height=520, key="inactive_table")
             excel(inactive, T("units.inactive_title"), INACTIVE_COLUMNS, key="inactive_excel")
 
+
+with tab_inactive:
+    if tab_inactive.open:
+        inactive_tab()
+
 # -- 红色积分 --------------------------------------------------------------------------------
+
 def points_tab():
     with st.container(border=True):
         st.markdown(f"**{T('units.rules_title')}**")

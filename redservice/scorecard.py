@@ -205,16 +205,17 @@ def branch_scorecard(branches: pd.DataFrame, points: pd.DataFrame, th: Threshold
     return out.loc[order].reset_index(drop=True)
 
 
-def summary(units: pd.DataFrame, inactive: pd.DataFrame, median: float | None) -> dict:
+def summary(units: pd.DataFrame, inactive: int, median: float | None) -> dict:
     """Headline figures of the page: units, flagged units, the reporting rate over the units whose
-    roll is known (None when none is), inactive members and the county median."""
+    roll is known (None when none is), inactive members (``inactive_count.sql``) and the county
+    median."""
     known = units[units["reporting_rate"].notna()] if not units.empty else units
     roll = known["members_on_roll"].sum() if not known.empty else 0
     return {
         "units": len(units),
         "flagged": int(units["flagged"].sum()) if not units.empty else 0,
         "reporting_rate": fmt.ratio(known["reported"].sum(), roll) if not known.empty else None,
-        "inactive": len(inactive),
+        "inactive": int(inactive),
         "median": median,
     }
 

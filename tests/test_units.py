@@ -425,9 +425,12 @@ def test_page_renders_the_scorecard_for_the_demo():
     shown = metrics_by_label(at)
     assert shown["单位数"][0] == "100"
     assert len(at.get("plotly_chart")) == 1
-    # the drill-down and the leaderboard run only while their tab is open
+    # the drill-down, the inactive members and the leaderboard run only while their tab is open
     assert [t.label for t in at.tabs] == ["单位评分表", "人均服务时长", "逐级查看", "未参与党员", "红色积分"]
-    assert len(at.dataframe) == 3 and not any("志愿服务每小时积" in m.value for m in at.markdown)
+    assert len(at.dataframe) == 1 and not any("志愿服务每小时积" in m.value for m in at.markdown)
+    at.session_state["units_tab"] = "未参与党员"
+    at.run()
+    assert not at.exception and len(at.dataframe[-1].value) == int(shown["未参与党员"][0].removesuffix("人"))
     at.session_state["units_tab"] = "红色积分"
     at.run()
     assert not at.exception and any("志愿服务每小时积" in m.value for m in at.markdown)

@@ -1,5 +1,6 @@
 """单位与支部 in fewer queries: the figures one query now gives for another are the same figures.
 
+- The headline count of 未参与党员 (``inactive_count.sql``) is the length of their list.
 - The page no longer asks for every branch's scorecard to learn how many members each branch has
   reported (未参与党员 per branch): ``inactive_members.sql`` carries that count, counted the way
   ``branch_scorecard.sql`` counts it.
@@ -49,6 +50,13 @@ def test_inactive_by_branch_from_the_inactive_list_equals_the_branch_scorecards(
     branches = county.query("branch_scorecard", filters, scope, drill_unit=None)
     pd.testing.assert_frame_equal(scorecard.inactive_by_branch(inactive),
                                   scorecard.inactive_by_branch(inactive, branches))
+
+
+@pytest.mark.parametrize("dims", FILTERS)
+@pytest.mark.parametrize("scope", SCOPES)
+def test_the_headline_count_of_inactive_members_is_the_length_of_their_list(county, dims, scope):
+    count = county.query("inactive_count", f(**dims), scope).iloc[0]["inactive"]
+    assert count == len(county.query("inactive_members", f(**dims), scope))
 
 
 def test_branch_reported_by_hand(county):
