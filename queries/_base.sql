@@ -6,7 +6,7 @@
 -- (they may name the units and branches they count by id: unit_ids, branch_ids).
 -- mid (claim_mid: the wish's claiming member), uid, bid, cid, aid, household: dense integer ids
 -- of member, work unit, branch, community, activity and household (redservice.serving);
--- $member_max, $unit_max, $branch_max, $community_max, $activity_max and $household_max: the
+-- $member_max, $branch_max, $community_max, $activity_max and $household_max: the
 -- largest ids, bound by the store for exact bitmap counts (bitstring_agg); paired: the record is in
 -- its unit's 包联 community; roster_uid, roster_bid: its member's unit and branch on the roster;
 -- community_hh, compound_hh, unit_hh, unit_mid: the household's / member's number within its

@@ -57,8 +57,7 @@ INTERMEDIATE = ("service_base", "household_base")
 # The largest id of each kind, bound by the store as $<name> for exact bitmap counts (bitstring_agg).
 MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids", "mid"),
           "branch_max": ("branch_ids", "bid"), "community_max": ("community_ids", "cid"),
-          "activity_max": ("activity_ids", "aid"), "unit_max": ("unit_ids", "uid"),
-          "unit_member_max": ("unit_members", "unit_mid"),
+          "activity_max": ("activity_ids", "aid"), "unit_member_max": ("unit_members", "unit_mid"),
           "community_household_max": ("community_households", "community_hh"),
           "compound_household_max": ("compound_households", "compound_hh"),
           "unit_household_max": ("unit_households", "unit_hh")}
