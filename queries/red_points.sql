@@ -3,8 +3,8 @@
 -- Grain: part × level × member, branch or unit (the member's branch and unit on the roster).
 -- part 'rows': every member, branch or unit of $level (NULL: none); part 'board': the rows of
 -- $board (NULL: none) with points, ranked $top or better (NULL: all), ties included.
--- Parameters: $start, $end (inclusive), $level, $board, $top, the shared filters, $member_max
--- (bound by the store), and
+-- Parameters: $start, $end (inclusive), $level, $board, $top, the shared filters, $member_max and
+-- $rollup_red_day_form (the form the rollup counts; bound by the store), and
 --   $member_unit, $member_branch: only the members of this unit / branch on the roster (NULL: all);
 --     a member's points do not depend on the others', so these rows are those of the whole roster;
 --   the rules of the [points] table of the settings (redservice.scorecard.PointsRules.params()):
@@ -22,7 +22,11 @@
 -- of rows of the level (with or without points). Rows are ordered by part, rank, unit, branch,
 -- name and member_id.
 -- How: integer ids throughout. The roster is a bitmap over the member ids: only its members'
--- records are read. Each member's points are computed per month (where the caps apply), then
+-- records are read. While nothing narrows the records (f_rollups.members), the period's whole
+-- calendar months come from the member-month rollup (member_months, red_carry) and only its partial
+-- months from the records, where a 红色服务日 is counted on the record whose previous one of the
+-- activity (red_prev) is before the period; otherwise every record is read and the activities
+-- grouped. Each member's points are computed per month (where the caps apply), then
 -- summed per member, or per branch and unit of the member on the roster (carried by the records:
 -- services.roster_uid, roster_bid; no join); names are joined to the rows shown, last. The board
 -- ranks only the rows at or above the $top-th score.
@@ -38,37 +42,74 @@ chosen AS (
     -- the roster as a bitmap over the dense member ids
     SELECT bitstring_agg(mid, 1, $member_max) AS bits FROM roster
 ),
+months AS (
+    -- [lo, hi): the period's whole calendar months, read from the member-month rollup when it may be
+    -- used (f_rollups.members, and it counts this form); NULL: every month read from the records
+    SELECT CASE WHEN r.members AND $red_day_form = $rollup_red_day_form
+                THEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) END AS lo,
+           CASE WHEN r.members AND $red_day_form = $rollup_red_day_form
+                THEN CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) END AS hi,
+           r.members AS firsts
+    FROM f_rollups r
+),
 period AS (
-    SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid
-    FROM f_services s, chosen c
+    -- the roster's records of the period outside those whole months
+    SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
+    FROM f_services s, chosen c, months k
     WHERE s.date BETWEEN $start AND $end AND get_bit(c.bits, s.mid - 1) = 1
+      AND NOT COALESCE(s.date >= k.lo AND s.date < k.hi, FALSE)
 ),
 red_days AS (
-    SELECT mid, ANY_VALUE(uid) AS uid, ANY_VALUE(bid) AS bid, MIN(date) AS date
-    FROM period
-    WHERE form = $red_day_form
-    GROUP BY mid, aid, CASE WHEN aid IS NULL THEN date END
+    -- a 红色服务日 is counted on its first record in the period: with every record visible, the one
+    -- whose previous record of the activity (red_prev) is before the period; else found by grouping
+    SELECT p.mid, ANY_VALUE(p.uid) AS uid, ANY_VALUE(p.bid) AS bid, MIN(p.date) AS date
+    FROM period p, months k
+    WHERE NOT k.firsts AND p.form = $red_day_form
+    GROUP BY p.mid, p.aid, CASE WHEN p.aid IS NULL THEN p.date END
 ),
-events AS (
-    -- kind: 0 a service record, 1 a 红色服务日, 2 a completed wish
-    SELECT mid, uid, bid, date, hours, 0 AS kind, FALSE AS good FROM period
-    UNION ALL
-    SELECT mid, uid, bid, date, 0, 1, FALSE FROM red_days
-    UNION ALL
-    SELECT w.claim_mid, r.uid, r.bid, w.completed_on, 0, 2, COALESCE(w.satisfaction >= $good_rating_min, FALSE)
+record_months AS (
+    SELECT mid, DATE_TRUNC('month', date) AS month, ANY_VALUE(uid) AS uid, ANY_VALUE(bid) AS bid,
+           COALESCE(SUM(hours), 0) AS hours, SUM(red_days) AS red_days
+    FROM (SELECT p.mid, p.uid, p.bid, p.date, p.hours,
+                 CASE WHEN k.firsts AND p.form = $red_day_form AND (p.red_prev IS NULL OR p.red_prev < $start)
+                      THEN 1 ELSE 0 END AS red_days
+          FROM period p, months k
+          UNION ALL
+          SELECT mid, uid, bid, date, 0, 1 FROM red_days) e
+    GROUP BY mid, DATE_TRUNC('month', date)
+),
+carried AS (
+    -- 红色服务日 continuing in a whole month an activity begun before the period: counted there
+    SELECT c.mid, c.month, COUNT(*) AS red_days
+    FROM f_red_carry c, months k
+    WHERE c.month >= k.lo AND c.month < k.hi AND c.red_prev < $start
+    GROUP BY c.mid, c.month
+),
+rollup_months AS (
+    SELECT m.mid, m.month, m.uid, m.bid, m.hours, m.red_new + COALESCE(x.red_days, 0) AS red_days
+    FROM f_member_months m
+    JOIN months k ON m.month >= k.lo AND m.month < k.hi
+    JOIN chosen c ON get_bit(c.bits, m.mid - 1) = 1
+    LEFT JOIN carried x ON x.mid = m.mid AND x.month = m.month
+),
+wish_months AS (
+    SELECT w.claim_mid AS mid, DATE_TRUNC('month', w.completed_on) AS month, ANY_VALUE(r.uid) AS uid,
+           ANY_VALUE(r.bid) AS bid, COUNT(*) AS wishes,
+           COUNT(*) FILTER (WHERE w.satisfaction >= $good_rating_min) AS good_ratings
     FROM f_wishes w
     JOIN roster r ON r.mid = w.claim_mid
     WHERE w.completed_on BETWEEN $start AND $end
+    GROUP BY w.claim_mid, DATE_TRUNC('month', w.completed_on)
 ),
 member_month AS (
-    -- uid, bid: the member's unit and branch on the roster (the same on every event of a member)
-    SELECT mid, ANY_VALUE(uid) AS uid, ANY_VALUE(bid) AS bid,
-           SUM(hours) AS hours,
-           COUNT(*) FILTER (WHERE kind = 1) AS red_days,
-           COUNT(*) FILTER (WHERE kind = 2) AS wishes,
-           COUNT(*) FILTER (WHERE good) AS good_ratings
-    FROM events
-    GROUP BY mid, DATE_TRUNC('month', date)
+    -- uid, bid: the member's unit and branch on the roster (the same on every row of a member)
+    SELECT COALESCE(s.mid, w.mid) AS mid, COALESCE(s.uid, w.uid) AS uid, COALESCE(s.bid, w.bid) AS bid,
+           COALESCE(s.hours, 0) AS hours, COALESCE(s.red_days, 0) AS red_days,
+           COALESCE(w.wishes, 0) AS wishes, COALESCE(w.good_ratings, 0) AS good_ratings
+    FROM (SELECT mid, month, uid, bid, hours, red_days FROM record_months
+          UNION ALL
+          SELECT mid, month, uid, bid, hours, red_days FROM rollup_months) s
+    FULL JOIN wish_months w ON w.mid = s.mid AND w.month = s.month
 ),
 scored AS (
     SELECT mid, uid, bid, hours, red_days, wishes, good_ratings,

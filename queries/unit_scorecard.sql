@@ -17,7 +17,8 @@
 --   services.paired, set when the serving copy is built).
 -- latest_month_records: the unit's records in the month of $end (within the period).
 -- hours_rank: rank by hours_per_member, highest first (NULL when it cannot be computed).
--- How: records, households and members grouped by the unit's integer id (uid).
+-- How: records, households and members grouped by the unit's integer id (uid); households counted
+-- by first occurrence while nothing but whole units is filtered (see hh).
 WITH
 unit_list AS (
     SELECT u.unit, i.uid, u.category, u.paired_community
@@ -65,11 +66,20 @@ svc AS (
     GROUP BY s.uid
 ),
 hh AS (
-    -- exact: a bitmap per unit over the household's number within the unit
-    SELECT uid, COALESCE(bit_count(bitstring_agg(unit_hh, 1, $unit_household_max)), 0) AS households
-    FROM f_households
-    WHERE date BETWEEN $start AND $end
-    GROUP BY uid
+    -- exact either way: with every record of each unit visible (f_rollups.unit_households), the rows
+    -- where the unit serves the household for the first time in the period (the previous time,
+    -- unit_hh_prev, before it or never) are counted; otherwise a bitmap per unit over the
+    -- household's number within the unit
+    SELECT h.uid, COUNT(*) AS households
+    FROM f_households h, f_rollups r
+    WHERE r.unit_households AND h.date BETWEEN $start AND $end
+      AND (h.unit_hh_prev IS NULL OR h.unit_hh_prev < $start)
+    GROUP BY h.uid
+    UNION ALL
+    SELECT h.uid, COALESCE(bit_count(bitstring_agg(h.unit_hh, 1, $unit_household_max)), 0)
+    FROM f_households h, f_rollups r
+    WHERE NOT r.unit_households AND h.date BETWEEN $start AND $end
+    GROUP BY h.uid
 ),
 claimed AS (
     SELECT claim_unit AS unit, COUNT(*) AS wishes_claimed

@@ -37,6 +37,13 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
+@lru_cache(maxsize=1)
+def defaults() -> dict:
+    """The package's default settings (no store's overrides)."""
+    with open(PACKAGE_DIR / "defaults.toml", "rb") as fh:
+        return tomllib.load(fh)
+
+
 @lru_cache(maxsize=32)
 def _settings_cached(directory: str, mtime: float) -> dict:
     with open(PACKAGE_DIR / "defaults.toml", "rb") as fh:

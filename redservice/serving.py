@@ -25,7 +25,19 @@ The Parquet files of a generation are the records; the pages read a derived copy
 * ``dim_values``: the filter bar's values (unit, branch with its unit, category, form) found in
   the records; ``dim_scoped``: the same with the unit and community of the records they come
   from, for a viewer whose role limits what they see;
-* ``meta``: the content fingerprint of the Parquet files it was built from, and the largest ids.
+* first occurrences, so that "how many distinct X in the period" is a plain filtered count: on
+  household_facts ``unit_hh_prev``, the previous date the unit served the household (NULL the first
+  time); on services ``red_prev``, the previous record of the member's same activity (same form and
+  活动编号, or the same day without one; NULL for the first). A household served by a unit in
+  [start, end] is then counted once, by its row with ``unit_hh_prev`` NULL or before start — exact,
+  with no distinct; valid while no filter cuts the chains (see queries/_base.sql, f_rollups);
+* ``member_months``: the member-month rollup of 红色积分 — per member and calendar month, hours and
+  the 红色服务日 first counted that month (``red_new``: the records of the configured form with
+  ``red_prev`` NULL); ``red_carry``: the records of that form continuing an activity begun in an
+  earlier month (counted or not depending on where the period starts). queries/red_points.sql reads
+  the period's whole months from them and only its partial months from the records;
+* ``meta``: the content fingerprint of the Parquet files it was built from, the largest ids and the
+  红色服务日 form the rollup counts (``red_day_form``; a query for another form reads the records).
 
 ``refresh`` writes the copy next to the Parquet files as ``serving.duckdb`` on every import (and in
 the bench). ``attach`` uses that file when its fingerprint matches the Parquet files now present
@@ -50,7 +62,7 @@ from redservice.schema import TABLES, parquet_name
 
 FILE = "serving.duckdb"
 ALIAS = "serving"
-FORMAT_VERSION = "4"
+FORMAT_VERSION = "5"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_base")
@@ -126,13 +138,15 @@ def _local_ids(source: str, groups: tuple[str, ...], column: str, name: str) -> 
 
 
 def statements(directory: str | Path) -> list[tuple[str, str, str]]:
-    """(name, SELECT, ORDER BY) for every table of the serving copy, in dependency order."""
+    """(name, SELECT, ORDER BY) for every table of the serving copy, in dependency order. The first,
+    ``rollup_settings``, takes the parameter ``$red_day_form`` (see ``_create``)."""
     d = Path(directory)
     member_cols = ", ".join(f"m.{c}" for c in TABLES["members"])
     service_cols = ", ".join(f"s.{c}" for c in TABLES["services"])
     wish_cols = ", ".join(f"w.{c}" for c in TABLES["wishes"])
     claimers = f"SELECT claim_member_id AS member_id FROM ({_typed(d, 'wishes')}) w"
-    out = [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches")]
+    out = [("rollup_settings", "SELECT CAST($red_day_form AS VARCHAR) AS red_day_form", "")]
+    out += [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches")]
     out += [
         ("member_ids", _ids("member_id", "mid", (_typed(d, "members"), _typed(d, "services"), claimers)), ""),
         ("wishes",
@@ -155,7 +169,9 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
         ("unit_members", _local_ids("service_base", ("unit",), "mid", "unit_mid"), ""),
         ("services",
          "SELECT s.*, u.unit_mid, i.uid, COALESCE(s.community = p.paired_community, FALSE) AS paired, "
-         "r.uid AS roster_uid, r.bid AS roster_bid FROM service_base s "
+         "r.uid AS roster_uid, r.bid AS roster_bid, "
+         "LAG(s.date) OVER (PARTITION BY s.mid, s.form, s.aid, CASE WHEN s.aid IS NULL THEN s.date END "
+         "ORDER BY s.date, s.record_id) AS red_prev FROM service_base s "
          "LEFT JOIN unit_members u ON u.unit IS NOT DISTINCT FROM s.unit AND u.mid = s.mid "
          "LEFT JOIN unit_ids i ON i.unit = s.unit LEFT JOIN units p ON p.unit = s.unit "
          "LEFT JOIN members r ON r.mid = s.mid",
@@ -171,12 +187,23 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          _local_ids("household_base", ("community", "compound"), "household", "compound_hh"), ""),
         ("unit_households", _local_ids("household_base", ("unit",), "household", "unit_hh"), ""),
         ("household_facts",
-         "SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh FROM household_base h "
+         "SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, "
+         "LAG(h.date) OVER (PARTITION BY h.uid, h.household ORDER BY h.date) AS unit_hh_prev FROM household_base h "
          "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM h.cid AND c.household = h.household "
          "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM h.community "
          "AND p.compound IS NOT DISTINCT FROM h.compound AND p.household = h.household "
          "LEFT JOIN unit_households u ON u.unit IS NOT DISTINCT FROM h.unit AND u.household = h.household",
          "date, household"),
+        ("member_months",
+         "SELECT mid, CAST(DATE_TRUNC('month', date) AS DATE) AS month, ANY_VALUE(roster_uid) AS uid, "
+         "ANY_VALUE(roster_bid) AS bid, COALESCE(SUM(hours), 0) AS hours, "
+         "COUNT(*) FILTER (WHERE form = (SELECT red_day_form FROM rollup_settings) AND red_prev IS NULL) "
+         "AS red_new FROM services WHERE mid IS NOT NULL GROUP BY mid, CAST(DATE_TRUNC('month', date) AS DATE)",
+         "month, mid"),
+        ("red_carry",
+         "SELECT mid, CAST(DATE_TRUNC('month', date) AS DATE) AS month, red_prev FROM services "
+         "WHERE form = (SELECT red_day_form FROM rollup_settings) AND red_prev < DATE_TRUNC('month', date)",
+         "month, mid"),
         ("dim_scoped",
          "SELECT 'unit' AS dimension, unit AS value, CAST(NULL AS VARCHAR) AS parent, unit, community FROM members "
          "UNION SELECT 'unit', unit, NULL, unit, community FROM services "
@@ -190,9 +217,12 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
     return out
 
 
-def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str) -> None:
+def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str,
+            red_day_form: str) -> None:
     for name, select, order in statements(directory):
-        if materialize:
+        if name == "rollup_settings":  # a parameter: a table in every mode (a view takes none)
+            con.execute(f"CREATE TABLE {name} AS {select}", {"red_day_form": red_day_form})
+        elif materialize:
             # steps the queries do not read stay in temporary (memory) tables, out of the file
             kind = "TEMP TABLE" if name in INTERMEDIATE else "TABLE"
             con.execute(f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}")
@@ -203,11 +233,20 @@ def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, 
             con.execute(f"DROP TABLE {name}")
     maxima = ", ".join(f"CAST(COALESCE((SELECT MAX({col}) FROM {table}), 1) AS INTEGER) AS {stat}"
                        for stat, (table, col) in MAXIMA.items())
-    con.execute(f"CREATE TABLE meta AS SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}", {"fp": fp})
+    con.execute(f"CREATE TABLE meta AS SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}, "
+                "(SELECT red_day_form FROM rollup_settings) AS red_day_form", {"fp": fp})
 
 
-def refresh(directory: str | Path) -> Path:
-    """Write ``serving.duckdb`` for the records of ``directory`` (atomically: a new file replaces the old)."""
+def red_day_form_of(store_dir: str | Path | None = None) -> str:
+    """The 红色服务日 form of a store's settings (the rollup counts it); the default one without a store."""
+    from redservice import config
+
+    return config.settings(store_dir)["points"]["red_day_form"] if store_dir else config.defaults()["points"]["red_day_form"]
+
+
+def refresh(directory: str | Path, red_day_form: str | None = None) -> Path:
+    """Write ``serving.duckdb`` for the records of ``directory`` (atomically: a new file replaces the
+    old); ``red_day_form``: the form the 红色积分 rollup counts (default: the default settings')."""
     directory = Path(directory)
     fd, tmp = tempfile.mkstemp(prefix=".serving.", suffix=".tmp", dir=directory)
     os.close(fd)
@@ -217,7 +256,7 @@ def refresh(directory: str | Path) -> Path:
         try:
             con.execute("SET enable_progress_bar = false")
             con.execute("SET preserve_insertion_order = true")
-            _create(con, directory, True, fingerprint(directory))
+            _create(con, directory, True, fingerprint(directory), red_day_form or red_day_form_of())
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -252,11 +291,14 @@ def is_fresh(directory: str | Path) -> bool:
     return stored_fingerprint(directory) == fingerprint(directory)
 
 
-def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = "auto") -> tuple[str, dict]:
+def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = "auto",
+           red_day_form: str | None = None) -> tuple[str, dict]:
     """Make the serving tables visible to ``con`` under their plain names. ``source``: "auto" (the
     app: the fresh serving.duckdb attached read-only, else the copy built in memory because the
     file is missing or stale), "memory" (always built in memory) or "raw" (views over the Parquet
-    files). Returns the mode used ("file", "memory" or "raw") and the stats of ``meta``."""
+    files). Returns the mode used ("file", "memory" or "raw") and the stats of ``meta``: the largest
+    ids and ``rollup_red_day_form``, the form the member-month rollup counts (``red_day_form`` when
+    built here; the file's own otherwise: a query for another form does not read the rollup)."""
     if source not in ("auto", "memory", "raw"):
         raise ValueError(source)
     directory = Path(directory)
@@ -279,6 +321,6 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM {ALIAS}.{name}")
         con.execute(f"CREATE VIEW meta AS SELECT * FROM {ALIAS}.meta")
     else:
-        _create(con, directory, mode == "memory", fp)
-    row = con.execute(f"SELECT {', '.join(MAXIMA)} FROM meta").fetchone()
-    return mode, dict(zip(MAXIMA, row))
+        _create(con, directory, mode == "memory", fp, red_day_form or red_day_form_of())
+    row = con.execute(f"SELECT {', '.join(MAXIMA)}, red_day_form FROM meta").fetchone()
+    return mode, {**dict(zip(MAXIMA, row)), "rollup_red_day_form": row[-1]}

@@ -74,7 +74,15 @@ def compose(name: str) -> str:
     binding unused ones costs time on every query)."""
     relations = _base_relations((QUERY_DIR / f"{BASE_QUERY}.sql").stat().st_mtime)
     body = query_text(name)
-    used = [sql for rel, sql in relations.items() if re.search(rf"\b{rel}\b", body)]
+    # the relations the query reads, and those they read (f_member_months reads f_rollups)
+    wanted = {rel for rel in relations if re.search(rf"\b{rel}\b", body)}
+    while True:
+        more = {rel for rel in relations for used in wanted if rel not in wanted
+                and re.search(rf"\b{rel}\b", relations[used])}
+        if not more:
+            break
+        wanted |= more
+    used = [sql for rel, sql in relations.items() if rel in wanted]  # in the file's order
     if not used:
         return body
     base = ",\n".join(used)
@@ -118,11 +126,14 @@ class Store:
 
     ``source``: "auto" (the app: the serving file when fresh, else built in memory), "memory"
     (always built in memory) or "raw" (views over the Parquet files: the reference the tests
-    compare the serving copy against; slow, never used by the app). See redservice.serving."""
+    compare the serving copy against; slow, never used by the app). See redservice.serving.
+    ``rollups``: False makes every query read the records themselves, never the serving copy's
+    rollups (bound as ``$rollups``; the tests check that the answers are the same)."""
 
-    def __init__(self, directory: str | Path, source: str = "auto"):
+    def __init__(self, directory: str | Path, source: str = "auto", rollups: bool = True):
         self.directory = Path(directory).resolve()
         self.source = source
+        self.rollups = rollups
         self._lock = threading.Lock()
         self._opened = self.version()
         self._state = self._connect()
@@ -148,7 +159,8 @@ class Store:
         con = duckdb.connect(":memory:")
         try:
             con.execute("SET enable_progress_bar = false")
-            mode, stats = serving.attach(con, storage.table_dir(self.directory), self.source)
+            mode, stats = serving.attach(con, storage.table_dir(self.directory), self.source,
+                                         serving.red_day_form_of(self.directory))
             self._harden(con)
         except BaseException:
             con.close()
@@ -213,7 +225,8 @@ class Store:
              stats: dict | None = None, **extra) -> tuple[str, dict]:
         """The query's SQL (with the shared relations it reads) and the parameters it takes."""
         sql = compose(name)
-        available = {**(self.stats if stats is None else stats), **(filters.params() if filters else {}),
+        available = {**(self.stats if stats is None else stats), "rollups": self.rollups,
+                     **(filters.params() if filters else {}),
                      **extra, **scope.params()}
         if filters is None:
             for dim in ("units", "branches", "communities", "categories", "forms"):

@@ -1,6 +1,7 @@
 """The serving copy never changes an answer: every query every page makes, with the filters the
 viewer can change (another unit, another period), gives the same figures from the serving file,
-from the copy built in memory and from views over the raw Parquet records; and the frames the store
+from the copy built in memory, from views over the raw Parquet records and without the rollups
+and first occurrences (``Store(rollups=False)``: the records themselves); and the frames the store
 builds through Arrow are the frames DuckDB's own conversion makes, dtypes included."""
 
 import shutil
@@ -27,8 +28,9 @@ def _same_as_duckdb(store, call, result, page):
 def _compare_every_page(directory, unit, monkeypatch):
     monkeypatch.setenv("REDSERVICE_DATA", str(directory))
     serving.refresh(directory)
-    stores = {k: Store(directory, source) for k, source in (("file", "auto"), ("memory", "memory"), ("raw", "raw"))}
-    assert [s.mode for s in stores.values()] == ["file", "memory", "raw"]
+    stores = {k: Store(directory, source, rollups) for k, source, rollups in (
+        ("file", "auto", True), ("memory", "memory", True), ("raw", "raw", True), ("records", "auto", False))}
+    assert [s.mode for s in stores.values()] == ["file", "memory", "raw", "file"]
     recorded = bench.record(directory, unit)
     units = bench.sample_units(directory, 3)
     compared = 0
@@ -40,7 +42,7 @@ def _compare_every_page(directory, unit, monkeypatch):
         for calls in sets:
             for c in calls:
                 results = {k: s.query(c.name, c.filters, c.scope, **dict(c.extra)) for k, s in stores.items()}
-                for k in ("memory", "raw"):
+                for k in ("memory", "raw", "records"):
                     assert bench.compare_frames(results["file"], results[k], c.name) is None, (page, k, c)
                 _same_as_duckdb(stores["file"], c, results["file"], page)
                 compared += 1
@@ -86,7 +88,7 @@ def test_ids_are_dense_and_shared(tmp_path):
             assert list(group.sort_values(value)[local]) == sorted(group[local]), local
     maxima = {stat: cur.execute(f"SELECT MAX({col}) FROM {table}").fetchone()[0]
               for stat, (table, col) in serving.MAXIMA.items()}
-    assert store.stats == maxima
+    assert store.stats == {**maxima, "rollup_red_day_form": "红色服务日"}
     dates = cur.execute("SELECT date FROM services").fetchall()
     assert dates == sorted(dates)
 

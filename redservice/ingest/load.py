@@ -203,7 +203,8 @@ def commit(batch) -> str | None:
             else:
                 write_table(stage_tables, table, [])
             _checkpoint(f"table:{table}")
-        serving.refresh(stage_tables)  # the serving copy travels with the generation it describes
+        # the serving copy travels with the generation it describes
+        serving.refresh(stage_tables, serving.red_day_form_of(directory))
         _checkpoint("serving")
         if archives:
             fernet = _fernet(batch.key)

@@ -1,0 +1,167 @@
+"""The rollups and first occurrences of the serving copy never change an answer: 红色积分 from the
+member-month rollup and households per unit counted by first occurrence are the figures the records
+themselves give (``Store(rollups=False)``), for periods that start and end anywhere in a month, on
+records made to be hard: activities running over several months, several records of one activity on
+a day, members over both monthly caps, wishes completed in months without records. And the rollup is
+really read where it may be (whole months, nothing narrowing the records), and nowhere else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+
+import duckdb
+import pandas as pd
+import pytest
+
+from conftest import write_store
+from redservice import config, scorecard, serving
+from redservice.filters import Filters
+from redservice.store import Store
+
+D = dt.date
+RULES = scorecard.points_rules(config.settings(config.DEMO_DIR))
+FORMS = ["红色服务日", "日常服务", "六送三请"]
+
+
+def _records(seed: int = 7) -> dict:
+    rng = random.Random(seed)
+    units = ["U1", "U2", "U3"]
+    branches = [(f"{u}支部{i}", u) for u in units for i in (1, 2)]
+    members = []
+    for i in range(14):
+        branch, unit = branches[i % len(branches)]
+        members.append({"member_id": f"m{i:02d}", "name": f"党员{i}", "unit": unit, "branch": branch,
+                        "community": rng.choice(["A社区", "B社区"]),
+                        "reported_on": D(2024, 10, 1) + dt.timedelta(days=rng.randrange(200)),
+                        "gender": "女", "phone": "13800001234"})
+    services = []
+    day0 = D(2024, 11, 20)
+    for n in range(420):
+        m = rng.choice(members[:12])  # m12, m13: on the roster, never serve
+        form = rng.choice(FORMS)
+        day = day0 + dt.timedelta(days=rng.randrange(180))
+        activity = None
+        if form == "红色服务日" and rng.random() < 0.7:
+            # a few activities, some of them running over several months
+            activity = rng.choice(["R1", "R2", "R3", f"R{m['member_id']}"])
+        elif form == "六送三请" and rng.random() < 0.5:
+            activity = rng.choice(["L1", "L2"])
+        services.append({
+            "record_id": f"s{n:04d}", "date": day, "member_id": m["member_id"], "name": m["name"],
+            "unit": m["unit"] if rng.random() < 0.9 else rng.choice(units),  # served for another unit
+            "branch": m["branch"], "community": rng.choice(["A社区", "B社区", "C社区"]),
+            "category": rng.choice(["义诊", "送政策"]), "form": form, "activity_id": activity,
+            "hours": rng.choice([0.5, 1.0, 2.0, 4.0, 9.0]), "persons": rng.randrange(1, 5),
+            "households": rng.sample([f"h{k}" for k in range(40)], rng.randrange(0, 3))})
+    # several records of one activity on one day, and of one day without an activity
+    for k, (aid, day) in enumerate([("R1", D(2025, 1, 31)), ("R1", D(2025, 1, 31)), (None, D(2025, 2, 14)),
+                                    (None, D(2025, 2, 14)), ("R2", D(2025, 3, 1)), ("R2", D(2025, 2, 28))]):
+        services.append({**services[0], "record_id": f"x{k}", "member_id": "m00", "name": "党员0",
+                         "unit": "U1", "branch": "U1支部1", "date": day, "form": "红色服务日",
+                         "activity_id": aid, "households": ["h1"]})
+    wishes = []
+    for n in range(60):
+        m = rng.choice(members)
+        done = day0 + dt.timedelta(days=rng.randrange(180))
+        wishes.append({"wish_id": f"w{n:03d}", "community": "A社区", "content": "修水管",
+                       "posted_on": done - dt.timedelta(days=5), "claim_unit": m["unit"],
+                       "claim_branch": m["branch"], "claim_member_id": m["member_id"], "claimer": m["name"],
+                       "claimed_on": done - dt.timedelta(days=3), "completed_on": done, "status": "已办结",
+                       "satisfaction": float(rng.choice([3, 4, 5]))})
+    return {"units": [{"unit": u, "paired_community": "A社区"} for u in units],
+            "branches": [{"branch": b, "unit": u, "members_on_roll": 3} for b, u in branches],
+            "communities": [{"community": c, "households": 100} for c in ("A社区", "B社区", "C社区")],
+            "members": members, "services": services, "wishes": wishes}
+
+
+@pytest.fixture(scope="module")
+def hard(tmp_path_factory):
+    directory = write_store(tmp_path_factory.mktemp("rollups") / "store", **_records())
+    serving.refresh(directory)
+    with_rollups, records = Store(directory), Store(directory, rollups=False)
+    assert with_rollups.mode == records.mode == "file"
+    yield directory, with_rollups, records
+    with_rollups.close()
+    records.close()
+
+
+# periods starting and ending on a month's first day, its last, and inside it
+BOUNDS = [D(2024, 12, 1), D(2024, 12, 17), D(2025, 1, 1), D(2025, 1, 31), D(2025, 2, 1), D(2025, 2, 28),
+          D(2025, 3, 15), D(2025, 3, 31), D(2025, 5, 1)]
+PERIODS = [(a, b) for a, b in itertools.combinations_with_replacement(BOUNDS, 2)]
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame, what) -> None:
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_exact=False,
+                                  obj=str(what))
+
+
+@pytest.mark.parametrize("level", ["member", "branch", "unit"])
+def test_red_points_from_the_rollup_are_those_of_the_records(hard, level):
+    _, rolled, records = hard
+    strict = scorecard.PointsRules(**{**RULES.__dict__, "max_hours_per_month": 6.0, "max_points_per_month": 25.0})
+    for start, end in PERIODS:
+        f = Filters.make(start, end)
+        for rules in (RULES, strict):
+            q = rules.query(level, board="member", top=5)
+            _same(rolled.query("red_points", f, **q), records.query("red_points", f, **q), (level, start, end))
+
+
+def test_red_points_under_filters_and_restrictions_are_those_of_the_records(hard):
+    _, rolled, records = hard
+    for start, end in PERIODS[::4]:
+        for dims in ({"units": ("U1",)}, {"communities": ("A社区",)}, {"forms": ("红色服务日",)}):
+            f = Filters.make(start, end, **dims)
+            q = RULES.query("member")
+            _same(rolled.query("red_points", f, **q), records.query("red_points", f, **q), (dims, start, end))
+        f = Filters.make(start, end)
+        for q in (RULES.query("branch", unit="U2"), RULES.query("member", branch="U1支部1")):
+            _same(rolled.query("red_points", f, **q), records.query("red_points", f, **q), (q, start, end))
+
+
+def test_another_red_day_form_reads_the_records(hard):
+    _, rolled, records = hard
+    other = scorecard.PointsRules(**{**RULES.__dict__, "red_day_form": "六送三请"})
+    for start, end in PERIODS[::3]:
+        f = Filters.make(start, end)
+        _same(rolled.query("red_points", f, **other.query("unit")),
+              records.query("red_points", f, **other.query("unit")), (start, end))
+
+
+def test_households_per_unit_by_first_occurrence_are_those_of_the_records(hard):
+    _, rolled, records = hard
+    for start, end in PERIODS:
+        for dims in ({}, {"units": ("U2",)}, {"communities": ("B社区",)}, {"categories": ("义诊",)}):
+            f = Filters.make(start, end, **dims)
+            _same(rolled.query("unit_scorecard", f), records.query("unit_scorecard", f), (dims, start, end))
+
+
+def test_the_rollup_is_read_for_whole_months_only(hard, tmp_path):
+    """Tamper with a copy of the rollup: answers change exactly where it may be read."""
+    directory, _, _ = hard
+    import shutil
+
+    copy = shutil.copytree(directory, tmp_path / "copy")
+    with duckdb.connect(str(serving.path(copy))) as con:
+        con.execute("UPDATE member_months SET red_new = red_new + 1")
+    tampered, records = Store(copy), Store(copy, rollups=False)
+    assert tampered.mode == "file"
+    q = RULES.query("unit")
+
+    def red_days(store, f):
+        return int(store.query("red_points", f, **q)["red_days"].sum())
+
+    whole = Filters.make(D(2025, 1, 1), D(2025, 2, 28))  # January and February
+    months = tampered.con.execute("SELECT COUNT(*) FROM member_months m JOIN members r ON r.mid = m.mid "
+                                  "WHERE m.month BETWEEN DATE '2025-01-01' AND DATE '2025-02-01' "
+                                  "AND r.reported_on <= DATE '2025-02-28'").fetchone()[0]
+    assert months > 0
+    assert red_days(tampered, whole) == red_days(records, whole) + months
+    inside = Filters.make(D(2025, 1, 2), D(2025, 1, 30))  # no whole month
+    assert red_days(tampered, inside) == red_days(records, inside)
+    narrowed = Filters.make(D(2025, 1, 1), D(2025, 2, 28), communities=("A社区", "B社区", "C社区"))
+    assert red_days(tampered, narrowed) == red_days(records, narrowed)
+    tampered.close()
+    records.close()
