@@ -14,8 +14,9 @@
 -- $unit_household_max, $unit_member_max), for exact bitmap counts grouped by those (or finer).
 -- red_prev (services), unit_hh_prev (household_facts): the previous date of the same activity of the
 -- member / of the same unit serving the same household, in all the records (redservice.serving);
--- member_months, red_carry: the 红色积分 member-month rollup. Both describe the unfiltered records:
--- a query uses them only while f_rollups says nothing cuts them (see there).
+-- member_months, red_carry, branch_months: the 红色积分 rollups (built with the rules the store
+-- binds as $rollup_points_per_hour, $rollup_red_day_form ...). All describe the unfiltered records: a query uses them only while f_rollups says
+-- nothing cuts them (see there).
 -- f_members, f_services and f_households are inlined wherever they are read (NOT MATERIALIZED): a
 -- query that reads one of them twice (members counted by id, then a few named; records grouped
 -- two ways) scans the table twice, reading only the columns each use needs, instead of one copy of
@@ -81,9 +82,14 @@ f_rollups AS (
                AND $forms IS NULL AND $scope_communities IS NULL AS unit_households
 ),
 f_member_months AS (
-    -- the 红色积分 member-month rollup (redservice.serving), empty unless f_rollups.members
-    SELECT mm.mid, mm.month, mm.uid, mm.bid, mm.hours, mm.red_new
+    -- the 红色积分 rollups (redservice.serving), empty unless f_rollups.members
+    SELECT mm.mid, mm.month, mm.uid, mm.bid, mm.hours, mm.red_new, mm.eligible
     FROM member_months mm, f_rollups r
+    WHERE r.members
+),
+f_branch_months AS (
+    SELECT b.uid, b.bid, b.month, b.hours, b.red_days, b.wishes, b.good_ratings, b.points_raw, b.points
+    FROM branch_months b, f_rollups r
     WHERE r.members
 ),
 f_red_carry AS (

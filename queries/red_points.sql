@@ -4,7 +4,7 @@
 -- part 'rows': every member, branch or unit of $level (NULL: none); part 'board': the rows of
 -- $board (NULL: none) with points, ranked $top or better (NULL: all), ties included.
 -- Parameters: $start, $end (inclusive), $level, $board, $top, the shared filters, $member_max and
--- $rollup_red_day_form (the form the rollup counts; bound by the store), and
+-- $rollup_<rule> (the rules the rollups were built with; bound by the store), and
 --   $member_unit, $member_branch: only the members of this unit / branch on the roster (NULL: all);
 --     a member's points do not depend on the others', so these rows are those of the whole roster;
 --   the rules of the [points] table of the settings (redservice.scorecard.PointsRules.params()):
@@ -26,13 +26,15 @@
 -- calendar months come from the member-month rollup (member_months, red_carry) and only its partial
 -- months from the records, where a 红色服务日 is counted on the record whose previous one of the
 -- activity (red_prev) is before the period; otherwise every record is read and the activities
--- grouped. Each member's points are computed per month (where the caps apply), then
+-- grouped. For branch and unit rows under the rules the rollups were built with, the whole months
+-- of member-months whose points cannot depend on the period come summed per branch and month
+-- (branch_months); the others are computed here. Each member's points are computed per month (where the caps apply), then
 -- summed per member, or per branch and unit of the member on the roster (carried by the records:
 -- services.roster_uid, roster_bid; no join); names are joined to the rows shown, last. The board
 -- ranks only the rows at or above the $top-th score.
 WITH
 roster AS (
-    SELECT r.mid, r.uid, r.bid
+    SELECT r.mid, r.uid, r.bid, r.reported_on
     FROM f_members r
     WHERE r.reported_on <= $end
       AND ($member_unit IS NULL OR r.unit = $member_unit)
@@ -43,21 +45,50 @@ chosen AS (
     SELECT bitstring_agg(mid, 1, $member_max) AS bits FROM roster
 ),
 months AS (
-    -- [lo, hi): the period's whole calendar months, read from the member-month rollup when it may be
-    -- used (f_rollups.members, and it counts this form); NULL: every month read from the records
-    SELECT CASE WHEN r.members AND $red_day_form = $rollup_red_day_form
-                THEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) END AS lo,
-           CASE WHEN r.members AND $red_day_form = $rollup_red_day_form
-                THEN CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) END AS hi,
-           r.members AS firsts
-    FROM f_rollups r
+    -- [lo, hi): the period's whole calendar months, read from the rollups when they may be used
+    -- (f_rollups.members, and they count this form); NULL: every month read from the records.
+    -- firsts: a 红色服务日 found by its record's red_prev; by_branch: only branch and unit rows are
+    -- asked and the rules are those of the rollups: whole months of eligible member-months are read
+    -- from branch_months, already summed per branch
+    SELECT CASE WHEN use THEN lo END AS lo, CASE WHEN use THEN hi END AS hi, firsts,
+           use AND rules AND NOT COALESCE($level = 'member', FALSE) AND NOT COALESCE($board = 'member', FALSE)
+               AS by_branch
+    FROM (SELECT r.members AND $red_day_form = $rollup_red_day_form AS use, r.members AS firsts,
+                 CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) AS lo,
+                 CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) AS hi,
+                 $points_per_hour = $rollup_points_per_hour
+                 AND $max_hours_per_month = $rollup_max_hours_per_month
+                 AND $points_per_red_day = $rollup_points_per_red_day
+                 AND $points_per_wish = $rollup_points_per_wish
+                 AND $points_per_good_rating = $rollup_points_per_good_rating
+                 AND $good_rating_min = $rollup_good_rating_min
+                 AND $max_points_per_month = $rollup_max_points_per_month AS rules
+          FROM f_rollups r) t
 ),
 period AS (
-    -- the roster's records of the period outside those whole months
+    -- the roster's records of the period but the whole months read from the rollups: the days before
+    -- the first whole month, those from the month after the last, and the whole months only when the
+    -- rollups are not read. Each part is one range of dates written with the parameters alone (the
+    -- bounds lo and hi of months again), so that the scan of the date-sorted records skips the rest.
+    SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
+    FROM f_services s, chosen c
+    WHERE s.date BETWEEN $start
+                     AND LEAST(CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) - 1, $end)
+      AND get_bit(c.bits, s.mid - 1) = 1
+    UNION ALL
     SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
     FROM f_services s, chosen c, months k
-    WHERE s.date BETWEEN $start AND $end AND get_bit(c.bits, s.mid - 1) = 1
-      AND NOT COALESCE(s.date >= k.lo AND s.date < k.hi, FALSE)
+    WHERE k.lo IS NULL
+      AND s.date BETWEEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE)
+                     AND CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) - 1
+      AND get_bit(c.bits, s.mid - 1) = 1
+    UNION ALL
+    SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
+    FROM f_services s, chosen c
+    WHERE s.date BETWEEN GREATEST(CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE),
+                                  CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE))
+                     AND $end
+      AND get_bit(c.bits, s.mid - 1) = 1
 ),
 red_days AS (
     -- a 红色服务日 is counted on its first record in the period: with every record visible, the one
@@ -86,9 +117,10 @@ carried AS (
     GROUP BY c.mid, c.month
 ),
 rollup_months AS (
+    -- the member-months of the whole months (those in branch_months left out when it is read)
     SELECT m.mid, m.month, m.uid, m.bid, m.hours, m.red_new + COALESCE(x.red_days, 0) AS red_days
     FROM f_member_months m
-    JOIN months k ON m.month >= k.lo AND m.month < k.hi
+    JOIN months k ON m.month >= k.lo AND m.month < k.hi AND NOT (k.by_branch AND m.eligible)
     JOIN chosen c ON get_bit(c.bits, m.mid - 1) = 1
     LEFT JOIN carried x ON x.mid = m.mid AND x.month = m.month
 ),
@@ -98,7 +130,13 @@ wish_months AS (
            COUNT(*) FILTER (WHERE w.satisfaction >= $good_rating_min) AS good_ratings
     FROM f_wishes w
     JOIN roster r ON r.mid = w.claim_mid
+    JOIN months k ON TRUE
     WHERE w.completed_on BETWEEN $start AND $end
+      -- an eligible member-month of a whole month is in branch_months when it is read
+      AND NOT (k.by_branch AND w.completed_on >= k.lo AND w.completed_on < k.hi
+               AND r.reported_on <= DATE_TRUNC('month', w.completed_on)
+               AND NOT EXISTS (SELECT 1 FROM f_red_carry c
+                               WHERE c.mid = w.claim_mid AND c.month = DATE_TRUNC('month', w.completed_on)))
     GROUP BY w.claim_mid, DATE_TRUNC('month', w.completed_on)
 ),
 member_month AS (
@@ -147,10 +185,16 @@ member_rows AS (
 ),
 branch_points AS (
     -- the months of each branch's members summed directly (the caps are per member and month: the
-    -- same sums, one grouping fewer), by the member's branch and unit on the roster
+    -- same sums, one grouping fewer), by the member's branch and unit on the roster, with the
+    -- whole months already summed per branch (branch_months) when they are read
     SELECT uid, bid, SUM(hours) AS hours, SUM(red_days) AS red_days, SUM(wishes) AS wishes,
            SUM(good_ratings) AS good_ratings, SUM(points_raw) AS points_raw, SUM(points) AS points
-    FROM capped
+    FROM (SELECT uid, bid, hours, red_days, wishes, good_ratings, points_raw, points
+          FROM capped
+          UNION ALL
+          SELECT b.uid, b.bid, b.hours, b.red_days, b.wishes, b.good_ratings, b.points_raw, b.points
+          FROM f_branch_months b, months k
+          WHERE k.by_branch AND b.month >= k.lo AND b.month < k.hi) t
     WHERE $level IN ('branch', 'unit') OR $board IN ('branch', 'unit')
     GROUP BY uid, bid
 ),

@@ -34,17 +34,15 @@ The Parquet files of a generation are the records; the pages read a derived copy
 * ``member_months``: the member-month rollup of 红色积分 — per member and calendar month, hours and
   the 红色服务日 first counted that month (``red_new``: the records of the configured form with
   ``red_prev`` NULL); ``red_carry``: the records of that form continuing an activity begun in an
-  earlier month (counted or not depending on where the period starts). queries/red_points.sql reads
-  the period's whole months from them and only its partial months from the records;
-* ``meta``: the content fingerprint of the Parquet files it was built from, the largest ids and the
-  红色服务日 form the rollup counts (``red_day_form``; a query for another form reads the records).
-
-``refresh`` writes the copy next to the Parquet files as ``serving.duckdb`` on every import (and in
-the bench). ``attach`` uses that file when its fingerprint matches the Parquet files now present
-(file times are not trusted: a git checkout sets them arbitrarily); otherwise it builds the same
-tables in memory from the same statements — slower to open, never different. With
-``source="raw"`` the statements become views over the Parquet files: the raw reference the
-tests compare every query against.
+  earlier month (counted or not depending on where the period starts). ``branch_months``: per
+  branch and month, the points of its members' months under the configured rules, for the months
+  whose points cannot depend on the period (``member_months.eligible``: the member was reported by
+  the month's first day and no 红色服务日 of that month continues an earlier one; every other
+  member-month is left to the query). queries/red_points.sql reads the period's whole months
+  from them and only its partial months from the records;
+* ``rollup_settings``: the 红色积分 rules the rollups were built with (the store's [points]
+  settings); a query with other rules does not read what depends on them;
+* ``meta``: the content fingerprint of the Parquet files it was built from and the largest ids.
 """
 
 from __future__ import annotations
@@ -73,6 +71,46 @@ MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids"
           "community_household_max": ("community_households", "community_hh"),
           "compound_household_max": ("compound_households", "compound_hh"),
           "unit_household_max": ("unit_households", "unit_hh")}
+# The 红色积分 rules (the bound parameters of queries/red_points.sql) the rollups are built with.
+RULES = ("points_per_hour", "max_hours_per_month", "points_per_red_day", "red_day_form", "points_per_wish",
+         "points_per_good_rating", "good_rating_min", "max_points_per_month")
+# Per branch and month: the eligible member-months (member_months.eligible, and the months with
+# completed wishes only of members reported by the month's first day), their points as
+# queries/red_points.sql computes them under the rules of rollup_settings.
+_BRANCH_MONTHS = """
+WITH wish_months AS (
+    SELECT claim_mid AS mid, CAST(DATE_TRUNC('month', completed_on) AS DATE) AS month, COUNT(*) AS wishes,
+           COUNT(*) FILTER (WHERE satisfaction >= (SELECT good_rating_min FROM rollup_settings)) AS good_ratings
+    FROM wishes WHERE claim_mid IS NOT NULL AND completed_on IS NOT NULL
+    GROUP BY claim_mid, CAST(DATE_TRUNC('month', completed_on) AS DATE)
+),
+months AS (
+    SELECT COALESCE(m.mid, w.mid) AS mid, COALESCE(m.month, w.month) AS month, r.uid, r.bid,
+           COALESCE(m.hours, 0) AS hours, COALESCE(m.red_new, 0) AS red_days,
+           COALESCE(w.wishes, 0) AS wishes, COALESCE(w.good_ratings, 0) AS good_ratings
+    FROM member_months m
+    FULL JOIN wish_months w ON w.mid = m.mid AND w.month = m.month
+    JOIN members r ON r.mid = COALESCE(m.mid, w.mid)
+    WHERE COALESCE(m.eligible, r.reported_on <= w.month AND NOT EXISTS (
+        SELECT 1 FROM red_carry c WHERE c.mid = w.mid AND c.month = w.month))
+),
+scored AS (
+    SELECT x.*, hours * s.points_per_hour + red_days * s.points_per_red_day + wishes * s.points_per_wish
+                + good_ratings * s.points_per_good_rating AS points_raw,
+           CASE WHEN s.max_hours_per_month > 0 AND hours > s.max_hours_per_month
+                THEN s.max_hours_per_month ELSE hours END * s.points_per_hour
+           + red_days * s.points_per_red_day + wishes * s.points_per_wish
+           + good_ratings * s.points_per_good_rating AS points_hours_capped,
+           s.max_points_per_month
+    FROM months x, rollup_settings s
+)
+SELECT uid, bid, month, SUM(hours) AS hours, SUM(red_days) AS red_days, SUM(wishes) AS wishes,
+       SUM(good_ratings) AS good_ratings, SUM(points_raw) AS points_raw,
+       SUM(CASE WHEN max_points_per_month > 0 AND points_hours_capped > max_points_per_month
+                THEN max_points_per_month ELSE points_hours_capped END) AS points
+FROM scored
+GROUP BY uid, bid, month
+"""
 _digests: dict[tuple, str] = {}
 _digest_lock = threading.Lock()
 
@@ -139,13 +177,14 @@ def _local_ids(source: str, groups: tuple[str, ...], column: str, name: str) -> 
 
 def statements(directory: str | Path) -> list[tuple[str, str, str]]:
     """(name, SELECT, ORDER BY) for every table of the serving copy, in dependency order. The first,
-    ``rollup_settings``, takes the parameter ``$red_day_form`` (see ``_create``)."""
+    ``rollup_settings``, takes the 红色积分 rules as parameters (see ``_create``)."""
     d = Path(directory)
     member_cols = ", ".join(f"m.{c}" for c in TABLES["members"])
     service_cols = ", ".join(f"s.{c}" for c in TABLES["services"])
     wish_cols = ", ".join(f"w.{c}" for c in TABLES["wishes"])
     claimers = f"SELECT claim_member_id AS member_id FROM ({_typed(d, 'wishes')}) w"
-    out = [("rollup_settings", "SELECT CAST($red_day_form AS VARCHAR) AS red_day_form", "")]
+    out = [("rollup_settings", "SELECT " + ", ".join(
+        f"CAST(${name} AS {'VARCHAR' if name == 'red_day_form' else 'DOUBLE'}) AS {name}" for name in RULES), "")]
     out += [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches")]
     out += [
         ("member_ids", _ids("member_id", "mid", (_typed(d, "members"), _typed(d, "services"), claimers)), ""),
@@ -194,16 +233,20 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          "AND p.compound IS NOT DISTINCT FROM h.compound AND p.household = h.household "
          "LEFT JOIN unit_households u ON u.unit IS NOT DISTINCT FROM h.unit AND u.household = h.household",
          "date, household"),
-        ("member_months",
-         "SELECT mid, CAST(DATE_TRUNC('month', date) AS DATE) AS month, ANY_VALUE(roster_uid) AS uid, "
-         "ANY_VALUE(roster_bid) AS bid, COALESCE(SUM(hours), 0) AS hours, "
-         "COUNT(*) FILTER (WHERE form = (SELECT red_day_form FROM rollup_settings) AND red_prev IS NULL) "
-         "AS red_new FROM services WHERE mid IS NOT NULL GROUP BY mid, CAST(DATE_TRUNC('month', date) AS DATE)",
-         "month, mid"),
         ("red_carry",
          "SELECT mid, CAST(DATE_TRUNC('month', date) AS DATE) AS month, red_prev FROM services "
          "WHERE form = (SELECT red_day_form FROM rollup_settings) AND red_prev < DATE_TRUNC('month', date)",
          "month, mid"),
+        ("member_months",
+         "SELECT m.*, COALESCE(r.reported_on <= m.month, FALSE) AND NOT EXISTS "
+         "(SELECT 1 FROM red_carry c WHERE c.mid = m.mid AND c.month = m.month) AS eligible "
+         "FROM (SELECT mid, CAST(DATE_TRUNC('month', date) AS DATE) AS month, ANY_VALUE(roster_uid) AS uid, "
+         "ANY_VALUE(roster_bid) AS bid, COALESCE(SUM(hours), 0) AS hours, "
+         "COUNT(*) FILTER (WHERE form = (SELECT red_day_form FROM rollup_settings) AND red_prev IS NULL) "
+         "AS red_new FROM services WHERE mid IS NOT NULL GROUP BY mid, CAST(DATE_TRUNC('month', date) AS DATE)) m "
+         "LEFT JOIN members r ON r.mid = m.mid",
+         "month, mid"),
+        ("branch_months", _BRANCH_MONTHS, "month, uid, bid"),
         ("dim_scoped",
          "SELECT 'unit' AS dimension, unit AS value, CAST(NULL AS VARCHAR) AS parent, unit, community FROM members "
          "UNION SELECT 'unit', unit, NULL, unit, community FROM services "
@@ -217,11 +260,10 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
     return out
 
 
-def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str,
-            red_day_form: str) -> None:
+def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict) -> None:
     for name, select, order in statements(directory):
-        if name == "rollup_settings":  # a parameter: a table in every mode (a view takes none)
-            con.execute(f"CREATE TABLE {name} AS {select}", {"red_day_form": red_day_form})
+        if name == "rollup_settings":  # parameters: a table in every mode (a view takes none)
+            con.execute(f"CREATE TABLE {name} AS {select}", {k: rules[k] for k in RULES})
         elif materialize:
             # steps the queries do not read stay in temporary (memory) tables, out of the file
             kind = "TEMP TABLE" if name in INTERMEDIATE else "TABLE"
@@ -233,20 +275,24 @@ def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, 
             con.execute(f"DROP TABLE {name}")
     maxima = ", ".join(f"CAST(COALESCE((SELECT MAX({col}) FROM {table}), 1) AS INTEGER) AS {stat}"
                        for stat, (table, col) in MAXIMA.items())
-    con.execute(f"CREATE TABLE meta AS SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}, "
-                "(SELECT red_day_form FROM rollup_settings) AS red_day_form", {"fp": fp})
+    con.execute(f"CREATE TABLE meta AS SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}", {"fp": fp})
 
 
-def red_day_form_of(store_dir: str | Path | None = None) -> str:
-    """The 红色服务日 form of a store's settings (the rollup counts it); the default one without a store."""
-    from redservice import config
+def points_rules_of(store_dir: str | Path | None = None) -> dict:
+    """The 红色积分 rules of a store's settings as red_points.sql's parameters (the rollups are built
+    with them); the default rules without a store, or when the store's are not valid (the pages
+    say so; the rollups then serve no query)."""
+    from redservice import config, scorecard
 
-    return config.settings(store_dir)["points"]["red_day_form"] if store_dir else config.defaults()["points"]["red_day_form"]
+    try:
+        return scorecard.points_rules(config.settings(store_dir) if store_dir else config.defaults()).params()
+    except scorecard.SettingsError:
+        return scorecard.points_rules(config.defaults()).params()
 
 
-def refresh(directory: str | Path, red_day_form: str | None = None) -> Path:
+def refresh(directory: str | Path, rules: dict | None = None) -> Path:
     """Write ``serving.duckdb`` for the records of ``directory`` (atomically: a new file replaces the
-    old); ``red_day_form``: the form the 红色积分 rollup counts (default: the default settings')."""
+    old); ``rules``: the 红色积分 rules the rollups are built with (default: the default settings')."""
     directory = Path(directory)
     fd, tmp = tempfile.mkstemp(prefix=".serving.", suffix=".tmp", dir=directory)
     os.close(fd)
@@ -256,7 +302,7 @@ def refresh(directory: str | Path, red_day_form: str | None = None) -> Path:
         try:
             con.execute("SET enable_progress_bar = false")
             con.execute("SET preserve_insertion_order = true")
-            _create(con, directory, True, fingerprint(directory), red_day_form or red_day_form_of())
+            _create(con, directory, True, fingerprint(directory), rules or points_rules_of())
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -292,13 +338,13 @@ def is_fresh(directory: str | Path) -> bool:
 
 
 def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = "auto",
-           red_day_form: str | None = None) -> tuple[str, dict]:
+           rules: dict | None = None) -> tuple[str, dict]:
     """Make the serving tables visible to ``con`` under their plain names. ``source``: "auto" (the
     app: the fresh serving.duckdb attached read-only, else the copy built in memory because the
     file is missing or stale), "memory" (always built in memory) or "raw" (views over the Parquet
-    files). Returns the mode used ("file", "memory" or "raw") and the stats of ``meta``: the largest
-    ids and ``rollup_red_day_form``, the form the member-month rollup counts (``red_day_form`` when
-    built here; the file's own otherwise: a query for another form does not read the rollup)."""
+    files). Returns the mode used ("file", "memory" or "raw") and the stats the store binds: the
+    largest ids (``meta``) and the rules the rollups were built with (``rollup_<rule>``).
+    ``rules``: the 红色积分 rules to build with here (a file keeps those it was built with)."""
     if source not in ("auto", "memory", "raw"):
         raise ValueError(source)
     directory = Path(directory)
@@ -321,6 +367,7 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM {ALIAS}.{name}")
         con.execute(f"CREATE VIEW meta AS SELECT * FROM {ALIAS}.meta")
     else:
-        _create(con, directory, mode == "memory", fp, red_day_form or red_day_form_of())
-    row = con.execute(f"SELECT {', '.join(MAXIMA)}, red_day_form FROM meta").fetchone()
-    return mode, {**dict(zip(MAXIMA, row)), "rollup_red_day_form": row[-1]}
+        _create(con, directory, mode == "memory", fp, rules or points_rules_of())
+    row = con.execute(f"SELECT {', '.join(MAXIMA)} FROM meta").fetchone()
+    rules = con.execute(f"SELECT {', '.join(RULES)} FROM rollup_settings").fetchone()
+    return mode, {**dict(zip(MAXIMA, row)), **{f"rollup_{k}": v for k, v in zip(RULES, rules)}}

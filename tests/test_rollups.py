@@ -138,30 +138,74 @@ def test_households_per_unit_by_first_occurrence_are_those_of_the_records(hard):
             _same(rolled.query("unit_scorecard", f), records.query("unit_scorecard", f), (dims, start, end))
 
 
-def test_the_rollup_is_read_for_whole_months_only(hard, tmp_path):
-    """Tamper with a copy of the rollup: answers change exactly where it may be read."""
-    directory, _, _ = hard
+def _tampered(directory, tmp_path, sql):
+    """A copy of the store whose serving file was changed by ``sql`` (still fresh: same records)."""
     import shutil
 
     copy = shutil.copytree(directory, tmp_path / "copy")
     with duckdb.connect(str(serving.path(copy))) as con:
-        con.execute("UPDATE member_months SET red_new = red_new + 1")
-    tampered, records = Store(copy), Store(copy, rollups=False)
+        con.execute(sql)
+    return Store(copy), Store(copy, rollups=False)
+
+
+def _red_days(store, f, rules=RULES, level="unit"):
+    return int(store.query("red_points", f, **rules.query(level))["red_days"].sum())
+
+
+WHOLE = Filters.make(D(2025, 1, 1), D(2025, 2, 28))  # January and February
+INSIDE = Filters.make(D(2025, 1, 2), D(2025, 1, 30))  # no whole month
+NARROWED = Filters.make(D(2025, 1, 1), D(2025, 2, 28), communities=("A社区", "B社区", "C社区"))
+
+
+def _count(store, sql):
+    return store.con.execute(sql).fetchone()[0]
+
+
+def test_member_months_are_read_for_whole_months_only(hard, tmp_path):
+    """Tamper with a copy of the rollup: answers change exactly where it may be read."""
+    tampered, records = _tampered(hard[0], tmp_path, "UPDATE member_months SET red_new = red_new + 1")
     assert tampered.mode == "file"
-    q = RULES.query("unit")
-
-    def red_days(store, f):
-        return int(store.query("red_points", f, **q)["red_days"].sum())
-
-    whole = Filters.make(D(2025, 1, 1), D(2025, 2, 28))  # January and February
-    months = tampered.con.execute("SELECT COUNT(*) FROM member_months m JOIN members r ON r.mid = m.mid "
-                                  "WHERE m.month BETWEEN DATE '2025-01-01' AND DATE '2025-02-01' "
-                                  "AND r.reported_on <= DATE '2025-02-28'").fetchone()[0]
-    assert months > 0
-    assert red_days(tampered, whole) == red_days(records, whole) + months
-    inside = Filters.make(D(2025, 1, 2), D(2025, 1, 30))  # no whole month
-    assert red_days(tampered, inside) == red_days(records, inside)
-    narrowed = Filters.make(D(2025, 1, 1), D(2025, 2, 28), communities=("A社区", "B社区", "C社区"))
-    assert red_days(tampered, narrowed) == red_days(records, narrowed)
+    roster = ("FROM member_months m JOIN members r ON r.mid = m.mid WHERE m.month BETWEEN DATE '2025-01-01' "
+              "AND DATE '2025-02-01' AND r.reported_on <= DATE '2025-02-28'")
+    every, ineligible = _count(tampered, f"SELECT COUNT(*) {roster}"), _count(tampered, f"SELECT COUNT(*) {roster} AND NOT m.eligible")
+    assert every > ineligible > 0
+    # members' rows read every member-month of the whole months; unit rows only the ineligible ones
+    assert _red_days(tampered, WHOLE, level="member") == _red_days(records, WHOLE, level="member") + every
+    assert _red_days(tampered, WHOLE) == _red_days(records, WHOLE) + ineligible
+    strict = scorecard.PointsRules(**{**RULES.__dict__, "max_points_per_month": 25.0})
+    assert _red_days(tampered, WHOLE, strict) == _red_days(records, WHOLE, strict) + every
+    for f in (INSIDE, NARROWED):
+        assert _red_days(tampered, f) == _red_days(records, f)
     tampered.close()
+    records.close()
+
+
+def test_branch_months_are_read_for_whole_months_under_their_rules_only(hard, tmp_path):
+    tampered, records = _tampered(hard[0], tmp_path, "UPDATE branch_months SET red_days = red_days + 1")
+    rows = _count(tampered, "SELECT COUNT(*) FROM branch_months WHERE month BETWEEN DATE '2025-01-01' AND DATE '2025-02-01'")
+    assert rows > 0
+    assert _red_days(tampered, WHOLE) == _red_days(records, WHOLE) + rows
+    assert _red_days(tampered, WHOLE, level="branch") == _red_days(records, WHOLE, level="branch") + rows
+    strict = scorecard.PointsRules(**{**RULES.__dict__, "max_points_per_month": 25.0})
+    assert _red_days(tampered, WHOLE, strict) == _red_days(records, WHOLE, strict)
+    for f in (INSIDE, NARROWED):
+        assert _red_days(tampered, f) == _red_days(records, f)
+    assert _red_days(tampered, WHOLE, level="member") == _red_days(records, WHOLE, level="member")
+    tampered.close()
+    records.close()
+
+
+def test_the_rollups_are_built_with_the_stores_rules(tmp_path):
+    directory = write_store(tmp_path / "store", **_records(seed=3))
+    (directory / "config.toml").write_text("[points]\nper_hour = 2.0\nmax_points_per_month = 30.0\n", encoding="utf-8")
+    serving.refresh(directory, serving.points_rules_of(directory))
+    rolled, records = Store(directory), Store(directory, rollups=False)
+    assert rolled.mode == "file"
+    assert rolled.con.execute("SELECT points_per_hour, max_points_per_month FROM rollup_settings").fetchone() == (2.0, 30.0)
+    rules = scorecard.points_rules(config.settings(directory))
+    for start, end in PERIODS[::5]:
+        f = Filters.make(start, end)
+        _same(rolled.query("red_points", f, **rules.query("unit")), records.query("red_points", f, **rules.query("unit")),
+              (start, end))
+    rolled.close()
     records.close()

@@ -88,7 +88,8 @@ def test_ids_are_dense_and_shared(tmp_path):
             assert list(group.sort_values(value)[local]) == sorted(group[local]), local
     maxima = {stat: cur.execute(f"SELECT MAX({col}) FROM {table}").fetchone()[0]
               for stat, (table, col) in serving.MAXIMA.items()}
-    assert store.stats == {**maxima, "rollup_red_day_form": "红色服务日"}
+    rules = {f"rollup_{k}": v for k, v in serving.points_rules_of().items()}
+    assert store.stats == {**maxima, **rules} and rules["rollup_red_day_form"] == "红色服务日"
     dates = cur.execute("SELECT date FROM services").fetchall()
     assert dates == sorted(dates)
 

@@ -204,7 +204,7 @@ def commit(batch) -> str | None:
                 write_table(stage_tables, table, [])
             _checkpoint(f"table:{table}")
         # the serving copy travels with the generation it describes
-        serving.refresh(stage_tables, serving.red_day_form_of(directory))
+        serving.refresh(stage_tables, serving.points_rules_of(directory))
         _checkpoint("serving")
         if archives:
             fernet = _fernet(batch.key)
