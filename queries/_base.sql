@@ -14,6 +14,7 @@
 -- $unit_household_max, $unit_member_max), for exact bitmap counts grouped by those (or finer).
 -- red_prev (services), unit_hh_prev (household_facts): the previous date of the same activity of the
 -- member / of the same unit serving the same household, in all the records (redservice.serving);
+-- unit_months, unit_household_months, unit_household_returns: per-unit rollups by month;
 -- member_months, red_carry, branch_months: the 红色积分 rollups (built with the rules the store
 -- binds as $rollup_points_per_hour, $rollup_red_day_form ...). All describe the unfiltered records: a query uses them only while f_rollups says
 -- nothing cuts them (see there).
@@ -73,19 +74,38 @@ f_rollups AS (
     -- whether the precomputed first occurrences and rollups describe the records the viewer sees
     -- ($rollups: the store's switch, on in the app; the tests compare both ways):
     -- members: nothing narrows the records (no filter, no scope): red_prev, member_months, red_carry;
-    -- unit_households: nothing narrows a unit's records but whole units (unit filter and scope
-    --   allowed): unit_hh_prev, whose chains run within one unit
+    -- units: nothing narrows a unit's records but whole units (unit filter and scope allowed):
+    --   unit_hh_prev, whose chains run within one unit, and the per-unit rollups
     SELECT $rollups AND $units IS NULL AND $branches IS NULL AND $communities IS NULL
                AND $categories IS NULL AND $forms IS NULL AND $scope_units IS NULL
                AND $scope_communities IS NULL AS members,
            $rollups AND $branches IS NULL AND $communities IS NULL AND $categories IS NULL
-               AND $forms IS NULL AND $scope_communities IS NULL AS unit_households
+               AND $forms IS NULL AND $scope_communities IS NULL AS units
 ),
 f_member_months AS (
     -- the 红色积分 rollups (redservice.serving), empty unless f_rollups.members
     SELECT mm.mid, mm.month, mm.uid, mm.bid, mm.hours, mm.red_new, mm.eligible
     FROM member_months mm, f_rollups r
     WHERE r.members
+),
+f_unit_months AS (
+    -- the per-unit rollups (redservice.serving), empty unless f_rollups.units; by the record's unit
+    SELECT m.uid, m.month, m.hours, m.persons, m.records, m.paired_hours
+    FROM unit_months m, f_rollups r
+    WHERE r.units AND ($units IS NULL OR list_contains($units, m.unit))
+      AND ($scope_units IS NULL OR list_contains($scope_units, m.unit))
+),
+f_unit_household_months AS (
+    SELECT m.uid, m.month, m.households
+    FROM unit_household_months m, f_rollups r
+    WHERE r.units AND ($units IS NULL OR list_contains($units, m.unit))
+      AND ($scope_units IS NULL OR list_contains($scope_units, m.unit))
+),
+f_unit_household_returns AS (
+    SELECT m.uid, m.month, m.unit_hh_prev
+    FROM unit_household_returns m, f_rollups r
+    WHERE r.units AND ($units IS NULL OR list_contains($units, m.unit))
+      AND ($scope_units IS NULL OR list_contains($scope_units, m.unit))
 ),
 f_branch_months AS (
     SELECT b.uid, b.bid, b.month, b.hours, b.red_days, b.wishes, b.good_ratings, b.points_raw, b.points

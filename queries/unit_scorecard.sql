@@ -17,8 +17,9 @@
 --   services.paired, set when the serving copy is built).
 -- latest_month_records: the unit's records in the month of $end (within the period).
 -- hours_rank: rank by hours_per_member, highest first (NULL when it cannot be computed).
--- How: records, households and members grouped by the unit's integer id (uid); households counted
--- by first occurrence while nothing but whole units is filtered (see hh).
+-- How: records, households and members grouped by the unit's integer id (uid). While nothing but
+-- whole units is filtered (f_rollups.units), the whole calendar months of the period are read from
+-- the per-unit monthly rollups and households counted by first occurrence (see outside, hh).
 WITH
 unit_list AS (
     SELECT u.unit, i.uid, u.category, u.paired_community
@@ -54,32 +55,72 @@ unit_members AS (
     FROM reported r, served a
     GROUP BY r.uid
 ),
-svc AS (
-    SELECT s.uid,
-           SUM(s.hours) AS hours,
-           SUM(s.persons) AS persons,
-           COUNT(*) AS records,
-           SUM(CASE WHEN s.paired THEN s.hours ELSE 0 END) AS paired_hours,
-           COUNT(*) FILTER (WHERE s.date >= DATE_TRUNC('month', CAST($end AS DATE))) AS latest_month_records
+outside AS (
+    -- the period's records but its whole calendar months when those are read from the per-unit
+    -- rollups (f_rollups.units): the days before the first whole month, those from the month after
+    -- the last, and the whole months only when the rollups are not read. Each part is one range of
+    -- dates written with the parameters alone ([lo, hi): the whole months, first day of the month
+    -- after $start - 1 day to first day of the month after $end), so that the scan of the
+    -- date-sorted records skips the rest
+    SELECT s.uid, s.date, s.hours, s.persons, s.paired
     FROM f_services s
-    WHERE s.date BETWEEN $start AND $end
-    GROUP BY s.uid
+    WHERE s.date BETWEEN $start AND LEAST(CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) - 1, $end)
+    UNION ALL
+    SELECT s.uid, s.date, s.hours, s.persons, s.paired
+    FROM f_services s, f_rollups r
+    WHERE NOT r.units AND s.date BETWEEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) AND CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) - 1
+    UNION ALL
+    SELECT s.uid, s.date, s.hours, s.persons, s.paired
+    FROM f_services s
+    WHERE s.date BETWEEN GREATEST(CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE), CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE)) AND $end
+),
+svc AS (
+    SELECT uid, SUM(hours) AS hours, SUM(persons) AS persons, CAST(SUM(records) AS BIGINT) AS records,
+           SUM(paired_hours) AS paired_hours,
+           CAST(SUM(latest_month_records) AS BIGINT) AS latest_month_records
+    FROM (SELECT s.uid, SUM(s.hours) AS hours, SUM(s.persons) AS persons, COUNT(*) AS records,
+                 SUM(CASE WHEN s.paired THEN s.hours ELSE 0 END) AS paired_hours,
+                 COUNT(*) FILTER (WHERE s.date >= DATE_TRUNC('month', CAST($end AS DATE))) AS latest_month_records
+          FROM outside s
+          GROUP BY s.uid
+          UNION ALL
+          SELECT m.uid, m.hours, m.persons, m.records, m.paired_hours,
+                 CASE WHEN m.month = DATE_TRUNC('month', CAST($end AS DATE)) THEN m.records ELSE 0 END
+          FROM f_unit_months m
+          WHERE m.month BETWEEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) AND CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) - 1) t
+    GROUP BY uid
 ),
 hh AS (
-    -- exact either way: with every record of each unit visible (f_rollups.unit_households), the rows
-    -- where the unit serves the household for the first time in the period (the previous time,
-    -- unit_hh_prev, before it or never) are counted; otherwise a bitmap per unit over the
-    -- household's number within the unit
-    SELECT h.uid, COUNT(*) AS households
-    FROM f_households h, f_rollups r
-    WHERE r.unit_households AND h.date BETWEEN $start AND $end
-      AND (h.unit_hh_prev IS NULL OR h.unit_hh_prev < $start)
-    GROUP BY h.uid
-    UNION ALL
-    SELECT h.uid, COALESCE(bit_count(bitstring_agg(h.unit_hh, 1, $unit_household_max)), 0)
-    FROM f_households h, f_rollups r
-    WHERE NOT r.unit_households AND h.date BETWEEN $start AND $end
-    GROUP BY h.uid
+    -- exact either way. With every record of each unit visible (f_rollups.units) a household is
+    -- counted on the row where the unit serves it for the first time in the period (the previous
+    -- time, unit_hh_prev, before $start or never): outside the whole months from the rows, in the
+    -- whole months from the households first served since an earlier month
+    -- (unit_household_months) less those whose earlier month is already in the period
+    -- (unit_household_returns). Otherwise a bitmap per unit over the household's number within
+    -- the unit.
+    SELECT uid, CAST(SUM(households) AS BIGINT) AS households
+    FROM (SELECT h.uid, COUNT(*) AS households
+          FROM f_households h, f_rollups r
+          WHERE r.units AND (h.date BETWEEN $start AND LEAST(CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) - 1, $end)
+                             OR h.date BETWEEN GREATEST(CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE), CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE)) AND $end)
+            AND (h.unit_hh_prev IS NULL OR h.unit_hh_prev < $start)
+          GROUP BY h.uid
+          UNION ALL
+          SELECT m.uid, SUM(m.households)
+          FROM f_unit_household_months m
+          WHERE m.month BETWEEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) AND CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) - 1
+          GROUP BY m.uid
+          UNION ALL
+          SELECT m.uid, -COUNT(*)
+          FROM f_unit_household_returns m
+          WHERE m.month BETWEEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) AND CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) - 1 AND m.unit_hh_prev >= $start
+          GROUP BY m.uid
+          UNION ALL
+          SELECT h.uid, COALESCE(bit_count(bitstring_agg(h.unit_hh, 1, $unit_household_max)), 0)
+          FROM f_households h, f_rollups r
+          WHERE NOT r.units AND h.date BETWEEN $start AND $end
+          GROUP BY h.uid) t
+    GROUP BY uid
 ),
 claimed AS (
     SELECT claim_unit AS unit, COUNT(*) AS wishes_claimed

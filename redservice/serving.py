@@ -40,6 +40,11 @@ The Parquet files of a generation are the records; the pages read a derived copy
   the month's first day and no 红色服务日 of that month continues an earlier one; every other
   member-month is left to the query). queries/red_points.sql reads the period's whole months
   from them and only its partial months from the records;
+* ``unit_months``: per work unit (of the record) and month, hours, 人次, records and paired hours;
+  ``unit_household_months``: the households the unit served that month for the first time since
+  an earlier month (``unit_hh_prev`` NULL or before the month); ``unit_household_returns``: the
+  rows of a household served again after an earlier month (counted or not depending on where the
+  period starts). queries/unit_scorecard.sql reads the period's whole months from them;
 * ``rollup_settings``: the 红色积分 rules the rollups were built with (the store's [points]
   settings); a query with other rules does not read what depends on them;
 * ``meta``: the content fingerprint of the Parquet files it was built from and the largest ids.
@@ -247,6 +252,21 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          "LEFT JOIN members r ON r.mid = m.mid",
          "month, mid"),
         ("branch_months", _BRANCH_MONTHS, "month, uid, bid"),
+        ("unit_months",
+         "SELECT uid, ANY_VALUE(unit) AS unit, CAST(DATE_TRUNC('month', date) AS DATE) AS month, "
+         "SUM(hours) AS hours, SUM(persons) AS persons, COUNT(*) AS records, "
+         "SUM(CASE WHEN paired THEN hours ELSE 0 END) AS paired_hours FROM services "
+         "GROUP BY uid, CAST(DATE_TRUNC('month', date) AS DATE)",
+         "month, uid"),
+        ("unit_household_months",
+         "SELECT uid, ANY_VALUE(unit) AS unit, CAST(DATE_TRUNC('month', date) AS DATE) AS month, "
+         "COUNT(*) FILTER (WHERE unit_hh_prev IS NULL OR unit_hh_prev < DATE_TRUNC('month', date)) AS households "
+         "FROM household_facts GROUP BY uid, CAST(DATE_TRUNC('month', date) AS DATE)",
+         "month, uid"),
+        ("unit_household_returns",
+         "SELECT uid, unit, CAST(DATE_TRUNC('month', date) AS DATE) AS month, unit_hh_prev FROM household_facts "
+         "WHERE unit_hh_prev < DATE_TRUNC('month', date)",
+         "month, uid"),
         ("dim_scoped",
          "SELECT 'unit' AS dimension, unit AS value, CAST(NULL AS VARCHAR) AS parent, unit, community FROM members "
          "UNION SELECT 'unit', unit, NULL, unit, community FROM services "
@@ -355,7 +375,11 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
         try:
             con.execute(f"ATTACH {sql_string(str(file))} AS {ALIAS} (READ_ONLY)")
             row = con.execute(f"SELECT fingerprint FROM {ALIAS}.meta").fetchone()
-            if row and row[0] == fp:
+            have = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = $db",
+                                              {"db": ALIAS}).fetchall()}
+            # the records it was built from, and every table this version reads (a file written by
+            # another version of the same format is rebuilt, not half used)
+            if row and row[0] == fp and {n for n, _, _ in statements(directory) if n not in INTERMEDIATE} <= have:
                 mode = "file"
             else:
                 con.execute(f"DETACH {ALIAS}")

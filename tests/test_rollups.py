@@ -209,3 +209,25 @@ def test_the_rollups_are_built_with_the_stores_rules(tmp_path):
               (start, end))
     rolled.close()
     records.close()
+
+
+def test_the_unit_rollups_are_read_for_whole_months_only(hard, tmp_path):
+    tampered, records = _tampered(hard[0], tmp_path, "UPDATE unit_months SET records = records + 1; "
+                                  "UPDATE unit_household_months SET households = households + 1")
+    months = _count(tampered, "SELECT COUNT(*) FROM unit_months WHERE month BETWEEN DATE '2025-01-01' AND DATE '2025-02-01' "
+                              "AND uid IS NOT NULL")
+    hh_months = _count(tampered, "SELECT COUNT(*) FROM unit_household_months "
+                                 "WHERE month BETWEEN DATE '2025-01-01' AND DATE '2025-02-01' AND uid IS NOT NULL")
+    assert months > 0 and hh_months > 0
+
+    def totals(store, f):
+        card = store.query("unit_scorecard", f)
+        return int(card["records"].sum()), int(card["households"].sum())
+
+    assert totals(tampered, WHOLE) == (totals(records, WHOLE)[0] + months, totals(records, WHOLE)[1] + hh_months)
+    one = Filters.make(D(2025, 1, 1), D(2025, 2, 28), units=("U2",))  # a unit filter: still the rollups
+    assert totals(tampered, one) != totals(records, one)
+    for f in (INSIDE, NARROWED, Filters.make(D(2025, 1, 1), D(2025, 2, 28), branches=("U1支部1",))):
+        assert totals(tampered, f) == totals(records, f)
+    tampered.close()
+    records.close()
