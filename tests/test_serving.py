@@ -9,9 +9,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from conftest import SMALL, write_store
+from conftest import Q1_2025, SMALL, write_store
 from redservice import bench, serving
 from redservice.config import DEMO_DIR
+from redservice.filters import Filters
 from redservice.store import Store
 
 
@@ -104,3 +105,19 @@ def test_freshness_is_by_content(tmp_path, damage):
     else:
         write_store(a, **{**SMALL, "services": SMALL["services"][:1]})
     assert not serving.is_fresh(a)
+
+
+def test_a_file_missing_a_table_is_rebuilt_not_half_used(tmp_path):
+    """A serving file of the right records but written by another version (a table this one reads is
+    missing) is not used: the copy is built in memory, the answers stay."""
+    import duckdb
+
+    directory = write_store(tmp_path / "small", **SMALL)
+    serving.refresh(directory)
+    with duckdb.connect(str(serving.path(directory))) as con:
+        con.execute("DROP TABLE branch_months")
+    assert serving.is_fresh(directory)  # the fingerprint alone would say "use it"
+    store = Store(directory)
+    assert store.mode == "memory"
+    assert len(store.query("unit_scorecard", Filters.make(*Q1_2025))) > 0
+    store.close()
