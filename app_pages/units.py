@@ -15,7 +15,7 @@ TABS_KEY = "units_tab"  # the open tab, in Session State
 median = scorecard.median_hours_per_member(
     ctx.query("unit_scorecard", filters=scorecard.county_filters(ctx.filters)))
 units = scorecard.unit_scorecard(ctx.query("unit_scorecard"),
-                                 scorecard.part(ctx.query("red_points", **rules.query("unit")), "rows"),
+                                 scorecard.part(ctx.query("unit_points", **rules.query("unit")), "rows"),
                                  th, median, ctx.lang, end)
 head = scorecard.summary(units, ctx.query("inactive_count").iloc[0]["inactive"], median)
 

@@ -129,4 +129,147 @@ f_dims AS (
     WHERE ($scope_units IS NOT NULL OR $scope_communities IS NOT NULL)
       AND ($scope_units IS NULL OR list_contains($scope_units, d.unit))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, d.community))
+),
+-- 红色积分's member-months, shared by red_points.sql and unit_points.sql (the rules of the [points]
+-- settings and the rows asked for are their parameters; see red_points.sql for what they mean).
+-- f_points_roster: the reported members (by $end), restricted to $member_unit / $member_branch;
+-- f_points_capped: one row per roster member and calendar month with any event in the period, its
+-- hours, 红色服务日, completed wishes and good ratings, points before the monthly caps (points_raw)
+-- and after them (points). While the rollups may be read, the period's whole months of the
+-- member-months in branch_months are left out when only branches and units are asked
+-- (f_points_months.by_branch): the reader adds f_branch_months for those months.
+f_points_roster AS (
+    SELECT r.mid, r.uid, r.bid, r.reported_on
+    FROM f_members r
+    WHERE r.reported_on <= $end
+      AND ($member_unit IS NULL OR r.unit = $member_unit)
+      AND ($member_branch IS NULL OR r.branch = $member_branch)
+),
+f_points_chosen AS (
+    -- the roster as a bitmap over the dense member ids
+    SELECT bitstring_agg(mid, 1, $member_max) AS bits FROM f_points_roster
+),
+f_points_months AS (
+    -- [lo, hi): the period's whole calendar months, read from the rollups when they may be used
+    -- (f_rollups.members, and they count this form); NULL: every month read from the records.
+    -- firsts: a 红色服务日 found by its record's red_prev; by_branch: only branch and unit rows are
+    -- asked and the rules are those of the rollups: whole months of eligible member-months are read
+    -- from branch_months, already summed per branch
+    SELECT CASE WHEN use THEN lo END AS lo, CASE WHEN use THEN hi END AS hi, firsts,
+           use AND rules AND NOT COALESCE($level = 'member', FALSE) AND NOT COALESCE($board = 'member', FALSE)
+               AS by_branch
+    FROM (SELECT r.members AND $red_day_form = $rollup_red_day_form AS use, r.members AS firsts,
+                 CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) AS lo,
+                 CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) AS hi,
+                 $points_per_hour = $rollup_points_per_hour
+                 AND $max_hours_per_month = $rollup_max_hours_per_month
+                 AND $points_per_red_day = $rollup_points_per_red_day
+                 AND $points_per_wish = $rollup_points_per_wish
+                 AND $points_per_good_rating = $rollup_points_per_good_rating
+                 AND $good_rating_min = $rollup_good_rating_min
+                 AND $max_points_per_month = $rollup_max_points_per_month AS rules
+          FROM f_rollups r) t
+),
+f_points_period AS (
+    -- the roster's records of the period but the whole months read from the rollups: the days before
+    -- the first whole month, those from the month after the last, and the whole months only when the
+    -- rollups are not read. Each part is one range of dates written with the parameters alone (the
+    -- bounds lo and hi of months again), so that the scan of the date-sorted records skips the rest.
+    SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
+    FROM f_services s, f_points_chosen c
+    WHERE s.date BETWEEN $start
+                     AND LEAST(CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) - 1, $end)
+      AND get_bit(c.bits, s.mid - 1) = 1
+    UNION ALL
+    SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
+    FROM f_services s, f_points_chosen c, f_points_months k
+    WHERE k.lo IS NULL
+      AND s.date BETWEEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE)
+                     AND CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) - 1
+      AND get_bit(c.bits, s.mid - 1) = 1
+    UNION ALL
+    SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
+    FROM f_services s, f_points_chosen c
+    WHERE s.date BETWEEN GREATEST(CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE),
+                                  CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE))
+                     AND $end
+      AND get_bit(c.bits, s.mid - 1) = 1
+),
+f_points_red_groups AS (
+    -- a 红色服务日 is counted on its first record in the period: with every record visible, the one
+    -- whose previous record of the activity (red_prev) is before the period; else found by grouping
+    SELECT p.mid, ANY_VALUE(p.uid) AS uid, ANY_VALUE(p.bid) AS bid, MIN(p.date) AS date
+    FROM f_points_period p, f_points_months k
+    WHERE NOT k.firsts AND p.form = $red_day_form
+    GROUP BY p.mid, p.aid, CASE WHEN p.aid IS NULL THEN p.date END
+),
+f_points_record_months AS (
+    SELECT mid, DATE_TRUNC('month', date) AS month, ANY_VALUE(uid) AS uid, ANY_VALUE(bid) AS bid,
+           COALESCE(SUM(hours), 0) AS hours, SUM(red_days) AS red_days
+    FROM (SELECT p.mid, p.uid, p.bid, p.date, p.hours,
+                 CASE WHEN k.firsts AND p.form = $red_day_form AND (p.red_prev IS NULL OR p.red_prev < $start)
+                      THEN 1 ELSE 0 END AS red_days
+          FROM f_points_period p, f_points_months k
+          UNION ALL
+          SELECT mid, uid, bid, date, 0, 1 FROM f_points_red_groups) e
+    GROUP BY mid, DATE_TRUNC('month', date)
+),
+f_points_carried AS (
+    -- 红色服务日 continuing in a whole month an activity begun before the period: counted there
+    SELECT c.mid, c.month, COUNT(*) AS red_days
+    FROM f_red_carry c, f_points_months k
+    WHERE c.month >= k.lo AND c.month < k.hi AND c.red_prev < $start
+    GROUP BY c.mid, c.month
+),
+f_points_rollup_months AS (
+    -- the member-months of the whole months (those in branch_months left out when it is read)
+    SELECT m.mid, m.month, m.uid, m.bid, m.hours, m.red_new + COALESCE(x.red_days, 0) AS red_days
+    FROM f_member_months m
+    JOIN f_points_months k ON m.month >= k.lo AND m.month < k.hi AND NOT (k.by_branch AND m.eligible)
+    JOIN f_points_chosen c ON get_bit(c.bits, m.mid - 1) = 1
+    LEFT JOIN f_points_carried x ON x.mid = m.mid AND x.month = m.month
+),
+f_points_wish_months AS (
+    SELECT w.claim_mid AS mid, DATE_TRUNC('month', w.completed_on) AS month, ANY_VALUE(r.uid) AS uid,
+           ANY_VALUE(r.bid) AS bid, COUNT(*) AS wishes,
+           COUNT(*) FILTER (WHERE w.satisfaction >= $good_rating_min) AS good_ratings
+    FROM f_wishes w
+    JOIN f_points_roster r ON r.mid = w.claim_mid
+    JOIN f_points_months k ON TRUE
+    WHERE w.completed_on BETWEEN $start AND $end
+      -- an eligible member-month of a whole month is in branch_months when it is read
+      AND NOT (k.by_branch AND w.completed_on >= k.lo AND w.completed_on < k.hi
+               AND r.reported_on <= DATE_TRUNC('month', w.completed_on)
+               AND NOT EXISTS (SELECT 1 FROM f_red_carry c
+                               WHERE c.mid = w.claim_mid AND c.month = DATE_TRUNC('month', w.completed_on)))
+    GROUP BY w.claim_mid, DATE_TRUNC('month', w.completed_on)
+),
+f_points_member_months AS (
+    -- uid, bid: the member's unit and branch on the roster (the same on every row of a member)
+    SELECT COALESCE(s.mid, w.mid) AS mid, COALESCE(s.uid, w.uid) AS uid, COALESCE(s.bid, w.bid) AS bid,
+           COALESCE(s.hours, 0) AS hours, COALESCE(s.red_days, 0) AS red_days,
+           COALESCE(w.wishes, 0) AS wishes, COALESCE(w.good_ratings, 0) AS good_ratings
+    FROM (SELECT mid, month, uid, bid, hours, red_days FROM f_points_record_months
+          UNION ALL
+          SELECT mid, month, uid, bid, hours, red_days FROM f_points_rollup_months) s
+    FULL JOIN f_points_wish_months w ON w.mid = s.mid AND w.month = s.month
+),
+f_points_scored AS (
+    SELECT mid, uid, bid, hours, red_days, wishes, good_ratings,
+           hours * $points_per_hour
+           + red_days * $points_per_red_day
+           + wishes * $points_per_wish
+           + good_ratings * $points_per_good_rating AS points_raw,
+           CASE WHEN $max_hours_per_month > 0 AND hours > $max_hours_per_month
+                THEN $max_hours_per_month ELSE hours END * $points_per_hour
+           + red_days * $points_per_red_day
+           + wishes * $points_per_wish
+           + good_ratings * $points_per_good_rating AS points_hours_capped
+    FROM f_points_member_months
+),
+f_points_capped AS (
+    SELECT mid, uid, bid, hours, red_days, wishes, good_ratings, points_raw,
+           CASE WHEN $max_points_per_month > 0 AND points_hours_capped > $max_points_per_month
+                THEN $max_points_per_month ELSE points_hours_capped END AS points
+    FROM f_points_scored
 )

@@ -21,7 +21,9 @@
 -- and units by points per member (small units are not ranked by their size); ranked: the number
 -- of rows of the level (with or without points). Rows are ordered by part, rank, unit, branch,
 -- name and member_id.
--- How: integer ids throughout. The roster is a bitmap over the member ids: only its members'
+-- How: the member-months come from _base.sql (f_points_roster ... f_points_capped), shared with
+-- unit_points.sql (the same unit rows, planned faster: the unit scorecard's column). Integer ids
+-- throughout. The roster is a bitmap over the member ids: only its members'
 -- records are read. While nothing narrows the records (f_rollups.members), the period's whole
 -- calendar months come from the member-month rollup (member_months, red_carry) and only its partial
 -- months from the records, where a 红色服务日 is counted on the record whose previous one of the
@@ -33,153 +35,18 @@
 -- services.roster_uid, roster_bid; no join); names are joined to the rows shown, last. The board
 -- ranks only the rows at or above the $top-th score.
 WITH
-roster AS (
-    SELECT r.mid, r.uid, r.bid, r.reported_on
-    FROM f_members r
-    WHERE r.reported_on <= $end
-      AND ($member_unit IS NULL OR r.unit = $member_unit)
-      AND ($member_branch IS NULL OR r.branch = $member_branch)
-),
-chosen AS (
-    -- the roster as a bitmap over the dense member ids
-    SELECT bitstring_agg(mid, 1, $member_max) AS bits FROM roster
-),
-months AS (
-    -- [lo, hi): the period's whole calendar months, read from the rollups when they may be used
-    -- (f_rollups.members, and they count this form); NULL: every month read from the records.
-    -- firsts: a 红色服务日 found by its record's red_prev; by_branch: only branch and unit rows are
-    -- asked and the rules are those of the rollups: whole months of eligible member-months are read
-    -- from branch_months, already summed per branch
-    SELECT CASE WHEN use THEN lo END AS lo, CASE WHEN use THEN hi END AS hi, firsts,
-           use AND rules AND NOT COALESCE($level = 'member', FALSE) AND NOT COALESCE($board = 'member', FALSE)
-               AS by_branch
-    FROM (SELECT r.members AND $red_day_form = $rollup_red_day_form AS use, r.members AS firsts,
-                 CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) AS lo,
-                 CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) AS hi,
-                 $points_per_hour = $rollup_points_per_hour
-                 AND $max_hours_per_month = $rollup_max_hours_per_month
-                 AND $points_per_red_day = $rollup_points_per_red_day
-                 AND $points_per_wish = $rollup_points_per_wish
-                 AND $points_per_good_rating = $rollup_points_per_good_rating
-                 AND $good_rating_min = $rollup_good_rating_min
-                 AND $max_points_per_month = $rollup_max_points_per_month AS rules
-          FROM f_rollups r) t
-),
-period AS (
-    -- the roster's records of the period but the whole months read from the rollups: the days before
-    -- the first whole month, those from the month after the last, and the whole months only when the
-    -- rollups are not read. Each part is one range of dates written with the parameters alone (the
-    -- bounds lo and hi of months again), so that the scan of the date-sorted records skips the rest.
-    SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
-    FROM f_services s, chosen c
-    WHERE s.date BETWEEN $start
-                     AND LEAST(CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) - 1, $end)
-      AND get_bit(c.bits, s.mid - 1) = 1
-    UNION ALL
-    SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
-    FROM f_services s, chosen c, months k
-    WHERE k.lo IS NULL
-      AND s.date BETWEEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE)
-                     AND CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) - 1
-      AND get_bit(c.bits, s.mid - 1) = 1
-    UNION ALL
-    SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
-    FROM f_services s, chosen c
-    WHERE s.date BETWEEN GREATEST(CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE),
-                                  CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE))
-                     AND $end
-      AND get_bit(c.bits, s.mid - 1) = 1
-),
-red_days AS (
-    -- a 红色服务日 is counted on its first record in the period: with every record visible, the one
-    -- whose previous record of the activity (red_prev) is before the period; else found by grouping
-    SELECT p.mid, ANY_VALUE(p.uid) AS uid, ANY_VALUE(p.bid) AS bid, MIN(p.date) AS date
-    FROM period p, months k
-    WHERE NOT k.firsts AND p.form = $red_day_form
-    GROUP BY p.mid, p.aid, CASE WHEN p.aid IS NULL THEN p.date END
-),
-record_months AS (
-    SELECT mid, DATE_TRUNC('month', date) AS month, ANY_VALUE(uid) AS uid, ANY_VALUE(bid) AS bid,
-           COALESCE(SUM(hours), 0) AS hours, SUM(red_days) AS red_days
-    FROM (SELECT p.mid, p.uid, p.bid, p.date, p.hours,
-                 CASE WHEN k.firsts AND p.form = $red_day_form AND (p.red_prev IS NULL OR p.red_prev < $start)
-                      THEN 1 ELSE 0 END AS red_days
-          FROM period p, months k
-          UNION ALL
-          SELECT mid, uid, bid, date, 0, 1 FROM red_days) e
-    GROUP BY mid, DATE_TRUNC('month', date)
-),
-carried AS (
-    -- 红色服务日 continuing in a whole month an activity begun before the period: counted there
-    SELECT c.mid, c.month, COUNT(*) AS red_days
-    FROM f_red_carry c, months k
-    WHERE c.month >= k.lo AND c.month < k.hi AND c.red_prev < $start
-    GROUP BY c.mid, c.month
-),
-rollup_months AS (
-    -- the member-months of the whole months (those in branch_months left out when it is read)
-    SELECT m.mid, m.month, m.uid, m.bid, m.hours, m.red_new + COALESCE(x.red_days, 0) AS red_days
-    FROM f_member_months m
-    JOIN months k ON m.month >= k.lo AND m.month < k.hi AND NOT (k.by_branch AND m.eligible)
-    JOIN chosen c ON get_bit(c.bits, m.mid - 1) = 1
-    LEFT JOIN carried x ON x.mid = m.mid AND x.month = m.month
-),
-wish_months AS (
-    SELECT w.claim_mid AS mid, DATE_TRUNC('month', w.completed_on) AS month, ANY_VALUE(r.uid) AS uid,
-           ANY_VALUE(r.bid) AS bid, COUNT(*) AS wishes,
-           COUNT(*) FILTER (WHERE w.satisfaction >= $good_rating_min) AS good_ratings
-    FROM f_wishes w
-    JOIN roster r ON r.mid = w.claim_mid
-    JOIN months k ON TRUE
-    WHERE w.completed_on BETWEEN $start AND $end
-      -- an eligible member-month of a whole month is in branch_months when it is read
-      AND NOT (k.by_branch AND w.completed_on >= k.lo AND w.completed_on < k.hi
-               AND r.reported_on <= DATE_TRUNC('month', w.completed_on)
-               AND NOT EXISTS (SELECT 1 FROM f_red_carry c
-                               WHERE c.mid = w.claim_mid AND c.month = DATE_TRUNC('month', w.completed_on)))
-    GROUP BY w.claim_mid, DATE_TRUNC('month', w.completed_on)
-),
-member_month AS (
-    -- uid, bid: the member's unit and branch on the roster (the same on every row of a member)
-    SELECT COALESCE(s.mid, w.mid) AS mid, COALESCE(s.uid, w.uid) AS uid, COALESCE(s.bid, w.bid) AS bid,
-           COALESCE(s.hours, 0) AS hours, COALESCE(s.red_days, 0) AS red_days,
-           COALESCE(w.wishes, 0) AS wishes, COALESCE(w.good_ratings, 0) AS good_ratings
-    FROM (SELECT mid, month, uid, bid, hours, red_days FROM record_months
-          UNION ALL
-          SELECT mid, month, uid, bid, hours, red_days FROM rollup_months) s
-    FULL JOIN wish_months w ON w.mid = s.mid AND w.month = s.month
-),
-scored AS (
-    SELECT mid, uid, bid, hours, red_days, wishes, good_ratings,
-           hours * $points_per_hour
-           + red_days * $points_per_red_day
-           + wishes * $points_per_wish
-           + good_ratings * $points_per_good_rating AS points_raw,
-           CASE WHEN $max_hours_per_month > 0 AND hours > $max_hours_per_month
-                THEN $max_hours_per_month ELSE hours END * $points_per_hour
-           + red_days * $points_per_red_day
-           + wishes * $points_per_wish
-           + good_ratings * $points_per_good_rating AS points_hours_capped
-    FROM member_month
-),
-capped AS (
-    SELECT mid, uid, bid, hours, red_days, wishes, good_ratings, points_raw,
-           CASE WHEN $max_points_per_month > 0 AND points_hours_capped > $max_points_per_month
-                THEN $max_points_per_month ELSE points_hours_capped END AS points
-    FROM scored
-),
 member_points AS (
     -- the roster's members with any event: their months summed
     SELECT mid, SUM(hours) AS hours, SUM(red_days) AS red_days, SUM(wishes) AS wishes,
            SUM(good_ratings) AS good_ratings, SUM(points_raw) AS points_raw, SUM(points) AS points
-    FROM capped
+    FROM f_points_capped
     WHERE $level = 'member' OR $board = 'member'
     GROUP BY mid
 ),
 member_rows AS (
     -- every member of the roster (with or without points)
     SELECT r.mid, 1 AS members, p.hours, p.red_days, p.wishes, p.good_ratings, p.points_raw, p.points
-    FROM roster r
+    FROM f_points_roster r
     LEFT JOIN member_points p ON p.mid = r.mid
     WHERE $level = 'member'
 ),
@@ -190,17 +57,17 @@ branch_points AS (
     SELECT uid, bid, SUM(hours) AS hours, SUM(red_days) AS red_days, SUM(wishes) AS wishes,
            SUM(good_ratings) AS good_ratings, SUM(points_raw) AS points_raw, SUM(points) AS points
     FROM (SELECT uid, bid, hours, red_days, wishes, good_ratings, points_raw, points
-          FROM capped
+          FROM f_points_capped
           UNION ALL
           SELECT b.uid, b.bid, b.hours, b.red_days, b.wishes, b.good_ratings, b.points_raw, b.points
-          FROM f_branch_months b, months k
+          FROM f_branch_months b, f_points_months k
           WHERE k.by_branch AND b.month >= k.lo AND b.month < k.hi) t
     WHERE $level IN ('branch', 'unit') OR $board IN ('branch', 'unit')
     GROUP BY uid, bid
 ),
 branch_rows AS (
     SELECT m.uid, m.bid, m.members, p.hours, p.red_days, p.wishes, p.good_ratings, p.points_raw, p.points
-    FROM (SELECT uid, bid, COUNT(*) AS members FROM roster
+    FROM (SELECT uid, bid, COUNT(*) AS members FROM f_points_roster
           WHERE $level IN ('branch', 'unit') OR $board IN ('branch', 'unit')
           GROUP BY uid, bid) m
     LEFT JOIN branch_points p ON p.uid IS NOT DISTINCT FROM m.uid AND p.bid IS NOT DISTINCT FROM m.bid
@@ -246,7 +113,7 @@ totals AS (
     FROM rolled
 ),
 counts AS (
-    SELECT (SELECT COUNT(*) FROM roster) AS members,
+    SELECT (SELECT COUNT(*) FROM f_points_roster) AS members,
            (SELECT COUNT(*) FROM branch_rows) AS branches,
            (SELECT COUNT(*) FROM unit_rows) AS units
 ),

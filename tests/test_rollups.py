@@ -231,3 +231,19 @@ def test_the_unit_rollups_are_read_for_whole_months_only(hard, tmp_path):
         assert totals(tampered, f) == totals(records, f)
     tampered.close()
     records.close()
+
+
+@pytest.mark.parametrize("rollups", [True, False])
+def test_unit_points_are_the_unit_rows_of_red_points(hard, rollups):
+    """unit_points.sql (the scorecard's column) gives red_points.sql's unit rows, whatever the period,
+    the filters, the rules and whether the rollups are read."""
+    _, rolled, records = hard
+    store = rolled if rollups else records
+    strict = scorecard.PointsRules(**{**RULES.__dict__, "max_hours_per_month": 6.0, "max_points_per_month": 25.0})
+    for i, (start, end) in enumerate(PERIODS):
+        dims = [{}, {"units": ("U1",)}, {"communities": ("A社区",)}][i % 3]
+        f = Filters.make(start, end, **dims)
+        for rules in (RULES, strict):
+            q = rules.query("unit")
+            _same(scorecard.part(store.query("unit_points", f, **q), "rows"),
+                  scorecard.part(store.query("red_points", f, **q), "rows"), (dims, start, end))
