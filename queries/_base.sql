@@ -137,7 +137,7 @@ f_dims AS (
 -- hours, 红色服务日, completed wishes and good ratings, points before the monthly caps (points_raw)
 -- and after them (points). While the rollups may be read, the period's whole months of the
 -- member-months in branch_months are left out when only branches and units are asked
--- (f_points_months.by_branch): the reader adds f_branch_months for those months.
+-- (f_points_months.by_branch); f_points_branches adds f_branch_months for those months.
 f_points_roster AS (
     SELECT r.mid, r.uid, r.bid, r.reported_on
     FROM f_members r
@@ -159,8 +159,7 @@ f_points_months AS (
            use AND rules AND NOT COALESCE($level = 'member', FALSE) AND NOT COALESCE($board = 'member', FALSE)
                AS by_branch
     FROM (SELECT r.members AND $red_day_form = $rollup_red_day_form AS use, r.members AS firsts,
-                 CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) AS lo,
-                 CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) AS hi,
+                 $whole_from AS lo, $whole_to AS hi,
                  $points_per_hour = $rollup_points_per_hour
                  AND $max_hours_per_month = $rollup_max_hours_per_month
                  AND $points_per_red_day = $rollup_points_per_red_day
@@ -173,26 +172,23 @@ f_points_months AS (
 f_points_period AS (
     -- the roster's records of the period but the whole months read from the rollups: the days before
     -- the first whole month, those from the month after the last, and the whole months only when the
-    -- rollups are not read. Each part is one range of dates written with the parameters alone (the
-    -- bounds lo and hi of months again), so that the scan of the date-sorted records skips the rest.
+    -- rollups are not read. Each part is one range of dates of bound parameters ($whole_from,
+    -- $whole_to: redservice.filters.whole_months), so that the scan of the date-sorted records skips
+    -- the rest.
     SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
     FROM f_services s, f_points_chosen c
-    WHERE s.date BETWEEN $start
-                     AND LEAST(CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) - 1, $end)
+    WHERE s.date BETWEEN $start AND LEAST($whole_from - 1, $end)
       AND get_bit(c.bits, s.mid - 1) = 1
     UNION ALL
     SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
     FROM f_services s, f_points_chosen c, f_points_months k
     WHERE k.lo IS NULL
-      AND s.date BETWEEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE)
-                     AND CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) - 1
+      AND s.date BETWEEN $whole_from AND $whole_to - 1
       AND get_bit(c.bits, s.mid - 1) = 1
     UNION ALL
     SELECT s.mid, s.roster_uid AS uid, s.roster_bid AS bid, s.date, s.hours, s.form, s.aid, s.red_prev
     FROM f_services s, f_points_chosen c
-    WHERE s.date BETWEEN GREATEST(CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE),
-                                  CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE))
-                     AND $end
+    WHERE s.date BETWEEN GREATEST($whole_to, $whole_from) AND $end
       AND get_bit(c.bits, s.mid - 1) = 1
 ),
 f_points_red_groups AS (
@@ -272,4 +268,19 @@ f_points_capped AS (
            CASE WHEN $max_points_per_month > 0 AND points_hours_capped > $max_points_per_month
                 THEN $max_points_per_month ELSE points_hours_capped END AS points
     FROM f_points_scored
+),
+f_points_branches AS (
+    -- per branch of the roster: its members' months summed directly (the caps are per member and
+    -- month: the same sums, one grouping fewer), with the whole months already summed per branch
+    -- (branch_months) when they are read
+    SELECT uid, bid, SUM(hours) AS hours, SUM(red_days) AS red_days, SUM(wishes) AS wishes,
+           SUM(good_ratings) AS good_ratings, SUM(points_raw) AS points_raw, SUM(points) AS points
+    FROM (SELECT uid, bid, hours, red_days, wishes, good_ratings, points_raw, points
+          FROM f_points_capped
+          UNION ALL
+          SELECT b.uid, b.bid, b.hours, b.red_days, b.wishes, b.good_ratings, b.points_raw, b.points
+          FROM f_branch_months b, f_points_months k
+          WHERE k.by_branch AND b.month >= k.lo AND b.month < k.hi) t
+    WHERE $level IN ('branch', 'unit') OR $board IN ('branch', 'unit')
+    GROUP BY uid, bid
 )

@@ -3,7 +3,8 @@
 -- Grain: part × level × member, branch or unit (the member's branch and unit on the roster).
 -- part 'rows': every member, branch or unit of $level (NULL: none); part 'board': the rows of
 -- $board (NULL: none) with points, ranked $top or better (NULL: all), ties included.
--- Parameters: $start, $end (inclusive), $level, $board, $top, the shared filters, $member_max and
+-- Parameters: $start, $end (inclusive), $whole_from, $whole_to (its whole months), $level, $board,
+-- $top, the shared filters, $member_max and
 -- $rollup_<rule> (the rules the rollups were built with; bound by the store), and
 --   $member_unit, $member_branch: only the members of this unit / branch on the roster (NULL: all);
 --     a member's points do not depend on the others', so these rows are those of the whole roster;
@@ -21,7 +22,8 @@
 -- and units by points per member (small units are not ranked by their size); ranked: the number
 -- of rows of the level (with or without points). Rows are ordered by part, rank, unit, branch,
 -- name and member_id.
--- How: the member-months come from _base.sql (f_points_roster ... f_points_capped), shared with
+-- How: the member-months and branch sums come from _base.sql (f_points_roster ... f_points_capped,
+-- f_points_branches), shared with
 -- unit_points.sql (the same unit rows, planned faster: the unit scorecard's column). Integer ids
 -- throughout. The roster is a bitmap over the member ids: only its members'
 -- records are read. While nothing narrows the records (f_rollups.members), the period's whole
@@ -50,27 +52,12 @@ member_rows AS (
     LEFT JOIN member_points p ON p.mid = r.mid
     WHERE $level = 'member'
 ),
-branch_points AS (
-    -- the months of each branch's members summed directly (the caps are per member and month: the
-    -- same sums, one grouping fewer), by the member's branch and unit on the roster, with the
-    -- whole months already summed per branch (branch_months) when they are read
-    SELECT uid, bid, SUM(hours) AS hours, SUM(red_days) AS red_days, SUM(wishes) AS wishes,
-           SUM(good_ratings) AS good_ratings, SUM(points_raw) AS points_raw, SUM(points) AS points
-    FROM (SELECT uid, bid, hours, red_days, wishes, good_ratings, points_raw, points
-          FROM f_points_capped
-          UNION ALL
-          SELECT b.uid, b.bid, b.hours, b.red_days, b.wishes, b.good_ratings, b.points_raw, b.points
-          FROM f_branch_months b, f_points_months k
-          WHERE k.by_branch AND b.month >= k.lo AND b.month < k.hi) t
-    WHERE $level IN ('branch', 'unit') OR $board IN ('branch', 'unit')
-    GROUP BY uid, bid
-),
 branch_rows AS (
     SELECT m.uid, m.bid, m.members, p.hours, p.red_days, p.wishes, p.good_ratings, p.points_raw, p.points
     FROM (SELECT uid, bid, COUNT(*) AS members FROM f_points_roster
           WHERE $level IN ('branch', 'unit') OR $board IN ('branch', 'unit')
           GROUP BY uid, bid) m
-    LEFT JOIN branch_points p ON p.uid IS NOT DISTINCT FROM m.uid AND p.bid IS NOT DISTINCT FROM m.bid
+    LEFT JOIN f_points_branches p ON p.uid IS NOT DISTINCT FROM m.uid AND p.bid IS NOT DISTINCT FROM m.bid
 ),
 unit_rows AS (
     SELECT uid, SUM(members) AS members, SUM(hours) AS hours, SUM(red_days) AS red_days,

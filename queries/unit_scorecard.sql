@@ -1,6 +1,7 @@
 -- Unit scorecard: one row per unit of the store's units table, limited by the unit and branch
 -- filters (a unit stays when it owns a selected branch) and the viewer's scope.
--- Grain: unit. Parameters: $start, $end (inclusive), the shared filters, $member_max and
+-- Grain: unit. Parameters: $start, $end (inclusive), $whole_from, $whole_to (its whole months), the
+-- shared filters, $member_max and
 -- $unit_household_max (bound by the store).
 -- branches / members_on_roll: from the branch list (党支部名录), within the branch filter;
 --   members_on_roll (党员人数) is NULL unless every listed branch of the unit gives it.
@@ -59,20 +60,19 @@ outside AS (
     -- the period's records but its whole calendar months when those are read from the per-unit
     -- rollups (f_rollups.units): the days before the first whole month, those from the month after
     -- the last, and the whole months only when the rollups are not read. Each part is one range of
-    -- dates written with the parameters alone ([lo, hi): the whole months, first day of the month
-    -- after $start - 1 day to first day of the month after $end), so that the scan of the
-    -- date-sorted records skips the rest
+    -- dates of bound parameters ([$whole_from, $whole_to): the whole months,
+    -- redservice.filters.whole_months), so that the scan of the date-sorted records skips the rest
     SELECT s.uid, s.date, s.hours, s.persons, s.paired
     FROM f_services s
-    WHERE s.date BETWEEN $start AND LEAST(CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) - 1, $end)
+    WHERE s.date BETWEEN $start AND LEAST($whole_from - 1, $end)
     UNION ALL
     SELECT s.uid, s.date, s.hours, s.persons, s.paired
     FROM f_services s, f_rollups r
-    WHERE NOT r.units AND s.date BETWEEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) AND CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) - 1
+    WHERE NOT r.units AND s.date BETWEEN $whole_from AND $whole_to - 1
     UNION ALL
     SELECT s.uid, s.date, s.hours, s.persons, s.paired
     FROM f_services s
-    WHERE s.date BETWEEN GREATEST(CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE), CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE)) AND $end
+    WHERE s.date BETWEEN GREATEST($whole_to, $whole_from) AND $end
 ),
 svc AS (
     SELECT uid, SUM(hours) AS hours, SUM(persons) AS persons, CAST(SUM(records) AS BIGINT) AS records,
@@ -87,7 +87,7 @@ svc AS (
           SELECT m.uid, m.hours, m.persons, m.records, m.paired_hours,
                  CASE WHEN m.month = DATE_TRUNC('month', CAST($end AS DATE)) THEN m.records ELSE 0 END
           FROM f_unit_months m
-          WHERE m.month BETWEEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) AND CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) - 1) t
+          WHERE m.month BETWEEN $whole_from AND $whole_to - 1) t
     GROUP BY uid
 ),
 hh AS (
@@ -101,19 +101,19 @@ hh AS (
     SELECT uid, CAST(SUM(households) AS BIGINT) AS households
     FROM (SELECT h.uid, COUNT(*) AS households
           FROM f_households h, f_rollups r
-          WHERE r.units AND (h.date BETWEEN $start AND LEAST(CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) - 1, $end)
-                             OR h.date BETWEEN GREATEST(CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE), CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE)) AND $end)
+          WHERE r.units AND (h.date BETWEEN $start AND LEAST($whole_from - 1, $end)
+                             OR h.date BETWEEN GREATEST($whole_to, $whole_from) AND $end)
             AND (h.unit_hh_prev IS NULL OR h.unit_hh_prev < $start)
           GROUP BY h.uid
           UNION ALL
           SELECT m.uid, SUM(m.households)
           FROM f_unit_household_months m
-          WHERE m.month BETWEEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) AND CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) - 1
+          WHERE m.month BETWEEN $whole_from AND $whole_to - 1
           GROUP BY m.uid
           UNION ALL
           SELECT m.uid, -COUNT(*)
           FROM f_unit_household_returns m
-          WHERE m.month BETWEEN CAST(DATE_TRUNC('month', CAST($start AS DATE) - 1) + INTERVAL 1 MONTH AS DATE) AND CAST(DATE_TRUNC('month', CAST($end AS DATE) + 1) AS DATE) - 1 AND m.unit_hh_prev >= $start
+          WHERE m.month BETWEEN $whole_from AND $whole_to - 1 AND m.unit_hh_prev >= $start
           GROUP BY m.uid
           UNION ALL
           SELECT h.uid, COALESCE(bit_count(bitstring_agg(h.unit_hh, 1, $unit_household_max)), 0)

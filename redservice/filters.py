@@ -58,6 +58,14 @@ def period_range(
     raise ValueError(f"unknown period {period!r}")
 
 
+def whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """[from, to): the calendar months wholly inside [start, end] — the first day of the first month
+    beginning on or after ``start``, and the first day of the month after ``end``'s when ``end`` is a
+    month's last day, else of ``end``'s month. ``from >= to`` when no month is whole. Queries read
+    these months from the monthly rollups and the days before and after from the records."""
+    return _add_months(_month_start(start - dt.timedelta(days=1)), 1), _month_start(end + dt.timedelta(days=1))
+
+
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
     """The period of equal length that ends the day before ``start``."""
     days = (end - start).days + 1
@@ -105,7 +113,10 @@ class Filters:
         return {d: getattr(self, d) for d in DIMENSIONS if getattr(self, d) is not None}
 
     def params(self) -> dict:
-        out = {"start": self.start, "end": self.end}
+        """The bound parameters: the period, its whole calendar months (``whole_from``, ``whole_to``:
+        see ``whole_months``) and the dimensions."""
+        whole_from, whole_to = whole_months(self.start, self.end)
+        out = {"start": self.start, "end": self.end, "whole_from": whole_from, "whole_to": whole_to}
         for d in DIMENSIONS:
             v = getattr(self, d)
             out[d] = list(v) if v is not None else None

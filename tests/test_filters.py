@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from redservice.filters import Filters, period_range, previous_period
+from redservice.filters import Filters, period_range, previous_period, whole_months
 
 D = dt.date
 LAST = D(2025, 3, 31)
@@ -50,3 +50,17 @@ def test_filters_normalise_and_bind_as_lists():
     assert f.params()["units"] == ["U1", "U2"] and f.params()["communities"] is None
     with pytest.raises(TypeError):
         Filters.make(D(2025, 1, 1), LAST, colours=["red"])
+
+
+@pytest.mark.parametrize("start, end, whole", [
+    (D(2025, 1, 1), D(2025, 3, 31), (D(2025, 1, 1), D(2025, 4, 1))),   # a quarter: three months
+    (D(2024, 12, 25), D(2025, 3, 24), (D(2025, 1, 1), D(2025, 3, 1))),  # January and February
+    (D(2025, 1, 2), D(2025, 1, 30), (D(2025, 2, 1), D(2025, 1, 1))),    # none: from > to
+    (D(2025, 1, 1), D(2025, 1, 31), (D(2025, 1, 1), D(2025, 2, 1))),
+    (D(2024, 12, 1), D(2024, 12, 31), (D(2024, 12, 1), D(2025, 1, 1))),  # across the year
+    (D(2024, 2, 1), D(2024, 2, 29), (D(2024, 2, 1), D(2024, 3, 1))),    # leap February
+])
+def test_whole_months_are_the_calendar_months_inside_the_period(start, end, whole):
+    assert whole_months(start, end) == whole
+    params = Filters.make(start, end).params()
+    assert (params["whole_from"], params["whole_to"]) == whole
