@@ -6,6 +6,7 @@ Settings come from ``redservice/defaults.toml`` and may be overridden per store 
 
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
 from functools import lru_cache
@@ -46,8 +47,7 @@ def defaults() -> dict:
 
 @lru_cache(maxsize=32)
 def _settings_cached(directory: str, mtime: float) -> dict:
-    with open(PACKAGE_DIR / "defaults.toml", "rb") as fh:
-        settings = tomllib.load(fh)
+    settings = copy.deepcopy(defaults())
     local = Path(directory) / "config.toml"
     if local.is_file():
         with open(local, "rb") as fh:

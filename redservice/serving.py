@@ -48,6 +48,13 @@ The Parquet files of a generation are the records; the pages read a derived copy
 * ``rollup_settings``: the 红色积分 rules the rollups were built with (the store's [points]
   settings); a query with other rules does not read what depends on them;
 * ``meta``: the content fingerprint of the Parquet files it was built from and the largest ids.
+
+``refresh`` writes the copy next to the Parquet files as ``serving.duckdb`` on every import (and in
+the bench). ``attach`` uses that file when its fingerprint matches the Parquet files now present
+(file times are not trusted: a git checkout sets them arbitrarily) and it holds every table this
+version reads; otherwise it builds the same tables in memory from the same statements — slower to
+open, never different. With ``source="raw"`` the statements become views over the Parquet files:
+the raw reference the tests compare every query against.
 """
 
 from __future__ import annotations
