@@ -111,3 +111,23 @@ def test_text_results_are_the_same_frame_as_through_python_objects(small_store):
                                             {"scope_units": None, "scope_communities": None}).df()
     assert len(fast) > 0 and fast.equals(slow)
     assert list(fast.dtypes.astype(str)) == list(slow.dtypes.astype(str))
+
+
+def test_an_edited_query_file_is_read_again(tmp_path, monkeypatch):
+    """compose() is cached by the files' modification times: an edit (a deploy, a developer
+    changing a query under a running app) is seen on the next query."""
+    from redservice import store as store_module
+
+    (tmp_path / "_base.sql").write_text("f_one AS (SELECT 1 AS x),\nf_two AS (SELECT 2 AS x)\n",
+                                        encoding="utf-8")
+    query = tmp_path / "probe.sql"
+    query.write_text("SELECT x FROM f_one", encoding="utf-8")
+    monkeypatch.setattr(store_module, "QUERY_DIR", tmp_path)
+    first = store_module.compose("probe")
+    assert "f_one AS" in first and "f_two" not in first
+    assert store_module.compose("probe") is first  # cached
+    query.write_text("SELECT x FROM f_two", encoding="utf-8")
+    os.utime(query, ns=(time.time_ns(), query.stat().st_mtime_ns + 1_000_000))
+    second = store_module.compose("probe")
+    assert "f_two AS" in second and "f_one" not in second
+    assert duckdb.sql(second).fetchall() == [(2,)]
