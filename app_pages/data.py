@@ -6,6 +6,7 @@ from redservice import datamgmt, fmt, ingest, ui
 
 ctx = ui.context()
 lang = ctx.lang
+UPLOAD_TYPES = ["csv", "xlsx", "xls"]
 
 
 @st.cache_data(show_spinner=False)
@@ -35,7 +36,8 @@ if done:
 
 left, right = st.columns([3, 2])
 with left:
-    uploads = st.file_uploader(ctx.t("data.files"), type=["csv", "xlsx", "xls"], accept_multiple_files=True,
+    st.html(ui.file_uploader_text(lang, UPLOAD_TYPES))
+    uploads = st.file_uploader(ctx.t("data.files"), type=UPLOAD_TYPES, accept_multiple_files=True,
                                key=f"data_files_{st.session_state.get('data_round', 0)}",
                                help=ctx.t("data.files_help"))
 with right:

@@ -126,6 +126,27 @@ def md_escape(text: str) -> str:
     return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~$" else ch for ch in str(text))
 
 
+def css_string(text: str) -> str:
+    """Text as a CSS string literal: every character but ASCII letters and digits written as a
+    six-digit CSS escape, so no text can end the string, the rule or the style element."""
+    return '"' + "".join(ch if ch.isascii() and ch.isalnum() else f"\\{ord(ch):06x}" for ch in text) + '"'
+
+
+def file_uploader_text(lang: str, types: list[str]) -> str:
+    """A style element that puts the catalogue's words on st.file_uploader's button and limits line,
+    which Streamlit writes in English only ("Upload", "50MB per file • CSV"): the original text is
+    shrunk to nothing and the catalogue's drawn after it. Scoped to the uploader's test ids."""
+    limits = t("data.upload_limits", lang, mb=st.get_option("server.maxUploadSize"),
+               types=t("data.upload_types_sep", lang).join(ty.upper() for ty in types))
+    button = '[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p'
+    note = '[data-testid="stFileUploaderDropzoneInstructions"] span'
+    return ("<style>"
+            f"{button}, {note} {{font-size: 0;}}"
+            f"{button}::after {{content: {css_string(t('data.upload_button', lang))}; font-size: 1rem;}}"
+            f"{note}::after {{content: {css_string(limits)}; font-size: 0.875rem;}}"
+            "</style>")
+
+
 def _ordered(values: list[str], preferred: list[str]) -> list[str]:
     known = [v for v in preferred if v in values]
     return known + sorted(v for v in values if v not in preferred)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import shutil
 
 import pandas as pd
 import pytest
 
 from conftest import metrics_by_label, run_app
-from redservice import datamgmt, ingest, storage
+from redservice import datamgmt, ingest, storage, ui
 from redservice.config import DEMO_DIR
 from redservice.store import Store
 
@@ -38,6 +39,31 @@ def test_page_renders_on_the_demo_read_only():
     status = at.dataframe[-1].value if len(at.dataframe) == 1 else at.dataframe[0].value
     assert status.set_index("表").loc["服务台账", "行数"] == len(pd.read_parquet(DEMO_DIR / "services.parquet"))
     assert "2024年1月1日—2025年3月31日" in status.set_index("表").loc["服务台账", "日期范围"]
+
+
+def _css_text(literal: str) -> str:
+    assert re.fullmatch(r'"(?:[A-Za-z0-9]|\\[0-9a-f]{6})*"', literal), literal
+    return re.sub(r"\\([0-9a-f]{6})", lambda m: chr(int(m.group(1), 16)), literal[1:-1])
+
+
+@pytest.mark.parametrize("text", ["选择文件", "50MB per file • CSV", '"; } </style><script>alert(1)</script>',
+                                  "a\\b\n'c", ""])
+def test_css_string_is_inert_and_exact(text):
+    assert _css_text(ui.css_string(text)) == text
+
+
+@pytest.mark.parametrize("lang, button, limits", [
+    ("zh", "选择文件", "单个文件不超过50MB，格式：CSV、XLSX、XLS"),
+    ("en", "Upload", "50MB per file • CSV, XLSX, XLS"),
+])
+def test_the_uploader_speaks_the_page_language(lang, button, limits):
+    """Streamlit writes the dropzone's button and limits in English only; the page draws the
+    catalogue's text over them (the browser test checks what Chromium draws)."""
+    at = run_app({"lang": lang} if lang == "en" else None, page=PAGE)
+    styles = [h.proto.body for h in at.get("html") if "stFileUploaderDropzone" in h.proto.body]
+    assert len(styles) == 1
+    drawn = [_css_text(m) for m in re.findall(r'content: ("[^"]*")', styles[0])]
+    assert drawn == [button, limits]
 
 
 def test_page_in_english():

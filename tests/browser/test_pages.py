@@ -8,11 +8,14 @@ artifacts/screenshots/ and prints each page's time to a full render (printed, no
 from __future__ import annotations
 
 import time
+import tomllib
 from urllib.parse import urlparse
 
 import pytest
 
 from browser.conftest import SCREENSHOT_DIR
+from redservice.config import PROJECT_DIR
+from redservice.i18n import t
 
 pytestmark = pytest.mark.browser
 VIEWPORT = {"width": 1920, "height": 1080}
@@ -47,6 +50,20 @@ PAGE_STATE = """() => {
     bodyFont: getComputedStyle(document.body).fontFamily,
   };
 }"""
+
+
+# what st.file_uploader shows on its button and limits line (the page draws them after the text
+# Streamlit writes in English, which it shrinks to nothing)
+UPLOADER_TEXT = """() => [
+  "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p",
+  "[data-testid='stFileUploaderDropzoneInstructions'] span",
+].map(s => {
+  const e = document.querySelector(s);
+  return getComputedStyle(e).fontSize === '0px' ? JSON.parse(getComputedStyle(e, '::after').content)
+                                                 : e.innerText;
+})"""
+MAX_UPLOAD_MB = tomllib.loads((PROJECT_DIR / ".streamlit" / "config.toml").read_text(encoding="utf-8"))[
+    "server"]["maxUploadSize"]
 
 
 def wait_for_app(page, timeout=60_000):
@@ -163,6 +180,10 @@ def test_data_page_upload_report(chromium, app_url, tmp_path):
     for lang in ("zh", "en"):
         url = f"{app_url}/data" + ("?lang=en" if lang == "en" else "")
         context, page, outside, _ = open_page(chromium, url)
+        # Streamlit writes the dropzone's button and limits in English; the page draws the catalogue's
+        limits = t("data.upload_limits", lang, mb=MAX_UPLOAD_MB,
+                   types=t("data.upload_types_sep", lang).join(["CSV", "XLSX", "XLS"]))
+        assert page.evaluate(UPLOADER_TEXT) == [t("data.upload_button", lang), limits]
         page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(ledger))
         page.wait_for_selector("[data-testid='stExpander']", timeout=60_000)
         wait_for_app(page)
