@@ -21,11 +21,10 @@ head = scorecard.summary(units, ctx.query("inactive_count").iloc[0]["inactive"],
 
 # -- headline tiles -------------------------------------------------------------------------
 tiles = [
-    ("kpi_units", fmt.number(head["units"], ctx.lang)),
-    ("kpi_flagged", fmt.number(head["flagged"], ctx.lang)),
+    ("kpi_units", fmt.count(head["units"], "units", ctx.lang)),
+    ("kpi_flagged", fmt.count(head["flagged"], "units", ctx.lang)),
     ("kpi_reporting_rate", fmt.percent(head["reporting_rate"], ctx.lang)),
-    ("kpi_inactive", fmt.quantity(head["inactive"], "people", ctx.lang) if ctx.lang == "zh"
-     else fmt.number(head["inactive"], ctx.lang)),
+    ("kpi_inactive", fmt.count(head["inactive"], "people", ctx.lang)),
     ("kpi_median", fmt.number(head["median"], ctx.lang, 1)),
 ]
 for col, (key, value) in zip(st.columns(len(tiles)), tiles):

@@ -71,6 +71,12 @@ def quantity(value, unit_key: str, lang: str = "zh", decimals: int = 0) -> str:
     return f"{text}{unit}" if normalise_lang(lang) == "zh" else f"{text} {unit}"
 
 
+def count(value, unit_key: str, lang: str = "zh") -> str:
+    """A count under a label that already names what is counted: with its measure word in Chinese
+    (100个, 333人), the bare number in English (the label says "Work units")."""
+    return quantity(value, unit_key, lang) if normalise_lang(lang) == "zh" else number(value, lang)
+
+
 def ratio(numerator, denominator):
     """numerator ÷ denominator, or None when it cannot be computed."""
     if missing(numerator) or missing(denominator) or float(denominator) == 0:

@@ -42,6 +42,14 @@ def test_quantity_units():
     assert fmt.quantity(None, "hours") == "—"
 
 
+def test_count_under_a_label():
+    assert fmt.count(100, "units") == "100个"
+    assert fmt.count(333, "people") == "333人"
+    assert fmt.count(56600, "units") == "5.66万个"
+    assert fmt.count(56600, "units", "en") == "56,600"
+    assert fmt.count(None, "units") == "—"
+
+
 def test_percent_and_change():
     assert fmt.percent(0.8653) == "86.5%"
     assert fmt.percent(None) == "—"

@@ -423,7 +423,7 @@ def test_page_renders_the_scorecard_for_the_demo():
     card = at.dataframe[0].value
     assert len(card) == 100 and {"unit", "reporting_rate", "reasons", "points"} <= set(card.columns)
     shown = metrics_by_label(at)
-    assert shown["单位数"][0] == "100"
+    assert shown["单位数"][0] == "100个"
     assert len(at.get("plotly_chart")) == 1
     # the drill-down, the inactive members and the leaderboard run only while their tab is open
     assert [t.label for t in at.tabs] == ["单位评分表", "人均服务时长", "逐级查看", "未参与党员", "红色积分"]
@@ -449,7 +449,7 @@ def test_unit_filter_in_the_url_limits_the_scorecard():
     assert not at.exception
     card = at.dataframe[0].value
     assert list(card["unit"]) == ["县住建局"]
-    assert metrics_by_label(at)["单位数"][0] == "1"
+    assert metrics_by_label(at)["单位数"][0] == "1个"
 
 
 def test_page_on_the_fixture_county(tmp_path, monkeypatch):
@@ -457,7 +457,7 @@ def test_page_on_the_fixture_county(tmp_path, monkeypatch):
                  data_dir=write_store(tmp_path / "county", **COUNTY), monkeypatch=monkeypatch)
     assert not at.exception
     shown = metrics_by_label(at)
-    assert shown["预警单位"][0] == "3" and shown["未参与党员"][0] == "1人"
+    assert shown["预警单位"][0] == "3个" and shown["未参与党员"][0] == "1人"
     assert shown["报到率"][0] == "33.3%"  # (3 + 0) ÷ (5 + 4) over the units whose roll is known
     card = at.dataframe[0].value.set_index("unit")
     assert card.loc["U1", "reporting_rate"] == pytest.approx(60.0)  # shown as a percentage
