@@ -306,21 +306,27 @@ def variants(calls: list[Call], units: list[str], runs: int, kind: str,
              follows: list[bool] | None = None) -> list[list[Call]]:
     """The page's query set with the filters changed, ``runs`` times: another unit (kind "unit":
     each run selects a different unit, same period) or another period (kind "period": each run
-    shifts every period back by another whole number of weeks, so current and previous periods
-    keep their relation). Only calls that follow the viewer's selection change (``follows``; by
+    shifts every period back by another whole number of weeks; a call whose period was the
+    previous period of an earlier call's gets the previous period of that call's new one, as the
+    page would ask). Only calls that follow the viewer's selection change (``follows``; by
     default every call with filters); the others (the filter bar's) are repeated as they are."""
     follows = follows or [c.filters is not None for c in calls]
     out = []
     for i in range(runs):
-        changed = []
-        for call, moves in zip(calls, follows):
+        changed: list[Call] = []
+        for j, (call, moves) in enumerate(zip(calls, follows)):
             f = call.filters
             if moves and f is not None:
                 if kind == "unit":
                     f = replace(f, units=(units[i % len(units)],)) if units else f
                 else:
-                    shift = dt.timedelta(weeks=i + 1)
-                    f = f.with_period(f.start - shift, f.end - shift)
+                    before = [k for k in range(j) if follows[k] and calls[k].filters is not None
+                              and calls[k].filters.previous() == f]
+                    if before:
+                        f = changed[before[0]].filters.previous()
+                    else:
+                        shift = dt.timedelta(weeks=i + 1)
+                        f = f.with_period(f.start - shift, f.end - shift)
             changed.append(replace(call, filters=f))
         out.append(changed)
     return out

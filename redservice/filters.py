@@ -66,8 +66,26 @@ def whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
     return _add_months(_month_start(start - dt.timedelta(days=1)), 1), _month_start(end + dt.timedelta(days=1))
 
 
+def _month_end(d: dt.date) -> dt.date:
+    return _add_months(d, 1) - dt.timedelta(days=1)
+
+
 def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
-    """The period of equal length that ends the day before ``start``."""
+    """The period a report compares with (较上期). A period that starts on a month's first day moves
+    back by a month, a quarter or a year: the shortest of them that it starts on and fits in (this
+    month so far → the same days of last month; a quarter → the quarter before; 1 January–14 May
+    → the same days a year before), else by as many months as it spans (twelve months → the twelve
+    before). It ends on the same day of the month, or on the month's last day when it does (the
+    day clamped to a shorter month). Any other period is compared with the days of equal number
+    that end the day before it."""
+    if start.day == 1 and end >= start:
+        span = (end.year - start.year) * 12 + end.month - start.month + 1
+        aligned = [k for k in (1, 3, 12) if span <= k and (start.month - 1) % k == 0]
+        back = aligned[0] if aligned else span
+        end_month = _add_months(end, -back)
+        last_day = _month_end(end_month)
+        prev_end = last_day if end == _month_end(end) else end_month.replace(day=min(end.day, last_day.day))
+        return _add_months(start, -back), prev_end
     days = (end - start).days + 1
     return start - dt.timedelta(days=days), start - dt.timedelta(days=1)
 

@@ -48,7 +48,8 @@ def default_filters(store, scope: Scope = EVERYTHING, start=None, end=None, peri
 
 
 def kpis(store, filters: Filters, scope: Scope = EVERYTHING) -> dict:
-    """{"current": {...}, "previous": {...}} for the period and the one of equal length before it."""
+    """{"current": {...}, "previous": {...}} for the period and the one it is compared with
+    (filters.previous_period)."""
     current = store.query("kpis", filters, scope).iloc[0].to_dict()
     previous = store.query("kpis", filters.previous(), scope).iloc[0].to_dict()
     return result(current, previous, filters)

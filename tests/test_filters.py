@@ -1,4 +1,5 @@
-"""Period presets are relative to the data's last date; the previous period has equal length."""
+"""Period presets are relative to the data's last date; the previous period is the calendar months
+before a period that starts on a month's first day, else the days of equal number before it."""
 
 import datetime as dt
 
@@ -39,9 +40,50 @@ def test_unknown_period():
         period_range("fortnight", LAST)
 
 
-def test_previous_period():
-    assert previous_period(D(2025, 1, 1), LAST) == (D(2024, 10, 3), D(2024, 12, 31))
-    assert previous_period(D(2025, 3, 1), D(2025, 3, 1)) == (D(2025, 2, 28), D(2025, 2, 28))
+@pytest.mark.parametrize("start, end, previous", [
+    # whole months: back by a month, a quarter or a year when the period starts on one and fits in it,
+    # else by as many months as it spans
+    ((2025, 1, 1), (2025, 3, 31), ((2024, 10, 1), (2024, 12, 31))),   # a quarter: the quarter before
+    ((2025, 2, 1), (2025, 2, 28), ((2025, 1, 1), (2025, 1, 31))),     # a month: the month before
+    ((2025, 3, 1), (2025, 3, 31), ((2025, 2, 1), (2025, 2, 28))),
+    ((2024, 3, 1), (2024, 3, 31), ((2024, 2, 1), (2024, 2, 29))),     # leap year
+    ((2024, 4, 1), (2025, 3, 31), ((2023, 4, 1), (2024, 3, 31))),     # twelve months: the twelve before
+    ((2025, 1, 1), (2025, 12, 31), ((2024, 1, 1), (2024, 12, 31))),   # a year: the year before
+    ((2025, 3, 1), (2025, 4, 30), ((2025, 1, 1), (2025, 2, 28))),     # two months, no quarter
+    ((2025, 2, 1), (2025, 4, 30), ((2024, 11, 1), (2025, 1, 31))),    # three months off the quarters
+    ((2025, 1, 1), (2025, 6, 30), ((2024, 1, 1), (2024, 6, 30))),     # a half year: a year before
+    ((2025, 1, 1), (2025, 2, 28), ((2024, 10, 1), (2024, 11, 30))),   # the same stretch of the quarter before
+    # from a month's first day to a day within a month: up to the same day
+    ((2025, 3, 1), (2025, 3, 20), ((2025, 2, 1), (2025, 2, 20))),     # this month so far
+    ((2025, 1, 1), (2025, 3, 20), ((2024, 10, 1), (2024, 12, 20))),   # within a quarter: the one before
+    ((2025, 1, 1), (2025, 5, 14), ((2024, 1, 1), (2024, 5, 14))),     # year to date: a year before
+    ((2025, 4, 1), (2025, 5, 14), ((2025, 1, 1), (2025, 2, 14))),     # quarter to date
+    ((2025, 3, 1), (2025, 3, 28), ((2025, 2, 1), (2025, 2, 28))),
+    ((2025, 3, 1), (2025, 3, 30), ((2025, 2, 1), (2025, 2, 28))),     # clamped to February
+    ((2025, 5, 1), (2025, 5, 30), ((2025, 4, 1), (2025, 4, 30))),
+    ((2025, 3, 1), (2025, 3, 1), ((2025, 2, 1), (2025, 2, 1))),
+    # any other period: the days of equal number before it
+    ((2025, 3, 5), (2025, 3, 20), ((2025, 2, 17), (2025, 3, 4))),
+    ((2024, 12, 25), (2025, 3, 24), ((2024, 9, 26), (2024, 12, 24))),
+    ((2025, 3, 15), (2025, 3, 15), ((2025, 3, 14), (2025, 3, 14))),
+])
+def test_previous_period(start, end, previous):
+    assert previous_period(D(*start), D(*end)) == (D(*previous[0]), D(*previous[1]))
+
+
+def test_previous_period_presets_compare_like_a_report():
+    """Each preset on the demo's last date (31 March 2025) and on a day inside a month."""
+    for last, expected in [
+        (D(2025, 3, 31), {"ytd": (D(2024, 10, 1), D(2024, 12, 31)), "this_month": (D(2025, 2, 1), D(2025, 2, 28)),
+                          "last_month": (D(2025, 1, 1), D(2025, 1, 31)),
+                          "last_quarter": (D(2024, 7, 1), D(2024, 9, 30)),
+                          "last12": (D(2023, 4, 1), D(2024, 3, 31))}),
+        (D(2025, 5, 14), {"ytd": (D(2024, 1, 1), D(2024, 5, 14)), "this_month": (D(2025, 4, 1), D(2025, 4, 14)),
+                          "this_quarter": (D(2025, 1, 1), D(2025, 2, 14)),
+                          "last_quarter": (D(2024, 10, 1), D(2024, 12, 31))}),
+    ]:
+        for period, previous in expected.items():
+            assert previous_period(*period_range(period, last)) == previous, (last, period)
 
 
 def test_filters_normalise_and_bind_as_lists():

@@ -44,9 +44,9 @@ def test_date_range_is_inclusive_at_both_ends(small_store):
     assert metrics.kpis(small_store, first_day)["current"]["hours"] == pytest.approx(2.0)
 
 
-def test_previous_period_of_equal_length(small_store):
+def test_previous_period_is_the_quarter_before(small_store):
     prev = kpis(small_store)["previous"]
-    assert f().previous().start == D(2024, 10, 3) and f().previous().end == D(2024, 12, 31)
+    assert f().previous().start == D(2024, 10, 1) and f().previous().end == D(2024, 12, 31)
     assert prev["members"] == 2  # m2, m5
     assert prev["hours"] == pytest.approx(4.0)
     assert prev["households"] == 2
