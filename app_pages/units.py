@@ -119,11 +119,15 @@ with tab_card:
 
 # -- 人均服务时长 ----------------------------------------------------------------------------
 with tab_chart:
-    if units["hours_per_member"].notna().any():
-        st.caption(T("units.chart_note"))
-        ui.plotly(charts.hours_per_member(units, median, ctx.lang, T("units.chart_title")),
+    if tab_chart.open and units["hours_per_member"].notna().any():
+        note = T("units.chart_note")
+        if charts.hours_per_member_hidden(units, charts.HOURS_CHART_UNITS):
+            note += " " + T("units.chart_limited", total=fmt.number(units["hours_per_member"].notna().sum(), ctx.lang),
+                            half=charts.HOURS_CHART_UNITS // 2)
+        st.caption(note)
+        ui.plotly(charts.hours_per_member(units, median, ctx.lang, T("units.chart_title"), charts.HOURS_CHART_UNITS),
                   T("units.chart_title"), key="hours_per_member")
-    else:
+    elif tab_chart.open:
         st.info(T("app.no_data"))
 
 # -- 逐级查看: unit → branches → members ----------------------------------------------------

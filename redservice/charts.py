@@ -84,25 +84,50 @@ def ranking(df: pd.DataFrame, label_col: str, value_col: str, lang: str, title: 
     return fig
 
 
-def hours_per_member(df: pd.DataFrame, median: float | None, lang: str, title: str | None = None) -> go.Figure:
+# The hours-per-member chart draws this many units at most: the highest and the lowest half each.
+# A county has about a hundred units, all drawn; a city has thousands (5,600 bars, a chart 118,000
+# px tall, 0.3 s of Python on every run of the page at 1 M records); every unit is in the table.
+HOURS_CHART_UNITS = 120
+
+
+def hours_per_member_hidden(df: pd.DataFrame, limit: int | None) -> int:
+    """How many units with a value ``hours_per_member`` leaves out of the middle (0: none)."""
+    shown = int(df["hours_per_member"].notna().sum())
+    return shown - 2 * (limit // 2) if limit and shown > limit else 0
+
+
+def hours_per_member(df: pd.DataFrame, median: float | None, lang: str, title: str | None = None,
+                     limit: int | None = None) -> go.Figure:
     """Units by hours per reported member, highest on top; bars at or above the county median in
     red, below it in pale red, and the median itself as a dashed reference line labelled above
-    the plot."""
+    the plot. With more than ``limit`` units (None: no limit), the ``limit // 2`` highest and the
+    as many lowest, a row between them saying how many are left out."""
     data = df[df["hours_per_member"].notna()].sort_values(["hours_per_member", "unit"], ascending=[True, False])
-    colours = [RED if median is None or v >= median else RED_LIGHT for v in data["hours_per_member"]]
+    hidden = hours_per_member_hidden(df, limit)
     unit_label = t("units.hours_per_member_unit", lang)
-    texts = [f"{v:,.1f}" for v in data["hours_per_member"]]
-    hover = [
-        f"{fmt.number(v, lang, 1)} {unit_label}<br>{fmt.quantity(h, 'hours', lang, 1)} · "
-        f"{fmt.quantity(m, 'people', lang)}"
-        for v, h, m in zip(data["hours_per_member"], data["hours"], data["reported"])
-    ]
+    values, names, colours, texts, hover = [], [], [], [], []
+    for i, (v, name, h, m) in enumerate(zip(data["hours_per_member"], data["unit"], data["hours"],
+                                            data["reported"])):
+        if hidden and limit // 2 <= i < len(data) - limit // 2:
+            if i == limit // 2:  # Plotly draws the first category at the bottom: the lowest first
+                values.append(None)
+                names.append(t("units.chart_gap", lang, n=fmt.count(hidden, "units", lang)))
+                colours.append(RED_LIGHT)
+                texts.append("")
+                hover.append("")
+            continue
+        values.append(v)
+        names.append(name)
+        colours.append(RED if median is None or v >= median else RED_LIGHT)
+        texts.append(f"{v:,.1f}")
+        hover.append(f"{fmt.number(v, lang, 1)} {unit_label}<br>{fmt.quantity(h, 'hours', lang, 1)} · "
+                     f"{fmt.quantity(m, 'people', lang)}")
     fig = go.Figure(go.Bar(
-        x=data["hours_per_member"], y=data["unit"], orientation="h", marker_color=colours,
+        x=values, y=names, orientation="h", marker_color=colours,
         text=texts, textposition="outside", cliponaxis=False, customdata=hover,
         hovertemplate="%{y}<br>%{customdata}<extra></extra>",
     ))
-    height = max(320, 21 * len(data) + 120)
+    height = max(320, 21 * len(names) + 120)
     base_layout(fig, title, height)
     if median is not None:
         fig.add_shape(type="line", x0=median, x1=median, xref="x", y0=0, y1=1, yref="paper",

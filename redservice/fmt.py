@@ -14,6 +14,10 @@ import pandas as pd
 from redservice.i18n import normalise_lang, t
 
 DASH = "—"
+# The largest table, in cells, shown coloured through a pandas Styler. Streamlit renders a Styler
+# cell by cell in Python (about 8 µs a cell): a city's 12,000 open wishes took 2.3 s on every run
+# of the page. Larger tables are shown plain; a text column says what the colour would (超期, 预警).
+STYLED_CELLS_MAX = 20_000
 
 
 def missing(value) -> bool:

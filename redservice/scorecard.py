@@ -225,9 +225,9 @@ RATE_COLUMNS = ("reporting_rate", "participation_rate", "share")
 
 def with_reasons_in_red(df: pd.DataFrame, colour: str):
     """The table with its non-empty 原因 (reasons) cells in ``colour`` (a pandas Styler), or the
-    table as it is when it has more cells than a Styler may render (a province's tens of thousands
-    of units): the reasons are still there, only not coloured."""
-    if "reasons" not in df.columns or df.size > pd.get_option("styler.render.max_elements"):
+    table as it is when it has more cells than ``fmt.STYLED_CELLS_MAX`` (a city's thousands of
+    units): the reasons are still there, only not coloured."""
+    if "reasons" not in df.columns or df.size > fmt.STYLED_CELLS_MAX:
         return df
     return df.style.map(lambda v: f"color: {colour}" if v else "", subset=["reasons"])
 

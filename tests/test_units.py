@@ -415,6 +415,31 @@ def test_chart_has_a_bar_per_unit_and_the_median_line(county):
     assert list(bar.marker.color) == [charts.RED_LIGHT, charts.RED, charts.RED]
 
 
+def test_chart_of_many_units_draws_the_highest_and_the_lowest(county):
+    card = units_card(county).reset_index()
+    median = scorecard.median_hours_per_member(card)
+    assert charts.hours_per_member_hidden(card, 2) == 1 and charts.hours_per_member_hidden(card, 3) == 0
+    assert charts.hours_per_member_hidden(card, None) == 0
+    fig = charts.hours_per_member(card, median, "zh", None, limit=2)
+    bar = fig.data[0]
+    assert list(bar.y) == ["U3", "……（中间1个单位未画出）……", "U2"]  # the lowest at the bottom
+    assert bar.x[1] is None and bar.x[0] < bar.x[2]
+    english = charts.hours_per_member(card, median, "en", None, limit=2).data[0]
+    assert english.y[1] == "… 1 more units in between …"
+    assert list(charts.hours_per_member(card, median, "zh", None, limit=3).data[0].y) == ["U3", "U1", "U2"]
+
+
+def test_chart_tab_of_a_city_draws_the_ends_and_says_so(monkeypatch):
+    monkeypatch.setattr(charts, "HOURS_CHART_UNITS", 40)
+    at = run_app(page="app_pages/units.py")
+    at.session_state["units_tab"] = "人均服务时长"
+    at.run()
+    assert not at.exception
+    bar = at.get("plotly_chart")[0].proto.spec
+    assert "……（中间" in bar and "个单位未画出）……" in bar
+    assert any("共" in c.value and "个单位，图中只画人均时长最高和最低的各20个" in c.value for c in at.caption)
+
+
 # -- the page -----------------------------------------------------------------------------------
 
 def test_page_renders_the_scorecard_for_the_demo():
@@ -424,10 +449,14 @@ def test_page_renders_the_scorecard_for_the_demo():
     assert len(card) == 100 and {"unit", "reporting_rate", "reasons", "points"} <= set(card.columns)
     shown = metrics_by_label(at)
     assert shown["单位数"][0] == "100个"
-    assert len(at.get("plotly_chart")) == 1
-    # the drill-down, the inactive members and the leaderboard run only while their tab is open
+    # the chart, the drill-down, the inactive members and the leaderboard run only while their tab is open
     assert [t.label for t in at.tabs] == ["单位评分表", "人均服务时长", "逐级查看", "未参与党员", "红色积分"]
     assert len(at.dataframe) == 1 and not any("志愿服务每小时积" in m.value for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 0
+    at.session_state["units_tab"] = "人均服务时长"
+    at.run()
+    assert not at.exception and len(at.get("plotly_chart")) == 1
+    assert "未画出" not in at.get("plotly_chart")[0].proto.spec  # a county's 100 units: all drawn
     at.session_state["units_tab"] = "未参与党员"
     at.run()
     assert not at.exception and len(at.dataframe[-1].value) == int(shown["未参与党员"][0].removesuffix("人"))

@@ -245,12 +245,20 @@ def test_overdue_rows_are_red_unless_the_table_is_too_big_to_style():
 
     from redservice import wishes as w
 
-    small = pd.DataFrame({"wish_id": ["a", "b"], "overdue": [True, False]})
-    assert "#B22222" in w.highlight_overdue(small).to_html()
-    big = pd.DataFrame({"wish_id": [str(i) for i in range(30000)], "overdue": [True] * 30000}
-                       | {f"c{i}": range(30000) for i in range(8)})
-    assert big.size > pd.get_option("styler.render.max_elements")
+    from redservice import fmt
+
+    small = pd.DataFrame({"wish_id": ["a", "b", "c"], "overdue": pd.array([True, False, None], "boolean"),
+                          "age_days": [40, 3, 5]})
+    ctx = w.highlight_overdue(small)._compute().ctx  # (row, column) -> CSS of the styled cells
+    assert {cell for cell, css in ctx.items() if css} == {(0, 0), (0, 1), (0, 2)}
+    assert ("color", "#B22222") in ctx[(0, 0)]
+    # a city's open wishes: over the cap, shown plain (the overdue column still says it)
+    rows = fmt.STYLED_CELLS_MAX // 10 + 1
+    big = pd.DataFrame({"wish_id": [str(i) for i in range(rows)], "overdue": [True] * rows}
+                       | {f"c{i}": range(rows) for i in range(8)})
+    assert big.size > fmt.STYLED_CELLS_MAX
     assert w.highlight_overdue(big) is big
+    assert isinstance(w.highlight_overdue(big.head(fmt.STYLED_CELLS_MAX // 10)), pd.io.formats.style.Styler)
 
 
 def test_the_ages_chart_shows_the_communities_with_most_open_wishes():
