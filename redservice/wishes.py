@@ -98,7 +98,7 @@ def open_by_community(open_df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "open": g.size(),
         "overdue": g["overdue"].sum().astype(int),
-        "unclaimed": g["stage"].apply(lambda s: int((s == "unclaimed").sum())),
+        "unclaimed": (open_df["stage"] == "unclaimed").groupby(open_df["community"], dropna=False).sum().astype(int),
         "median_age": g["age_days"].median().astype(float),
         "max_age": g["age_days"].max().astype(int),
     }).reset_index()
