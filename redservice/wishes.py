@@ -71,15 +71,16 @@ def open_wishes(df: pd.DataFrame, settings: dict, show_names: bool) -> pd.DataFr
         return pd.DataFrame(columns=cols)
     data = df.copy()
     claimed = data["claimed_on"].notna()
-    data["stage"] = ["claimed" if c else "unclaimed" for c in claimed]
+    data["stage"] = np.where(claimed, "claimed", "unclaimed")
     waited = data["claimed_days"].where(claimed, data["age_days"]).astype("float")
-    limit = pd.Series([complete_days if c else claim_days for c in claimed], index=data.index, dtype="float")
+    limit = pd.Series(np.where(claimed, complete_days, claim_days), index=data.index, dtype="float")
     data["overdue"] = (waited > limit).astype(bool)
     data["overdue_days"] = (waited - limit).clip(lower=0).astype(int)
     if not show_names:
         data["claimer"] = [None if fmt.missing(n) else mask_name(n) for n in data["claimer"]]
-    for col in ("posted_on", "claimed_on"):
-        data[col] = [None if fmt.missing(v) else pd.Timestamp(v).date() for v in data[col]]
+    for col in ("posted_on", "claimed_on"):  # datetime.date objects, None where missing
+        stamps = pd.to_datetime(data[col])
+        data[col] = pd.Series(stamps.dt.date, index=data.index, dtype=object).where(stamps.notna(), None)
     data = data.sort_values(["overdue", "age_days", "wish_id"], ascending=[False, False, True])
     return data[cols].reset_index(drop=True)
 
@@ -187,16 +188,16 @@ def follow_up_table(open_df: pd.DataFrame, lang: str) -> pd.DataFrame:
     if open_df.empty:
         return pd.DataFrame(columns=cols)
     data = open_df.copy()
-    data["overdue_note"] = [
-        t(f"wishes.overdue_{s}", lang, n=int(d)) if o else ""
-        for s, o, d in zip(data["stage"], data["overdue"], data["overdue_days"])
-    ]
-    data["stage"] = [t(f"wishes.stage_{s}", lang) for s in data["stage"]]
+    # each (stage, days late) written once: a province has 128,000 open wishes, a few hundred notes
+    late = list(zip(data["stage"], data["overdue_days"].astype(int)))
+    notes = {(s, d): t(f"wishes.overdue_{s}", lang, n=d) for s, d in set(late)}
+    data["overdue_note"] = [notes[key] if o else "" for key, o in zip(late, data["overdue"])]
+    data["stage"] = data["stage"].map({s: t(f"wishes.stage_{s}", lang) for s in ("claimed", "unclaimed")})
     # Blank, not "None", where a wish has no compound, category or claim yet (screen and Excel).
     for col in ("compound", "category", "claim_unit", "claimer"):
-        data[col] = ["" if fmt.missing(v) else str(v) for v in data[col]]
+        data[col] = data[col].astype(object).where(data[col].notna(), "").astype(str)
     for col in ("posted_on", "claimed_on"):
-        data[col] = ["" if fmt.missing(v) else v.isoformat() for v in data[col]]
+        data[col] = pd.to_datetime(data[col]).dt.strftime("%Y-%m-%d").fillna("")
     return data[cols]
 
 
