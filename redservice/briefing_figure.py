@@ -404,6 +404,9 @@ def coverage_figure(table, boundaries: dict, settings: dict, lang: str, title: s
     by_name = {r["community"]: r for r in table.to_dict("records")} if not table.empty else {}
     lats: list[float] = []
     labels = []
+    # one trace per community, added together: added one by one, each addition copies the traces
+    # before it (a province's 6,792 communities: 2.6 s instead of 1.2 s)
+    polygons: list[dict] = []
     for feature in (boundaries or {}).get("features", []):
         name = (feature.get("properties") or {}).get("community")
         row = by_name.get(name)
@@ -415,14 +418,15 @@ def coverage_figure(table, boundaries: dict, settings: dict, lang: str, title: s
             continue
         lats.extend(y for y in ys if y is not None)
         colour = maps.LegendEntry("", scale.rgb(row[metric]), 0).hex
-        fig.add_scatter(
-            x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour, name=name, showlegend=False,
-            line={"color": "white", "width": 1}, hoveron="fills", hoverinfo="text",
+        polygons.append(dict(
+            type="scatter", x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour, name=name,
+            showlegend=False, line={"color": "white", "width": 1}, hoveron="fills", hoverinfo="text",
             text="<br>".join(_esc(line) for line in coverage.tooltip(row, lang).split("\n")),
-        )
+        ))
         point = maps.label_point(geometry)
         if point:
             labels.append((name, point, _dark(scale.rgb(row[metric]))))
+    fig.add_traces(polygons)
     if labels:  # white names on dark fills, ink on light ones
         fig.add_scatter(
             x=[p[0] for _, p, _ in labels], y=[p[1] for _, p, _ in labels], text=[_esc(n) for n, _, _ in labels],
