@@ -78,11 +78,26 @@ def parse_phone(raw: str) -> str | None:
     return re.sub(r"(?<=\d)[-–](?=\d)", "", text)
 
 
+# A time of day after a date, as Excel in Chinese and ledger systems write it: 10:20, 10:20:00,
+# 10:20:00.000, 下午2:30, 2:30 PM, 14时30分, 9点. Only checked to be a real time; the day is the date's.
+_TIME = (r"(?:(?P<ampm1>上午|下午|早上|中午|晚上|凌晨|AM|PM)\s*)?"
+         r"(?P<hh>\d{1,2})(?:(?::|时|点)(?P<mm>\d{1,2})(?:(?::|分)(?P<ss>\d{1,2})(?:\.\d+)?秒?)?分?|时|点)"
+         r"(?:\s*(?P<ampm2>AM|PM|上午|下午))?")
 _DATE_PATTERNS = [
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]?\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+    re.compile(rf"^(\d{{4}})\s*([-/.])\s*(\d{{1,2}})\s*\2\s*(\d{{1,2}})(?:(?:\s+|T|\s*(?=[上下早中晚凌]))(?:{_TIME}))?$", re.I),
+    re.compile(rf"^(\d{{4}})\s*年\s*(\d{{1,2}})\s*月\s*(\d{{1,2}})\s*[日号]?(?:\s*(?:{_TIME}))?$", re.I),
+    re.compile(rf"^(\d{{4}})(\d{{2}})(\d{{2}})(?:(?:\s+|T)(?:{_TIME}))?$", re.I),
 ]
+
+
+def _check_time(m: re.Match) -> bool:
+    hh = m.group("hh")
+    if hh is None:
+        return True
+    hour, minute, second = int(hh), int(m.group("mm") or 0), int(m.group("ss") or 0)
+    if m.group("ampm1") or m.group("ampm2"):
+        return 0 <= hour <= 12 and minute < 60 and second < 60
+    return (hour < 24 and minute < 60 and second < 60) or (hour == 24 and minute == 0 and second == 0)
 
 
 @lru_cache(maxsize=65536)
@@ -90,7 +105,10 @@ def _date(text: str) -> dt.date:
     for pattern in _DATE_PATTERNS:
         m = pattern.match(text)
         if m:
-            y, mo, d = (int(g) for g in m.groups())
+            groups = [g for g in m.groups()[:4] if g is not None and g not in "-/."]
+            y, mo, d = (int(g) for g in groups[:3])
+            if not _check_time(m):
+                raise ParseError("bad_date", value=text)
             try:
                 return dt.date(y, mo, d)
             except ValueError:
@@ -104,11 +122,69 @@ def _date(text: str) -> dt.date:
     raise ParseError("bad_date", value=text)
 
 
+def _date_text(raw: str) -> str:
+    """A date cell as matched: NFKC, runs of white space made one space (never removed: in
+    ``2025/3/1 10:20`` the space is what ends the day)."""
+    return _WS.sub(" ", nfkc(clean(raw))).strip()
+
+
 def parse_date(raw: str) -> dt.date | None:
-    text = _WS.sub("", nfkc(clean(raw)))
+    text = _date_text(raw)
     if not text:
         return None
+    if _RANGE.search(text):
+        span = parse_date_range(text)
+        if span is not None:
+            return span[0]
     return _date(text)
+
+
+_RANGE = re.compile(r"\s*(?:至|到|~|～|—|--)\s*")
+
+
+def parse_date_range(raw: str) -> tuple[dt.date, float | None] | None:
+    """``2019-08-27 14:30:00 至 2019-08-27 16:30:00`` (an activity's time, as platforms export it):
+    the start's date and the hours between start and end (None when the range gives no times).
+    None when the text is not a range."""
+    text = _date_text(raw)
+    parts = _RANGE.split(text)
+    if len(parts) != 2 or not all(parts):
+        return None
+    start, end = (_datetime(p) for p in parts)
+    if start is None or end is None:
+        return None
+    day = _date(parts[0])
+    if isinstance(start, dt.date) and not isinstance(start, dt.datetime):
+        return day, None
+    if not isinstance(end, dt.datetime):
+        return day, None
+    hours = (end - start).total_seconds() / 3600
+    if hours <= 0:
+        raise ParseError("bad_range", value=text)
+    return day, round(hours, 4)
+
+
+def _datetime(text: str) -> dt.datetime | dt.date | None:
+    """A date with its time of day where one is written (for ranges); None when unreadable."""
+    try:
+        day = _date(text)
+    except ParseError:
+        # an end written as a time alone (14:30 至 16:30) is read against no date
+        return None
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m and "hh" in m.groupdict() and m.group("hh") is not None:
+            hour, minute = int(m.group("hh")), int(m.group("mm") or 0)
+            second = int(m.group("ss") or 0)
+            ampm = (m.group("ampm1") or m.group("ampm2") or "").upper()
+            if ampm in ("下午", "晚上", "PM") and hour < 12:
+                hour += 12
+            if ampm in ("上午", "凌晨", "AM") and hour == 12:
+                hour = 0
+            if hour == 24:
+                return dt.datetime.combine(day, dt.time()) + dt.timedelta(days=1)
+            return dt.datetime.combine(day, dt.time(hour, minute, second))
+    return day
 
 
 _HOUR_UNITS = re.compile(r"(个?小时|hours?|hrs?|h|时)$", re.I)
