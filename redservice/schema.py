@@ -41,10 +41,12 @@ TABLES: dict[str, dict[str, str]] = {
         "unit": "VARCHAR",
         "branch": "VARCHAR",
         "community": "VARCHAR",  # 报到社区
-        "reported_on": "DATE",  # 报到日期
+        "reported_on": "DATE",  # 报到日期 (NULL with no 报到社区: on the roster, not yet reported)
         "gender": "VARCHAR",
         "compound": "VARCHAR",  # 居住小区
         "phone": "VARCHAR",
+        "roll_status": "VARCHAR",  # 在册状态: 在册 / 转出
+        "left_on": "DATE",  # 转出日期
     },
     "services": {
         "record_id": "VARCHAR",  # 记录编号, else a hash of the whole row
@@ -62,6 +64,9 @@ TABLES: dict[str, dict[str, str]] = {
         "persons": "INTEGER",  # 服务人次
         "hours": "DOUBLE",  # 服务时长（小时）
         "note": "VARCHAR",
+        "review_status": "VARCHAR",  # 审核状态: 待审核 / 已通过 / 已退回 (NULL: the ledger had no such column)
+        "origin": "VARCHAR",  # 记录来源: 扫码签到 / 活动报名 / 后台补录 / 本人填报
+        "entered_on": "DATE",  # 录入日期
     },
     "service_households": {
         "record_id": "VARCHAR",
@@ -82,6 +87,17 @@ TABLES: dict[str, dict[str, str]] = {
         "completed_on": "DATE",
         "status": "VARCHAR",
         "satisfaction": "DOUBLE",  # 1–5
+    },
+    "evaluations": {  # 社区评价表: the community's yearly grade of each member who reported to it (双评价)
+        "year": "INTEGER",  # 年度
+        "member_id": "VARCHAR",
+        "name": "VARCHAR",
+        "unit": "VARCHAR",
+        "community": "VARCHAR",  # 评价社区
+        "grade": "VARCHAR",  # 评价等级 (the configured scale)
+        "comment": "VARCHAR",  # 评语
+        "evaluated_on": "DATE",  # 评价日期
+        "evaluator": "VARCHAR",  # 评价人
     },
 }
 

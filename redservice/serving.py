@@ -72,7 +72,7 @@ from redservice.schema import TABLES, parquet_name
 
 FILE = "serving.duckdb"
 ALIAS = "serving"
-FORMAT_VERSION = "5"
+FORMAT_VERSION = "6"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_base")
@@ -163,11 +163,15 @@ def fingerprint(directory: str | Path) -> str:
 
 # -- the statements ---------------------------------------------------------------------------------------
 def _typed(directory: Path, table: str) -> str:
-    """The table's records with the schema's types (no rows when its file is missing)."""
+    """The table's records with the schema's types (no rows when its file is missing; NULL for a
+    column the file predates, such as 审核状态 in a store written before the column existed)."""
     columns = TABLES[table]
     file = directory / parquet_name(table)
     if file.is_file():
-        cols = ", ".join(f"CAST({c} AS {ty}) AS {c}" for c, ty in columns.items())
+        import pyarrow.parquet as pq
+
+        have = set(pq.read_schema(file).names)
+        cols = ", ".join(f"CAST({c if c in have else 'NULL'} AS {ty}) AS {c}" for c, ty in columns.items())
         return f"SELECT {cols} FROM read_parquet({sql_string(str(file))})"
     return "SELECT " + ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items()) + " WHERE 1 = 0"
 

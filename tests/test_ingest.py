@@ -252,7 +252,7 @@ def test_rejected_rows_excel_can_be_fixed_and_imported_again(demo_copy):
 def test_templates_round_trip_into_an_empty_store(tmp_path):
     files = [(ingest.templates.template_filename(t), ingest.template_xlsx(t)) for t in ingest.ORDER]
     batch, _ = run(tmp_path / "fresh", files)
-    assert [r.loaded for r in batch.reports] == [1] * 7, [(r.file, r.errors, r.fatal) for r in batch.reports]
+    assert [r.loaded for r in batch.reports] == [1] * len(ingest.ORDER), [(r.file, r.errors, r.fatal) for r in batch.reports]
     store = Store(tmp_path / "fresh")
     status = store.query("store_status").set_index("table_name")["row_count"]
     assert status.to_dict() == {"communities": 1, "compounds": 1, "units": 1, "branches": 1, "members": 1,
@@ -300,7 +300,7 @@ def test_cli_json_dry_run_and_exit_codes(demo_copy, tmp_path, capsys):
 def test_templates_command(tmp_path, capsys):
     assert cli.main(["templates", "--out", str(tmp_path)]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert len(names) == 7 and "服务台账模板.xlsx" in names
+    assert len(names) == len(ingest.ORDER) and "社区评价表模板.xlsx" in names
     book = openpyxl.load_workbook(tmp_path / "服务台账模板.xlsx")
     rows = list(book.active.iter_rows(values_only=True))
     assert rows[0][:2] == ("记录编号", "服务日期") and len(rows) == 2

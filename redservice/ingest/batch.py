@@ -17,20 +17,29 @@ from pathlib import Path
 
 from redservice import config, storage
 from redservice.ingest import load
-from redservice.ingest.parse import ParseError, name_key, parse
+from redservice.ingest.parse import ParseError, name_key, parse, parse_date_range, split_people
 from redservice.ingest.read import Limits, ReadError, read
 from redservice.ingest.report import FileReport, RowError
-from redservice.ingest.templates import ORDER, TEMPLATES, HeaderMatch, match_header, table_of
+from redservice.ingest.templates import HEADER_SCAN_ROWS, MULTI_NAME_HEADERS, ORDER, TEMPLATES, HeaderMatch, match_header, \
+    normalise_header, table_of
 from redservice.ingest.validate import Names, check_value
 from redservice.privacy import household_hash
 from redservice.schema import TABLES
 
 PREVIEW_ROWS = 20
+# Headers of a statistics form's columns (在职党员总数, 已报到人数, 报到率): counts, not records
+_AGGREGATE = re.compile(r"(人数|总数|数量|个数|次数|人次数|率|比例|占比|合计|小计)(\(.*\))?$")
 _TOTAL = re.compile(r"^(合计|小计|总计|共计|总合计)[:：]?(\(.*\))?$")
 KEYS = {
     "communities": ("community",), "compounds": ("compound", "community"), "units": ("unit",),
     "branches": ("branch",), "members": ("member_id",), "services": ("record_id",), "wishes": ("wish_id",),
+    "evaluations": ("year", "member_id"),
 }
+# What makes a service record the record it is: a known 记录编号 offered with another member, date or
+# community is another record, never an update of this one.
+RECORD_IDENTITY = ("member_id", "date", "community")
+# The one column a re-import of a known 记录编号 may change (data contract); empty stored values may be filled.
+RECORD_MUTABLE = ("review_status",)
 _COLUMNS = {t.table: {c.key: c for c in t.columns} for t in TEMPLATES.values()}
 ENTITY_TABLE = {"community": "communities", "unit": "units", "branch": "branches", "compound": "compounds"}
 
@@ -180,15 +189,30 @@ def _open(source: Source, table: str | None, limits: Limits) -> FileJob:
             continue
         first = first or match
         chosen.append((sheet, match))
+    if not chosen and table is None:
+        for sheet in book.sheets:
+            for _, cells in sheet.rows[:HEADER_SCAN_ROWS]:
+                aggregates = [c.strip() for c in cells if c.strip() and _AGGREGATE.search(normalise_header(c))]
+                if len(aggregates) >= 2:
+                    report.fatal = ("aggregate_form", {"columns": "、".join(aggregates[:5])})
+                    return FileJob(source, report, [], None)
     if not chosen:
         report.fatal = ("no_header", {"table": TEMPLATES[table].name} if table else {})
         if table:
             report.fatal = ("no_header_for", {"table": TEMPLATES[table].name})
         return FileJob(source, report, [], None)
+    aggregates = [text for _, text in first.ignored if _AGGREGATE.search(normalise_header(text))]
+    if table is None and first.table in ("communities", "units", "branches") and len(aggregates) >= 2:
+        # a statistics form (a unit's counts of reported members) is no list of units: refuse it
+        report.fatal = ("aggregate_form", {"columns": "、".join(aggregates[:5])})
+        return FileJob(source, report, [], None)
     report.table = first.table
     report.sheets = [s.name for s, _ in chosen]
     report.header_row = first.row_number
-    report.header = list(chosen[0][0].rows[first.row_index][1])
+    report.header = list(first.cells or chosen[0][0].rows[first.row_index][1])
+    if first.header_rows > 1:
+        report.notes.append(("header_block", {"first": first.row_number,
+                                              "last": first.row_number + first.header_rows - 1}))
     template = first.template
     ignored = []
     for _, m in chosen:
@@ -197,6 +221,10 @@ def _open(source: Source, table: str | None, limits: Limits) -> FileJob:
                 ignored.append(text)
     report.ignored_columns = ignored
     report.missing_columns = [template.column(k).header for k in first.missing_required]
+    if first.close is not None and table is None:
+        report.notes.append(("close_table", {
+            "table": template.name, "columns": "、".join(first.headers_matched[:6]),
+            "other": TEMPLATES[first.close.table].name, "other_columns": "、".join(first.close.headers[:6])}))
     merged = sum(s.merged for s, _ in chosen)
     if merged:
         report.notes.append(("merged", {"n": merged}))
@@ -209,6 +237,7 @@ class Importer:
         self.add_new = add_new_names
         self.today = today
         self.settings = settings.get("import", {})
+        self.grading = settings.get("evaluation", {})
         self.key = key
         names = ("communities", "compounds", "units", "branches", "members")
         known = {t: _read_table(directory, t) if directory.is_dir() else [] for t in names}
@@ -287,6 +316,8 @@ class Importer:
         table = report.table
         template = TEMPLATES[table]
         state = self.states[table]
+        if table == "services":
+            _record_ids_of_activities(job)
         for sheet, match in job.sheets:
             sheet_label = sheet.name if len(job.sheets) > 1 else ""
             for number, cells in sheet.rows[match.row_index + 1:]:
@@ -306,6 +337,10 @@ class Importer:
                 raw[key] = cells[i].strip() if i < len(cells) else ""
                 continue
             values = [cells[i].strip() for i in indices if i < len(cells) and cells[i].strip()]
+            if template.column(key).kind == "text":
+                # free text in two columns (微心愿名称 and 微心愿详细描述) is one text: joined, not a conflict
+                raw[key] = "：".join(dict.fromkeys(values))
+                continue
             if len({_comparable(template.column(key).kind, v, self.settings) for v in values}) > 1:
                 errors.append((template.column(key), "conflict_columns", {"values": "、".join(values)}))
             raw[key] = values[0] if values else ""
@@ -313,7 +348,11 @@ class Importer:
             report.skipped["blank"] += 1
             return
         parsed: dict = {}
+        derived = self.derived(template, match, raw, errors)
         for col in template.columns:
+            if col.key in derived:
+                parsed[col.key] = derived[col.key]
+                continue
             if col.key not in match.fields:
                 if col.required:
                     errors.append((col, "missing_column", {}))
@@ -323,36 +362,54 @@ class Importer:
                 errors.append((col, "garbled", {}))
                 continue
             try:
-                value = parse(col.kind, text, self.settings)
-                check_value(col.kind, value, text, self.today)
+                if col.key == "name" and template.table == "services":
+                    value = self.people(match, text)
+                    for name in value or ():
+                        check_value(col.kind, name, text, self.today)
+                else:
+                    value = parse(col.kind, text, self.settings)
+                    check_value(col.kind, value, text, self.today)
             except ParseError as exc:
                 errors.append((col, exc.kind, exc.params))
                 continue
             if value is None and col.required:
                 errors.append((col, "required", {}))
             parsed[col.key] = value
-        present = set(match.fields)
+        present = set(match.fields) | set(derived)
         self.filled = False
         if not errors:
-            row = getattr(self, f"resolve_{template.table}")(report, parsed, present, errors)
+            rows = getattr(self, f"resolve_{template.table}")(report, parsed, present, errors)
         if errors:
             self.reject(report, sheet, number, cells, errors)
             return
-        key = tuple(row[k] for k in KEYS[template.table])
-        outcome = self.offer(state, key, row, present, (report.file, sheet, number))
-        if outcome[0] == "conflict":
-            _, (file, other_sheet, other_row) = outcome
-            params = {"other_file": "" if file == report.file else file, "other_sheet": other_sheet,
-                      "other_row": other_row, "keyname": _key_label(template, match.fields)}
-            self.reject(report, sheet, number, cells, [(None, "key_conflict", params)])
-        elif outcome[0] == "duplicate":
+        rows = rows if isinstance(rows, list) else [rows]
+        where = (report.file, sheet, number)
+        outcomes = []
+        for row in rows:  # a row naming several participants is one record each: all land or none
+            key = tuple(row[k] for k in KEYS[template.table])
+            outcome = self.judge(state, key, row, present)
+            if outcome[0] in ("conflict", "taken", "changed"):
+                self.reject(report, sheet, number, cells, [self.conflict_error(template, match, report, key, row,
+                                                                               outcome)])
+                return
+            outcomes.append((key, row, outcome))
+        if all(o[0] == "duplicate" for _, _, o in outcomes):
+            for key, _, _ in outcomes:
+                state.origin.setdefault(key, where)
             report.skipped["duplicate"] += 1
-        else:
-            report.loaded += 1
-            if outcome[0] == "updated":
-                report.updated += 1
-            if self.filled:
-                report.counters["branch_filled"] += 1
+            return
+        report.loaded += 1
+        if len(rows) > 1:
+            report.counters["split_rows"] += 1
+            report.counters["split_records"] += len(rows)
+        if any(o[0] == "updated" for _, _, o in outcomes):
+            report.updated += 1
+        if self.filled:
+            report.counters["branch_filled"] += 1
+        if "hours" in derived:
+            report.counters["hours_from_range"] += 1
+        for key, row, outcome in outcomes:
+            self.apply(state, key, row, present, where, outcome)
             self.after_load(template.table, state.rows[key])
             if len(report.preview) < PREVIEW_ROWS:
                 shown = dict(state.rows[key])
@@ -360,30 +417,84 @@ class Importer:
                     shown["households"] = len(shown["households"] or ())  # a count, never the codes
                 report.preview.append(shown)
 
+    def derived(self, template, match, raw, errors) -> dict:
+        """Values a layout gives only implicitly: the hours of a record whose 活动日期 is a time range
+        (2019-08-27 14:30 至 16:30) and which has no 服务时长 column."""
+        if template.table != "services" or "hours" in match.fields or not raw.get("date"):
+            return {}
+        try:
+            span = parse_date_range(raw["date"])
+        except ParseError as exc:
+            errors.append((template.column("date"), exc.kind, exc.params))
+            return {}
+        if span is None or span[1] is None:
+            return {}
+        try:
+            check_value("hours", span[1], raw["date"], self.today)
+        except ParseError as exc:
+            errors.append((template.column("date"), exc.kind, exc.params))
+            return {}
+        return {"hours": span[1]}
+
+    def people(self, match, text: str) -> list[str] | None:
+        """The members a 服务台账 row names: one, or several in a participants column (参加党员)."""
+        header = normalise_header(match.headers.get("name", "")) if match.headers else ""
+        names = split_people(text, spaces=header in MULTI_NAME_HEADERS)
+        return names or None
+
+    def conflict_error(self, template, match, report, key, row, outcome):
+        kind = outcome[0]
+        if kind == "conflict":
+            file, other_sheet, other_row = outcome[1]
+            return (None, "key_conflict", {"other_file": "" if file == report.file else file,
+                                           "other_sheet": other_sheet, "other_row": other_row,
+                                           "keyname": _key_label(template, match.fields)})
+        stored = outcome[1]
+        col = template.column("record_id")
+        if kind == "taken":
+            return (col, "record_taken", {"record": key[0], "stored": _record_text(stored), "row": _record_text(row)})
+        fields = "、".join(template.column(k).header for k in outcome[2])
+        return (col, "record_changed", {"record": key[0], "fields": fields})
+
     def reject(self, report, sheet, number, cells, errors) -> None:
         report.rejected += 1
         row_errors = [RowError(number, col.header if col else "", kind, params, sheet) for col, kind, params in errors]
         report.errors.extend(row_errors)
         report.rejected_rows.append((sheet, number, list(cells), row_errors))
 
-    def offer(self, state: TableState, key, row: dict, present: set, where):
-        """new | updated | duplicate | conflict. Columns the file lacks keep their stored values."""
+    def judge(self, state: TableState, key, row: dict, present: set):
+        """What offering ``row`` under ``key`` would do, without doing it: new | updated | duplicate |
+        conflict (another row of this batch) | taken (a stored record of another member, date or
+        community) | changed (a stored record whose content other than 审核状态 differs). Columns the
+        file lacks keep their stored values."""
         current = state.rows.get(key)
         if current is None:
-            state.rows[key] = {c: row.get(c) for c in row}
-            state.origin[key] = where
-            state.touched = True
             return ("new",)
         merged = dict(current)
         merged.update({k: v for k, v in row.items() if k in present})
         if key in state.origin:
             return ("duplicate",) if merged == current else ("conflict", state.origin[key])
-        state.origin[key] = where
         if merged == current:
             return ("duplicate",)
-        state.rows[key] = merged
-        state.touched = True
+        if state.table == "services":
+            if any(merged[k] != current[k] for k in RECORD_IDENTITY):
+                return ("taken", current)
+            changed = [k for k in merged if merged[k] != current[k] and k not in RECORD_MUTABLE
+                       and current[k] not in (None, ())]
+            if changed:
+                return ("changed", current, changed)
         return ("updated",)
+
+    def apply(self, state: TableState, key, row: dict, present: set, where, outcome) -> None:
+        if outcome[0] == "new":
+            state.rows[key] = {c: row.get(c) for c in row}
+            state.touched = True
+        elif outcome[0] == "updated":
+            merged = dict(state.rows[key])
+            merged.update({k: v for k, v in row.items() if k in present})
+            state.rows[key] = merged
+            state.touched = True
+        state.origin.setdefault(key, where)
 
     def after_load(self, table: str, row: dict) -> None:
         if table == "communities":
@@ -431,7 +542,7 @@ class Importer:
             if table != "members" and known and known["name"] and name_key(known["name"]) != name_key(p["name"]):
                 errors.append((self._col(table, "member_id"), "member_mismatch",
                                {"value": given, "name": known["name"], "unit": known["unit"] or "—"}))
-            elif not known and table == "services" and not self.add_new:
+            elif not known and (table == "evaluations" or (table == "services" and not self.add_new)):
                 errors.append((self._col(table, "member_id"), "unknown_member_id", {"value": given}))
             return given, known
         ids = self.names.members_named(p["name"], unit)
@@ -448,18 +559,32 @@ class Importer:
 
     def resolve_members(self, report, p, present, errors):
         unit = self.refer(report, errors, self._col("members", "unit"), "unit", p["unit"])
-        community = self.refer(report, errors, self._col("members", "community"), "community", p["community"])
+        community = self.refer(report, errors, self._col("members", "community"), "community", p.get("community"))
         branch = self.refer(report, errors, self._col("members", "branch"), "branch", p.get("branch"), unit)
         compound = None
         if community:
             compound = self.refer(report, errors, self._col("members", "compound"), "compound",
                                   p.get("compound"), community)
+        # 报到社区 and 报到日期 go together: both empty = on the roster, not yet reported
+        if bool(p.get("community")) != bool(p.get("reported_on")) and \
+                ("community" in present) == ("reported_on" in present):
+            missing = "reported_on" if p.get("community") else "community"
+            errors.append((self._col("members", missing), "report_pair", {}))
+        elif "community" in present and "reported_on" not in present and p.get("community"):
+            errors.append((self._col("members", "reported_on"), "missing_column", {}))
+        self.check_choice(errors, "members", "roll_status", p.get("roll_status"), "roll_statuses")
+        if p.get("left_on") and p.get("reported_on") and p["left_on"] < p["reported_on"]:
+            errors.append((self._col("members", "left_on"), "date_order", {"later": "转出日期", "earlier": "报到日期"}))
         if errors:
             return None
         member_id, _ = self._member(report, "members", p, unit, errors, add_new=True)
         present.add("member_id")
+        roll_status = p.get("roll_status")
+        if roll_status is None and p.get("left_on"):
+            roll_status = "转出"
+            present.add("roll_status")
         return {**{c: p.get(c) for c in TABLES["members"]}, "member_id": member_id, "unit": unit,
-                "community": community, "branch": branch, "compound": compound}
+                "community": community, "branch": branch, "compound": compound, "roll_status": roll_status}
 
     def resolve_services(self, report, p, present, errors):
         unit = self.refer(report, errors, self._col("services", "unit"), "unit", p["unit"])
@@ -469,25 +594,50 @@ class Importer:
         if community:
             compound = self.refer(report, errors, self._col("services", "compound"), "compound",
                                   p.get("compound"), community)
+        self.check_choice(errors, "services", "review_status", p.get("review_status"), "review_statuses")
+        self.check_choice(errors, "services", "origin", p.get("origin"), "record_origins")
+        if p.get("entered_on") and p["entered_on"] < p["date"]:
+            errors.append((self._col("services", "entered_on"), "date_order",
+                           {"later": "录入日期", "earlier": "服务日期"}))
         if errors:
             return None
-        member_id, member = self._member(report, "services", p, unit, errors, add_new=self.add_new)
-        if errors:
+        names = p["name"]
+        if len(names) > 1 and p.get("member_id"):
+            errors.append((self._col("services", "member_id"), "several_with_id", {"n": len(names)}))
             return None
         households = tuple(sorted({self.hash_household(c) for c in (p.get("households") or ())}))
-        if branch is None and member and member.get("branch"):
-            branch = member["branch"]
-            present.add("branch")
-            self.filled = True
-        record_id = p.get("record_id") or derive_record_id([
-            p["date"], p.get("member_id"), name_key(p["name"]), name_key(p["unit"]),
-            name_key(p.get("branch") or ""), name_key(p["community"]), name_key(p.get("compound") or ""),
-            name_key(p["category"]), name_key(p.get("form") or ""), p.get("activity_id"), p.get("content"),
-            list(households), p.get("persons"), p["hours"], p.get("note")])
         present.update({"record_id", "member_id"})
-        return {**{c: p.get(c) for c in TABLES["services"]}, "record_id": record_id, "member_id": member_id,
-                "unit": unit, "community": community, "branch": branch, "compound": compound,
-                "households": households}
+        rows = []
+        for n, name in enumerate(names, start=1):
+            one = {**p, "name": name}
+            member_id, member = self._member(report, "services", one, unit, errors, add_new=self.add_new)
+            if member_id is None:
+                continue
+            row_branch = branch
+            if row_branch is None and member and member.get("branch"):
+                row_branch = member["branch"]
+                present.add("branch")
+                self.filled = True
+            given = p.get("record_id")
+            if given and len(names) > 1:
+                record_id = f"{given}-{n}"  # one record per participant, each as stable as the row's key
+            else:
+                record_id = given or derive_record_id([
+                    p["date"], p.get("member_id"), name_key(name), name_key(p["unit"]),
+                    name_key(p.get("branch") or ""), name_key(p["community"]), name_key(p.get("compound") or ""),
+                    name_key(p["category"]), name_key(p.get("form") or ""), p.get("activity_id"), p.get("content"),
+                    list(households), p.get("persons"), p["hours"], p.get("note")])
+            rows.append({**{c: one.get(c) for c in TABLES["services"]}, "record_id": record_id,
+                         "member_id": member_id, "unit": unit, "community": community, "branch": row_branch,
+                         "compound": compound, "households": households})
+        return None if errors else rows
+
+    def check_choice(self, errors, table, key, value, setting) -> None:
+        """A value of a closed list (审核状态, 记录来源, 在册状态, 评价等级) from configuration."""
+        allowed = self.settings.get(setting) or []
+        if value is None or not allowed or name_key(value) in {name_key(a) for a in allowed}:
+            return
+        errors.append((self._col(table, key), "not_in_list", {"value": value, "allowed": "、".join(allowed)}))
 
     def resolve_wishes(self, report, p, present, errors):
         community = self.refer(report, errors, self._col("wishes", "community"), "community", p["community"])
@@ -515,6 +665,66 @@ class Importer:
             present.update({"claim_member_id", "claim_branch"})
         return {**{c: p.get(c) for c in TABLES["wishes"]}, "community": community, "compound": compound,
                 "claim_unit": unit, "claim_member_id": claim_member_id, "claim_branch": claim_branch}
+
+    def resolve_evaluations(self, report, p, present, errors):
+        unit = self.refer(report, errors, self._col("evaluations", "unit"), "unit", p["unit"])
+        community = self.refer(report, errors, self._col("evaluations", "community"), "community", p["community"])
+        grades = (self.grading.get("grades") or [])
+        if p.get("grade") and grades and p["grade"] not in grades:
+            errors.append((self._col("evaluations", "grade"), "not_in_list",
+                           {"value": p["grade"], "allowed": "、".join(grades)}))
+        if errors:
+            return None
+        member_id, _ = self._member(report, "evaluations", p, unit, errors, add_new=False)
+        if errors:
+            return None
+        present.add("member_id")
+        return {**{c: p.get(c) for c in TABLES["evaluations"]}, "member_id": member_id, "unit": unit,
+                "community": community}
+
+
+def _record_ids_of_activities(job: FileJob) -> None:
+    """A 编号 column that many participants share (an activity's number, as in a volunteer
+    platform's activity record) is not a record key: when one value stands for different members
+    in the file, the column is read as 活动编号 (or ignored when the file has one) and the report
+    says so. Records are then known by their whole row; nothing is ever updated through it."""
+    owners: dict[str, set] = {}
+    shared = None
+    for sheet, match in job.sheets:
+        ids, names, units = (match.fields.get(k, [None])[0] for k in ("record_id", "name", "unit"))
+        if ids is None:
+            return
+        for _, cells in sheet.rows[match.row_index + 1:]:
+            key = name_key(cells[ids]) if ids < len(cells) else ""
+            if not key:
+                continue
+            who = tuple(name_key(cells[i]) if i is not None and i < len(cells) else "" for i in (names, units))
+            people = owners.setdefault(key, set())
+            people.add(who)
+            if len(people) > 1 and shared is None:
+                shared = (cells[ids].strip(), len(people))
+    if shared is None:
+        return
+    header = job.sheets[0][1].headers.get("record_id", "")
+    for _, match in job.sheets:
+        column = match.fields.pop("record_id")
+        if "activity_id" not in match.fields:
+            match.fields["activity_id"] = column
+            match.headers["activity_id"] = header
+        else:
+            match.ignored.extend((i, header) for i in column)
+    used_as = "activity" if "activity_id" in job.sheets[0][1].fields and \
+        job.sheets[0][1].fields["activity_id"] == column else "ignored"
+    job.report.notes.append((f"key_is_{used_as}", {"header": header, "value": shared[0], "n": shared[1]}))
+
+
+def _record_text(row: dict) -> str:
+    """A service record as a person identifies it: 2025-03-01 张三（县住建局） 河阳社区 2小时."""
+    date = row.get("date")
+    hours = row.get("hours")
+    hours_text = f"{hours:g}小时" if isinstance(hours, (int, float)) else ""
+    return f"{date.isoformat() if date else '—'} {row.get('name') or '—'}（{row.get('unit') or '—'}） " \
+           f"{row.get('community') or '—'} {hours_text}".strip()
 
 
 def _comparable(kind: str, text: str, settings: dict):
@@ -560,6 +770,14 @@ def prepare(directory: str | Path, sources: list[Source], table: str | None = No
         filled = report.counters.get("branch_filled")
         if filled:
             report.notes.append(("branch_filled", {"n": filled}))
+        if report.counters.get("split_rows"):
+            report.notes.append(("split_people", {"rows": report.counters["split_rows"],
+                                                  "records": report.counters["split_records"]}))
+        if report.counters.get("hours_from_range"):
+            report.notes.append(("hours_from_range", {"n": report.counters["hours_from_range"]}))
+        # a required column the layout gives otherwise (服务时长 from the activity's time range) is not missing
+        lacking = {e.column for e in report.errors if e.kind == "missing_column"}
+        report.missing_columns = [c for c in report.missing_columns if c in lacking]
         if report.missing_columns:
             report.notes.append(("missing_columns", {"columns": "、".join(report.missing_columns)}))
         if report.ignored_columns:

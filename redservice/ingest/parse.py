@@ -239,6 +239,33 @@ def parse_count(raw: str) -> int | None:
     return int(value)
 
 
+def parse_year(raw: str) -> int | None:
+    """A year as ledgers write it: 2025, 2025年, 2025年度."""
+    text = _WS.sub("", nfkc(clean(raw)))
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d{4})(?:\.0)?(?:年度?)?", text)
+    if not m:
+        raise ParseError("bad_year", value=text)
+    return int(m.group(1))
+
+
+_PERSON_SEPARATORS = re.compile(r"[、，,；;/]+")
+_PERSON_SEPARATORS_SPACE = re.compile(r"[、，,；;/\s]+")
+
+
+def split_people(raw: str, spaces: bool) -> list[str]:
+    """The names in a participants cell (参加党员: 张三、李四，王五): separated by 、，,；; or / — and
+    by spaces when the column is a participants column, where a space cannot be inside a name."""
+    pattern = _PERSON_SEPARATORS_SPACE if spaces else _PERSON_SEPARATORS
+    out = []
+    for part in pattern.split(clean(raw)):
+        name = parse_name(part)
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
 def parse_number(raw: str) -> float | None:
     text = _WS.sub("", nfkc(clean(raw)))
     if not text:
@@ -290,6 +317,8 @@ def parse(kind: str, raw: str, settings: dict | None = None):
         return parse_hours(raw)
     if kind == "count":
         return parse_count(raw)
+    if kind == "year":
+        return parse_year(raw)
     if kind in ("number", "lon", "lat"):
         return parse_number(raw)
     if kind == "satisfaction":

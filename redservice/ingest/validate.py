@@ -30,6 +30,9 @@ def check_value(kind: str, value, raw: str, today: dt.date) -> None:
     elif kind == "hours":
         if not 0 < value <= 24:
             raise ParseError("hours_range", value=raw.strip())
+    elif kind == "year":
+        if not EARLIEST.year <= value <= today.year:
+            raise ParseError("year_range", value=raw.strip(), max=today.year)
     elif kind == "count":
         if value < 0:
             raise ParseError("negative", value=raw.strip())
