@@ -14,6 +14,54 @@ def _template(table: str) -> bytes:
     return ingest.template_xlsx(table)
 
 
+def _mapping_form(index: int, report, files, add_new: bool) -> None:
+    """Each of the file's columns with a choice of template field, a preview, and 保存为映射 (opened
+    by itself when the file could not be read, on request when it only has columns of its own)."""
+    if not st.toggle(ctx.t("mapping.title"), value=bool(report.fatal or report.missing_columns),
+                     key=f"map_open_{index}"):
+        return
+    st.caption(ctx.t("mapping.help"))
+    tables = list(ingest.ORDER)
+    table = st.selectbox(ctx.t("mapping.table"), tables, key=f"map_table_{index}",
+                         index=tables.index(report.table) if report.table in tables else tables.index("services"),
+                         format_func=lambda v: datamgmt.table_label(v, lang))
+    guess = datamgmt.mapping_guess(report, table)
+    options = datamgmt.field_options(table)
+    chosen = {}
+    grid = st.columns(4)
+    for j, header in enumerate(datamgmt.mapping_headers(report)):
+        with grid[j % 4]:
+            chosen[header] = st.selectbox(ui.md_escape(header), options, index=options.index(guess.get(header)),
+                                          key=f"map_{index}_{table}_{j}",
+                                          format_func=lambda v, tb=table: datamgmt.field_label(tb, v, lang))
+    name = st.text_input(ctx.t("mapping.name"), value=datamgmt.default_mapping_name(report, table),
+                         key=f"map_name_{index}_{table}", max_chars=40)
+    candidate = datamgmt.make_mapping(name, table, report, chosen, who=ui.viewer_label())
+    file = [f for f in files if f[0] == report.file][:1]
+    trial_key = datamgmt.fingerprint(file, repr((candidate.table, candidate.fields)), add_new, ctx.version)
+    if st.session_state.get(f"map_trial_key_{index}") != trial_key:
+        st.session_state[f"map_trial_{index}"] = datamgmt.try_mapping(ctx.directory, file, add_new, candidate, lang)
+        st.session_state[f"map_trial_key_{index}"] = trial_key
+    trial, problem = st.session_state[f"map_trial_{index}"]
+    if problem:
+        st.warning(problem, icon=":material/rule:")
+    elif trial is not None:
+        tried = trial.reports[0]
+        st.caption(ui.md_escape(ctx.t("mapping.preview", summary=tried.summary(lang))))
+        preview = datamgmt.preview_frame(tried, lang, ctx.scope.show_names)
+        if not preview.empty:
+            st.dataframe(preview.head(5), hide_index=True, width="stretch")
+    if st.button(ctx.t("mapping.save"), key=f"map_save_{index}", icon=":material/save:",
+                 disabled=bool(problem) or not can_write):
+        failed = datamgmt.save_mapping(ctx.directory, candidate, lang)
+        if failed:
+            st.error(failed, icon=":material/error:")
+        else:
+            st.session_state["data_done"] = ctx.t("mapping.saved", name=candidate.name)
+            st.session_state.pop("data_batch_key", None)
+            st.rerun()
+
+
 # -- templates ------------------------------------------------------------------------------------
 st.subheader(ctx.t("data.templates"))
 st.caption(ctx.t("data.templates_help"))
@@ -57,11 +105,13 @@ if uploads:
 
     st.markdown(f"**{ctx.t('data.report')}**")
     st.dataframe(datamgmt.summary_frame(batch, lang), hide_index=True, width="stretch")
-    for report in batch.reports:
+    for index, report in enumerate(batch.reports):
         title = f"{report.file} · {datamgmt.table_label(report.table, lang)}"
         with st.expander(title, expanded=len(batch.reports) == 1 or bool(report.fatal)):
             if report.fatal:
                 st.error(report.fatal_reason(lang), icon=":material/error:")
+                if datamgmt.needs_mapping(report):
+                    _mapping_form(index, report, files, add_new)
                 continue
             st.write(report.summary(lang))
             if report.seen_before:
@@ -84,6 +134,8 @@ if uploads:
             if not preview.empty:
                 st.markdown(f"**{ctx.t('data.preview')}**")
                 st.dataframe(preview, hide_index=True, width="stretch")
+            if datamgmt.needs_mapping(report):
+                _mapping_form(index, report, files, add_new)
 
     if batch.rejected:
         st.download_button(ctx.t("data.download_rejected", n=batch.rejected),

@@ -26,3 +26,7 @@ FROM f_households
 UNION ALL
 SELECT 'wishes' AS table_name, COUNT(*) AS row_count, MIN(posted_on), MAX(posted_on)
 FROM f_wishes
+UNION ALL
+SELECT 'evaluations' AS table_name, COUNT(*) AS row_count, MIN(e.evaluated_on), MAX(e.evaluated_on)
+FROM evaluations e
+WHERE e.member_id IN (SELECT member_id FROM f_members)

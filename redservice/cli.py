@@ -109,6 +109,7 @@ def cmd_brief(args) -> int:
 
 def cmd_import(args) -> int:
     from redservice import ingest
+    from redservice.i18n import t
     from redservice.ingest.report import FileReport
 
     if args.table and ingest.table_of(args.table) is None:
@@ -127,8 +128,13 @@ def cmd_import(args) -> int:
             report = FileReport(name)
             report.fatal = ("broken_workbook", {"detail": exc.strerror or str(exc)})
             unreadable.append(report)
-    batch, generation = ingest.run(directory, sources, table=args.table, add_new_names=args.add_new_names,
-                                   dry_run=args.dry_run)
+    from redservice.ingest.mapping import MappingError
+
+    try:
+        batch, generation = ingest.run(directory, sources, table=args.table, add_new_names=args.add_new_names,
+                                       dry_run=args.dry_run, mapping=args.mapping)
+    except MappingError as exc:
+        raise CliError(t(f"mapping.{exc.kind}", **exc.params)) from exc
     reports = batch.reports + unreadable
     for report in reports:
         if args.json:
@@ -149,6 +155,26 @@ def cmd_import(args) -> int:
         else:
             print("没有新的数据需要写入。")
     return 2 if unreadable else batch.exit_code()
+
+
+def cmd_mappings(args) -> int:
+    from redservice.ingest import mapping
+    from redservice.ingest.templates import TEMPLATES
+
+    saved = mapping.load(config.data_dir(args.data))
+    if args.json:
+        print(json.dumps([{"name": m.name, "table": m.table, "template": TEMPLATES[m.table].name,
+                           "signature": m.signature, "headers": m.headers, "fields": m.fields,
+                           "saved_by": m.saved_by, "saved_at": m.saved_at} for m in saved.values()],
+                         ensure_ascii=False, indent=1))
+        return 0
+    if not saved:
+        print("尚未保存列映射。")
+    for m in saved.values():
+        template = TEMPLATES[m.table]
+        pairs = "，".join(f"{h}→{template.column(k).header if k else '忽略'}" for h, k in m.fields.items())
+        print(f"{m.name}（{template.name}；{m.saved_at or '—'} {m.saved_by or ''}）：{pairs}")
+    return 0
 
 
 def cmd_templates(args) -> int:
@@ -253,8 +279,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add communities, units, branches and compounds the store does not know yet")
     p.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
     p.add_argument("--json", action="store_true", help="print one JSON object per file (one per line)")
+    p.add_argument("--mapping", metavar="NAME", help="read every file with this saved column mapping "
+                   "(saved mappings apply by themselves to files with the same header)")
     p.add_argument("--max-errors", type=int, default=20, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("mappings", help="list the saved column mappings of a data directory")
+    _add_data(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_mappings)
 
     p = sub.add_parser("templates", help="write the import templates (xlsx, header and an example row)")
     p.add_argument("--out", required=True, help="directory to write")

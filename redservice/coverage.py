@@ -184,6 +184,8 @@ def open_wishes_table(wishes: pd.DataFrame, lang: str, show_names: bool) -> pd.D
     out = wishes[["wish_id", "compound", "content", "category", "posted_on", "state", "claim_unit", "claimer",
                   "claimed_on", "age_days", "claimed_days"]].copy()
     out["state"] = [t(f"coverage.state_{s}", lang) for s in out["state"]]
+    unnamed = out["claimed_on"].notna() & out["claim_unit"].isna()
+    out["claim_unit"] = out["claim_unit"].astype(object).where(~unnamed, t("wishes.unnamed_unit", lang))
     if not show_names:
         out["claimer"] = [None if fmt.missing(n) else mask_name(n) for n in out["claimer"]]
     return out.reset_index(drop=True)

@@ -15,7 +15,7 @@ from redservice.i18n import t
 from redservice.privacy import mask_name, mask_phone
 
 STATUS_TABLES = ("communities", "compounds", "units", "branches", "members", "services", "service_households",
-                 "wishes")
+                 "wishes", "evaluations")
 _PERSON_COLUMNS = {"name", "claimer"}
 _PHONE_COLUMNS = {"phone"}
 
@@ -33,10 +33,79 @@ def fingerprint(files: list[tuple[str, bytes]], table: str | None, add_new: bool
 
 
 def check(directory: str | Path, files: list[tuple[str, bytes]], table: str | None = None,
-          add_new: bool = False) -> ingest.Batch:
-    """Read and check the files against the store; writes nothing."""
+          add_new: bool = False, mapping=None) -> ingest.Batch:
+    """Read and check the files against the store; writes nothing. ``mapping``: an unsaved column
+    mapping to read them with (the mapping form's preview)."""
     return ingest.prepare(directory, [ingest.Source(name, data) for name, data in files], table=table,
-                          add_new_names=add_new)
+                          add_new_names=add_new, mapping_name=mapping)
+
+
+# -- column mappings ---------------------------------------------------------------------------------
+MAPPABLE_FATAL = ("no_header", "no_header_for", "aggregate_form", "mapping_no_match")
+
+
+def needs_mapping(report) -> bool:
+    """Whether the page offers the mapping form: a file with a header row whose columns are not all
+    the template's (unknown or missing columns, or no recognisable header at all)."""
+    if not any(c.strip() for c in report.header):
+        return False
+    if report.fatal:
+        return report.fatal[0] in MAPPABLE_FATAL
+    return bool(report.ignored_columns or report.missing_columns)
+
+
+def mapping_headers(report) -> list[str]:
+    return [c.strip() for c in report.header if c.strip()]
+
+
+def mapping_guess(report, table: str) -> dict[str, str | None]:
+    from redservice.ingest import mapping
+
+    return mapping.guess(mapping_headers(report), table)
+
+
+def field_options(table: str) -> list[str | None]:
+    return [None, *(c.key for c in ingest.TEMPLATES[table].columns)]
+
+
+def field_label(table: str, key: str | None, lang: str) -> str:
+    if key is None:
+        return t("mapping.ignore", lang)
+    col = ingest.TEMPLATES[table].column(key)
+    return col.header + ("（必填）" if col.required and lang == "zh" else " (required)" if col.required else "")
+
+
+def make_mapping(name: str, table: str, report, chosen: dict[str, str | None], who: str = ""):
+    from redservice.ingest import mapping
+
+    return mapping.Mapping(name=name.strip() or "未命名", table=table, headers=list(report.header),
+                           fields=dict(chosen), saved_by=who)
+
+
+def default_mapping_name(report, table: str) -> str:
+    return f"{ingest.TEMPLATES[table].name}（{Path(report.file).stem[:20]}）"
+
+
+def try_mapping(directory, files, add_new: bool, candidate, lang: str) -> tuple[ingest.Batch | None, str | None]:
+    """The batch the unsaved mapping gives for its file, or the reason it cannot be used."""
+    from redservice.ingest import mapping
+
+    try:
+        mapping.validate(candidate)
+    except mapping.MappingError as exc:
+        return None, t(f"mapping.{exc.kind}", lang, **exc.params)
+    return check(directory, files, None, add_new, candidate), None
+
+
+def save_mapping(directory, candidate, lang: str) -> str | None:
+    """Save; None when saved, else the reason (in the page's language)."""
+    from redservice.ingest import mapping
+
+    try:
+        mapping.save(directory, candidate)
+    except mapping.MappingError as exc:
+        return t(f"mapping.{exc.kind}", lang, **exc.params)
+    return None
 
 
 def import_batch(batch: ingest.Batch) -> tuple[ingest.Batch, str | None, bool]:

@@ -201,7 +201,7 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
     claimers = f"SELECT claim_member_id AS member_id FROM ({_typed(d, 'wishes')}) w"
     out = [("rollup_settings", "SELECT " + ", ".join(
         f"CAST(${name} AS {'VARCHAR' if name == 'red_day_form' else 'DOUBLE'}) AS {name}" for name in RULES), "")]
-    out += [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches")]
+    out += [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches", "evaluations")]
     out += [
         ("member_ids", _ids("member_id", "mid", (_typed(d, "members"), _typed(d, "services"), claimers)), ""),
         ("wishes",

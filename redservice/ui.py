@@ -121,6 +121,11 @@ def viewer(lang: str) -> access.Viewer:
     return who
 
 
+def viewer_label() -> str:
+    """The signed-in user's e-mail, for what the page records (who saved a mapping); "" locally."""
+    return (st.user.get("email") or "") if st.user.get("is_logged_in", False) else ""
+
+
 def md_escape(text: str) -> str:
     """User-provided text made inert for st.markdown / st.caption (no links, emphasis or HTML)."""
     return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~$" else ch for ch in str(text))

@@ -193,6 +193,9 @@ def follow_up_table(open_df: pd.DataFrame, lang: str) -> pd.DataFrame:
     notes = {(s, d): t(f"wishes.overdue_{s}", lang, n=d) for s, d in set(late)}
     data["overdue_note"] = [notes[key] if o else "" for key, o in zip(late, data["overdue"])]
     data["stage"] = data["stage"].map({s: t(f"wishes.stage_{s}", lang) for s in ("claimed", "unclaimed")})
+    # a wish claimed with no claiming unit written down is claimed by an unnamed unit, said so
+    unnamed = data["claimed_on"].notna() & data["claim_unit"].isna()
+    data["claim_unit"] = data["claim_unit"].astype(object).where(~unnamed, t("wishes.unnamed_unit", lang))
     # Blank, not "None", where a wish has no compound, category or claim yet (screen and Excel).
     for col in ("compound", "category", "claim_unit", "claimer"):
         data[col] = data[col].astype(object).where(data[col].notna(), "").astype(str)

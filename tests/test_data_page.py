@@ -34,7 +34,7 @@ def test_page_renders_on_the_demo_read_only():
     at = run_app(page=PAGE)
     assert not at.exception
     assert [s.value for s in at.subheader] == ["下载模板", "上传台账", "数据现状"]
-    assert len(at.get("download_button")) == 7
+    assert len(at.get("download_button")) == len(ingest.ORDER)
     assert any("不能导入到演示数据" in i.value for i in at.info)
     status = at.dataframe[-1].value if len(at.dataframe) == 1 else at.dataframe[0].value
     assert status.set_index("表").loc["服务台账", "行数"] == len(pd.read_parquet(DEMO_DIR / "services.parquet"))
@@ -162,7 +162,7 @@ def test_a_new_empty_store_renders_and_takes_its_first_import(tmp_path, monkeypa
     files = [(ingest.templates.template_filename(t), ingest.template_xlsx(t), "application/octet-stream")
              for t in ingest.ORDER]
     at.file_uploader[0].set_value(files).run()
-    assert at.dataframe[0].value["导入"].tolist() == [1] * 7
+    assert at.dataframe[0].value["导入"].tolist() == [1] * len(ingest.ORDER)
     at.button(key="data_confirm").click().run()
     assert not at.exception and any("导入完成" in s.value for s in at.success)
     assert Store(store).query("store_status").set_index("table_name").loc["services", "row_count"] == 1

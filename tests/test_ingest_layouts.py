@@ -238,3 +238,16 @@ def test_evaluation_sheet_loads_with_the_configured_grades(store):
     assert [e.kind for e in report.errors] == ["not_in_list", "unknown_member"]
     evaluations = table(store, "evaluations")
     assert evaluations.iloc[0][["year", "member_id", "grade"]].tolist() == [2024, "PL00001", "优秀"]
+
+
+def test_a_wish_claimed_by_no_named_unit_is_counted_and_shown_as_such(store):
+    from redservice import config, wishes
+    from redservice.filters import Filters
+    from redservice.store import Store
+
+    text = csv([["心愿编号", "社区", "心愿内容", "提出日期", "认领日期"], ["UN001", "河阳社区", "修门锁", "2025-04-01", "2025-04-02"]])
+    assert run(store, [("w.csv", text)])[0].reports[0].loaded == 1
+    open_df = Store(store).query("wish_open", Filters.make(dt.date(2025, 4, 1), dt.date(2025, 4, 30)))
+    table_ = wishes.follow_up_table(wishes.open_wishes(open_df, config.settings(store), True), "zh")
+    row = table_.set_index("wish_id").loc["UN001"]
+    assert row["claim_unit"] == "未注明单位" and row["stage"] == "已认领"

@@ -18,10 +18,11 @@ __all__ = ["Batch", "FileReport", "ORDER", "RefusedStore", "RowError", "Source",
 
 
 def run(directory: str | Path, sources: list[Source], table: str | None = None, add_new_names: bool = False,
-        dry_run: bool = False, today=None) -> tuple[Batch, str | None]:
+        dry_run: bool = False, today=None, mapping: str | None = None) -> tuple[Batch, str | None]:
     """Prepare and (unless ``dry_run``) commit; a batch that went stale is prepared again once."""
     for attempt in range(2):
-        batch = prepare(directory, sources, table=table, add_new_names=add_new_names, today=today)
+        batch = prepare(directory, sources, table=table, add_new_names=add_new_names, today=today,
+                        mapping_name=mapping)
         if dry_run:
             return batch, None
         try:

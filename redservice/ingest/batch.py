@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from redservice import config, storage
-from redservice.ingest import load
+from redservice.ingest import load, mapping
 from redservice.ingest.parse import ParseError, name_key, parse, parse_date_range, split_people
 from redservice.ingest.read import Limits, ReadError, read
 from redservice.ingest.report import FileReport, RowError
@@ -79,6 +79,7 @@ class Batch:
     sources: list = field(default_factory=list)
     table_arg: str | None = None
     add_new_names: bool = False
+    mapping_arg: object = None  # the mapping named for the batch (a name or an unsaved Mapping)
 
     @property
     def fatal(self) -> bool:
@@ -170,7 +171,8 @@ class FileJob:
         self.match = match
 
 
-def _open(source: Source, table: str | None, limits: Limits) -> FileJob:
+def _open(source: Source, table: str | None, limits: Limits, mappings: dict | None = None,
+          named: str | None = None) -> FileJob:
     report = FileReport(source.name, hashlib.sha256(source.data).hexdigest())
     try:
         book = read(source.data, limits)
@@ -183,6 +185,13 @@ def _open(source: Source, table: str | None, limits: Limits) -> FileJob:
     first: HeaderMatch | None = None
     for sheet in book.sheets:
         match = match_header(sheet.rows, table or (first.table if first else None))
+        if mappings:
+            found = mapping.find(sheet.rows, mappings, named, (match.row_index, match.cells) if match else None)
+            if found is not None:
+                same = match is not None and found[1] == match.row_index
+                match = mapping.apply(found[0], sheet.rows, found[1], match.cells if same else None)
+            elif named:
+                match = None
         if match is None or (first and match.table != first.table):
             if sheet.rows:
                 report.ignored_sheets.append(sheet.name)
@@ -197,6 +206,10 @@ def _open(source: Source, table: str | None, limits: Limits) -> FileJob:
                     report.fatal = ("aggregate_form", {"columns": "、".join(aggregates[:5])})
                     return FileJob(source, report, [], None)
     if not chosen:
+        report.header = _widest_row(book.sheets)  # so that the page can offer a mapping
+        if named:
+            report.fatal = ("mapping_no_match", {"name": named})
+            return FileJob(source, report, [], None)
         report.fatal = ("no_header", {"table": TEMPLATES[table].name} if table else {})
         if table:
             report.fatal = ("no_header_for", {"table": TEMPLATES[table].name})
@@ -221,7 +234,10 @@ def _open(source: Source, table: str | None, limits: Limits) -> FileJob:
                 ignored.append(text)
     report.ignored_columns = ignored
     report.missing_columns = [template.column(k).header for k in first.missing_required]
-    if first.close is not None and table is None:
+    if first.mapping:
+        report.mapping = first.mapping
+        report.notes.append(("mapping_used", {"name": first.mapping}))
+    elif first.close is not None and table is None:
         report.notes.append(("close_table", {
             "table": template.name, "columns": "、".join(first.headers_matched[:6]),
             "other": TEMPLATES[first.close.table].name, "other_columns": "、".join(first.close.headers[:6])}))
@@ -683,6 +699,16 @@ class Importer:
                 "community": community}
 
 
+def _widest_row(sheets) -> list[str]:
+    """The row with most filled cells among the first rows: a header we could not recognise."""
+    best: list[str] = []
+    for sheet in sheets:
+        for _, cells in sheet.rows[:HEADER_SCAN_ROWS]:
+            if sum(1 for c in cells if c.strip()) > sum(1 for c in best if c.strip()):
+                best = list(cells)
+    return best
+
+
 def _record_ids_of_activities(job: FileJob) -> None:
     """A 编号 column that many participants share (an activity's number, as in a volunteer
     platform's activity record) is not a record key: when one value stands for different members
@@ -745,18 +771,31 @@ def _key_label(template, fields) -> str:
 
 # -- the batch --------------------------------------------------------------------------------------------
 def prepare(directory: str | Path, sources: list[Source], table: str | None = None,
-            add_new_names: bool = False, today: dt.date | None = None) -> Batch:
-    """Read, check and merge every file in memory; returns the batch with one report per file."""
+            add_new_names: bool = False, today: dt.date | None = None,
+            mapping_name: str | mapping.Mapping | None = None) -> Batch:
+    """Read, check and merge every file in memory; returns the batch with one report per file.
+    ``mapping_name``: a saved column mapping to read every file with (or a Mapping not yet saved,
+    to preview it); saved mappings apply by themselves to files whose header is theirs."""
     directory = Path(directory).expanduser().resolve()
     if table is not None and table_of(table) is None:
         raise ValueError(f"unknown table {table!r}")
     table = table_of(table) if table else None
+    mappings = mapping.load(directory)
+    named = None
+    if isinstance(mapping_name, mapping.Mapping):
+        mappings, named = {mapping_name.name: mapping_name}, mapping_name.name
+    elif mapping_name:
+        if mapping_name not in mappings:
+            raise mapping.MappingError("unknown", name=mapping_name, names="、".join(mappings) or "—")
+        named = mapping_name
+    if named:
+        table = None
     settings = config.settings(directory)
     limits = Limits.from_settings(settings)
     key, key_is_new = load.peek_key(directory)
     pointer = storage.read_pointer(directory)
     history = {h.get("sha256"): h for h in pointer.get("history", [])}
-    jobs = [_open(s, table, limits) for s in sources]
+    jobs = [_open(s, table, limits, mappings, named) for s in sources]
     jobs.sort(key=lambda j: ORDER.index(j.report.table) if j.report.table else len(ORDER))
     importer = Importer(directory, add_new_names, today or dt.date.today(), settings, key)
     archives = []
@@ -788,4 +827,4 @@ def prepare(directory: str | Path, sources: list[Source], table: str | None = No
             report.notes.append((f"new_{entity}", {"n": len(names), "names": "、".join(names[:10])}))
         archives.append((report.sha256, Path(job.source.name).suffix.lower() or ".bin", job.source.data))
     return Batch(directory, [j.report for j in jobs], importer.states, pointer.get("generation"), key,
-                 key_is_new, archives, list(sources), table, add_new_names)
+                 key_is_new, archives, list(sources), table, add_new_names, mapping_name)

@@ -75,6 +75,7 @@ class FileReport:
     preview: list[dict] = field(default_factory=list)  # the first rows as they will be stored
     seen_before: str | None = None  # when the same file (by content) was imported before
     counters: Counter = field(default_factory=Counter)
+    mapping: str | None = None  # the saved column mapping the file was read with
 
     @property
     def skipped_total(self) -> int:
@@ -126,6 +127,7 @@ class FileReport:
             "fatal": self.fatal_reason(lang),
             "sha256": self.sha256,
             "seen_before": self.seen_before,
+            "mapping": self.mapping,
         }
 
     def summary(self, lang: str = "zh") -> str:

@@ -199,6 +199,7 @@ class HeaderMatch:
     close: "Candidate | None" = None  # another table whose columns say nearly as much
     header_rows: int = 1  # rows the header takes (a merged parent header over its sub-headers: 2 or 3)
     cells: list[str] = field(default_factory=list)  # the header as read (a block's rows combined)
+    mapping: str | None = None  # the saved column mapping that gave this match
     headers_matched: list[str] = field(default_factory=list)
 
     @property
