@@ -14,6 +14,11 @@ def _template(table: str) -> bytes:
     return ingest.template_xlsx(table)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _known_names(version: str) -> dict:
+    return datamgmt.known_names(ctx.directory, ctx.settings)
+
+
 def _mapping_form(index: int, report, files, add_new: bool) -> None:
     """Each of the file's columns with a choice of template field, a preview, and 保存为映射 (opened
     by itself when the file could not be read, on request when it only has columns of its own)."""
@@ -25,7 +30,7 @@ def _mapping_form(index: int, report, files, add_new: bool) -> None:
     table = st.selectbox(ctx.t("mapping.table"), tables, key=f"map_table_{index}",
                          index=tables.index(report.table) if report.table in tables else tables.index("services"),
                          format_func=lambda v: datamgmt.table_label(v, lang))
-    guess = datamgmt.mapping_guess(report, table)
+    guess = datamgmt.mapping_guess(report, table, _known_names(ctx.version))
     options = datamgmt.field_options(table)
     chosen = {}
     grid = st.columns(4)

@@ -58,10 +58,32 @@ def mapping_headers(report) -> list[str]:
     return [c.strip() for c in report.header if c.strip()]
 
 
-def mapping_guess(report, table: str) -> dict[str, str | None]:
+def mapping_guess(report, table: str, known: dict[str, set[str]] | None = None) -> dict[str, str | None]:
     from redservice.ingest import mapping
 
-    return mapping.guess(mapping_headers(report), table)
+    headers = [c.strip() for c in report.header]
+    guess = mapping.guess(headers, table, report.sample, known)
+    return {h: guess.get(h) for h in mapping_headers(report)}
+
+
+def known_names(directory: str | Path, settings: dict) -> dict[str, set[str]]:
+    """The store's names in their compared form, by field (community, unit, category, name), for
+    guessing what an unknown column holds."""
+    import pyarrow.parquet as pq
+
+    from redservice import storage
+    from redservice.ingest.parse import name_key
+
+    out: dict[str, set[str]] = {}
+    for table, column, key in (("communities", "community", "community"), ("units", "unit", "unit"),
+                               ("members", "name", "name")):
+        file = storage.table_path(directory, table)
+        if file.is_file():
+            out[key] = {name_key(v) for v in pq.read_table(file, columns=[column]).column(0).to_pylist() if v}
+    programme = settings.get("programme", {})
+    out["category"] = {name_key(c) for key in ("liusong", "sanqing", "other_categories")
+                       for c in programme.get(key, [])}
+    return out
 
 
 def field_options(table: str) -> list[str | None]:

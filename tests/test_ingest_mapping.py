@@ -42,9 +42,15 @@ def test_own_layout_is_not_recognised_without_a_mapping(store):
     assert [c for c in report.header if c] == list(CHOICE)  # the page can offer the mapping form
 
 
-def test_guess_prefills_what_it_can():
-    guess = mapping.guess(list(CHOICE) + ["序号"], "services")
-    assert guess["工作单位"] == "unit" and guess["序号"] is None
+def test_guess_prefills_what_it_can(store):
+    from redservice import config, datamgmt
+
+    assert mapping.guess(list(CHOICE) + ["序号"], "services") == {**{h: None for h in CHOICE}, "工作单位": "unit",
+                                                                 "序号": None}
+    # from the values: dates, hours, and the names the store knows
+    batch = ingest.prepare(store, [ingest.Source("own.csv", OWN.encode())], today=dt.date(2025, 6, 30))
+    known = datamgmt.known_names(store, config.settings(store))
+    assert datamgmt.mapping_guess(batch.reports[0], "services", known) == CHOICE
 
 
 def test_mapping_saved_on_the_page_is_reused_by_the_cli(store, tmp_path, monkeypatch, capsys):

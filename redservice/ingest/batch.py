@@ -27,6 +27,7 @@ from redservice.privacy import household_hash
 from redservice.schema import TABLES
 
 PREVIEW_ROWS = 20
+SAMPLE_ROWS = 20
 # Headers of a statistics form's columns (在职党员总数, 已报到人数, 报到率): counts, not records
 _AGGREGATE = re.compile(r"(人数|总数|数量|个数|次数|人次数|率|比例|占比|合计|小计)(\(.*\))?$")
 _TOTAL = re.compile(r"^(合计|小计|总计|共计|总合计)[:：]?(\(.*\))?$")
@@ -206,7 +207,7 @@ def _open(source: Source, table: str | None, limits: Limits, mappings: dict | No
                     report.fatal = ("aggregate_form", {"columns": "、".join(aggregates[:5])})
                     return FileJob(source, report, [], None)
     if not chosen:
-        report.header = _widest_row(book.sheets)  # so that the page can offer a mapping
+        report.header, report.sample = _widest_row(book.sheets)  # so that the page can offer a mapping
         if named:
             report.fatal = ("mapping_no_match", {"name": named})
             return FileJob(source, report, [], None)
@@ -223,6 +224,7 @@ def _open(source: Source, table: str | None, limits: Limits, mappings: dict | No
     report.sheets = [s.name for s, _ in chosen]
     report.header_row = first.row_number
     report.header = list(first.cells or chosen[0][0].rows[first.row_index][1])
+    report.sample = [list(r) for _, r in chosen[0][0].rows[first.row_index + 1:first.row_index + 1 + SAMPLE_ROWS]]
     if first.header_rows > 1:
         report.notes.append(("header_block", {"first": first.row_number,
                                               "last": first.row_number + first.header_rows - 1}))
@@ -699,14 +701,17 @@ class Importer:
                 "community": community}
 
 
-def _widest_row(sheets) -> list[str]:
-    """The row with most filled cells among the first rows: a header we could not recognise."""
+def _widest_row(sheets) -> tuple[list[str], list[list[str]]]:
+    """The row with most filled cells among the first rows (a header we could not recognise) and
+    the rows under it."""
     best: list[str] = []
+    below: list[list[str]] = []
     for sheet in sheets:
-        for _, cells in sheet.rows[:HEADER_SCAN_ROWS]:
+        for index, (_, cells) in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
             if sum(1 for c in cells if c.strip()) > sum(1 for c in best if c.strip()):
                 best = list(cells)
-    return best
+                below = [list(r) for _, r in sheet.rows[index + 1:index + 1 + SAMPLE_ROWS]]
+    return best, below
 
 
 def _record_ids_of_activities(job: FileJob) -> None:

@@ -28,6 +28,7 @@ from redservice.ingest.templates import HEADER_SCAN_ROWS, TEMPLATES, HeaderMatch
 MAPPINGS_FILE = "mappings.json"
 NAME_MAX = 40
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f]")
+_DATE_LIKE = re.compile(r"\d[-/.年]\d|^\d{8}$|^[2-9]\d{4}(\.\d+)?$")  # a date, not a small number
 
 
 class MappingError(ValueError):
@@ -197,24 +198,69 @@ def apply(mapping: Mapping, rows: list[tuple[int, list[str]]], index: int,
     return match
 
 
-def guess(cells: list[str], table: str) -> dict[str, str | None]:
+def guess(cells: list[str], table: str, sample: list[list[str]] | None = None,
+          known: dict[str, set[str]] | None = None) -> dict[str, str | None]:
     """A first guess at each header's field, for the page to show: the template's headers and
-    aliases, else the field whose header is most alike (rapidfuzz), else ignored."""
+    aliases; else what the column's values are (dates, hours, names the store knows: communities,
+    units, categories); else the field whose header is most alike (rapidfuzz); else ignored."""
     template = TEMPLATES[table]
     lookup = template.lookup()
     out: dict[str, str | None] = {}
     taken: set[str] = set()
-    for cell in cells:
+    pending = []
+    for j, cell in enumerate(cells):
         norm = normalise_header(cell)
         if not norm or cell in out:
             continue
         col = lookup.get(norm)
+        out[cell] = col.key if col else None
         if col is None:
-            scored = [(max(fuzz.ratio(norm, normalise_header(h)) for h in (c.header, *c.aliases)), c)
-                      for c in template.columns if c.key not in taken]
+            pending.append((j, cell))
+        elif col.kind != "text":
+            taken.add(col.key)
+    free = [c for c in template.columns if c.key not in taken]
+    for j, cell in pending:
+        values = [r[j].strip() for r in (sample or []) if j < len(r) and r[j].strip()]
+        col = _by_values(values, free, known or {})
+        if col is None:
+            norm = normalise_header(cell)
+            scored = [(max(fuzz.ratio(norm, normalise_header(h)) for h in (c.header, *c.aliases)), c) for c in free]
             score, best = max(scored, key=lambda x: x[0], default=(0, None))
             col = best if score >= 70 else None
-        out[cell] = col.key if col else None
-        if col is not None and col.kind != "text":
-            taken.add(col.key)
+        if col is not None:
+            out[cell] = col.key
+            if col.kind != "text":
+                free = [c for c in free if c.key != col.key]
     return out
+
+
+def _by_values(values: list[str], free, known: dict[str, set[str]]):
+    """The free column whose kind or known names most of the values fit (None when none does)."""
+    from redservice.ingest.parse import ParseError, name_key, parse
+
+    if not values:
+        return None
+
+    def share(test) -> float:
+        hits = 0
+        for v in values:
+            try:
+                hits += bool(test(v))
+            except (ParseError, ValueError, TypeError):
+                pass
+        return hits / len(values)
+
+    for col in free:
+        names = known.get(col.refers or col.key)
+        if names and share(lambda v, n=names: name_key(v) in n) >= 0.6:
+            return col
+    for kind in ("date", "hours"):
+        col = next((c for c in free if c.kind == kind and c.required), None) or \
+            next((c for c in free if c.kind == kind), None)
+        looks = _DATE_LIKE.search if kind == "date" else (lambda v: True)
+        if col is not None and share(lambda v, k=kind: looks(v) and parse(k, v) is not None
+                                     and (k != "hours" or 0 < parse(k, v) <= 24)) >= 0.8:
+            if kind == "hours" and share(lambda v: float(parse("hours", v)).is_integer() and len(v) >= 4) > 0.5:
+                continue
+            return col
+    return None

@@ -76,6 +76,7 @@ class FileReport:
     seen_before: str | None = None  # when the same file (by content) was imported before
     counters: Counter = field(default_factory=Counter)
     mapping: str | None = None  # the saved column mapping the file was read with
+    sample: list[list[str]] = field(default_factory=list)  # the first rows under the header, for guessing a mapping
 
     @property
     def skipped_total(self) -> int:
