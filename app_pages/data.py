@@ -70,7 +70,8 @@ def _mapping_form(index: int, report, files, add_new: bool) -> None:
 # -- templates ------------------------------------------------------------------------------------
 st.subheader(ctx.t("data.templates"))
 st.caption(ctx.t("data.templates_help"))
-cols = st.columns(len(ingest.ORDER))
+per_row = 4  # eight templates in two rows: full names even on a 1366 px laptop
+cols = [c for _ in range(-(-len(ingest.ORDER) // per_row)) for c in st.columns(per_row)]
 for col, table in zip(cols, ingest.ORDER):
     with col:
         st.download_button(datamgmt.table_label(table, lang), data=_template(table),
