@@ -3,7 +3,7 @@ drill-down unit → branch → member, 未参与党员 with an Excel list, and t
 
 import streamlit as st
 
-from redservice import charts, fmt, scorecard, ui
+from redservice import charts, fmt, quality, scorecard, ui
 
 ctx = ui.context()
 T = ctx.t
@@ -17,6 +17,7 @@ median = scorecard.median_hours_per_member(
 units = scorecard.unit_scorecard(ctx.query("unit_scorecard"),
                                  scorecard.part(ctx.query("unit_points", **rules.query("unit")), "rows"),
                                  th, median, ctx.lang, end)
+units = scorecard.with_flag_rate(units, ctx.query("quality_units", **quality.params(ctx.settings)))
 head = scorecard.summary(units, ctx.query("inactive_count").iloc[0]["inactive"], median)
 
 # -- headline tiles -------------------------------------------------------------------------
@@ -36,7 +37,7 @@ L = {c: T(f"units.col.{c}") for c in (
     "active", "participation_rate", "hours", "hours_per_member", "households", "wishes_claimed",
     "wishes_completed", "paired_community", "paired_hours", "points", "points_per_member", "branch",
     "name", "phone", "community", "compound", "reported_on", "records", "persons", "last_service",
-    "inactive", "share", "members", "red_days", "wishes", "good_ratings", "capped", "member_id")}
+    "inactive", "share", "members", "red_days", "wishes", "good_ratings", "capped", "member_id", "flag_rate")}
 N = st.column_config.NumberColumn
 FORMATS = {
     "rank": N(L["rank"], format="%d", width=56),
@@ -58,6 +59,7 @@ FORMATS = {
     "persons": N(L["persons"], format="%d"),
     "inactive": N(L["inactive"], format="%d"),
     "share": N(L["share"], format="%.1f%%"),
+    "flag_rate": N(L["flag_rate"], format="%.1f%%", help=T("units.flag_rate_help")),
     "members": N(L["members"], format="%d"),
     "red_days": N(L["red_days"], format="%d"),
     "wishes": N(L["wishes"], format="%d"),
@@ -86,7 +88,7 @@ def excel(df, title, columns, key):
 
 UNIT_COLUMNS = ["rank", "unit", "branches", "members_on_roll", "reported", "reporting_rate", "active",
                 "participation_rate", "hours", "hours_per_member", "households", "wishes_claimed",
-                "wishes_completed", "paired_community", "paired_hours", "points", "reasons"]
+                "wishes_completed", "paired_community", "paired_hours", "points", "flag_rate", "reasons"]
 BRANCH_COLUMNS = ["branch", "members_on_roll", "reported", "reporting_rate", "active",
                   "participation_rate", "hours", "hours_per_member", "households", "wishes_claimed",
                   "wishes_completed", "points", "points_per_member", "reasons"]

@@ -36,7 +36,8 @@ f_members AS NOT MATERIALIZED (
 f_services AS NOT MATERIALIZED (
     SELECT s.record_id, s.date, s.member_id, s.name, s.unit, s.branch, s.community, s.compound,
            s.category, s.form, s.activity_id, s.content, s.persons, s.hours, s.note, s.mid, s.aid, s.unit_mid,
-           s.uid, s.paired, s.roster_uid, s.roster_bid, s.red_prev
+           s.uid, s.paired, s.roster_uid, s.roster_bid, s.red_prev, s.review_status, s.origin, s.entered_on,
+           s.rkey
     FROM services s
     WHERE ($units IS NULL OR list_contains($units, s.unit))
       AND ($branches IS NULL OR list_contains($branches, s.branch))
@@ -49,7 +50,7 @@ f_services AS NOT MATERIALIZED (
 f_households AS NOT MATERIALIZED (
     -- one row per service record x household (household: a dense integer id, one per household)
     SELECT h.date, h.mid, h.member_id, h.unit, h.uid, h.branch, h.community, h.cid, h.compound,
-           h.category, h.form, h.household, h.community_hh, h.compound_hh, h.unit_hh, h.unit_hh_prev
+           h.category, h.form, h.household, h.community_hh, h.compound_hh, h.unit_hh, h.unit_hh_prev, h.rkey
     FROM household_facts h
     WHERE ($units IS NULL OR list_contains($units, h.unit))
       AND ($branches IS NULL OR list_contains($branches, h.branch))
@@ -129,6 +130,102 @@ f_dims AS (
     WHERE ($scope_units IS NOT NULL OR $scope_communities IS NOT NULL)
       AND ($scope_units IS NULL OR list_contains($scope_units, d.unit))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, d.community))
+),
+-- 数据质量: the [quality] rules (redservice.quality binds them as $q_...), one definition each, over
+-- the period's records that are checked: approved or pending (审核状态 in $q_statuses, or no status).
+-- rkey: a hash of the record's 记录编号, carried to the household facts (redservice.serving).
+-- f_q_flags: one row per flagged record and rule broken; f_q_rule_counts: one row per rule with its
+-- count in the rule's own unit (member-days, records, members, household-days, units) and the
+-- records it flags. A rule whose column no record of the period has (录入日期, 记录来源) is not
+-- applicable (applicable = FALSE) rather than 0.
+f_q_records AS (
+    SELECT s.record_id, s.rkey, s.date, s.mid, s.unit, s.community, s.category, s.hours, s.content,
+           s.activity_id, s.origin, s.entered_on
+    FROM f_services s
+    WHERE s.date BETWEEN $start AND $end
+      AND (s.review_status IS NULL OR list_contains($q_statuses, s.review_status))
+),
+f_q_day_hours AS (
+    SELECT mid, date FROM f_q_records GROUP BY mid, date HAVING SUM(hours) > $q_max_hours_per_day
+),
+f_q_duplicates AS (
+    -- the records after the first (by 记录编号) of each group alike in member, date, community,
+    -- category and hours
+    SELECT record_id, rkey
+    FROM (SELECT record_id, rkey, ROW_NUMBER() OVER (PARTITION BY mid, date, community, category, hours
+                                                     ORDER BY record_id) AS n
+          FROM f_q_records) d
+    WHERE n > 1
+),
+f_q_bulk_groups AS (
+    SELECT unit, date, hours, content
+    FROM f_q_records
+    WHERE activity_id IS NULL
+    GROUP BY unit, date, hours, content
+    HAVING COUNT(DISTINCT mid) >= $q_bulk_min_members
+),
+f_q_sign_in AS (
+    SELECT mid FROM f_q_records GROUP BY mid
+    HAVING COUNT(*) >= $q_sign_in_min_records AND MAX(hours) <= $q_sign_in_max_hours
+),
+f_q_household_days AS (
+    SELECT h.household, h.date
+    FROM f_households h
+    JOIN f_q_records r ON r.rkey = h.rkey
+    GROUP BY h.household, h.date
+    HAVING COUNT(*) > $q_household_max_per_day
+),
+f_q_backfill_units AS (
+    SELECT unit
+    FROM f_q_records
+    GROUP BY unit
+    HAVING COUNT(*) >= $q_backfill_min_records
+       AND COUNT(*) FILTER (WHERE origin = $q_backfill_origin) > $q_backfill_share_max * COUNT(*)
+),
+f_q_flags AS (
+    SELECT r.record_id, 'day_hours' AS rule FROM f_q_records r JOIN f_q_day_hours d ON d.mid = r.mid AND d.date = r.date
+    UNION ALL
+    SELECT record_id, 'duplicate' AS rule FROM f_q_duplicates
+    UNION ALL
+    SELECT record_id, 'late_entry' AS rule FROM f_q_records
+    WHERE entered_on > date + CAST($q_max_entry_delay_days AS INTEGER)
+    UNION ALL
+    SELECT r.record_id, 'bulk_identical' AS rule
+    FROM f_q_records r
+    JOIN f_q_bulk_groups b ON b.unit IS NOT DISTINCT FROM r.unit AND b.date = r.date AND b.hours = r.hours
+                        AND b.content IS NOT DISTINCT FROM r.content
+    WHERE r.activity_id IS NULL
+    UNION ALL
+    SELECT r.record_id, 'sign_in_only' AS rule FROM f_q_records r JOIN f_q_sign_in m ON m.mid = r.mid
+    UNION ALL
+    SELECT DISTINCT r.record_id, 'household_repeat' AS rule
+    FROM f_households h
+    JOIN f_q_household_days d ON d.household = h.household AND d.date = h.date
+    JOIN f_q_records r ON r.rkey = h.rkey
+    UNION ALL
+    SELECT r.record_id, 'backfill_share' AS rule
+    FROM f_q_records r JOIN f_q_backfill_units u ON u.unit IS NOT DISTINCT FROM r.unit
+    WHERE r.origin = $q_backfill_origin
+),
+f_q_rule_counts AS (
+    SELECT k.rule, k.ord,
+           CASE k.rule
+               WHEN 'day_hours' THEN (SELECT COUNT(*) FROM f_q_day_hours)
+               WHEN 'duplicate' THEN (SELECT COUNT(*) FROM f_q_duplicates)
+               WHEN 'late_entry' THEN (SELECT COUNT(*) FROM f_q_flags f WHERE f.rule = 'late_entry')
+               WHEN 'bulk_identical' THEN (SELECT COUNT(*) FROM f_q_flags f WHERE f.rule = 'bulk_identical')
+               WHEN 'sign_in_only' THEN (SELECT COUNT(*) FROM f_q_sign_in)
+               WHEN 'household_repeat' THEN (SELECT COUNT(*) FROM f_q_household_days)
+               WHEN 'backfill_share' THEN (SELECT COUNT(*) FROM f_q_backfill_units)
+           END AS count,
+           (SELECT COUNT(*) FROM f_q_flags f WHERE f.rule = k.rule) AS records,
+           CASE k.rule
+               WHEN 'late_entry' THEN (SELECT COUNT(entered_on) > 0 FROM f_q_records)
+               WHEN 'backfill_share' THEN (SELECT COUNT(origin) > 0 FROM f_q_records)
+               ELSE TRUE
+           END AS applicable
+    FROM (VALUES ('day_hours', 1), ('duplicate', 2), ('late_entry', 3), ('bulk_identical', 4),
+                 ('sign_in_only', 5), ('household_repeat', 6), ('backfill_share', 7)) k(rule, ord)
 ),
 -- 红色积分's member-months, shared by red_points.sql and unit_points.sql (the rules of the [points]
 -- settings and the rows asked for are their parameters; see red_points.sql for what they mean).

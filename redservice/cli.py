@@ -157,6 +157,25 @@ def cmd_import(args) -> int:
     return 2 if unreadable else batch.exit_code()
 
 
+def cmd_quality(args) -> int:
+    from redservice import quality
+
+    store, filters, scope = _selection(args)
+    out = quality.report(store, filters, scope, config.settings(store.directory))
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return 0
+    from redservice.i18n import t
+
+    print(f"{filters.start}—{filters.end}")
+    for rule, v in out["rules"].items():
+        shown = "不适用" if not v["applicable"] else f"{v['count']}（{t(f'quality.counts.{rule}')}），涉及记录{v['records']}条"
+        print(f"  {t(f'quality.rule.{rule}')}：{shown}")
+    for u in out["units"][:20]:
+        print(f"  {u['unit']}：检查{u['records']}条，存疑{u['flagged']}条（{u['rate']:.1%}）")
+    return 0
+
+
 def cmd_mappings(args) -> int:
     from redservice.ingest import mapping
     from redservice.ingest.templates import TEMPLATES
@@ -283,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "(saved mappings apply by themselves to files with the same header)")
     p.add_argument("--max-errors", type=int, default=20, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("quality", help="数据质量: the [quality] rules' counts, units' flag rates and flagged records")
+    _add_selection(p)
+    p.set_defaults(func=cmd_quality)
 
     p = sub.add_parser("mappings", help="list the saved column mappings of a data directory")
     _add_data(p)

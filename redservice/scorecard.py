@@ -164,6 +164,13 @@ def unit_scorecard(units: pd.DataFrame, points: pd.DataFrame, th: Thresholds, me
     return out.rename(columns={"hours_rank": "rank"})
 
 
+def with_flag_rate(units: pd.DataFrame, quality_units: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard with each unit's 数据质量 flag rate (quality_units.sql: flagged ÷ checked
+    records of the period); empty for a unit with no checked record."""
+    rates = quality_units[["unit", "rate"]].rename(columns={"rate": "flag_rate"})
+    return units.merge(rates, on="unit", how="left")
+
+
 def option_label(df: pd.DataFrame, column: str, value: str, lang: str) -> str:
     """A unit or branch as a drill-down choice: its name, marked when it is flagged."""
     rows = df[df[column] == value]
@@ -220,7 +227,7 @@ def summary(units: pd.DataFrame, inactive: int, median: float | None) -> dict:
     }
 
 
-RATE_COLUMNS = ("reporting_rate", "participation_rate", "share")
+RATE_COLUMNS = ("reporting_rate", "participation_rate", "share", "flag_rate")
 
 
 def with_reasons_in_red(df: pd.DataFrame, colour: str):

@@ -218,7 +218,7 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          "LEFT JOIN community_ids c ON c.community = m.community LEFT JOIN unit_ids u ON u.unit = m.unit",
          "member_id"),
         ("service_base",
-         f"SELECT {service_cols}, i.mid, a.aid FROM ({_typed(d, 'services')}) s "
+         f"SELECT {service_cols}, i.mid, a.aid, hash(s.record_id) AS rkey FROM ({_typed(d, 'services')}) s "
          "LEFT JOIN member_ids i ON i.member_id = s.member_id LEFT JOIN activity_ids a ON a.activity_id = s.activity_id",
          ""),
         ("unit_members", _local_ids("service_base", ("unit",), "mid", "unit_mid"), ""),
@@ -234,7 +234,7 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
         ("household_ids", _ids("household", "hid", (_typed(d, "service_households"),)), ""),
         ("household_base",
          "SELECT s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, s.category, "
-         f"s.form, i.hid AS household FROM ({_typed(d, 'service_households')}) h "
+         f"s.form, s.rkey, i.hid AS household FROM ({_typed(d, 'service_households')}) h "
          "JOIN services s ON s.record_id = h.record_id JOIN household_ids i ON i.household = h.household "
          "LEFT JOIN community_ids c ON c.community = s.community", ""),
         ("community_households", _local_ids("household_base", ("cid",), "household", "community_hh"), ""),

@@ -1,0 +1,116 @@
+"""数据质量: the [quality] rules that find implausible records across rows (a member's 30-hour day,
+one service entered twice under two numbers, a branch entered in identical rows, 点卯 sign-ins).
+The rules are SQL in ``queries/_base.sql`` (f_q_records … f_q_rule_counts), read by the quality_*.sql
+files; this module binds the settings as their parameters and shapes the results for the page, the
+CLI and the exports."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from redservice import fmt
+from redservice.i18n import t
+from redservice.privacy import mask_name
+
+RULES = ("day_hours", "duplicate", "late_entry", "bulk_identical", "sign_in_only", "household_repeat",
+         "backfill_share")
+DEFAULTS = {"statuses": ["已通过", "待审核"], "max_hours_per_day": 12.0, "max_entry_delay_days": 30,
+            "bulk_min_members": 20, "sign_in_min_records": 4, "sign_in_max_hours": 0.5,
+            "household_max_per_day": 3, "backfill_origin": "后台补录", "backfill_share_max": 0.5,
+            "backfill_min_records": 20}
+
+
+def rules_of(settings: dict) -> dict:
+    return {**DEFAULTS, **settings.get("quality", {})}
+
+
+def params(settings: dict) -> dict:
+    """The rules as the queries' parameters ($q_max_hours_per_day …)."""
+    rules = rules_of(settings)
+    out = {f"q_{k}": rules[k] for k in DEFAULTS}
+    out["q_statuses"] = list(rules["statuses"])
+    for key in ("max_hours_per_day", "sign_in_max_hours", "backfill_share_max"):
+        out[f"q_{key}"] = float(out[f"q_{key}"])
+    for key in ("max_entry_delay_days", "bulk_min_members", "sign_in_min_records", "household_max_per_day",
+                "backfill_min_records"):
+        out[f"q_{key}"] = int(out[f"q_{key}"])
+    return out
+
+
+def rule_name(rule: str, lang: str) -> str:
+    return t(f"quality.rule.{rule}", lang)
+
+
+def rule_definition(rule: str, settings: dict, lang: str) -> str:
+    return t(f"quality.def.{rule}", lang, **rules_of(settings))
+
+
+def rules_frame(current: pd.DataFrame, previous: pd.DataFrame, settings: dict, lang: str) -> pd.DataFrame:
+    """One row per rule: name, what it counts, the count and its change against the previous
+    period, the records flagged, and the definition. A rule that does not apply shows "—"."""
+    prev = previous.set_index("rule") if not previous.empty else pd.DataFrame()
+    rows = []
+    for _, r in current.iterrows():
+        applicable = bool(r["applicable"])
+        before = prev.loc[r["rule"]] if r["rule"] in prev.index else None
+        change = "—"
+        if applicable and before is not None and bool(before["applicable"]):
+            diff = int(r["count"]) - int(before["count"])
+            change = t("delta.flat", lang) if diff == 0 else f"{diff:+d}"
+        rows.append({
+            t("quality.col.rule", lang): rule_name(r["rule"], lang),
+            t("quality.col.unit", lang): t(f"quality.counts.{r['rule']}", lang),
+            t("quality.col.count", lang): int(r["count"]) if applicable else "—",
+            t("quality.col.change", lang): change,
+            t("quality.col.records", lang): int(r["records"]) if applicable else "—",
+            t("quality.col.definition", lang): rule_definition(r["rule"], settings, lang)
+            if applicable else t("quality.not_applicable", lang, rule=rule_name(r["rule"], lang)),
+        })
+    return pd.DataFrame(rows)
+
+
+def rates_frame(df: pd.DataFrame, key: str, lang: str) -> pd.DataFrame:
+    """Per unit or community: records, flagged records and the flag rate (one decimal, as 12.3%)."""
+    label = t(f"quality.col.{key}", lang)
+    return pd.DataFrame({
+        label: df[key].fillna("—"),
+        t("quality.col.checked", lang): df["records"].astype(int),
+        t("quality.col.flagged", lang): df["flagged"].astype(int),
+        t("quality.col.rate", lang): [fmt.percent(v, lang) for v in df["rate"]],
+    })
+
+
+def flagged_frame(df: pd.DataFrame, lang: str, show_names: bool) -> pd.DataFrame:
+    """The flagged records with the rules each broke in words; names masked unless the viewer may
+    see them."""
+    names = {r: rule_name(r, lang) for r in RULES}
+    sep = "、" if lang == "zh" else ", "
+    data = df.copy()
+    if not show_names:
+        data["name"] = [None if fmt.missing(n) else mask_name(n) for n in data["name"]]
+    data["rules"] = [sep.join(names.get(c, c) for c in str(v).split(",")) for v in data["rules"]]
+    for col in ("date", "entered_on"):
+        data[col] = pd.to_datetime(data[col]).dt.strftime("%Y-%m-%d").fillna("")
+    cols = ["record_id", "date", "name", "unit", "community", "category", "hours", "content", "origin",
+            "entered_on", "rules"]
+    out = data[cols].astype(object).where(data[cols].notna(), "")
+    return out.rename(columns={c: t(f"quality.col.{c}", lang) for c in cols})
+
+
+def report(store, filters, scope, settings: dict) -> dict:
+    """What ``python -m redservice quality --json`` prints: the rules' counts, the units' rates and
+    the flagged records (from the same SQL files as the page)."""
+    bound = params(settings)
+    rules = store.query("quality_rules", filters, scope, **bound)
+    units = store.query("quality_units", filters, scope, **bound)
+    flagged = store.query("quality_flagged", filters, scope, **bound)
+    return {
+        "period": {"start": filters.start.isoformat(), "end": filters.end.isoformat()},
+        "rules": {r["rule"]: {"count": int(r["count"]) if r["applicable"] else None,
+                              "records": int(r["records"]) if r["applicable"] else None,
+                              "applicable": bool(r["applicable"])} for _, r in rules.iterrows()},
+        "units": [{"unit": u["unit"], "records": int(u["records"]), "flagged": int(u["flagged"]),
+                   "rate": round(float(u["rate"]), 4)} for _, u in units.iterrows()],
+        "flagged": [{"record_id": f["record_id"], "rule": rule} for _, f in flagged.iterrows()
+                    for rule in str(f["rules"]).split(",")],
+    }

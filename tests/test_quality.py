@@ -1,0 +1,151 @@
+"""数据质量: each [quality] rule on a hand-built store, its answer worked out by hand, with the edges
+(exactly 12 hours is not flagged, an activity number exempts a bulk group, records of other units
+are not a bulk group, a 30-day delay is not late, a returned record is not checked); the page in
+AppTest and the CLI's JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from conftest import run_app, write_store
+from redservice import cli, config, quality
+from redservice.filters import Filters
+from redservice.store import Store
+
+D = dt.date
+MARCH = (D(2025, 3, 1), D(2025, 3, 31))
+
+
+def member(mid, unit):
+    return {"member_id": mid, "name": f"党员{mid}", "unit": unit, "branch": f"{unit}支部", "community": "A社区",
+            "reported_on": D(2024, 1, 1)}
+
+
+A = [member(f"a{i}", "U1") for i in range(1, 26)]
+B = [member(f"b{i}", "U2") for i in range(1, 4)]
+_n = 0
+
+
+def rec(m, day, hours, community="A社区", category="义诊", content=None, activity=None, households=(),
+        origin=None, entered=None, status=None, rid=None):
+    global _n
+    _n += 1
+    return {"record_id": rid or f"r{_n:03d}", "date": day, "member_id": m["member_id"], "name": m["name"],
+            "unit": m["unit"], "branch": m["branch"], "community": community, "category": category,
+            "form": "日常服务", "activity_id": activity, "content": content, "hours": hours, "persons": 1,
+            "households": list(households), "origin": origin, "entered_on": entered, "review_status": status}
+
+
+def records():
+    b1, b2, b3 = B
+    out = [
+        # day_hours: 8 + 4 = 12 exactly (not flagged); 8 + 4.5 = 12.5 (one member-day, two records)
+        rec(b1, D(2025, 3, 2), 8, category="义诊"), rec(b1, D(2025, 3, 2), 4, category="义剪"),
+        rec(b1, D(2025, 3, 3), 8, category="义诊"), rec(b1, D(2025, 3, 3), 4.5, category="义剪"),
+        # duplicate: three alike (two beyond the first), one with other hours, one returned copy
+        rec(b2, D(2025, 3, 4), 2, rid="d1"), rec(b2, D(2025, 3, 4), 2, rid="d2"), rec(b2, D(2025, 3, 4), 2, rid="d3"),
+        rec(b2, D(2025, 3, 4), 3, rid="d5"), rec(b2, D(2025, 3, 4), 2, rid="d4", status="已退回"),
+        # late_entry: 36 days late (flagged), exactly 30 days (not)
+        rec(b3, D(2025, 3, 5), 1, entered=D(2025, 4, 10)), rec(b3, D(2025, 3, 6), 1, entered=D(2025, 4, 5)),
+    ]
+    # bulk_identical: 20 members of U1, same day, hours, content, no activity number (flagged) ...
+    out += [rec(m, D(2025, 3, 10), 1, content="清扫楼道", origin="后台补录") for m in A[:20]]
+    # ... 22 with an activity number (an organised activity: exempt) ...
+    out += [rec(m, D(2025, 3, 11), 1, content="清扫楼道", activity="HD1", origin="后台补录") for m in A[:20] + A[23:]]
+    # ... and 19 of U1 with 3 of U2 the same way: 22 members, but no unit has 20 (not a bulk group)
+    out += [rec(m, D(2025, 3, 12), 1, content="清扫楼道") for m in A[:19] + B]
+    # sign_in_only: four records of 0.5 h (flagged); one of 0.6 among four (not); three of 0.5 (not)
+    out += [rec(A[20], D(2025, 3, d), 0.5, community="B社区") for d in (13, 14, 15, 16)]
+    out += [rec(A[21], D(2025, 3, d), h, community="B社区") for d, h in ((13, 0.5), (14, 0.5), (15, 0.5), (16, 0.6))]
+    out += [rec(A[22], D(2025, 3, d), 0.5, community="B社区") for d in (13, 14, 15)]
+    # household_repeat: H1 served by four records on one day (flagged), H2 by three (not)
+    out += [rec(A[23], D(2025, 3, 20), 1, category=c, households=["H1"]) for c in ("义诊", "义剪")]
+    out += [rec(A[24], D(2025, 3, 20), 1, category=c, households=["H1"]) for c in ("义诊", "义剪")]
+    out += [rec(A[23], D(2025, 3, 21), 1, category=c, households=["H2"]) for c in ("义诊", "义剪", "送政策")]
+    out.append(rec(B[0], D(2024, 12, 1), 1))  # the data begin before the year (outside the period)
+    # U2's records are all back-filled but fewer than 20: backfill_share does not apply to it
+    for r in out:
+        if r["unit"] == "U2":
+            r["origin"] = "后台补录"
+    return out
+
+
+EXPECTED = {"day_hours": (1, 2), "duplicate": (2, 2), "late_entry": (1, 1), "bulk_identical": (20, 20),
+            "sign_in_only": (1, 4), "household_repeat": (1, 4), "backfill_share": (1, 42)}
+
+
+@pytest.fixture
+def directory(tmp_path):
+    return write_store(tmp_path / "q", communities=[{"community": "A社区", "households": 100},
+                                                    {"community": "B社区", "households": 80}],
+                       units=[{"unit": "U1"}, {"unit": "U2"}],
+                       branches=[{"branch": "U1支部", "unit": "U1"}, {"branch": "U2支部", "unit": "U2"}],
+                       members=A + B, services=records())
+
+
+def run(directory, name, filters=None):
+    store = Store(directory)
+    try:
+        return store.query(name, filters or Filters.make(*MARCH), **quality.params(config.settings(directory)))
+    finally:
+        store.close()
+
+
+def test_each_rule_counts_what_was_worked_out_by_hand(directory):
+    rules = run(directory, "quality_rules").set_index("rule")
+    assert list(rules.index) == list(quality.RULES)
+    got = {r: (int(rules.loc[r, "count"]), int(rules.loc[r, "records"])) for r in quality.RULES}
+    assert got == EXPECTED
+    assert rules["applicable"].all()
+
+
+def test_flagged_records_and_unit_rates(directory):
+    flagged = run(directory, "quality_flagged").set_index("record_id")
+    assert set(flagged.loc[["d2", "d3"], "rules"]) == {"duplicate"} and "d1" not in flagged.index
+    assert "d4" not in flagged.index  # a returned record is not checked
+    units = run(directory, "quality_units").set_index("unit")
+    # U1: 79 records; flagged: the 42 back-filled (the 20 bulk among them), 4 sign-ins, 4 for H1
+    assert (units.loc["U1", "records"], units.loc["U1", "flagged"]) == (79, 50)
+    # U2: 13 checked (the returned copy not); flagged: 2 day_hours, 2 duplicates, 1 late entry
+    assert (units.loc["U2", "records"], units.loc["U2", "flagged"]) == (13, 5)
+    assert units.loc["U2", "rate"] == pytest.approx(5 / 13)
+
+
+def test_filters_apply_and_rules_without_their_column_do_not_apply(directory):
+    only_u2 = run(directory, "quality_rules", Filters.make(*MARCH, units=["U2"])).set_index("rule")
+    assert int(only_u2.loc["bulk_identical", "count"]) == 0 and int(only_u2.loc["duplicate", "count"]) == 2
+    february = run(directory, "quality_rules", Filters.make(D(2025, 2, 1), D(2025, 2, 28))).set_index("rule")
+    assert not february.loc["late_entry", "applicable"] and not february.loc["backfill_share", "applicable"]
+    assert (february["count"] == 0).all()
+
+
+def test_thresholds_come_from_the_settings(directory):
+    (directory / "config.toml").write_text("[quality]\nmax_hours_per_day = 11.5\nbulk_min_members = 23\n",
+                                           encoding="utf-8")
+    rules = run(directory, "quality_rules").set_index("rule")
+    assert int(rules.loc["day_hours", "count"]) == 2  # 12 hours now exceeds the limit
+    assert int(rules.loc["bulk_identical", "count"]) == 0
+
+
+def test_cli_prints_the_same_figures(directory, capsys):
+    assert cli.main(["quality", "--data", str(directory), "--start", "2025-03-01", "--end", "2025-03-31",
+                     "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {r: (v["count"], v["records"]) for r, v in out["rules"].items()} == EXPECTED
+    assert {"record_id": "d2", "rule": "duplicate"} in out["flagged"]
+    assert next(u for u in out["units"] if u["unit"] == "U2") == {"unit": "U2", "records": 13, "flagged": 5,
+                                                                 "rate": round(5 / 13, 4)}
+
+
+def test_page_shows_the_rules_and_masks_names(directory, monkeypatch):
+    at = run_app({"period": "custom", "start": "2025-03-01", "end": "2025-03-31"}, page="app_pages/quality.py",
+                 data_dir=directory, monkeypatch=monkeypatch)
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("规则")
+    assert table.loc["批量同质", "本期"] == 20 and table.loc["单日时长过长", "涉及记录"] == 2
+    assert [m.value for m in at.metric][:3] == ["92条", "55条", "59.8%"]
+    flagged = at.dataframe[-1].value
+    assert "党员b1" in set(flagged["姓名"])  # the local organisation department sees names
