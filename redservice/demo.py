@@ -662,6 +662,105 @@ def _wishes(county: _County) -> list[dict]:
 
 
 # -- output -------------------------------------------------------------------------------------
+ORIGINS = ("扫码签到", "本人填报", "后台补录")
+
+
+def _quality_cases(records: _Records, links: list[dict], rng: random.Random) -> None:
+    """What a 数据质量 check finds in a real county, a few of each in 2025 Q1 (the [quality] rules):
+    a member-day of more than 12 hours, records entered twice under two numbers, entries made weeks
+    late, a unit's identical bulk rows, members who only sign in, a household served five times in a
+    day, and a unit that back-fills most of its records. Every record also gets its 记录来源 and
+    录入日期. The hours and 人次 the cases add are taken back from other Q1 records (half an hour, one
+    人次 at a time), so the article's figures stay exact with the flagged records included; household
+    codes are ones already served that day, so the 7,742 distinct households stay too. A random
+    stream of its own leaves the rest of the county as it was."""
+    rows = records.rows
+    county = records.c
+    q1 = [r for r in rows if Q1[0] <= r["date"] <= Q1[1]]
+    added: list[dict] = []
+    serial = 0
+
+    def new(base: dict, **changes) -> dict:
+        nonlocal serial
+        serial += 1
+        row = {**base, "record_id": f"FW{base['date']:%Y%m}9{serial:05d}", "note": None, **changes}
+        added.append(row)
+        return row
+
+    def as_member(m: dict) -> dict:
+        return {"member_id": m["member_id"], "name": m["name"], "unit": m["unit"], "branch": m["branch"]}
+
+    households = defaultdict(list)
+    for link in links:
+        households[link["record_id"]].append(link["household"])
+    daily = sorted((r for r in q1 if not r["activity_id"]), key=lambda r: r["record_id"])
+    # 疑似重复: three records entered again under another number
+    for original in rng.sample(daily, 3):
+        copy = new(original)
+        links += [{"record_id": copy["record_id"], "household": h} for h in households[original["record_id"]]]
+    # 单日时长过长: two members with 8 and 6 more hours on a day they already served
+    for original in rng.sample(daily, 2):
+        for hours, category in ((8.0, "环境整治"), (6.0, "助老助残")):
+            new(original, category=category, hours=hours, persons=1, compound=None, form="日常服务",
+                content=rng.choice(CONTENT[category]))
+    # 批量同质: 22 members of one unit entered with the same day, hours and content, no activity number
+    day = dt.date(2025, 3, 14)
+    unit = next(u for u, _, _ in county.units
+                if len([m for m in county.by_unit[u] if m["reported_on"] <= day]) >= 22)
+    for m in [m for m in county.by_unit[unit] if m["reported_on"] <= day][:22]:
+        new({"date": day, **as_member(m), "community": m["community"], "compound": None, "category": "环境整治",
+             "form": "日常服务", "activity_id": None, "content": "整理社区志愿服务台账", "persons": 0, "hours": 2.0})
+    # 只签到不服务: two members with no Q1 record sign in four times, half an hour each
+    served = {r["member_id"] for r in q1}
+    idle = [m for m in county.members if m["reported_on"] < Q1[0] and m["member_id"] not in served
+            and m["unit"] != unit][:2]
+    for m in idle:
+        for d in (dt.date(2025, 1, 9), dt.date(2025, 1, 23), dt.date(2025, 2, 20), dt.date(2025, 3, 6)):
+            new({"date": d, **as_member(m), "community": m["community"], "compound": None, "category": "政策宣讲",
+                 "form": "日常服务", "activity_id": None, "content": "签到", "persons": 1, "hours": 0.5})
+    # 同户重复服务: one household served by four more records the same day
+    target = next(r for r in daily if households[r["record_id"]])
+    others = [m for m in county.by_community[target["community"]]
+              if m["reported_on"] <= target["date"] and m["member_id"] != target["member_id"] and m not in idle][:4]
+    for m, category in zip(others, ("送祝福", "送热饭", "义诊", "助老助残")):
+        row = new(target, **as_member(m), category=category, persons=1, hours=1.0, content=rng.choice(CONTENT[category]))
+        links.append({"record_id": row["record_id"], "household": households[target["record_id"]][0]})
+    # take the added hours and 人次 back from other Q1 records without an activity
+    spare = [r for r in daily]
+    hours = sum(r["hours"] for r in added)
+    persons = sum(r["persons"] for r in added)
+    while hours > 0:
+        r = spare[rng.randrange(len(spare))]
+        if r["hours"] >= 1.5:
+            r["hours"] -= 0.5
+            hours -= 0.5
+    while persons > 0:
+        r = spare[rng.randrange(len(spare))]
+        if r["persons"] >= 2:
+            r["persons"] -= 1
+            persons -= 1
+    rows += added
+    rows.sort(key=lambda r: (r["date"], r["record_id"]))
+    # 记录来源 and 录入日期 for every record; one unit back-fills most of its Q1 records; a few late
+    own = defaultdict(lambda: [0, 0])  # a unit's Q1 records: without an activity number, all
+    for r in q1:
+        own[r["unit"]][0] += not r["activity_id"]
+        own[r["unit"]][1] += 1
+    backfiller = max((u for u, (a, n) in own.items() if 30 <= n <= 90), key=lambda u: (own[u][0] / own[u][1], u))
+    late = {r["record_id"] for r in rng.sample([r for r in daily if r["date"] <= dt.date(2025, 2, 10)], 6)}
+    for r in rows:
+        if r["activity_id"]:
+            origin = "活动报名"
+        elif Q1[0] <= r["date"] and r["unit"] == backfiller:
+            origin = "后台补录" if rng.random() < 0.75 else "扫码签到"
+        else:
+            origin = rng.choices(ORIGINS, weights=(6, 3, 1))[0]
+        delay = rng.randint(35, 48) if r["record_id"] in late else \
+            (rng.randint(3, 20) if origin == "后台补录" else rng.choice((0, 0, 0, 1, 1, 2)))
+        r["origin"] = origin
+        r["entered_on"] = min(END, r["date"] + dt.timedelta(days=delay))
+
+
 def generate(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], _County]:
     """All tables of the demo store as DataFrames, and the county they describe (for boundaries)."""
     county = _County(seed)
@@ -672,6 +771,7 @@ def generate(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], _County]:
     records.rows.sort(key=lambda r: (r["date"], r["record_id"]))
     records.calibrate()
     households = records.households()
+    _quality_cases(records, households, random.Random(seed + 1))
 
     communities = pd.DataFrame([
         {"community": name, "code": f"1408291{i + 1:05d}", "street": "圣人涧镇", "county": "平陆县",
