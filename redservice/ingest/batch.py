@@ -724,7 +724,7 @@ def _record_ids_of_activities(job: FileJob) -> None:
     for sheet, match in job.sheets:
         ids, names, units = (match.fields.get(k, [None])[0] for k in ("record_id", "name", "unit"))
         if ids is None:
-            return
+            continue
         for _, cells in sheet.rows[match.row_index + 1:]:
             key = name_key(cells[ids]) if ids < len(cells) else ""
             if not key:
@@ -733,20 +733,21 @@ def _record_ids_of_activities(job: FileJob) -> None:
             people = owners.setdefault(key, set())
             people.add(who)
             if len(people) > 1 and shared is None:
-                shared = (cells[ids].strip(), len(people))
+                shared = (cells[ids].strip(), key)
     if shared is None:
         return
     header = job.sheets[0][1].headers.get("record_id", "")
+    used_as = "ignored" if "activity_id" in job.sheets[0][1].fields else "activity"
     for _, match in job.sheets:
-        column = match.fields.pop("record_id")
-        if "activity_id" not in match.fields:
+        column = match.fields.pop("record_id", None)
+        if column is None:
+            continue
+        if used_as == "activity":
             match.fields["activity_id"] = column
             match.headers["activity_id"] = header
         else:
             match.ignored.extend((i, header) for i in column)
-    used_as = "activity" if "activity_id" in job.sheets[0][1].fields and \
-        job.sheets[0][1].fields["activity_id"] == column else "ignored"
-    job.report.notes.append((f"key_is_{used_as}", {"header": header, "value": shared[0], "n": shared[1]}))
+    job.report.notes.append((f"key_is_{used_as}", {"header": header, "value": shared[0], "n": len(owners[shared[1]])}))
 
 
 def _record_text(row: dict) -> str:
