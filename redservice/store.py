@@ -24,7 +24,7 @@ import pyarrow as pa
 from redservice import serving, storage
 from redservice.config import PROJECT_DIR
 from redservice.filters import EVERYTHING, Filters, Scope
-from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE, TABLES, parquet_name
+from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE
 
 QUERY_DIR = PROJECT_DIR / "queries"
 # A DB-API result converted to Arrow is copied once more: cheap next to Python strings (see query)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,12 @@ def small_store(tmp_path) -> Store:
     store = Store(write_store(tmp_path / "small", **SMALL))
     yield store
     store.close()
+
+
+@pytest.fixture
+def demo_copy(tmp_path) -> Path:
+    """A writable copy of the demo store."""
+    return Path(shutil.copytree(DEMO_DIR, tmp_path / "store"))
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 
 from conftest import SMALL, metrics_by_label, run_app, write_store
 from redservice import metrics

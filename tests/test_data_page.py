@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import shutil
 
 import pandas as pd
 import pytest
@@ -21,13 +20,6 @@ PAGE = "app_pages/data.py"
 CSV = ("服务日期,姓名,所属单位,服务社区,服务类别,服务时长（小时）,服务户号,服务人次\n"
        "2025-04-01,李明强,县卫生健康局,河阳社区,送政策,2.5,幸福里1号、幸福里2号,3\n"
        "2025-04-02,李明强,县住建,河阳社区,送政策,2,,1\n").encode("gbk")
-
-
-@pytest.fixture
-def demo_copy(tmp_path):
-    target = tmp_path / "store"
-    shutil.copytree(DEMO_DIR, target)
-    return target
 
 
 def test_page_renders_on_the_demo_read_only():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import shutil
 
 import openpyxl
 import pandas as pd
@@ -24,13 +23,6 @@ from redservice.store import Store
 
 TODAY = dt.date(2025, 6, 30)
 HEADER = "服务日期,姓名,所属单位,服务社区,服务类别,服务时长（小时）"
-
-
-@pytest.fixture
-def demo_copy(tmp_path):
-    target = tmp_path / "store"
-    shutil.copytree(DEMO_DIR, target)
-    return target
 
 
 def run(directory, files, **kw):
@@ -256,7 +248,7 @@ def test_templates_round_trip_into_an_empty_store(tmp_path):
     store = Store(tmp_path / "fresh")
     status = store.query("store_status").set_index("table_name")["row_count"]
     assert status.to_dict() == {"communities": 1, "compounds": 1, "units": 1, "branches": 1, "members": 1,
-                                "services": 1, "service_households": 2, "wishes": 1}
+                                "services": 1, "service_households": 2, "wishes": 1, "evaluations": 1}
 
 
 def test_demo_is_never_written(capsys):

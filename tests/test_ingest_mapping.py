@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 
 import pyarrow.parquet as pq
 import pytest
@@ -25,10 +24,8 @@ CHOICE = {"登记日": "date", "党员": "name", "工作单位": "unit", "去的
 
 
 @pytest.fixture
-def store(tmp_path):
-    target = tmp_path / "store"
-    shutil.copytree(DEMO_DIR, target)
-    return target
+def store(demo_copy):
+    return demo_copy
 
 
 def services(directory):
