@@ -134,98 +134,112 @@ f_dims AS (
 -- 数据质量: the [quality] rules (redservice.quality binds them as $q_...), one definition each, over
 -- the period's records that are checked: approved or pending (审核状态 in $q_statuses, or no status).
 -- rkey: a hash of the record's 记录编号, carried to the household facts (redservice.serving).
--- f_q_flags: one row per flagged record and rule broken; f_q_rule_counts: one row per rule with its
+-- f_q_flags: one row per flagged record (rkey) and rule broken; f_q_rule_counts: one row per rule with its
 -- count in the rule's own unit (member-days, records, members, household-days, units) and the
 -- records it flags. A rule whose column no record of the period has (录入日期, 记录来源) is not
 -- applicable (applicable = FALSE) rather than 0.
-f_q_records AS (
-    SELECT s.record_id, s.rkey, s.date, s.mid, s.unit, s.community, s.category, s.hours, s.content,
+f_q_records AS MATERIALIZED (
+    SELECT s.record_id, s.rkey, s.date, s.mid, s.uid, s.unit, s.community, s.category, s.hours, s.content,
            s.activity_id, s.origin, s.entered_on
     FROM f_services s
     WHERE s.date BETWEEN $start AND $end
       AND (s.review_status IS NULL OR list_contains($q_statuses, s.review_status))
 ),
+f_q_member_days AS MATERIALIZED (
+    -- member-days with more than one record (the only place a duplicate can be: most have one)
+    -- or more hours than a day may hold
+    SELECT mid, date, SUM(hours) > $q_max_hours_per_day AS long_day
+    FROM f_q_records GROUP BY mid, date
+    HAVING COUNT(*) > 1 OR SUM(hours) > $q_max_hours_per_day
+),
 f_q_day_hours AS (
-    SELECT mid, date FROM f_q_records GROUP BY mid, date HAVING SUM(hours) > $q_max_hours_per_day
+    SELECT mid, date FROM f_q_member_days WHERE long_day
 ),
 f_q_duplicates AS (
-    -- the records after the first (by 记录编号) of each group alike in member, date, community,
-    -- category and hours
-    SELECT record_id, rkey
-    FROM (SELECT record_id, rkey, ROW_NUMBER() OVER (PARTITION BY mid, date, community, category, hours
-                                                     ORDER BY record_id) AS n
-          FROM f_q_records) d
+    -- records alike in member, date, community, category and hours: the first (by 记录编号) is kept
+    SELECT rkey
+    FROM (SELECT r.rkey, ROW_NUMBER() OVER (PARTITION BY r.mid, r.date, r.community, r.category, r.hours
+                                                 ORDER BY r.record_id) AS n
+          FROM f_q_records r
+          JOIN f_q_member_days d ON d.mid = r.mid AND d.date = r.date) t
     WHERE n > 1
 ),
 f_q_bulk_groups AS (
-    SELECT unit, date, hours, content
+    SELECT uid, date, hours, content
     FROM f_q_records
     WHERE activity_id IS NULL
-    GROUP BY unit, date, hours, content
+    GROUP BY uid, date, hours, content
     HAVING COUNT(DISTINCT mid) >= $q_bulk_min_members
 ),
 f_q_sign_in AS (
     SELECT mid FROM f_q_records GROUP BY mid
     HAVING COUNT(*) >= $q_sign_in_min_records AND MAX(hours) <= $q_sign_in_max_hours
 ),
-f_q_household_days AS (
+f_q_household_candidates AS MATERIALIZED (
+    -- household-days with more records than allowed among all the period's records; only these few
+    -- are then counted again over the checked ones
     SELECT h.household, h.date
     FROM f_households h
-    JOIN f_q_records r ON r.rkey = h.rkey
+    WHERE h.date BETWEEN $start AND $end
     GROUP BY h.household, h.date
     HAVING COUNT(*) > $q_household_max_per_day
 ),
+f_q_household_rows AS (
+    SELECT h.household, h.date, r.rkey
+    FROM f_households h
+    JOIN f_q_household_candidates c ON c.household = h.household AND c.date = h.date
+    JOIN f_q_records r ON r.rkey = h.rkey
+    WHERE h.date BETWEEN $start AND $end
+),
+f_q_household_days AS (
+    SELECT household, date FROM f_q_household_rows
+    GROUP BY household, date
+    HAVING COUNT(*) > $q_household_max_per_day
+),
 f_q_backfill_units AS (
-    SELECT unit
+    SELECT uid
     FROM f_q_records
-    GROUP BY unit
+    GROUP BY uid
     HAVING COUNT(*) >= $q_backfill_min_records
        AND COUNT(*) FILTER (WHERE origin = $q_backfill_origin) > $q_backfill_share_max * COUNT(*)
 ),
-f_q_flags AS (
-    SELECT r.record_id, 'day_hours' AS rule FROM f_q_records r JOIN f_q_day_hours d ON d.mid = r.mid AND d.date = r.date
+f_q_flags AS MATERIALIZED (
+    SELECT r.rkey, 'day_hours' AS rule FROM f_q_records r JOIN f_q_day_hours d ON d.mid = r.mid AND d.date = r.date
     UNION ALL
-    SELECT record_id, 'duplicate' AS rule FROM f_q_duplicates
+    SELECT rkey, 'duplicate' AS rule FROM f_q_duplicates
     UNION ALL
-    SELECT record_id, 'late_entry' AS rule FROM f_q_records
+    SELECT rkey, 'late_entry' AS rule FROM f_q_records
     WHERE entered_on > date + CAST($q_max_entry_delay_days AS INTEGER)
     UNION ALL
-    SELECT r.record_id, 'bulk_identical' AS rule
+    SELECT r.rkey, 'bulk_identical' AS rule
     FROM f_q_records r
-    JOIN f_q_bulk_groups b ON b.unit IS NOT DISTINCT FROM r.unit AND b.date = r.date AND b.hours = r.hours
-                        AND b.content IS NOT DISTINCT FROM r.content
+    JOIN f_q_bulk_groups b ON b.uid IS NOT DISTINCT FROM r.uid AND b.date = r.date AND b.hours = r.hours
+                          AND b.content IS NOT DISTINCT FROM r.content
     WHERE r.activity_id IS NULL
     UNION ALL
-    SELECT r.record_id, 'sign_in_only' AS rule FROM f_q_records r JOIN f_q_sign_in m ON m.mid = r.mid
+    SELECT r.rkey, 'sign_in_only' AS rule FROM f_q_records r JOIN f_q_sign_in m ON m.mid = r.mid
     UNION ALL
-    SELECT DISTINCT r.record_id, 'household_repeat' AS rule
-    FROM f_households h
+    SELECT DISTINCT h.rkey, 'household_repeat' AS rule
+    FROM f_q_household_rows h
     JOIN f_q_household_days d ON d.household = h.household AND d.date = h.date
-    JOIN f_q_records r ON r.rkey = h.rkey
     UNION ALL
-    SELECT r.record_id, 'backfill_share' AS rule
-    FROM f_q_records r JOIN f_q_backfill_units u ON u.unit IS NOT DISTINCT FROM r.unit
+    SELECT r.rkey, 'backfill_share' AS rule
+    FROM f_q_records r JOIN f_q_backfill_units u ON u.uid IS NOT DISTINCT FROM r.uid
     WHERE r.origin = $q_backfill_origin
 ),
 f_q_rule_counts AS (
-    SELECT k.rule, k.ord,
-           CASE k.rule
-               WHEN 'day_hours' THEN (SELECT COUNT(*) FROM f_q_day_hours)
-               WHEN 'duplicate' THEN (SELECT COUNT(*) FROM f_q_duplicates)
-               WHEN 'late_entry' THEN (SELECT COUNT(*) FROM f_q_flags f WHERE f.rule = 'late_entry')
-               WHEN 'bulk_identical' THEN (SELECT COUNT(*) FROM f_q_flags f WHERE f.rule = 'bulk_identical')
-               WHEN 'sign_in_only' THEN (SELECT COUNT(*) FROM f_q_sign_in)
-               WHEN 'household_repeat' THEN (SELECT COUNT(*) FROM f_q_household_days)
-               WHEN 'backfill_share' THEN (SELECT COUNT(*) FROM f_q_backfill_units)
-           END AS count,
-           (SELECT COUNT(*) FROM f_q_flags f WHERE f.rule = k.rule) AS records,
-           CASE k.rule
-               WHEN 'late_entry' THEN (SELECT COUNT(entered_on) > 0 FROM f_q_records)
-               WHEN 'backfill_share' THEN (SELECT COUNT(origin) > 0 FROM f_q_records)
-               ELSE TRUE
-           END AS applicable
+    -- each rule's count in its own unit, the records it flags, and whether it applies
+    SELECT k.rule, k.ord, COALESCE(n.count, f.records, 0) AS count, COALESCE(f.records, 0) AS records,
+           CASE k.rule WHEN 'late_entry' THEN a.entered WHEN 'backfill_share' THEN a.origins ELSE TRUE END
+               AS applicable
     FROM (VALUES ('day_hours', 1), ('duplicate', 2), ('late_entry', 3), ('bulk_identical', 4),
                  ('sign_in_only', 5), ('household_repeat', 6), ('backfill_share', 7)) k(rule, ord)
+    LEFT JOIN (SELECT rule, COUNT(*) AS records FROM f_q_flags GROUP BY rule) f ON f.rule = k.rule
+    LEFT JOIN (SELECT 'day_hours' AS rule, COUNT(*) AS count FROM f_q_day_hours
+               UNION ALL SELECT 'sign_in_only', COUNT(*) FROM f_q_sign_in
+               UNION ALL SELECT 'household_repeat', COUNT(*) FROM f_q_household_days
+               UNION ALL SELECT 'backfill_share', COUNT(*) FROM f_q_backfill_units) n ON n.rule = k.rule
+    CROSS JOIN (SELECT COUNT(entered_on) > 0 AS entered, COUNT(origin) > 0 AS origins FROM f_q_records) a
 ),
 -- 红色积分's member-months, shared by red_points.sql and unit_points.sql (the rules of the [points]
 -- settings and the rows asked for are their parameters; see red_points.sql for what they mean).

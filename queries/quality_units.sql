@@ -2,13 +2,13 @@
 -- flag rate (flagged ÷ records; NULL without records). Grain: unit (units with checked records).
 -- Parameters: $start, $end, the shared filters and the $q_... rules.
 WITH flagged AS (
-    SELECT DISTINCT record_id FROM f_q_flags
+    SELECT DISTINCT rkey FROM f_q_flags
 )
 SELECT r.unit,
        COUNT(*) AS records,
-       COUNT(f.record_id) AS flagged,
-       CAST(COUNT(f.record_id) AS DOUBLE) / COUNT(*) AS rate
+       COUNT(f.rkey) AS flagged,
+       CAST(COUNT(f.rkey) AS DOUBLE) / COUNT(*) AS rate
 FROM f_q_records r
-LEFT JOIN flagged f ON f.record_id = r.record_id
+LEFT JOIN flagged f ON f.rkey = r.rkey
 GROUP BY r.unit
 ORDER BY rate DESC, flagged DESC, r.unit

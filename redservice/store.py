@@ -57,7 +57,7 @@ def query_text(name: str) -> str:
     return _read_query(name, path.stat().st_mtime)
 
 
-_CTE = re.compile(r"^(f_[a-z_]+) AS (?:NOT MATERIALIZED )?\(", re.M)
+_CTE = re.compile(r"^(f_[a-z_]+) AS (?:(?:NOT )?MATERIALIZED )?\(", re.M)
 
 
 @lru_cache(maxsize=None)
