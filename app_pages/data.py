@@ -62,7 +62,7 @@ def _mapping_form(index: int, report, files, add_new: bool) -> None:
         if failed:
             st.error(failed, icon=":material/error:")
         else:
-            st.session_state["data_done"] = ctx.t("mapping.saved", name=candidate.name)
+            st.session_state["data_done"] = ctx.t("mapping.saved", name=ui.md_escape(candidate.name))
             st.session_state.pop("data_batch_key", None)
             st.rerun()
 
