@@ -12,6 +12,16 @@ from redservice import fmt
 from redservice.filters import DIMENSIONS, Filters
 from redservice.i18n import t
 
+# Every workbook we write stores user text as text: a cell reading "=HYPERLINK(…)" or "=cmd|…" is a
+# string, never a live formula or link (xlsxwriter would otherwise turn such strings into formulas).
+WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+
+
+def excel_writer(buf) -> pd.ExcelWriter:
+    """A pandas ExcelWriter (xlsxwriter) that writes every string as a string."""
+    return pd.ExcelWriter(buf, engine="xlsxwriter", engine_kwargs={"options": dict(WORKBOOK_OPTIONS)})
+
+
 _DIM_LABEL = {"units": "filter.unit", "branches": "filter.branch", "communities": "filter.community",
               "categories": "filter.category", "forms": "filter.form"}
 
@@ -45,13 +55,13 @@ def to_excel(df: pd.DataFrame, title: str, filters: Filters, lang: str = "zh",
     if data_until is not None:
         header.append(t("app.data_until", lang, date=fmt.date(data_until, lang)))
     buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
+    with excel_writer(buf) as writer:
         sheet_name = t("export.sheet", lang)
         table.to_excel(writer, sheet_name=sheet_name, startrow=len(header) + 1, index=False)
         sheet = writer.sheets[sheet_name]
         bold = writer.book.add_format({"bold": True, "font_size": 14})
         for i, line in enumerate(header):
-            sheet.write(i, 0, line, bold if i == 0 else None)
+            sheet.write_string(i, 0, line, bold if i == 0 else None)
         for j, col in enumerate(table.columns):
             width = max([len(str(col))] + [len(str(v)) for v in table[col].head(200)]) + 2
             sheet.set_column(j, j, min(40, max(8, width * 1.6)))

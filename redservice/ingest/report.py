@@ -161,7 +161,9 @@ class FileReport:
 def rejected_excel(reports: list[FileReport], lang: str = "zh") -> bytes:
     """One workbook, a sheet per file with rejected rows (original cells + 错误原因)."""
     buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
+    from redservice.export import excel_writer
+
+    with excel_writer(buf) as writer:
         used = set()
         wrote = False
         for report in reports:
