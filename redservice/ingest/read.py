@@ -274,6 +274,7 @@ class _SheetTarget:
         self.row_number = 0
         self.cells: list[str] = []
         self.col = 0
+        self.next_col = 0
         self.type = None
         self.style = 0
         self.text: list[str] | None = None
@@ -283,15 +284,18 @@ class _SheetTarget:
     def start(self, tag, attrs):
         name = tag.rpartition("}")[2]
         if name == "c":
+            # The position comes from the cell reference; a cell without one (several writers omit
+            # it) follows the previous cell of the row, empty cells included.
             ref = attrs.get("r")
-            if ref:
-                letters = ref.rstrip("0123456789")
+            letters = ref.rstrip("0123456789") if ref else ""
+            if letters and letters.isascii() and letters.isalpha():
                 n = 0
-                for ch in letters:
+                for ch in letters.upper():
                     n = n * 26 + ord(ch) - 64
                 self.col = n - 1
             else:
-                self.col = len(self.cells)
+                self.col = self.next_col
+            self.next_col = self.col + 1
             self.type = attrs.get("t", "n")
             self.style = int(attrs.get("s", 0) or 0)
             self.value = None
@@ -299,6 +303,7 @@ class _SheetTarget:
             r = attrs.get("r")
             self.row_number = int(r) if r else self.row_number + 1
             self.cells = []
+            self.next_col = 0
         elif name == "v" or (name == "t" and self.in_is):
             self.text = []
         elif name == "is":
