@@ -94,8 +94,12 @@ if uploads:
         st.caption(ctx.t("data.confirm_help", n=batch.loaded))
     if st.button(ctx.t("data.confirm"), type="primary", icon=":material/upload:", key="data_confirm",
                  disabled=not (can_write and batch.loaded)):
-        with st.spinner(ctx.t("data.importing")):
-            fresh, generation, committed = datamgmt.import_batch(batch)
+        try:
+            with st.spinner(ctx.t("data.importing")):
+                fresh, generation, committed = datamgmt.import_batch(batch)
+        except ingest.ImportFailed as exc:
+            st.error(exc.message(lang), icon=":material/error:")
+            st.stop()
         if committed:
             st.session_state["data_done"] = ctx.t("data.done", n=fresh.loaded)
             st.session_state["data_round"] = st.session_state.get("data_round", 0) + 1

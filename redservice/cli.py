@@ -35,6 +35,9 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+EXIT_INTERNAL = 3  # an import failed for a reason of the machine (disk, file system, concurrent writers)
+
+
 class CliError(Exception):
     """A problem the user must fix; printed in Chinese, exit code 2."""
 
@@ -127,8 +130,16 @@ def cmd_import(args) -> int:
             report = FileReport(name)
             report.fatal = ("broken_workbook", {"detail": exc.strerror or str(exc)})
             unreadable.append(report)
-    batch, generation = ingest.run(directory, sources, table=args.table, add_new_names=args.add_new_names,
-                                   dry_run=args.dry_run)
+    try:
+        batch, generation = ingest.run(directory, sources, table=args.table, add_new_names=args.add_new_names,
+                                       dry_run=args.dry_run)
+    except Exception as exc:  # a failure of the machine, not of the files: exit 3, the store unchanged
+        failure = ingest.ImportFailed.from_exception(exc)
+        if args.json:
+            print(json.dumps({"fatal": failure.message(), "kind": failure.kind, "exit": EXIT_INTERNAL},
+                             ensure_ascii=False))
+        print(f"错误：{failure.message()}", file=sys.stderr)
+        return EXIT_INTERNAL
     reports = batch.reports + unreadable
     for report in reports:
         if args.json:

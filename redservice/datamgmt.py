@@ -41,13 +41,17 @@ def check(directory: str | Path, files: list[tuple[str, bytes]], table: str | No
 
 def import_batch(batch: ingest.Batch) -> tuple[ingest.Batch, str | None, bool]:
     """Commit a checked batch. If the store changed since the check, check again and return the new
-    batch without writing (the user confirms again): (batch, generation, committed)."""
+    batch without writing (the user confirms again): (batch, generation, committed).
+    Any other failure (a full disk, the file system) raises ``ingest.ImportFailed``, whose message
+    says what happened and that nothing was changed."""
     try:
         return batch, ingest.commit(batch), True
     except ingest.StaleBatch:
         fresh = ingest.prepare(batch.directory, batch.sources, table=batch.table_arg,
                                add_new_names=batch.add_new_names)
         return fresh, None, False
+    except Exception as exc:
+        raise ingest.ImportFailed.from_exception(exc) from exc
 
 
 def table_label(table: str | None, lang: str) -> str:

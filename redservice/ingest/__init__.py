@@ -9,24 +9,41 @@ from __future__ import annotations
 from pathlib import Path
 
 from redservice.ingest.batch import Batch, Source, prepare
-from redservice.ingest.load import RefusedStore, StaleBatch, commit
+from redservice.ingest import load
+from redservice.ingest.load import ImportFailed, RefusedStore, StaleBatch, commit
 from redservice.ingest.report import FileReport, RowError, rejected_excel
 from redservice.ingest.templates import ORDER, TEMPLATES, table_of, template_xlsx, write_templates
 
-__all__ = ["Batch", "FileReport", "ORDER", "RefusedStore", "RowError", "Source", "StaleBatch", "TEMPLATES",
+__all__ = ["Batch", "FileReport", "ImportFailed", "ORDER", "RefusedStore", "RowError", "Source", "StaleBatch", "TEMPLATES",
            "commit", "prepare", "rejected_excel", "run", "table_of", "template_xlsx", "write_templates"]
+
+
+MAX_ATTEMPTS = 5
 
 
 def run(directory: str | Path, sources: list[Source], table: str | None = None, add_new_names: bool = False,
         dry_run: bool = False, today=None) -> tuple[Batch, str | None]:
-    """Prepare and (unless ``dry_run``) commit; a batch that went stale is prepared again once."""
-    for attempt in range(2):
-        batch = prepare(directory, sources, table=table, add_new_names=add_new_names, today=today)
-        if dry_run:
-            return batch, None
-        try:
-            return batch, commit(batch)
-        except StaleBatch:
-            if attempt:
-                raise
+    """Prepare and (unless ``dry_run``) commit.
+
+    Imports into one store take turns: each holds the store's queue lock from preparing its batch
+    to committing it, so N imports started together all land, one after another, each checked
+    against the data the previous ones wrote. A batch can still go stale when another writer (the
+    data page) commits without the queue; it is then prepared again, at most ``MAX_ATTEMPTS``
+    times, after which ``ImportFailed("stale")`` says so and nothing was written.
+    """
+    from redservice.config import DEMO_DIR
+
+    if dry_run:
+        return prepare(directory, sources, table=table, add_new_names=add_new_names, today=today), None
+    directory = Path(directory).expanduser()
+    if directory.resolve() == DEMO_DIR.resolve():
+        raise RefusedStore(str(directory))
+    with load.lock(directory, load.QUEUE_FILE):
+        for attempt in range(MAX_ATTEMPTS):
+            batch = prepare(directory, sources, table=table, add_new_names=add_new_names, today=today)
+            try:
+                return batch, commit(batch)
+            except StaleBatch as exc:
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise ImportFailed("stale", detail=str(exc)[:200], attempts=MAX_ATTEMPTS) from exc
     raise AssertionError("unreachable")
