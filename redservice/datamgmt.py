@@ -34,9 +34,11 @@ def fingerprint(files: list[tuple[str, bytes]], table: str | None, add_new: bool
 
 def check(directory: str | Path, files: list[tuple[str, bytes]], table: str | None = None,
           add_new: bool = False) -> ingest.Batch:
-    """Read and check the files against the store; writes nothing."""
+    """Read and check the files against the store; writes nothing. Each file is decoded in a child
+    process with memory and time limits (``[import] parse_memory_mb``, ``parse_timeout_s``), so the
+    server never holds what a file expands to."""
     return ingest.prepare(directory, [ingest.Source(name, data) for name, data in files], table=table,
-                          add_new_names=add_new)
+                          add_new_names=add_new, isolate=True)
 
 
 def import_batch(batch: ingest.Batch) -> tuple[ingest.Batch, str | None, bool]:
@@ -48,7 +50,7 @@ def import_batch(batch: ingest.Batch) -> tuple[ingest.Batch, str | None, bool]:
         return batch, ingest.commit(batch), True
     except ingest.StaleBatch:
         fresh = ingest.prepare(batch.directory, batch.sources, table=batch.table_arg,
-                               add_new_names=batch.add_new_names)
+                               add_new_names=batch.add_new_names, isolate=True)
         return fresh, None, False
     except Exception as exc:
         raise ingest.ImportFailed.from_exception(exc) from exc

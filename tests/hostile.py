@@ -115,3 +115,88 @@ def xlsxwriter_no_refs(rows) -> bytes:
                 ws.write_string(i, j, value)
     book.close()
     return strip_refs(buf.getvalue())
+
+
+# -- the probe's hostile files ---------------------------------------------------------------------------
+SERVICES_H = ["服务日期", "姓名", "所属单位", "服务社区", "服务类别", "服务时长（小时）"]
+
+
+def _sheet(rows_xml: str) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?><worksheet '
+            'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            + rows_xml + "</sheetData></worksheet>")
+
+
+def _inline_row(values) -> str:
+    return "<row>" + "".join(f'<c t="inlineStr"><is><t>{_esc(v)}</t></is></c>' for v in values) + "</row>"
+
+
+def huge_shared_string(megabytes: int, row=("2025-04-01", "李明强", "县卫生健康局", "河阳社区", "送政策", "2")) -> bytes:
+    """A 服务台账 whose 姓名 cell refers to one shared string of ``megabytes`` MB, written in
+    chunks (the test never holds the string; the archive stays a few hundred KB)."""
+    header = "".join(f'<c t="inlineStr"><is><t>{h}</t></is></c>' for h in SERVICES_H)
+    cells = "".join('<c t="s"><v>0</v></c>' if i == 1 else f'<c t="inlineStr"><is><t>{v}</t></is></c>'
+                    for i, v in enumerate(row))
+    sheet = _sheet(f"<row>{header}</row><row>{cells}</row>")
+    base = handwritten_xlsx([], shared=[], sheet_xml=sheet)
+    src = zipfile.ZipFile(io.BytesIO(base))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            if info.filename != "xl/sharedStrings.xml":
+                out.writestr(info.filename, src.read(info.filename))
+        with out.open("xl/sharedStrings.xml", "w", force_zip64=True) as fh:
+            fh.write(b'<?xml version="1.0" encoding="UTF-8"?><sst '
+                     b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>')
+            chunk = "名".encode() * (1 << 18)  # 768 KB
+            for _ in range(megabytes * 4 // 3):
+                fh.write(chunk)
+            fh.write(b"</t></si></sst>")
+    return buf.getvalue()
+
+
+def lying_zip_bomb(megabytes: int = 300) -> bytes:
+    """A sheet of ``megabytes`` MB whose zip headers (local and central) claim 1,000 bytes."""
+    import struct
+
+    buf = io.BytesIO()
+    row = _inline_row(["2025-04-01", "李明强", "县卫生健康局", "河阳社区", "送政策", "2"]).encode()
+    with zipfile.ZipFile(io.BytesIO(handwritten_xlsx([SERVICES_H]))) as src, \
+            zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                out.writestr(info.filename, src.read(info.filename))
+        with out.open("xl/worksheets/sheet1.xml", "w", force_zip64=False) as fh:
+            fh.write(_sheet("").split("</sheetData>")[0].encode())
+            block = row * ((1 << 20) // len(row))
+            for _ in range(megabytes):
+                fh.write(block)
+            fh.write(b"</sheetData></worksheet>")
+    data = bytearray(buf.getvalue())
+    small = struct.pack("<I", 1000)
+    name = b"xl/worksheets/sheet1.xml"
+    i = data.find(b"PK\x03\x04")
+    while i != -1:  # local headers: size at +22; central directory: size at +24
+        if data[i + 30:i + 30 + len(name)] == name:
+            data[i + 22:i + 26] = small
+        i = data.find(b"PK\x03\x04", i + 4)
+    j = data.find(b"PK\x01\x02")
+    while j != -1:
+        if data[j + 46:j + 46 + len(name)] == name:
+            data[j + 24:j + 28] = small
+        j = data.find(b"PK\x01\x02", j + 4)
+    return bytes(data)
+
+
+def long_value_rows(n: int, chars: int) -> bytes:
+    """A CSV 服务台账 of ``n`` rows whose 所属单位 is a different unknown name of ``chars`` characters."""
+    lines = [",".join(SERVICES_H)]
+    for i in range(n):
+        lines.append(f"2025-04-01,李明强,{'县' * (chars - 8)}{i:08d},河阳社区,送政策,2")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def huge_name_inline(megabytes: int) -> bytes:
+    """A 单位名录 xlsx whose one unit name is an inline string of ``megabytes`` MB."""
+    name = "单" * (megabytes * (1 << 20) // 3)
+    return handwritten_xlsx([["单位名称", "单位类别"], [name, "机关"], ["正常单位", "机关"]])

@@ -55,3 +55,94 @@ def test_no_reference_rows_are_stored_in_their_columns(store, writer):
     assert rows["移位测试单位"]["category"] is None
     assert rows["移位测试单位"]["paired_community"] == "河阳社区"
     assert rows["另一单位"]["category"] == "机关"
+
+
+# -- the hostile corpus: each file answered within its bounds ----------------------------------------------
+from hostile import huge_name_inline, huge_shared_string, long_value_rows, lying_zip_bomb  # noqa: E402
+from test_ingest_kill import snapshot  # noqa: E402
+
+ODD_NAME = "**粗体**[链接](http://127.0.0.1:8999/x)" + "长" * 200 + "\u202e\x00.csv"
+GOOD_CSV = ",".join(["服务日期", "姓名", "所属单位", "服务社区", "服务类别", "服务时长（小时）"]) + \
+    "\n2025-04-01,李明强,县卫生健康局,河阳社区,送政策,2\n"
+HOSTILE = {
+    # name: (bytes factory, file name, ("fatal", kind) | ("counts", (read, loaded, rejected, skipped)))
+    "shared_string_400mb.xlsx": (lambda: huge_shared_string(400), None, ("fatal", "part_too_large")),
+    "shared_string_10mb.xlsx": (lambda: huge_shared_string(10), None, ("counts", (1, 0, 1, 0))),
+    "inline_name_10mb.xlsx": (lambda: huge_name_inline(10), None, ("counts", (2, 1, 1, 0))),
+    "lying_zip_bomb.xlsx": (lambda: lying_zip_bomb(300), None, ("fatal", "broken_workbook")),
+    "long_unknown_names.csv": (lambda: long_value_rows(2000, 5000), None, ("counts", (2000, 0, 2000, 0))),
+    "odd_name.csv": (lambda: GOOD_CSV.encode(), ODD_NAME, ("counts", (1, 1, 0, 0))),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_store(tmp_path_factory):
+    target = tmp_path_factory.mktemp("hostile") / "store"
+    shutil.copytree(DEMO_DIR, target)
+    return target
+
+
+def _check(report, expect):
+    what, value = expect
+    if what == "fatal":
+        assert report.fatal and report.fatal[0] == value, report.fatal
+        assert len(report.fatal_reason()) < 400
+    else:
+        assert report.fatal is None, report.fatal_reason()
+        got = (report.rows_read, report.loaded, report.rejected, report.skipped_total)
+        assert got == value, [e.reason(report.file)[:300] for e in report.errors[:3]]
+    for error in report.errors:
+        assert len(error.detail()) <= 120, error.detail()[:300]  # a value is quoted by 50 characters at most
+        if error.kind == "too_long":
+            assert error.detail().endswith("…”") and "建议" not in error.detail()
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_file_on_the_page(hostile_store, name):
+    """The page's path: decoded in a child process with memory and time limits."""
+    factory, file_name, expect = HOSTILE[name]
+    batch = ingest.prepare(hostile_store, [ingest.Source(file_name or name, factory())], today=TODAY, isolate=True)
+    _check(batch.reports[0], expect)
+    assert batch.reports[0].file == (file_name or name)
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_file_from_the_command_line(hostile_store, tmp_path, capsys, name):
+    """The CLI's path (in process): the same answers, the documented exit code, the store unchanged
+    where the file was refused."""
+    from redservice import cli
+
+    factory, file_name, expect = HOSTILE[name]
+    path = tmp_path / ("odd.csv" if file_name else name)
+    path.write_bytes(factory())
+    before = snapshot(hostile_store)
+    code = cli.main(["import", "--data", str(hostile_store), str(path), "--json"])
+    out = capsys.readouterr().out
+    if expect[0] == "fatal":
+        assert code == 2 and snapshot(hostile_store) == before
+    elif expect[1][2]:
+        assert code == 1
+    else:
+        assert code == 0
+    assert len(out) < 2_000_000  # no message repeats a 10 MB value
+
+
+def test_field_limits_are_configurable(tmp_path):
+    target = tmp_path / "store"
+    shutil.copytree(DEMO_DIR, target)
+    (target / "config.toml").write_text("[import]\nmax_name_chars = 3\n", encoding="utf-8")
+    batch = ingest.prepare(target, [ingest.Source("a.csv", GOOD_CSV.encode())], today=TODAY)
+    assert {e.kind for e in batch.reports[0].errors} == {"too_long"}
+
+
+def test_a_child_that_runs_out_of_time_or_memory_is_a_reason(monkeypatch):
+    from redservice.ingest import read as reader
+
+    slow = reader.Limits(parse_timeout_s=0.05)
+    with pytest.raises(reader.ReadError) as info:
+        reader.read_isolated(huge_shared_string(50), slow)
+    assert info.value.kind == "parse_timeout"
+    small = reader.Limits(parse_memory_mb=60)
+    with pytest.raises(reader.ReadError) as info:
+        reader.read_isolated(huge_name_inline(60), small)
+    assert info.value.kind in ("parse_memory", "parse_failed")

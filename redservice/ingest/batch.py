@@ -18,7 +18,7 @@ from pathlib import Path
 from redservice import config, storage
 from redservice.ingest import load
 from redservice.ingest.parse import ParseError, name_key, parse
-from redservice.ingest.read import Limits, ReadError, read
+from redservice.ingest.read import Limits, ReadError, read, read_isolated
 from redservice.ingest.report import FileReport, RowError
 from redservice.ingest.templates import ORDER, TEMPLATES, HeaderMatch, match_header, table_of
 from redservice.ingest.validate import Names, check_value
@@ -32,6 +32,7 @@ KEYS = {
     "branches": ("branch",), "members": ("member_id",), "services": ("record_id",), "wishes": ("wish_id",),
 }
 _COLUMNS = {t.table: {c.key: c for c in t.columns} for t in TEMPLATES.values()}
+_LONG_KINDS = {"text", "households"}  # free text; every other field (names, codes, dates) is short
 ENTITY_TABLE = {"community": "communities", "unit": "units", "branch": "branches", "compound": "compounds"}
 
 
@@ -161,10 +162,10 @@ class FileJob:
         self.match = match
 
 
-def _open(source: Source, table: str | None, limits: Limits) -> FileJob:
+def _open(source: Source, table: str | None, limits: Limits, reader=read) -> FileJob:
     report = FileReport(source.name, hashlib.sha256(source.data).hexdigest())
     try:
-        book = read(source.data, limits)
+        book = reader(source.data, limits)
     except ReadError as exc:
         report.fatal = (exc.kind, exc.params)
         return FileJob(source, report, [], None)
@@ -209,6 +210,8 @@ class Importer:
         self.add_new = add_new_names
         self.today = today
         self.settings = settings.get("import", {})
+        limits = Limits.from_settings(settings)
+        self.limits = {True: limits.max_field_chars, False: limits.max_name_chars}  # by "is free text"
         self.key = key
         names = ("communities", "compounds", "units", "branches", "members")
         known = {t: _read_table(directory, t) if directory.is_dir() else [] for t in names}
@@ -319,6 +322,9 @@ class Importer:
                     errors.append((col, "missing_column", {}))
                 continue
             text = raw[col.key]
+            if len(text) > self.limits[col.kind in _LONG_KINDS]:
+                errors.append((col, "too_long", {"value": text, "limit": self.limits[col.kind in _LONG_KINDS]}))
+                continue
             if "\ufffd" in text:
                 errors.append((col, "garbled", {}))
                 continue
@@ -535,8 +541,9 @@ def _key_label(template, fields) -> str:
 
 # -- the batch --------------------------------------------------------------------------------------------
 def prepare(directory: str | Path, sources: list[Source], table: str | None = None,
-            add_new_names: bool = False, today: dt.date | None = None) -> Batch:
-    """Read, check and merge every file in memory; returns the batch with one report per file."""
+            add_new_names: bool = False, today: dt.date | None = None, isolate: bool = False) -> Batch:
+    """Read, check and merge every file in memory; returns the batch with one report per file.
+    ``isolate``: decode each file in a child process with memory and time limits (the web page)."""
     directory = Path(directory).expanduser().resolve()
     if table is not None and table_of(table) is None:
         raise ValueError(f"unknown table {table!r}")
@@ -546,7 +553,7 @@ def prepare(directory: str | Path, sources: list[Source], table: str | None = No
     key, key_is_new = load.peek_key(directory)
     pointer = storage.read_pointer(directory)
     history = {h.get("sha256"): h for h in pointer.get("history", [])}
-    jobs = [_open(s, table, limits) for s in sources]
+    jobs = [_open(s, table, limits, read_isolated if isolate else read) for s in sources]
     jobs.sort(key=lambda j: ORDER.index(j.report.table) if j.report.table else len(ORDER))
     importer = Importer(directory, add_new_names, today or dt.date.today(), settings, key)
     archives = []
