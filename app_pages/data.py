@@ -58,16 +58,16 @@ if uploads:
     st.markdown(f"**{ctx.t('data.report')}**")
     st.dataframe(datamgmt.summary_frame(batch, lang), hide_index=True, width="stretch")
     for report in batch.reports:
-        title = f"{report.file} · {datamgmt.table_label(report.table, lang)}"
-        with st.expander(title, expanded=len(batch.reports) == 1 or bool(report.fatal)):
+        view = datamgmt.report_view(report, lang)  # every user-supplied string escaped for Markdown
+        with st.expander(view["title"], expanded=len(batch.reports) == 1 or bool(report.fatal)):
             if report.fatal:
-                st.error(report.fatal_reason(lang), icon=":material/error:")
+                st.error(view["fatal"], icon=":material/error:")
                 continue
-            st.write(report.summary(lang))
-            if report.seen_before:
-                st.caption(ctx.t("data.seen_before", at=report.seen_before.replace("T", " ")))
-            for note in report.note_texts(lang):
-                st.caption(f"· {note}")
+            st.markdown(view["summary"])
+            if view["seen_before"]:
+                st.caption(view["seen_before"])
+            for note in view["notes"]:
+                st.caption(note)
             c1, c2 = st.columns([2, 1])
             with c1:
                 if report.errors:
@@ -98,7 +98,7 @@ if uploads:
             with st.spinner(ctx.t("data.importing")):
                 fresh, generation, committed = datamgmt.import_batch(batch)
         except ingest.ImportFailed as exc:
-            st.error(exc.message(lang), icon=":material/error:")
+            st.error(fmt.md_escape(exc.message(lang)), icon=":material/error:")
             st.stop()
         if committed:
             st.session_state["data_done"] = ctx.t("data.done", n=fresh.loaded)
@@ -116,7 +116,7 @@ s1, s2 = st.columns([3, 2])
 with s1:
     st.dataframe(datamgmt.status_frame(status, lang), hide_index=True, width="stretch")
 with s2:
-    st.caption(ctx.t("data.directory", path=ctx.directory))
+    st.caption(fmt.md_escape(ctx.t("data.directory", path=ctx.directory)))
     if ctx.last:
         st.caption(ctx.t("app.data_until", date=fmt.date(ctx.last, lang)))
     recent = datamgmt.history(ctx.directory)

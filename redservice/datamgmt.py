@@ -56,6 +56,20 @@ def import_batch(batch: ingest.Batch) -> tuple[ingest.Batch, str | None, bool]:
         raise ingest.ImportFailed.from_exception(exc) from exc
 
 
+def report_view(report, lang: str) -> dict:
+    """The texts the page shows for one file's report, escaped for Markdown: a file name, a header
+    or a value such as ``![x](http://…)`` or ``**粗体**[链接](http://…)`` is shown as written, never
+    rendered (no image fetched, no link)."""
+    return {
+        "title": fmt.md_escape(f"{report.file} · {table_label(report.table, lang)}"),
+        "fatal": fmt.md_escape(report.fatal_reason(lang)) if report.fatal else None,
+        "summary": fmt.md_escape(report.summary(lang)),
+        "seen_before": fmt.md_escape(t("data.seen_before", lang, at=report.seen_before.replace("T", " ")))
+        if report.seen_before else None,
+        "notes": [fmt.md_escape(f"· {note}") for note in report.note_texts(lang)],
+    }
+
+
 def table_label(table: str | None, lang: str) -> str:
     return t(f"data.table.{table}", lang) if table else "—"
 
