@@ -98,7 +98,7 @@ def cmd_brief(args) -> int:
     store, filters, scope = _selection(args)
     period = "ytd" if not (args.start or args.end) else None
     result = metrics.kpis(store, filters, scope)
-    text = briefing.paragraph(result, period, args.lang)
+    text = briefing.paragraph(result, period, args.lang, scope)
     written = _brief_images(args, store, filters, scope, period) if (args.png or args.pdf) else {}
     if args.json:
         print(json.dumps({"text": text, "start": filters.start.isoformat(), "end": filters.end.isoformat(),
@@ -184,7 +184,7 @@ def _brief_images(args, store, filters, scope, period) -> dict[str, str]:
     data = briefing.gather(
         query, filters, period, args.lang, settings, briefing.county_name(settings, manifest, args.lang),
         briefing.source_name(store), bool(manifest.get("synthetic")), metrics.data_range(store, scope)[1],
-        store.boundaries())
+        store.boundaries(), scope=scope)
     formats = [kind for kind in ("png", "pdf") if getattr(args, kind)]
     try:
         images = render.render(briefing_figure.build(data), formats, scale=briefing_figure.PNG_SCALE,

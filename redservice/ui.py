@@ -264,7 +264,7 @@ def download_excel(ctx: Context, df: pd.DataFrame, title: str, columns: dict[str
     list of members who have not served is hundreds of thousands of rows)."""
     st.download_button(
         ctx.t("export.excel"),
-        data=lambda: export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last),
+        data=lambda: export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last, ctx.scope),
         file_name=export.safe_filename(f"{title}_{ctx.filters.start:%Y%m%d}-{ctx.filters.end:%Y%m%d}", "xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/download:", key=key, on_click="ignore",

@@ -158,3 +158,37 @@ def test_cli_follows_the_same_rules(access_file, capsys):
     assert cli.main(["kpis", "--json", "--as", "zhang@example.cn"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["members"] == expected(Scope(units=("县住建局",)))["members"] > 0
+
+
+def test_brief_as_a_unit_user_names_the_unit_not_the_county(access_file, capsys):
+    """`brief --as <unit user>` must not say 全县… about one unit's figures."""
+    from redservice import cli
+
+    assert cli.main(["brief", "--as", "zhang@example.cn"]) == 0
+    text = capsys.readouterr().out
+    assert "全县" not in text and "县住建局" in text
+    assert cli.main(["brief", "--as", "wang@example.cn", "--lang", "en"]) == 0
+    text = capsys.readouterr().out
+    assert "across the county" not in text and "北城社区" in text
+
+
+def test_export_header_and_footnote_say_the_scope():
+    import datetime as dt
+    import io
+
+    import openpyxl
+    import pandas as pd
+
+    from redservice import briefing, export
+    from redservice.filters import Filters
+
+    scope = Scope(units=("县住建局",), show_names=True, label="unit")
+    f = Filters.make(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    lines = export.describe_filters(f, "zh", scope)
+    assert "查看范围：本单位（县住建局）" in lines and "筛选：无（全部单位、社区）" not in lines
+    data = export.to_excel(pd.DataFrame({"a": [1]}), "标题", f, "zh", scope=scope)
+    cells = [r[0] for r in openpyxl.load_workbook(io.BytesIO(data)).active.values]
+    assert "查看范围：本单位（县住建局）" in cells and "筛选：无（全部单位、社区）" not in cells
+    assert export.describe_filters(f, "zh") [-1] == "筛选：无（全部单位、社区）"  # unscoped: unchanged
+    community = Scope(communities=("北城社区",), show_names=False, label="community")
+    assert briefing.scope_phrase(f, "zh", community) == "北城社区共"
