@@ -93,8 +93,9 @@ def viewer(lang: str) -> access.Viewer:
     with a message, before any figure is computed, when the user may see nothing."""
     logged_in = bool(st.user.get("is_logged_in", False))
     email = st.user.get("email") if logged_in else None
+    claims = st.user.to_dict() if logged_in else {}
     try:
-        who = access.resolve(email, logged_in)
+        who = access.resolve(email, logged_in, claims=claims)
     except access.AccessError as exc:
         st.error(t("access.misconfigured", lang, reason=str(exc)))
         st.stop()
@@ -107,8 +108,11 @@ def viewer(lang: str) -> access.Viewer:
                 st.button(t("access.login", lang), on_click=st.login, type="primary")
             else:
                 st.info(t("access.no_auth", lang))
+        elif access.unverified(claims):
+            st.error(t("access.unverified", lang, email=fmt.md_escape(email)), icon=":material/block:")
+            st.button(t("access.logout", lang), on_click=st.logout)
         else:
-            st.error(t("access.unknown_user", lang, email=email or ""), icon=":material/block:")
+            st.error(t("access.unknown_user", lang, email=fmt.md_escape(email)), icon=":material/block:")
             st.button(t("access.logout", lang), on_click=st.logout)
         st.stop()
     if who.local:

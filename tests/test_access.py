@@ -192,3 +192,35 @@ def test_export_header_and_footnote_say_the_scope():
     assert export.describe_filters(f, "zh") [-1] == "筛选：无（全部单位、社区）"  # unscoped: unchanged
     community = Scope(communities=("北城社区",), show_names=False, label="community")
     assert briefing.scope_phrase(f, "zh", community) == "北城社区共"
+
+
+def test_an_unverified_email_gets_no_role(access_file):
+    """A token whose email_verified is false maps to nobody, even for an address in the file."""
+    user = {**login("org@example.cn"), "email_verified": False}
+    at = run_app(user=user)
+    assert not at.exception and not at.metric
+    assert any("未经身份提供方验证" in e.value for e in at.error)
+    assert access.resolve("org@example.cn", True, claims={"email_verified": "false"}) is None
+    assert access.resolve("org@example.cn", True, claims={"email_verified": True}).role == "orgdept"
+
+
+def test_a_group_claim_maps_to_a_role(tmp_path, monkeypatch):
+    path = tmp_path / "access.toml"
+    path.write_text('groups_claim = "groups"\n' + ACCESS + '\n[groups."住建局干部"]\nrole = "unit"\nunits = ["县住建局"]\n',
+                    encoding="utf-8")
+    monkeypatch.setenv(access.ENV_ACCESS, str(path))
+    who = access.resolve("new@example.cn", True, claims={"groups": ["其他", "住建局干部"]})
+    assert who.role == "unit" and who.scope.units == ("县住建局",) and who.email == "new@example.cn"
+    assert access.resolve("new@example.cn", True, claims={"groups": ["其他"]}) is None
+    assert access.resolve("new@example.cn", True, claims={"groups": ["住建局干部"], "email_verified": False}) is None
+
+
+def test_sign_in_dependencies_are_pinned():
+    """st.login needs Authlib (Streamlit's auth extra): it is in requirements.txt and importable."""
+    from streamlit import auth_util
+
+    from redservice.config import PROJECT_DIR
+
+    pins = (PROJECT_DIR / "requirements.txt").read_text(encoding="utf-8").lower()
+    assert "authlib==" in pins and "httpx==" in pins
+    assert auth_util.is_authlib_installed()
