@@ -96,7 +96,7 @@ if uploads:
                  disabled=not (can_write and batch.loaded)):
         try:
             with st.spinner(ctx.t("data.importing")):
-                fresh, generation, committed = datamgmt.import_batch(batch)
+                fresh, generation, committed = datamgmt.import_batch(batch, ui.actor())
         except ingest.ImportFailed as exc:
             st.error(fmt.md_escape(exc.message(lang)), icon=":material/error:")
             st.stop()

@@ -41,13 +41,13 @@ def check(directory: str | Path, files: list[tuple[str, bytes]], table: str | No
                           add_new_names=add_new, isolate=True)
 
 
-def import_batch(batch: ingest.Batch) -> tuple[ingest.Batch, str | None, bool]:
+def import_batch(batch: ingest.Batch, actor: str | None = None) -> tuple[ingest.Batch, str | None, bool]:
     """Commit a checked batch. If the store changed since the check, check again and return the new
     batch without writing (the user confirms again): (batch, generation, committed).
     Any other failure (a full disk, the file system) raises ``ingest.ImportFailed``, whose message
     says what happened and that nothing was changed."""
     try:
-        return batch, ingest.commit(batch), True
+        return batch, ingest.commit(batch, actor), True
     except ingest.StaleBatch:
         fresh = ingest.prepare(batch.directory, batch.sources, table=batch.table_arg,
                                add_new_names=batch.add_new_names, isolate=True)
@@ -162,17 +162,33 @@ def status_filters() -> Filters:
     return Filters.make(dt.date(2000, 1, 1), today)
 
 
-def history(directory: str | Path, limit: int = 10) -> list[dict]:
+def history(directory: str | Path, limit: int = 50) -> list[dict]:
+    """The latest imports, newest first: the store's import log (``ingest.audit``), else — for a
+    store written before the log existed — the summary kept in generation.json."""
     from redservice import storage
+    from redservice.ingest import audit
 
-    return list(reversed(storage.read_pointer(directory).get("history", [])))[:limit]
+    logged = audit.read(directory, limit)
+    if logged:
+        return logged
+    return [{**h, "outcome": "committed"} for h in reversed(storage.read_pointer(directory).get("history", []))][:limit]
 
 
 def history_frame(recent: list[dict], lang: str) -> pd.DataFrame:
+    """The import log as the page shows it (a dataframe: text, never Markdown)."""
+    def outcome(h):
+        kind = (h.get("outcome") or "committed").split(":")[0]
+        return t(f"data.outcome.{kind}", lang)
+
     return pd.DataFrame([{
-        t("data.col.at", lang): h.get("at", "").replace("T", " "),
+        t("data.col.at", lang): (h.get("at") or "").replace("T", " "),
+        t("data.col.who", lang): h.get("who") or "—",
         t("data.col.file", lang): h.get("file"),
         t("data.col.table", lang): table_label(h.get("table"), lang),
+        t("data.col.rows_read", lang): h.get("rows_read"),
         t("data.col.loaded", lang): h.get("loaded"),
         t("data.col.rejected", lang): h.get("rejected"),
+        t("data.col.skipped", lang): h.get("skipped"),
+        t("data.col.outcome", lang): outcome(h),
+        t("data.col.sha256", lang): (h.get("sha256") or "")[:12],
     } for h in recent])

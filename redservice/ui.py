@@ -15,6 +15,7 @@ from redservice.i18n import DEFAULT_LANG, LANGS, t
 from redservice.store import Store
 
 CTX_KEY = "_redservice_ctx"
+VIEWER_KEY = "_redservice_viewer"
 
 
 @st.cache_resource(show_spinner=False)
@@ -52,6 +53,17 @@ class Context:
         f = self.filters if filters is None else filters
         key = repr((f, self.scope, sorted(extra.items())))
         return _cached(self.directory, self.version, name, key, f, self.scope, extra)
+
+
+def actor() -> str:
+    """Who is acting, for the import log: the signed-in e-mail address, or in local mode the
+    operating-system account the server runs as."""
+    from redservice.ingest.audit import os_user
+
+    who = st.session_state.get(VIEWER_KEY)
+    if who is not None and who.email:
+        return who.email
+    return f"{os_user()}（本地模式）"
 
 
 def context() -> Context:
@@ -115,6 +127,7 @@ def viewer(lang: str) -> access.Viewer:
             st.error(t("access.unknown_user", lang, email=fmt.md_escape(email)), icon=":material/block:")
             st.button(t("access.logout", lang), on_click=st.logout)
         st.stop()
+    st.session_state[VIEWER_KEY] = who
     if who.local:
         sb.caption(t("access.local_mode", lang))
     else:

@@ -117,7 +117,7 @@ def test_a_store_that_keeps_moving_exits_3(store, tmp_path, capsys, monkeypatch)
     before = snapshot(store)
     calls = []
 
-    def stale(batch):
+    def stale(batch, actor=None):
         calls.append(batch)
         raise ingest.StaleBatch("store moved")
 

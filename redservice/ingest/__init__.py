@@ -1,7 +1,8 @@
 """Importing counties' ledgers (台账) per the data contract (see docs/import.md).
 
 ``prepare`` reads and checks files against the store and writes nothing; ``commit`` writes a
-prepared batch into the store as one atomic step. ``run`` does both (what the CLI uses).
+prepared batch into the store as one atomic step. ``run`` does both (what the CLI uses). Every
+import attempted is appended to the store's import log (``audit``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from redservice.ingest.batch import Batch, Source, prepare
-from redservice.ingest import load
+from redservice.ingest import audit, load
 from redservice.ingest.load import ImportFailed, RefusedStore, StaleBatch, commit
 from redservice.ingest.report import FileReport, RowError, rejected_excel
 from redservice.ingest.templates import ORDER, TEMPLATES, table_of, template_xlsx, write_templates
@@ -22,7 +23,7 @@ MAX_ATTEMPTS = 5
 
 
 def run(directory: str | Path, sources: list[Source], table: str | None = None, add_new_names: bool = False,
-        dry_run: bool = False, today=None) -> tuple[Batch, str | None]:
+        dry_run: bool = False, today=None, actor: str | None = None) -> tuple[Batch, str | None]:
     """Prepare and (unless ``dry_run``) commit.
 
     Imports into one store take turns: each holds the store's queue lock from preparing its batch
@@ -42,8 +43,10 @@ def run(directory: str | Path, sources: list[Source], table: str | None = None, 
         for attempt in range(MAX_ATTEMPTS):
             batch = prepare(directory, sources, table=table, add_new_names=add_new_names, today=today)
             try:
-                return batch, commit(batch)
+                return batch, commit(batch, actor)
             except StaleBatch as exc:
                 if attempt == MAX_ATTEMPTS - 1:
-                    raise ImportFailed("stale", detail=str(exc)[:200], attempts=MAX_ATTEMPTS) from exc
+                    failure = ImportFailed("stale", detail=str(exc)[:200], attempts=MAX_ATTEMPTS)
+                    audit.record(directory, batch.reports, actor, "failed:stale", detail=failure.message())
+                    raise failure from exc
     raise AssertionError("unreachable")

@@ -34,6 +34,7 @@ import shutil
 from pathlib import Path
 
 from redservice import serving, storage
+from redservice.ingest import audit
 from redservice.parquet_io import write_table
 from redservice.privacy import KEY_ENV, KEY_FILE
 from redservice.schema import TABLES, parquet_name
@@ -207,8 +208,10 @@ def _next_generation(directory: Path, current: str | None) -> str:
 
 
 # -- commit -------------------------------------------------------------------------------------------------
-def commit(batch) -> str | None:
-    """Write the batch as the store's new generation; returns its id (None when nothing changed)."""
+def commit(batch, actor: str | None = None) -> str | None:
+    """Write the batch as the store's new generation; returns its id (None when nothing changed).
+    The attempt is appended to the store's import log (``audit``) with ``actor`` as who did it
+    (None: the operating-system user, as for the command line)."""
     from redservice.config import DEMO_DIR
 
     directory = batch.directory
@@ -226,8 +229,13 @@ def commit(batch) -> str | None:
         archives = [a for a in batch.archives
                     if not (directory / ARCHIVE_DIR / archive_name(a[0], a[1])).exists()]
         if not tables and not archives:
+            audit.record(directory, batch.reports, actor, "unchanged")
             return None
-        _check_space(directory, tables, archives)
+        try:
+            _check_space(directory, tables, archives)
+        except ImportFailed as exc:
+            _audit_failure(directory, batch, actor, exc)
+            raise
         if batch.key_is_new:
             _save_key(directory, batch.key)
 
@@ -235,7 +243,7 @@ def commit(batch) -> str | None:
         stage = directory / STAGING_DIR / generation
         try:
             _write_generation(batch, directory, generation, current, stage, tables, archives)
-        except BaseException:
+        except BaseException as exc:
             # not committed: nothing points at what was written; remove it now, not at the next import
             if storage.current_generation(directory) != generation:
                 shutil.rmtree(stage, ignore_errors=True)
@@ -244,13 +252,24 @@ def commit(batch) -> str | None:
                     (directory / STAGING_DIR).rmdir()
                 for stray in directory.glob(f".{storage.GENERATION_FILE}.*.tmp"):
                     stray.unlink(missing_ok=True)
+                _audit_failure(directory, batch, actor, exc)
             raise
         _checkpoint("committed")
+        with contextlib.suppress(OSError):  # committed; a log the disk cannot take does not undo it
+            audit.record(directory, batch.reports, actor, "committed", generation)
         try:
             recover(directory)
         except OSError:
             pass  # the import is committed; the next import finishes the cleanup
         return generation
+
+
+def _audit_failure(directory: Path, batch, actor, exc: BaseException) -> None:
+    if not isinstance(exc, Exception):
+        return  # interrupted (KeyboardInterrupt): no log line
+    failure = ImportFailed.from_exception(exc)
+    with contextlib.suppress(OSError):  # a full disk may refuse the log line too
+        audit.record(directory, batch.reports, actor, f"failed:{failure.kind}", detail=failure.message())
 
 
 def _check_space(directory: Path, tables: dict, archives: list) -> None:
