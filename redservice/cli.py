@@ -162,6 +162,47 @@ def cmd_import(args) -> int:
     return 2 if unreadable else batch.exit_code()
 
 
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from redservice import metrics, page_exports
+    from redservice.store import Store
+
+    if args.list or not args.name:
+        for code, title, page in page_exports.listing(args.lang):
+            print(f"{code}\t{title}\t{page}")
+        return 0 if args.list else 2
+    if not args.out:
+        raise CliError("请用 --out 文件.xlsx 指定输出文件")
+    try:
+        page_exports.find(args.name)
+    except page_exports.ExportError as exc:
+        raise CliError(f"没有名为“{args.name}”的导出；可用 export --list 查看") from exc
+    scope = _scope(args)  # checks --as against the access file
+    directory = config.data_dir(args.data)
+    params = {"unit": args.unit, "branch": args.branch, "community": args.community, "category": args.category,
+              "form": args.form}
+    if args.start or args.end:
+        store = Store(directory)
+        try:
+            f = metrics.default_filters(store, scope, start=args.start, end=args.end)
+        finally:
+            store.close()
+        params.update(period="custom", start=f.start.isoformat(), end=f.end.isoformat())
+    try:
+        _, data = page_exports.build(args.name, directory, params, args.viewer, args.lang)
+    except page_exports.ExportError as exc:
+        raise CliError(str(exc)) from exc
+    out = Path(args.out).expanduser()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    except OSError as exc:
+        raise CliError(f"无法写入 {out}：{exc.strerror or exc}") from exc
+    print(out)
+    return 0
+
+
 def cmd_templates(args) -> int:
     from redservice import ingest
 
@@ -266,6 +307,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object per file (one per line)")
     p.add_argument("--max-errors", type=int, default=20, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="write a page's Excel download (the same workbook as its button)")
+    p.add_argument("name", nargs="?", help="the export's name (see --list), e.g. scorecard or 单位评分表")
+    _add_selection(p)
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the workbook")
+    p.add_argument("--out", metavar="FILE.xlsx", help="the workbook to write")
+    p.add_argument("--list", action="store_true", help="list the exports")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("templates", help="write the import templates (xlsx, header and an example row)")
     p.add_argument("--out", required=True, help="directory to write")

@@ -274,14 +274,29 @@ def _kpis(ctx: Context) -> dict:
     return metrics.result(current, previous, ctx.filters)
 
 
+_capture: dict | None = None  # set by redservice.page_exports while it runs a page headless
+
+
+def capture(into: dict | None) -> None:
+    """Record every download_excel of the next runs into ``into`` (key -> (title, filters, make));
+    None stops recording."""
+    global _capture
+    _capture = into
+
+
 def download_excel(ctx: Context, df: pd.DataFrame, title: str, columns: dict[str, str] | None = None,
                    key: str | None = None) -> None:
     """A download button for the table as Excel, with the title and the filters in force on top.
     The workbook is written when the button is clicked, not on every run of the page (a province's
     list of members who have not served is hundreds of thousands of rows)."""
+    def make() -> bytes:
+        return export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last, ctx.scope)
+
+    if _capture is not None and key:
+        _capture[key] = (title, ctx.filters, make)
     st.download_button(
         ctx.t("export.excel"),
-        data=lambda: export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last, ctx.scope),
+        data=make,
         file_name=export.safe_filename(f"{title}_{ctx.filters.start:%Y%m%d}-{ctx.filters.end:%Y%m%d}", "xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/download:", key=key, on_click="ignore",
