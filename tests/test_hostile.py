@@ -72,7 +72,30 @@ HOSTILE = {
     "lying_zip_bomb.xlsx": (lambda: lying_zip_bomb(300), None, ("fatal", "broken_workbook")),
     "long_unknown_names.csv": (lambda: long_value_rows(2000, 5000), None, ("counts", (2000, 0, 2000, 0))),
     "odd_name.csv": (lambda: GOOD_CSV.encode(), ODD_NAME, ("counts", (1, 1, 0, 0))),
+    # NUL is not allowed in XML: the sheet is not well-formed, the file is refused as a whole
+    "nul_bytes.xlsx": (lambda: handwritten_xlsx([GOOD_CSV.splitlines()[0].split(","),
+                                                 ["2025-04-01", "李明强", "县卫生\x00健康局", "河阳社区", "送政策", "2"]]),
+                       None, ("fatal", "broken_workbook")),
+    "nul_bytes.csv": (lambda: GOOD_CSV.encode() + b"2025-04-02,\x00\x00\x00,\x00,x,y,1\n", None,
+                      ("counts", (2, 1, 1, 0))),
+    "formula_cells.xlsx": (lambda: _formula_book(), None, ("counts", (2, 1, 1, 0))),
 }
+
+
+def _formula_book() -> bytes:
+    """A ledger whose 服务时长 is a formula (=1+1, cached 2) and whose 姓名 is a formula with no cached
+    value: the cached value is read, never the formula; no value, no row."""
+    from hostile import _sheet
+
+    head = "".join(f'<c t="inlineStr"><is><t>{h}</t></is></c>' for h in GOOD_CSV.splitlines()[0].split(","))
+    def row(name_cell, hours_cell):
+        cells = ['<c t="inlineStr"><is><t>2025-04-01</t></is></c>', name_cell,
+                 *(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in ("县卫生健康局", "河阳社区", "送政策")), hours_cell]
+        return "<row>" + "".join(cells) + "</row>"
+    name = '<c t="inlineStr"><is><t>李明强</t></is></c>'
+    xml = _sheet(f"<row>{head}</row>" + row(name, "<c><f>1+1</f><v>2</v></c>")
+                 + row('<c t="str"><f>HYPERLINK("http://x","点击")</f></c>', "<c><f>1+1</f><v>2</v></c>"))
+    return handwritten_xlsx([], sheet_xml=xml)
 
 
 @pytest.fixture(scope="module")
