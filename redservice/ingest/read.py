@@ -5,8 +5,11 @@ as one). CSV text: UTF-8 with or without BOM, UTF-16 with BOM (Excel's "Unicode 
 tab-separated), else GB18030 (a superset of GBK); undecodable bytes become U+FFFD so that the row
 holding them is rejected, not the file. ``.xlsx`` with openpyxl in read-only mode, parsed through
 defusedxml (entity expansion — the "billion laughs" bomb — is refused) after a check of the
-archive's uncompressed size (zip bombs); ``.xls`` with xlrd. Merged cells hand their value to every
-cell of the range. Every row keeps the number Excel shows for it; blank rows after the last
+archive's uncompressed size, in total and per part (zip bombs, one huge shared string); shared
+strings and sheets are streamed, each cell kept to ``Limits.max_field_chars`` + 1 characters; a
+cell's column comes from its ``r`` reference, or from its place in the row when it has none.
+``.xls`` with xlrd. ``read_isolated`` does the same in a child process under memory and time limits
+(the web page). Merged cells hand their value to every cell of the range. Every row keeps the number Excel shows for it; blank rows after the last
 non-blank one are not rows of the file.
 """
 
@@ -639,6 +642,7 @@ def read_isolated(data: bytes, limits: Limits | None = None) -> Workbook:
     ``limits.parse_timeout_s`` seconds; a child that runs out of either is a ReadError."""
     import dataclasses
     import json
+    import signal
     import subprocess
     import sys
 
@@ -658,9 +662,9 @@ def read_isolated(data: bytes, limits: Limits | None = None) -> Workbook:
         out = json.loads(done.stdout)
     except ValueError:
         err = done.stderr.decode("utf-8", "replace")
-        if "MemoryError" in err or done.returncode in (-9, 137):
+        if "MemoryError" in err or done.returncode == -signal.SIGKILL:
             raise ReadError("parse_memory", mb=limits.parse_memory_mb) from None
-        if done.returncode in (-24, -signal_number("SIGXCPU")):
+        if done.returncode == -signal.SIGXCPU:  # RLIMIT_CPU
             raise ReadError("parse_timeout", seconds=seconds) from None
         raise ReadError("parse_failed", detail=(err.strip().splitlines() or [f"exit {done.returncode}"])[-1][:200]) \
             from None
@@ -672,8 +676,3 @@ def read_isolated(data: bytes, limits: Limits | None = None) -> Workbook:
     sheets = [Sheet(name, [(number, cells) for number, cells in rows], merged) for name, rows, merged in out["sheets"]]
     return Workbook(out["kind"], sheets, out["encoding"], notes)
 
-
-def signal_number(name: str) -> int:
-    import signal
-
-    return int(getattr(signal, name, 24))
