@@ -36,22 +36,39 @@ def check(directory: str | Path, files: list[tuple[str, bytes]], table: str | No
           add_new: bool = False) -> ingest.Batch:
     """Read and check the files against the store; writes nothing. Each file is decoded in a child
     process with memory and time limits (``[import] parse_memory_mb``, ``parse_timeout_s``), so the
-    server never holds what a file expands to."""
-    return ingest.prepare(directory, [ingest.Source(name, data) for name, data in files], table=table,
-                          add_new_names=add_new, isolate=True)
+    server never holds what a file expands to. The batch kept for the page holds the reports only:
+    the store's tables it was checked against are released (``import_batch`` checks again)."""
+    batch = ingest.prepare(directory, [ingest.Source(name, data) for name, data in files], table=table,
+                           add_new_names=add_new, isolate=True)
+    batch.states = {}  # the store's rows as Python objects: tens of MB per session, not needed to show the report
+    return batch
 
 
 def import_batch(batch: ingest.Batch, actor: str | None = None) -> tuple[ingest.Batch, str | None, bool]:
-    """Commit a checked batch. If the store changed since the check, check again and return the new
-    batch without writing (the user confirms again): (batch, generation, committed).
+    """Import a checked batch: under the store's import queue (the command line's imports take turns
+    with it), check the same files again and commit them. If the store changed since the check,
+    return the new check without writing (the user confirms again): (batch, generation, committed).
     Any other failure (a full disk, the file system) raises ``ingest.ImportFailed``, whose message
     says what happened and that nothing was changed."""
+    from redservice.ingest import load
+
+    directory = Path(batch.directory)
+    if not writable(directory):
+        raise ingest.RefusedStore(str(directory))  # before the queue's lock file is created in it
     try:
-        return batch, ingest.commit(batch, actor), True
-    except ingest.StaleBatch:
-        fresh = ingest.prepare(batch.directory, batch.sources, table=batch.table_arg,
-                               add_new_names=batch.add_new_names, isolate=True)
-        return fresh, None, False
+        with load.lock(directory, load.QUEUE_FILE):
+            fresh = ingest.prepare(directory, batch.sources, table=batch.table_arg,
+                                   add_new_names=batch.add_new_names, isolate=True)
+            if fresh.base_generation != batch.base_generation:
+                fresh.states = {}
+                return fresh, None, False
+            try:
+                return fresh, ingest.commit(fresh, actor), True
+            except ingest.StaleBatch:
+                fresh.states = {}
+                return fresh, None, False
+    except ingest.ImportFailed:
+        raise
     except Exception as exc:
         raise ingest.ImportFailed.from_exception(exc) from exc
 
