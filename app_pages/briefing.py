@@ -38,7 +38,7 @@ st.html(CSS)
 manifest = ctx.store.manifest()
 data = briefing.gather(ctx.query, ctx.filters, ctx.period, ctx.lang, ctx.settings, ui.county_name(ctx),
                        briefing.source_name(ctx.store), bool(manifest.get("synthetic")), ctx.last,
-                       ctx.store.boundaries())
+                       ctx.store.boundaries(), scope=ctx.scope)
 stamp = f"{ctx.filters.start:%Y%m%d}-{ctx.filters.end:%Y%m%d}"
 
 

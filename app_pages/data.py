@@ -36,7 +36,7 @@ def _mapping_form(index: int, report, files, add_new: bool) -> None:
     grid = st.columns(4)
     for j, header in enumerate(datamgmt.mapping_headers(report)):
         with grid[j % 4]:
-            chosen[header] = st.selectbox(ui.md_escape(header), options, index=options.index(guess.get(header)),
+            chosen[header] = st.selectbox(fmt.md_escape(header), options, index=options.index(guess.get(header)),
                                           key=f"map_{index}_{table}_{j}",
                                           format_func=lambda v, tb=table: datamgmt.field_label(tb, v, lang))
     name = st.text_input(ctx.t("mapping.name"), value=datamgmt.default_mapping_name(report, table),
@@ -52,7 +52,7 @@ def _mapping_form(index: int, report, files, add_new: bool) -> None:
         st.warning(problem, icon=":material/rule:")
     elif trial is not None:
         tried = trial.reports[0]
-        st.caption(ui.md_escape(ctx.t("mapping.preview", summary=tried.summary(lang))))
+        st.caption(fmt.md_escape(ctx.t("mapping.preview", summary=tried.summary(lang))))
         preview = datamgmt.preview_frame(tried, lang, ctx.scope.show_names)
         if not preview.empty:
             st.dataframe(preview.head(5), hide_index=True, width="stretch")
@@ -62,7 +62,7 @@ def _mapping_form(index: int, report, files, add_new: bool) -> None:
         if failed:
             st.error(failed, icon=":material/error:")
         else:
-            st.session_state["data_done"] = ctx.t("mapping.saved", name=ui.md_escape(candidate.name))
+            st.session_state["data_done"] = ctx.t("mapping.saved", name=fmt.md_escape(candidate.name))
             st.session_state.pop("data_batch_key", None)
             st.rerun()
 
@@ -112,18 +112,18 @@ if uploads:
     st.markdown(f"**{ctx.t('data.report')}**")
     st.dataframe(datamgmt.summary_frame(batch, lang), hide_index=True, width="stretch")
     for index, report in enumerate(batch.reports):
-        title = f"{report.file} · {datamgmt.table_label(report.table, lang)}"
-        with st.expander(title, expanded=len(batch.reports) == 1 or bool(report.fatal)):
+        view = datamgmt.report_view(report, lang)  # every user-supplied string escaped for Markdown
+        with st.expander(view["title"], expanded=len(batch.reports) == 1 or bool(report.fatal)):
             if report.fatal:
-                st.error(report.fatal_reason(lang), icon=":material/error:")
+                st.error(view["fatal"], icon=":material/error:")
                 if datamgmt.needs_mapping(report):
                     _mapping_form(index, report, files, add_new)
                 continue
-            st.write(report.summary(lang))
-            if report.seen_before:
-                st.caption(ctx.t("data.seen_before", at=report.seen_before.replace("T", " ")))
-            for note in report.note_texts(lang):
-                st.caption(f"· {note}")
+            st.markdown(view["summary"])
+            if view["seen_before"]:
+                st.caption(view["seen_before"])
+            for note in view["notes"]:
+                st.caption(note)
             c1, c2 = st.columns([2, 1])
             with c1:
                 if report.errors:
@@ -152,8 +152,12 @@ if uploads:
         st.caption(ctx.t("data.confirm_help", n=batch.loaded))
     if st.button(ctx.t("data.confirm"), type="primary", icon=":material/upload:", key="data_confirm",
                  disabled=not (can_write and batch.loaded)):
-        with st.spinner(ctx.t("data.importing")):
-            fresh, generation, committed = datamgmt.import_batch(batch)
+        try:
+            with st.spinner(ctx.t("data.importing")):
+                fresh, generation, committed = datamgmt.import_batch(batch, ui.actor())
+        except ingest.ImportFailed as exc:
+            st.error(fmt.md_escape(exc.message(lang)), icon=":material/error:")
+            st.stop()
         if committed:
             st.session_state["data_done"] = ctx.t("data.done", n=fresh.loaded)
             st.session_state["data_round"] = st.session_state.get("data_round", 0) + 1
@@ -170,7 +174,7 @@ s1, s2 = st.columns([3, 2])
 with s1:
     st.dataframe(datamgmt.status_frame(status, lang), hide_index=True, width="stretch")
 with s2:
-    st.caption(ctx.t("data.directory", path=ctx.directory))
+    st.caption(fmt.md_escape(ctx.t("data.directory", path=ctx.directory)))
     if ctx.last:
         st.caption(ctx.t("app.data_until", date=fmt.date(ctx.last, lang)))
     recent = datamgmt.history(ctx.directory)

@@ -23,7 +23,7 @@ from typing import Callable
 import pandas as pd
 
 from redservice import export, fmt
-from redservice.filters import Filters
+from redservice.filters import Filters, Scope
 from redservice.i18n import t
 
 NEAR = 0.03
@@ -77,26 +77,29 @@ def period_phrase(filters: Filters, period: str | None, lang: str) -> str:
     return t("brief.between", lang, start=fmt.date(filters.start, lang), end=fmt.date(filters.end, lang))
 
 
-def scope_phrase(filters: Filters, lang: str) -> str:
-    """全县 / 县住建局 / 县住建局等3个单位 (en: the county / …)."""
+def scope_phrase(filters: Filters, lang: str, scope: Scope | None = None) -> str:
+    """全县 / 县住建局 / 县住建局等3个单位 (en: the county / …). The units or communities named are
+    the filter's, else the viewer's scope: a unit's user never reads 全县 about one unit's figures."""
     # zh: 共 keeps a name ending in a digit apart from the count that follows ("U1共2个党支部").
     joiner = "共" if lang == "zh" else ""
-    if filters.units:
-        first, n = filters.units[0], len(filters.units)
+    units = filters.units or (scope.units if scope is not None else None)
+    communities = filters.communities or (scope.communities if scope is not None else None)
+    if units:
+        first, n = units[0], len(units)
         return (first if n == 1 else t("brief.units_many", lang, first=first, n=n)) + joiner
-    if filters.communities:
-        first, n = filters.communities[0], len(filters.communities)
+    if communities:
+        first, n = communities[0], len(communities)
         return (first if n == 1 else t("brief.communities_many", lang, first=first, n=n)) + joiner
     return t("brief.county", lang)
 
 
-def paragraph(result: dict, period: str | None, lang: str = "zh") -> str:
-    """The summary paragraph for the KPI result (``metrics.kpis``)."""
+def paragraph(result: dict, period: str | None, lang: str = "zh", scope: Scope | None = None) -> str:
+    """The summary paragraph for the KPI result (``metrics.kpis``), naming the viewer's scope."""
     cur = result["current"]
     filters: Filters = result["filters"]
     values = {
         "period": period_phrase(filters, period, lang),
-        "scope": scope_phrase(filters, lang),
+        "scope": scope_phrase(filters, lang, scope),
         "branches": _exact(cur["branches"], lang),
         "members": approx(cur["members"], lang),
         "communities": _exact(cur["communities"], lang),
@@ -144,6 +147,7 @@ class Briefing:
     source: str  # the data's name (manifest "name", else the data directory's name)
     synthetic: bool
     last: dt.date | None  # the data's last date
+    scope: Scope | None = None  # the viewer's scope, named in the footnote when it limits the figures
 
     @property
     def title(self) -> str:
@@ -159,7 +163,7 @@ class Briefing:
         first = [source]
         if self.last:
             first.append(t("app.data_until", lang, date=fmt.date(self.last, lang)))
-        first.extend(export.describe_filters(self.filters, lang))
+        first.extend(export.describe_filters(self.filters, lang, self.scope))
         prev = self.filters.previous()
         first.append(t("filter.previous", lang, start=fmt.date(prev.start, lang), end=fmt.date(prev.end, lang)))
         return [t("briefing.separator", lang).join(first), t("briefing.rounding", lang)]
@@ -178,7 +182,8 @@ def source_name(store) -> str:
 
 
 def gather(query: Callable[..., pd.DataFrame], filters: Filters, period: str | None, lang: str, settings: dict,
-           county: str, source: str, synthetic: bool, last: dt.date | None, boundaries: dict) -> Briefing:
+           county: str, source: str, synthetic: bool, last: dt.date | None, boundaries: dict,
+           scope: Scope | None = None) -> Briefing:
     """Run the briefing's queries through ``query(name, filters=None, **extra)`` (the page's cached
     ``ctx.query`` or the CLI's store) and shape them with the other pages' logic."""
     from redservice import coverage, metrics, services, wishes
@@ -189,11 +194,11 @@ def gather(query: Callable[..., pd.DataFrame], filters: Filters, period: str | N
     trend_start = min(filters.start, period_range("last12", filters.end)[0])
     return Briefing(
         lang=lang, county=county, filters=filters, period=period, result=result,
-        text=paragraph(result, period, lang),
+        text=paragraph(result, period, lang, scope),
         trend=query("monthly_trend", filters=filters.with_period(trend_start, filters.end)),
         trend_start=trend_start,
         communities=coverage.community_table(query("community_summary")),
         categories=services.by_category(query("service_categories"), settings),
         pipeline=wishes.pipeline(query("wish_pipeline").iloc[0]),
-        boundaries=boundaries, settings=settings, source=source, synthetic=synthetic, last=last,
+        boundaries=boundaries, settings=settings, source=source, synthetic=synthetic, last=last, scope=scope,
     )

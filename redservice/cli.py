@@ -35,6 +35,9 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+EXIT_INTERNAL = 3  # an import failed for a reason of the machine (disk, file system, concurrent writers)
+
+
 class CliError(Exception):
     """A problem the user must fix; printed in Chinese, exit code 2."""
 
@@ -95,7 +98,7 @@ def cmd_brief(args) -> int:
     store, filters, scope = _selection(args)
     period = "ytd" if not (args.start or args.end) else None
     result = metrics.kpis(store, filters, scope)
-    text = briefing.paragraph(result, period, args.lang)
+    text = briefing.paragraph(result, period, args.lang, scope)
     written = _brief_images(args, store, filters, scope, period) if (args.png or args.pdf) else {}
     if args.json:
         print(json.dumps({"text": text, "start": filters.start.isoformat(), "end": filters.end.isoformat(),
@@ -135,6 +138,13 @@ def cmd_import(args) -> int:
                                        dry_run=args.dry_run, mapping=args.mapping)
     except MappingError as exc:
         raise CliError(t(f"mapping.{exc.kind}", **exc.params)) from exc
+    except Exception as exc:  # a failure of the machine, not of the files: exit 3, the store unchanged
+        failure = ingest.ImportFailed.from_exception(exc)
+        if args.json:
+            print(json.dumps({"fatal": failure.message(), "kind": failure.kind, "exit": EXIT_INTERNAL},
+                             ensure_ascii=False))
+        print(f"错误：{failure.message()}", file=sys.stderr)
+        return EXIT_INTERNAL
     reports = batch.reports + unreadable
     for report in reports:
         if args.json:
@@ -196,6 +206,47 @@ def cmd_mappings(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from redservice import metrics, page_exports
+    from redservice.store import Store
+
+    if args.list or not args.name:
+        for code, title, page in page_exports.listing(args.lang):
+            print(f"{code}\t{title}\t{page}")
+        return 0 if args.list else 2
+    if not args.out:
+        raise CliError("请用 --out 文件.xlsx 指定输出文件")
+    try:
+        page_exports.find(args.name)
+    except page_exports.ExportError as exc:
+        raise CliError(f"没有名为“{args.name}”的导出；可用 export --list 查看") from exc
+    scope = _scope(args)  # checks --as against the access file
+    directory = config.data_dir(args.data)
+    params = {"unit": args.unit, "branch": args.branch, "community": args.community, "category": args.category,
+              "form": args.form}
+    if args.start or args.end:
+        store = Store(directory)
+        try:
+            f = metrics.default_filters(store, scope, start=args.start, end=args.end)
+        finally:
+            store.close()
+        params.update(period="custom", start=f.start.isoformat(), end=f.end.isoformat())
+    try:
+        _, data = page_exports.build(args.name, directory, params, args.viewer, args.lang)
+    except page_exports.ExportError as exc:
+        raise CliError(str(exc)) from exc
+    out = Path(args.out).expanduser()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    except OSError as exc:
+        raise CliError(f"无法写入 {out}：{exc.strerror or exc}") from exc
+    print(out)
+    return 0
+
+
 def cmd_templates(args) -> int:
     from redservice import ingest
 
@@ -218,7 +269,7 @@ def _brief_images(args, store, filters, scope, period) -> dict[str, str]:
     data = briefing.gather(
         query, filters, period, args.lang, settings, briefing.county_name(settings, manifest, args.lang),
         briefing.source_name(store), bool(manifest.get("synthetic")), metrics.data_range(store, scope)[1],
-        store.boundaries())
+        store.boundaries(), scope=scope)
     formats = [kind for kind in ("png", "pdf") if getattr(args, kind)]
     try:
         images = render.render(briefing_figure.build(data), formats, scale=briefing_figure.PNG_SCALE,
@@ -311,6 +362,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_mappings)
+
+    p = sub.add_parser("export", help="write a page's Excel download (the same workbook as its button)")
+    p.add_argument("name", nargs="?", help="the export's name (see --list), e.g. scorecard or 单位评分表")
+    _add_selection(p)
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the workbook")
+    p.add_argument("--out", metavar="FILE.xlsx", help="the workbook to write")
+    p.add_argument("--list", action="store_true", help="list the exports")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("templates", help="write the import templates (xlsx, header and an example row)")
     p.add_argument("--out", required=True, help="directory to write")

@@ -34,10 +34,15 @@ def fingerprint(files: list[tuple[str, bytes]], table: str | None, add_new: bool
 
 def check(directory: str | Path, files: list[tuple[str, bytes]], table: str | None = None,
           add_new: bool = False, mapping=None) -> ingest.Batch:
-    """Read and check the files against the store; writes nothing. ``mapping``: an unsaved column
-    mapping to read them with (the mapping form's preview)."""
-    return ingest.prepare(directory, [ingest.Source(name, data) for name, data in files], table=table,
-                          add_new_names=add_new, mapping_name=mapping)
+    """Read and check the files against the store; writes nothing. Each file is decoded in a child
+    process with memory and time limits (``[import] parse_memory_mb``, ``parse_timeout_s``), so the
+    server never holds what a file expands to. The batch kept for the page holds the reports only:
+    the store's tables it was checked against are released (``import_batch`` checks again).
+    ``mapping``: an unsaved column mapping to read them with (the mapping form's preview)."""
+    batch = ingest.prepare(directory, [ingest.Source(name, data) for name, data in files], table=table,
+                           add_new_names=add_new, mapping_name=mapping, isolate=True)
+    batch.states = {}  # the store's rows as Python objects: tens of MB per session, not needed to show the report
+    return batch
 
 
 # -- column mappings ---------------------------------------------------------------------------------
@@ -130,15 +135,47 @@ def save_mapping(directory, candidate, lang: str) -> str | None:
     return None
 
 
-def import_batch(batch: ingest.Batch) -> tuple[ingest.Batch, str | None, bool]:
-    """Commit a checked batch. If the store changed since the check, check again and return the new
-    batch without writing (the user confirms again): (batch, generation, committed)."""
+def import_batch(batch: ingest.Batch, actor: str | None = None) -> tuple[ingest.Batch, str | None, bool]:
+    """Import a checked batch: under the store's import queue (the command line's imports take turns
+    with it), check the same files again and commit them. If the store changed since the check,
+    return the new check without writing (the user confirms again): (batch, generation, committed).
+    Any other failure (a full disk, the file system) raises ``ingest.ImportFailed``, whose message
+    says what happened and that nothing was changed."""
+    from redservice.ingest import load
+
+    directory = Path(batch.directory)
+    if not writable(directory):
+        raise ingest.RefusedStore(str(directory))  # before the queue's lock file is created in it
     try:
-        return batch, ingest.commit(batch), True
-    except ingest.StaleBatch:
-        fresh = ingest.prepare(batch.directory, batch.sources, table=batch.table_arg,
-                               add_new_names=batch.add_new_names)
-        return fresh, None, False
+        with load.lock(directory, load.QUEUE_FILE):
+            fresh = ingest.prepare(directory, batch.sources, table=batch.table_arg,
+                                   add_new_names=batch.add_new_names, isolate=True)
+            if fresh.base_generation != batch.base_generation:
+                fresh.states = {}
+                return fresh, None, False
+            try:
+                return fresh, ingest.commit(fresh, actor), True
+            except ingest.StaleBatch:
+                fresh.states = {}
+                return fresh, None, False
+    except ingest.ImportFailed:
+        raise
+    except Exception as exc:
+        raise ingest.ImportFailed.from_exception(exc) from exc
+
+
+def report_view(report, lang: str) -> dict:
+    """The texts the page shows for one file's report, escaped for Markdown: a file name, a header
+    or a value such as ``![x](http://…)`` or ``**粗体**[链接](http://…)`` is shown as written, never
+    rendered (no image fetched, no link)."""
+    return {
+        "title": fmt.md_escape(f"{report.file} · {table_label(report.table, lang)}"),
+        "fatal": fmt.md_escape(report.fatal_reason(lang)) if report.fatal else None,
+        "summary": fmt.md_escape(report.summary(lang)),
+        "seen_before": fmt.md_escape(t("data.seen_before", lang, at=report.seen_before.replace("T", " ")))
+        if report.seen_before else None,
+        "notes": [fmt.md_escape(f"· {note}") for note in report.note_texts(lang)],
+    }
 
 
 def table_label(table: str | None, lang: str) -> str:
@@ -233,17 +270,33 @@ def status_filters() -> Filters:
     return Filters.make(dt.date(2000, 1, 1), today)
 
 
-def history(directory: str | Path, limit: int = 10) -> list[dict]:
+def history(directory: str | Path, limit: int = 50) -> list[dict]:
+    """The latest imports, newest first: the store's import log (``ingest.audit``), else — for a
+    store written before the log existed — the summary kept in generation.json."""
     from redservice import storage
+    from redservice.ingest import audit
 
-    return list(reversed(storage.read_pointer(directory).get("history", [])))[:limit]
+    logged = audit.read(directory, limit)
+    if logged:
+        return logged
+    return [{**h, "outcome": "committed"} for h in reversed(storage.read_pointer(directory).get("history", []))][:limit]
 
 
 def history_frame(recent: list[dict], lang: str) -> pd.DataFrame:
+    """The import log as the page shows it (a dataframe: text, never Markdown)."""
+    def outcome(h):
+        kind = (h.get("outcome") or "committed").split(":")[0]
+        return t(f"data.outcome.{kind}", lang)
+
     return pd.DataFrame([{
-        t("data.col.at", lang): h.get("at", "").replace("T", " "),
+        t("data.col.at", lang): (h.get("at") or "").replace("T", " "),
+        t("data.col.who", lang): h.get("who") or "—",
         t("data.col.file", lang): h.get("file"),
         t("data.col.table", lang): table_label(h.get("table"), lang),
+        t("data.col.rows_read", lang): h.get("rows_read"),
         t("data.col.loaded", lang): h.get("loaded"),
         t("data.col.rejected", lang): h.get("rejected"),
+        t("data.col.skipped", lang): h.get("skipped"),
+        t("data.col.outcome", lang): outcome(h),
+        t("data.col.sha256", lang): (h.get("sha256") or "")[:12],
     } for h in recent])

@@ -7,6 +7,7 @@ Whatever cannot be computed (None, NaN, a rate over zero) is written "—", neve
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
@@ -18,6 +19,22 @@ DASH = "—"
 # cell by cell in Python (8–20 µs a cell): a city's 12,882 open wishes took 3.6 s of every run of
 # the 微心愿 page. Larger tables are shown plain; a text column says what the colour would (超期, 预警).
 STYLED_CELLS_MAX = 20_000
+
+
+_MD_SPECIAL = {ord(c): "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$:&=\"'/%@^;?,"}
+
+
+def md_escape(text) -> str:
+    """User-supplied text made inert for Streamlit's Markdown (st.write, st.caption, st.error, an
+    expander's label): every ASCII punctuation character backslash-escaped, so no image is fetched,
+    no link, emphasis, heading, autolink or formula is made; line breaks become spaces."""
+    text = "" if text is None else str(text)
+    text = " ".join(text.replace("\r", "\n").split("\n")).translate(_MD_SPECIAL)
+    # Streamlit also turns bare URLs and e-mail addresses in the text into links (GFM autolink
+    # literals, found after the escapes are resolved): a word joiner (U+2060, invisible) after
+    # "http:", "www" and "@" keeps them plain text.
+    text = text.replace("\\:\\/\\/", "\\:\u2060\\/\\/").replace("\\@", "\\@\u2060")
+    return re.sub(r"((?i:www))\\\.", "\\1\u2060\\.", text)
 
 
 def missing(value) -> bool:

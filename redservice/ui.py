@@ -15,6 +15,7 @@ from redservice.i18n import DEFAULT_LANG, LANGS, t
 from redservice.store import Store
 
 CTX_KEY = "_redservice_ctx"
+VIEWER_KEY = "_redservice_viewer"
 
 
 @st.cache_resource(show_spinner=False)
@@ -52,6 +53,17 @@ class Context:
         f = self.filters if filters is None else filters
         key = repr((f, self.scope, sorted(extra.items())))
         return _cached(self.directory, self.version, name, key, f, self.scope, extra)
+
+
+def actor() -> str:
+    """Who is acting, for the import log: the signed-in e-mail address, or in local mode the
+    operating-system account the server runs as."""
+    from redservice.ingest.audit import os_user
+
+    who = st.session_state.get(VIEWER_KEY)
+    if who is not None and who.email:
+        return who.email
+    return f"{os_user()}（本地模式）"
 
 
 def context() -> Context:
@@ -93,8 +105,9 @@ def viewer(lang: str) -> access.Viewer:
     with a message, before any figure is computed, when the user may see nothing."""
     logged_in = bool(st.user.get("is_logged_in", False))
     email = st.user.get("email") if logged_in else None
+    claims = st.user.to_dict() if logged_in else {}
     try:
-        who = access.resolve(email, logged_in)
+        who = access.resolve(email, logged_in, claims=claims)
     except access.AccessError as exc:
         st.error(t("access.misconfigured", lang, reason=str(exc)))
         st.stop()
@@ -107,10 +120,14 @@ def viewer(lang: str) -> access.Viewer:
                 st.button(t("access.login", lang), on_click=st.login, type="primary")
             else:
                 st.info(t("access.no_auth", lang))
+        elif access.unverified(claims):
+            st.error(t("access.unverified", lang, email=fmt.md_escape(email)), icon=":material/block:")
+            st.button(t("access.logout", lang), on_click=st.logout)
         else:
-            st.error(t("access.unknown_user", lang, email=email or ""), icon=":material/block:")
+            st.error(t("access.unknown_user", lang, email=fmt.md_escape(email)), icon=":material/block:")
             st.button(t("access.logout", lang), on_click=st.logout)
         st.stop()
+    st.session_state[VIEWER_KEY] = who
     if who.local:
         sb.caption(t("access.local_mode", lang))
     else:
@@ -124,11 +141,6 @@ def viewer(lang: str) -> access.Viewer:
 def viewer_label() -> str:
     """The signed-in user's e-mail, for what the page records (who saved a mapping); "" locally."""
     return (st.user.get("email") or "") if st.user.get("is_logged_in", False) else ""
-
-
-def md_escape(text: str) -> str:
-    """User-provided text made inert for st.markdown / st.caption (no links, emphasis or HTML)."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~$" else ch for ch in str(text))
 
 
 def css_string(text: str) -> str:
@@ -226,7 +238,7 @@ def header(ctx: Context, page_title: str) -> None:
         bits.append(ctx.t("app.data_until", date=fmt.date(ctx.last, ctx.lang)))
     active = ctx.filters.active_dimensions()
     if active:
-        names = "；".join("、".join(md_escape(x) for x in v) for v in active.values())
+        names = "；".join("、".join(fmt.md_escape(x) for x in v) for v in active.values())
         bits.append(ctx.t("filter.in_force", filters=names))
     st.caption(" ｜ ".join(bits))
     if manifest.get("synthetic"):
@@ -262,14 +274,29 @@ def _kpis(ctx: Context) -> dict:
     return metrics.result(current, previous, ctx.filters)
 
 
+_capture: dict | None = None  # set by redservice.page_exports while it runs a page headless
+
+
+def capture(into: dict | None) -> None:
+    """Record every download_excel of the next runs into ``into`` (key -> (title, filters, make));
+    None stops recording."""
+    global _capture
+    _capture = into
+
+
 def download_excel(ctx: Context, df: pd.DataFrame, title: str, columns: dict[str, str] | None = None,
                    key: str | None = None) -> None:
     """A download button for the table as Excel, with the title and the filters in force on top.
     The workbook is written when the button is clicked, not on every run of the page (a province's
     list of members who have not served is hundreds of thousands of rows)."""
+    def make() -> bytes:
+        return export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last, ctx.scope)
+
+    if _capture is not None and key:
+        _capture[key] = (title, ctx.filters, make)
     st.download_button(
         ctx.t("export.excel"),
-        data=lambda: export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last),
+        data=make,
         file_name=export.safe_filename(f"{title}_{ctx.filters.start:%Y%m%d}-{ctx.filters.end:%Y%m%d}", "xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/download:", key=key, on_click="ignore",

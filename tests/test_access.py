@@ -158,3 +158,69 @@ def test_cli_follows_the_same_rules(access_file, capsys):
     assert cli.main(["kpis", "--json", "--as", "zhang@example.cn"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["members"] == expected(Scope(units=("县住建局",)))["members"] > 0
+
+
+def test_brief_as_a_unit_user_names_the_unit_not_the_county(access_file, capsys):
+    """`brief --as <unit user>` must not say 全县… about one unit's figures."""
+    from redservice import cli
+
+    assert cli.main(["brief", "--as", "zhang@example.cn"]) == 0
+    text = capsys.readouterr().out
+    assert "全县" not in text and "县住建局" in text
+    assert cli.main(["brief", "--as", "wang@example.cn", "--lang", "en"]) == 0
+    text = capsys.readouterr().out
+    assert "across the county" not in text and "北城社区" in text
+
+
+def test_export_header_and_footnote_say_the_scope():
+    import datetime as dt
+    import io
+
+    import openpyxl
+    import pandas as pd
+
+    from redservice import briefing, export
+    from redservice.filters import Filters
+
+    scope = Scope(units=("县住建局",), show_names=True, label="unit")
+    f = Filters.make(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    lines = export.describe_filters(f, "zh", scope)
+    assert "查看范围：本单位（县住建局）" in lines and "筛选：无（全部单位、社区）" not in lines
+    data = export.to_excel(pd.DataFrame({"a": [1]}), "标题", f, "zh", scope=scope)
+    cells = [r[0] for r in openpyxl.load_workbook(io.BytesIO(data)).active.values]
+    assert "查看范围：本单位（县住建局）" in cells and "筛选：无（全部单位、社区）" not in cells
+    assert export.describe_filters(f, "zh") [-1] == "筛选：无（全部单位、社区）"  # unscoped: unchanged
+    community = Scope(communities=("北城社区",), show_names=False, label="community")
+    assert briefing.scope_phrase(f, "zh", community) == "北城社区共"
+
+
+def test_an_unverified_email_gets_no_role(access_file):
+    """A token whose email_verified is false maps to nobody, even for an address in the file."""
+    user = {**login("org@example.cn"), "email_verified": False}
+    at = run_app(user=user)
+    assert not at.exception and not at.metric
+    assert any("未经身份提供方验证" in e.value for e in at.error)
+    assert access.resolve("org@example.cn", True, claims={"email_verified": "false"}) is None
+    assert access.resolve("org@example.cn", True, claims={"email_verified": True}).role == "orgdept"
+
+
+def test_a_group_claim_maps_to_a_role(tmp_path, monkeypatch):
+    path = tmp_path / "access.toml"
+    path.write_text('groups_claim = "groups"\n' + ACCESS + '\n[groups."住建局干部"]\nrole = "unit"\nunits = ["县住建局"]\n',
+                    encoding="utf-8")
+    monkeypatch.setenv(access.ENV_ACCESS, str(path))
+    who = access.resolve("new@example.cn", True, claims={"groups": ["其他", "住建局干部"]})
+    assert who.role == "unit" and who.scope.units == ("县住建局",) and who.email == "new@example.cn"
+    assert access.resolve("new@example.cn", True, claims={"groups": ["其他"]}) is None
+    assert access.resolve("new@example.cn", True, claims={"groups": ["住建局干部"], "email_verified": False}) is None
+
+
+def test_sign_in_dependencies_are_pinned():
+    """st.login needs Authlib (Streamlit's auth extra): it is in requirements.txt and importable."""
+    from streamlit import auth_util
+
+    from redservice.config import PROJECT_DIR
+
+    pins = (PROJECT_DIR / "requirements.txt").read_text(encoding="utf-8").lower()
+    assert "authlib==" in pins and "httpx==" in pins
+    assert auth_util.is_authlib_installed()

@@ -119,6 +119,7 @@ def test_preview_masks_names_and_never_shows_household_codes(demo_copy):
 
 def test_import_batch_rechecks_when_the_store_moved(demo_copy):
     batch = datamgmt.check(demo_copy, [("a.csv", CSV)])
+    assert not batch.states  # the session keeps the report, not the store's rows
     ingest.run(demo_copy, [ingest.Source("b.csv", "服务日期,姓名,所属单位,服务社区,服务类别,服务时长（小时）\n"
                                                  "2025-04-03,李明强,县卫生健康局,河阳社区,送政策,1\n".encode())])
     fresh, generation, committed = datamgmt.import_batch(batch)
@@ -158,3 +159,22 @@ def test_a_new_empty_store_renders_and_takes_its_first_import(tmp_path, monkeypa
     at.button(key="data_confirm").click().run()
     assert not at.exception and any("导入完成" in s.value for s in at.success)
     assert Store(store).query("store_status").set_index("table_name").loc["services", "row_count"] == 1
+
+
+def test_report_texts_are_escaped_for_markdown(tmp_path):
+    """Every user-supplied string the page shows (file name, headers in the notes) is inert Markdown:
+    each ASCII punctuation character escaped, bare URLs broken by an invisible word joiner."""
+    import re
+
+    from redservice import fmt, ingest
+
+    name = "**粗体**[链接](http://127.0.0.1:8999/x).csv"
+    header = "服务日期,![x](http://127.0.0.1:8999/i.png),[点此下载正确模板](http://127.0.0.1:8999/t),姓名\n"
+    batch = ingest.prepare(tmp_path / "empty", [ingest.Source(name, (header + "2025-01-01,a,b,c\n").encode())])
+    view = datamgmt.report_view(batch.reports[0], "zh")
+    texts = [view["title"], view["summary"], *view["notes"]]
+    for text in texts:
+        assert not re.search(r"(?<!\\)[\[\]()!*_<>`]", text), text  # nothing unescaped
+        assert "http:/" not in text.replace("\\", "")  # no bare URL left to autolink
+    assert fmt.md_escape("a\nb\r# c") == "a b \\# c"
+    assert "ignored" not in " ".join(texts) and any("i\\.png" in n for n in view["notes"])

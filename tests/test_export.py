@@ -26,3 +26,35 @@ def test_excel_has_title_filters_and_labelled_columns():
 def test_filenames_are_safe():
     assert export.safe_filename("社区/服务:排行 2025", "xlsx") == "社区_服务_排行_2025.xlsx"
     assert export.safe_filename("../..", "png") == "export.png"
+
+
+PAYLOADS = ['=HYPERLINK("http://x","点击")', "=cmd|' /C calc'!A0", "=1+2", "+1+2", "-1+2", "@SUM(A1)",
+            "\t=1+2", "\r=1+2", "http://example.com/x"]
+
+
+def test_user_text_is_written_as_text_never_as_a_formula():
+    from xlsx_check import live_cells
+
+    f = Filters.make(dt.date(2025, 1, 1), dt.date(2025, 3, 31), units=["=1+2"])
+    df = pd.DataFrame({"content": PAYLOADS, "n": range(len(PAYLOADS))})
+    data = export.to_excel(df, "=HYPERLINK(\"http://x\")", f, "zh", {"content": "=SUM(1)", "n": "n"})
+    assert live_cells(data) == []
+    rows = list(openpyxl.load_workbook(io.BytesIO(data)).active.values)
+    # the text itself is kept (a CR is stored as the OOXML escape _x000D_, which Excel shows as CR)
+    assert [r[0].replace("_x000D_", "\r") for r in rows[-len(PAYLOADS):]] == PAYLOADS
+
+
+def test_rejected_rows_and_templates_hold_no_formula():
+    from xlsx_check import live_cells
+
+    from redservice import ingest
+    from redservice.ingest.report import FileReport, RowError
+
+    report = FileReport("台账.csv", header=["服务日期", "=1+2"])
+    error = RowError(2, "服务日期", "required")
+    report.rejected_rows.append(("", 2, ['=HYPERLINK("http://x","点击")', "=cmd|' /C calc'!A0"], [error]))
+    report.errors.append(error)
+    report.rejected = 1
+    assert live_cells(ingest.rejected_excel([report])) == []
+    for table in ingest.ORDER:
+        assert live_cells(ingest.template_xlsx(table)) == []

@@ -18,7 +18,7 @@ from pathlib import Path
 from redservice import config, storage
 from redservice.ingest import load, mapping
 from redservice.ingest.parse import ParseError, name_key, parse, parse_date_range, split_people
-from redservice.ingest.read import Limits, ReadError, read
+from redservice.ingest.read import Limits, ReadError, read, read_isolated
 from redservice.ingest.report import FileReport, RowError
 from redservice.ingest.templates import HEADER_SCAN_ROWS, MULTI_NAME_HEADERS, ORDER, TEMPLATES, HeaderMatch, match_header, \
     normalise_header, table_of
@@ -42,6 +42,7 @@ RECORD_IDENTITY = ("member_id", "date", "community")
 # The one column a re-import of a known 记录编号 may change (data contract); empty stored values may be filled.
 RECORD_MUTABLE = ("review_status",)
 _COLUMNS = {t.table: {c.key: c for c in t.columns} for t in TEMPLATES.values()}
+_LONG_KINDS = {"text", "households"}  # free text; every other field (names, codes, dates) is short
 ENTITY_TABLE = {"community": "communities", "unit": "units", "branch": "branches", "compound": "compounds"}
 
 
@@ -173,10 +174,10 @@ class FileJob:
 
 
 def _open(source: Source, table: str | None, limits: Limits, mappings: dict | None = None,
-          named: str | None = None) -> FileJob:
+          named: str | None = None, reader=read) -> FileJob:
     report = FileReport(source.name, hashlib.sha256(source.data).hexdigest())
     try:
-        book = read(source.data, limits)
+        book = reader(source.data, limits)
     except ReadError as exc:
         report.fatal = (exc.kind, exc.params)
         return FileJob(source, report, [], None)
@@ -256,6 +257,8 @@ class Importer:
         self.today = today
         self.settings = settings.get("import", {})
         self.grading = settings.get("evaluation", {})
+        limits = Limits.from_settings(settings)
+        self.limits = {True: limits.max_field_chars, False: limits.max_name_chars}  # by "is free text"
         self.key = key
         names = ("communities", "compounds", "units", "branches", "members")
         known = {t: _read_table(directory, t) if directory.is_dir() else [] for t in names}
@@ -376,6 +379,9 @@ class Importer:
                     errors.append((col, "missing_column", {}))
                 continue
             text = raw[col.key]
+            if len(text) > self.limits[col.kind in _LONG_KINDS]:
+                errors.append((col, "too_long", {"value": text, "limit": self.limits[col.kind in _LONG_KINDS]}))
+                continue
             if "\ufffd" in text:
                 errors.append((col, "garbled", {}))
                 continue
@@ -778,10 +784,11 @@ def _key_label(template, fields) -> str:
 # -- the batch --------------------------------------------------------------------------------------------
 def prepare(directory: str | Path, sources: list[Source], table: str | None = None,
             add_new_names: bool = False, today: dt.date | None = None,
-            mapping_name: str | mapping.Mapping | None = None) -> Batch:
+            mapping_name: str | mapping.Mapping | None = None, isolate: bool = False) -> Batch:
     """Read, check and merge every file in memory; returns the batch with one report per file.
     ``mapping_name``: a saved column mapping to read every file with (or a Mapping not yet saved,
-    to preview it); saved mappings apply by themselves to files whose header is theirs."""
+    to preview it); saved mappings apply by themselves to files whose header is theirs.
+    ``isolate``: decode each file in a child process with memory and time limits (the web page)."""
     directory = Path(directory).expanduser().resolve()
     if table is not None and table_of(table) is None:
         raise ValueError(f"unknown table {table!r}")
@@ -801,7 +808,7 @@ def prepare(directory: str | Path, sources: list[Source], table: str | None = No
     key, key_is_new = load.peek_key(directory)
     pointer = storage.read_pointer(directory)
     history = {h.get("sha256"): h for h in pointer.get("history", [])}
-    jobs = [_open(s, table, limits, mappings, named) for s in sources]
+    jobs = [_open(s, table, limits, mappings, named, read_isolated if isolate else read) for s in sources]
     jobs.sort(key=lambda j: ORDER.index(j.report.table) if j.report.table else len(ORDER))
     importer = Importer(directory, add_new_names, today or dt.date.today(), settings, key)
     archives = []

@@ -23,15 +23,18 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
 
 from redservice import serving, storage
+from redservice.ingest import audit
 from redservice.parquet_io import write_table
 from redservice.privacy import KEY_ENV, KEY_FILE
 from redservice.schema import TABLES, parquet_name
@@ -39,6 +42,8 @@ from redservice.schema import TABLES, parquet_name
 STAGING_DIR = ".staging"
 ARCHIVE_DIR = "archive"
 LOCK_FILE = ".import.lock"
+QUEUE_FILE = ".import.queue"  # held from prepare to commit by ``run``: imports take turns
+SPACE_MARGIN = 32 * 1024 * 1024  # free space kept beyond the estimate of what an import writes
 HISTORY_LIMIT = 500
 LEGACY_ROLLUP = "household_facts"  # a derived file older stores kept at the top level
 
@@ -49,6 +54,41 @@ class StaleBatch(RuntimeError):
 
 class RefusedStore(RuntimeError):
     """The target may not be written to (the bundled demo)."""
+
+
+class ImportFailed(RuntimeError):
+    """An import could not be written for a reason of the machine, not of the files (a full disk,
+    a name the file system refuses, the store changing under every attempt). Nothing was changed:
+    the staging files are gone. ``kind`` names a catalogue message (``ingest.internal.<kind>``)."""
+
+    def __init__(self, kind: str, **params):
+        super().__init__(kind, params)
+        self.kind = kind
+        self.params = params
+
+    def message(self, lang: str = "zh") -> str:
+        from redservice.i18n import t
+
+        return t(f"ingest.internal.{self.kind}", lang, **self.params) + t("ingest.internal.unchanged", lang)
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> "ImportFailed":
+        if isinstance(exc, ImportFailed):
+            return exc
+        if isinstance(exc, StaleBatch):
+            return cls("stale", detail=str(exc)[:200], attempts=1)
+        if isinstance(exc, OSError):
+            if exc.errno == errno.ENOSPC or "No space left" in str(exc):
+                return cls("no_space", detail=_short(exc))
+            return cls("os_error", detail=_short(exc))
+        if "No space left" in str(exc):  # duckdb reports a full disk as its own exception type
+            return cls("no_space", detail=_short(exc))
+        return cls("internal", detail=f"{type(exc).__name__}: {_short(exc)}")
+
+
+def _short(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def _checkpoint(stage: str) -> None:
@@ -84,7 +124,11 @@ def _fernet(key: bytes):
 
 
 def archive_name(sha256: str, extension: str) -> str:
-    return f"{sha256}{extension}.enc"
+    """The archived file's name: its content hash and a short extension (a file called
+    "x.<300 characters>" must not produce a name the file system refuses)."""
+    if not re.fullmatch(r"\.[A-Za-z0-9]{1,8}", extension or ""):
+        extension = ".bin"
+    return f"{sha256}{extension.lower()}.enc"
 
 
 def read_archive(directory: str | Path, sha256: str) -> tuple[str, bytes]:
@@ -99,10 +143,11 @@ def read_archive(directory: str | Path, sha256: str) -> tuple[str, bytes]:
 
 # -- locking and recovery -----------------------------------------------------------------------------
 @contextlib.contextmanager
-def lock(directory: Path):
-    """An exclusive lock on the store for the length of an import (POSIX advisory lock)."""
+def lock(directory: Path, name: str = LOCK_FILE):
+    """An exclusive lock on the store for the length of a commit (POSIX advisory lock); with
+    ``name=QUEUE_FILE``, the lock ``run`` holds from preparing a batch to committing it."""
     directory.mkdir(parents=True, exist_ok=True)
-    fh = open(directory / LOCK_FILE, "a+")
+    fh = open(directory / name, "a+")
     try:
         try:
             import fcntl
@@ -163,8 +208,10 @@ def _next_generation(directory: Path, current: str | None) -> str:
 
 
 # -- commit -------------------------------------------------------------------------------------------------
-def commit(batch) -> str | None:
-    """Write the batch as the store's new generation; returns its id (None when nothing changed)."""
+def commit(batch, actor: str | None = None) -> str | None:
+    """Write the batch as the store's new generation; returns its id (None when nothing changed).
+    The attempt is appended to the store's import log (``audit``) with ``actor`` as who did it
+    (None: the operating-system user, as for the command line)."""
     from redservice.config import DEMO_DIR
 
     directory = batch.directory
@@ -182,65 +229,114 @@ def commit(batch) -> str | None:
         archives = [a for a in batch.archives
                     if not (directory / ARCHIVE_DIR / archive_name(a[0], a[1])).exists()]
         if not tables and not archives:
+            audit.record(directory, batch.reports, actor, "unchanged")
             return None
+        try:
+            _check_space(directory, tables, archives)
+        except ImportFailed as exc:
+            _audit_failure(directory, batch, actor, exc)
+            raise
         if batch.key_is_new:
             _save_key(directory, batch.key)
 
         generation = _next_generation(directory, current)
         stage = directory / STAGING_DIR / generation
-        stage_tables = stage / "tables"
-        stage_tables.mkdir(parents=True)
-        source_dir = storage.table_dir(directory)
-        for table in TABLES:
-            target = stage_tables / parquet_name(table)
-            if table in tables:
-                write_table(stage_tables, table, tables[table])
-            elif (source_dir / parquet_name(table)).is_file():
-                try:
-                    os.link(source_dir / parquet_name(table), target)
-                except OSError:
-                    shutil.copy2(source_dir / parquet_name(table), target)
-            else:
-                write_table(stage_tables, table, [])
-            _checkpoint(f"table:{table}")
-        # the serving copy travels with the generation it describes
-        serving.refresh(stage_tables, serving.points_rules_of(directory))
-        _checkpoint("serving")
-        if archives:
-            fernet = _fernet(batch.key)
-            (stage / ARCHIVE_DIR).mkdir()
-            for sha, ext, data in archives:
-                (stage / ARCHIVE_DIR / archive_name(sha, ext)).write_bytes(fernet.encrypt(data))
-        for path in stage.rglob("*"):
-            if path.is_file():
-                _fsync_file(path)
-        storage.fsync_dir(stage_tables)
-        _checkpoint("staged")
-
-        (directory / storage.TABLES_DIR).mkdir(exist_ok=True)
-        os.rename(stage_tables, directory / storage.TABLES_DIR / generation)
-        storage.fsync_dir(directory / storage.TABLES_DIR)
-        _checkpoint("renamed")
-
-        previous = storage.read_pointer(directory)
-        now = dt.datetime.now().isoformat(timespec="seconds")
-        history = previous.get("history", []) + [
-            {"at": now, "generation": generation, **_summary(r)} for r in batch.reports]
-        pointer = {"generation": generation, "previous": current, "committed_at": now,
-                   "rows": {t: len(rows) for t, rows in tables.items()},
-                   "history": history[-HISTORY_LIMIT:]}
-        tmp = directory / f".{storage.GENERATION_FILE}.{generation}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(pointer, fh, ensure_ascii=False, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _checkpoint("pointer-written")
-        os.replace(tmp, directory / storage.GENERATION_FILE)  # the commit point
-        storage.fsync_dir(directory)
+        try:
+            _write_generation(batch, directory, generation, current, stage, tables, archives)
+        except BaseException as exc:
+            # not committed: nothing points at what was written; remove it now, not at the next import
+            if storage.current_generation(directory) != generation:
+                shutil.rmtree(stage, ignore_errors=True)
+                shutil.rmtree(directory / storage.TABLES_DIR / generation, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    (directory / STAGING_DIR).rmdir()
+                for stray in directory.glob(f".{storage.GENERATION_FILE}.*.tmp"):
+                    stray.unlink(missing_ok=True)
+                _audit_failure(directory, batch, actor, exc)
+            raise
         _checkpoint("committed")
-
-        recover(directory)
+        with contextlib.suppress(OSError):  # committed; a log the disk cannot take does not undo it
+            audit.record(directory, batch.reports, actor, "committed", generation)
+        try:
+            recover(directory)
+        except OSError:
+            pass  # the import is committed; the next import finishes the cleanup
         return generation
+
+
+def _audit_failure(directory: Path, batch, actor, exc: BaseException) -> None:
+    if not isinstance(exc, Exception):
+        return  # interrupted (KeyboardInterrupt): no log line
+    failure = ImportFailed.from_exception(exc)
+    with contextlib.suppress(OSError):  # a full disk may refuse the log line too
+        audit.record(directory, batch.reports, actor, f"failed:{failure.kind}", detail=failure.message())
+
+
+def _check_space(directory: Path, tables: dict, archives: list) -> None:
+    """Refuse before writing when the disk cannot hold the new generation: at most a copy of the
+    current table files and serving copy, the archived files, and a margin."""
+    current = storage.table_dir(directory)
+    need = SPACE_MARGIN + sum(len(data) for _, _, data in archives) * 2
+    if current.is_dir():
+        need += sum(p.stat().st_size for p in current.iterdir() if p.is_file())
+    need += sum(len(rows) for rows in tables.values()) * 200  # new rows: ~200 bytes each, generously
+    free = shutil.disk_usage(directory).free
+    if free < need:
+        raise ImportFailed("no_space", detail=f"{free / 2**20:.0f} MB < {need / 2**20:.0f} MB")
+
+
+def _write_generation(batch, directory: Path, generation: str, current, stage: Path, tables: dict,
+                      archives: list) -> None:
+    """Steps 2-4 of the module docstring: stage, rename, replace the pointer (the commit point)."""
+    stage_tables = stage / "tables"
+    stage_tables.mkdir(parents=True)
+    source_dir = storage.table_dir(directory)
+    for table in TABLES:
+        target = stage_tables / parquet_name(table)
+        if table in tables:
+            write_table(stage_tables, table, tables[table])
+        elif (source_dir / parquet_name(table)).is_file():
+            try:
+                os.link(source_dir / parquet_name(table), target)
+            except OSError:
+                shutil.copy2(source_dir / parquet_name(table), target)
+        else:
+            write_table(stage_tables, table, [])
+        _checkpoint(f"table:{table}")
+    # the serving copy travels with the generation it describes
+    serving.refresh(stage_tables, serving.points_rules_of(directory))
+    _checkpoint("serving")
+    if archives:
+        fernet = _fernet(batch.key)
+        (stage / ARCHIVE_DIR).mkdir()
+        for sha, ext, data in archives:
+            (stage / ARCHIVE_DIR / archive_name(sha, ext)).write_bytes(fernet.encrypt(data))
+    for path in stage.rglob("*"):
+        if path.is_file():
+            _fsync_file(path)
+    storage.fsync_dir(stage_tables)
+    _checkpoint("staged")
+
+    (directory / storage.TABLES_DIR).mkdir(exist_ok=True)
+    os.rename(stage_tables, directory / storage.TABLES_DIR / generation)
+    storage.fsync_dir(directory / storage.TABLES_DIR)
+    _checkpoint("renamed")
+
+    previous = storage.read_pointer(directory)
+    now = dt.datetime.now().isoformat(timespec="seconds")
+    history = previous.get("history", []) + [
+        {"at": now, "generation": generation, **_summary(r)} for r in batch.reports]
+    pointer = {"generation": generation, "previous": current, "committed_at": now,
+               "rows": {t: len(rows) for t, rows in tables.items()},
+               "history": history[-HISTORY_LIMIT:]}
+    tmp = directory / f".{storage.GENERATION_FILE}.{generation}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(pointer, fh, ensure_ascii=False, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+    _checkpoint("pointer-written")
+    os.replace(tmp, directory / storage.GENERATION_FILE)  # the commit point
+    storage.fsync_dir(directory)
 
 
 def _summary(report) -> dict:

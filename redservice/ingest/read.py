@@ -5,8 +5,11 @@ as one). CSV text: UTF-8 with or without BOM, UTF-16 with BOM (Excel's "Unicode 
 tab-separated), else GB18030 (a superset of GBK); undecodable bytes become U+FFFD so that the row
 holding them is rejected, not the file. ``.xlsx`` with openpyxl in read-only mode, parsed through
 defusedxml (entity expansion — the "billion laughs" bomb — is refused) after a check of the
-archive's uncompressed size (zip bombs); ``.xls`` with xlrd. Merged cells hand their value to every
-cell of the range. Every row keeps the number Excel shows for it; blank rows after the last
+archive's uncompressed size, in total and per part (zip bombs, one huge shared string); shared
+strings and sheets are streamed, each cell kept to ``Limits.max_field_chars`` + 1 characters; a
+cell's column comes from its ``r`` reference, or from its place in the row when it has none.
+``.xls`` with xlrd. ``read_isolated`` does the same in a child process under memory and time limits
+(the web page). Merged cells hand their value to every cell of the range. Every row keeps the number Excel shows for it; blank rows after the last
 non-blank one are not rows of the file.
 """
 
@@ -50,6 +53,11 @@ class Limits:
     max_bytes: int = 50 * 1024 * 1024
     max_unzipped_bytes: int = 600 * 1024 * 1024
     max_rows: int = 1_000_000
+    max_part_bytes: int = 200 * 1024 * 1024  # one sheet or the shared strings, uncompressed
+    max_field_chars: int = 2000  # a cell longer than this is kept as its first max_field_chars + 1
+    max_name_chars: int = 100  # names, codes, dates, numbers (checked by the importer)
+    parse_timeout_s: float = 60.0  # the child process that reads an upload on the page
+    parse_memory_mb: int = 1536  # its address-space limit
 
     @classmethod
     def from_settings(cls, settings: dict) -> "Limits":
@@ -58,6 +66,11 @@ class Limits:
             max_bytes=int(float(cfg.get("max_file_mb", 50)) * 1024 * 1024),
             max_unzipped_bytes=int(float(cfg.get("max_unzipped_mb", 600)) * 1024 * 1024),
             max_rows=int(cfg.get("max_rows", 1_000_000)),
+            max_part_bytes=int(float(cfg.get("max_part_mb", 200)) * 1024 * 1024),
+            max_field_chars=int(cfg.get("max_field_chars", 2000)),
+            max_name_chars=int(cfg.get("max_name_chars", 100)),
+            parse_timeout_s=float(cfg.get("parse_timeout_s", 60)),
+            parse_memory_mb=int(cfg.get("parse_memory_mb", 1536)),
         )
 
 
@@ -117,6 +130,10 @@ class _Rows:
         self.pending.clear()
         if len(cells) > MAX_COLUMNS:
             cells = cells[:MAX_COLUMNS]
+        cap = self.limits.max_field_chars + 1
+        for i, cell in enumerate(cells):
+            if len(cell) > cap:  # over the limit: the importer rejects it; keep no more than it needs
+                cells[i] = cell[:cap]
         self.rows.append((number, cells))
         self.count += 1
         if self.count > self.limits.max_rows:
@@ -262,7 +279,85 @@ def _check_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
     total = sum(i.file_size for i in infos)
     if total > limits.max_unzipped_bytes or len(infos) > 10_000:
         raise ReadError("zip_bomb", size_mb=round(total / 1024 / 1024))
+    # Every part is bounded too (a single 400 MB shared string must not be read at all). The sizes
+    # are the ones the archive declares; zipfile never inflates a part beyond its declared size (a
+    # part whose header lies ends in a CRC error), so checking them is checking what will be read.
+    for info in infos:
+        if info.file_size > limits.max_part_bytes:
+            raise ReadError("part_too_large", part=info.filename[-60:], size_mb=round(info.file_size / 2**20),
+                            limit_mb=round(limits.max_part_bytes / 2**20))
     return zf
+
+
+class _SharedStrings:
+    """Parser target for sharedStrings.xml: each string's text (runs included, phonetic guides
+    not, as openpyxl reads it), kept to ``cap`` characters so that no long string is ever held."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.strings: list[str] = []
+        self.stack: list[str] = []
+        self.parts: list[str] | None = None
+        self.size = 0
+
+    def start(self, tag, attrs):
+        name = tag.rpartition("}")[2]
+        self.stack.append(name)
+        if name == "si":
+            self.parts, self.size = [], 0
+
+    def data(self, text):
+        if self.parts is None or self.size > self.cap or len(self.stack) < 2 or self.stack[-1] != "t":
+            return
+        if self.stack[-2] not in ("si", "r"):
+            return  # <rPh><t> phonetic text is not part of the string
+        self.parts.append(text[: self.cap + 1 - self.size])
+        self.size += len(text)
+
+    def end(self, tag):
+        name = self.stack.pop() if self.stack else ""
+        if name == "si" and self.parts is not None:
+            self.strings.append("".join(self.parts)[: self.cap + 1].replace("x005F_", ""))
+            self.parts = None
+
+    def close(self):
+        return self.strings
+
+
+def _read_shared_strings(src, cap: int, limit: int) -> list[str]:
+    from defusedxml.ElementTree import DefusedXMLParser
+
+    target = _SharedStrings(cap)
+    parser = DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    read = 0
+    while True:
+        chunk = src.read(1 << 20)
+        if not chunk:
+            break
+        read += len(chunk)
+        if read > limit:
+            raise ReadError("part_too_large", part="xl/sharedStrings.xml", size_mb=round(read / 2**20),
+                            limit_mb=round(limit / 2**20))
+        parser.feed(chunk)
+    parser.close()
+    return target.strings
+
+
+def _load_workbook(data: bytes, limits: Limits):
+    """openpyxl's read-only workbook, its shared strings read by ``_read_shared_strings``."""
+    from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
+
+    class Reader(ExcelReader):
+        def read_strings(self):
+            ct = self.package.find(SHARED_STRINGS)
+            if ct is not None:
+                with self.archive.open(ct.PartName[1:]) as src:
+                    self.shared_strings = _read_shared_strings(src, limits.max_field_chars + 1,
+                                                               limits.max_part_bytes)
+
+    reader = Reader(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    reader.read()
+    return reader.wb
 
 
 class _SheetTarget:
@@ -274,6 +369,7 @@ class _SheetTarget:
         self.row_number = 0
         self.cells: list[str] = []
         self.col = 0
+        self.next_col = 0
         self.type = None
         self.style = 0
         self.text: list[str] | None = None
@@ -283,15 +379,18 @@ class _SheetTarget:
     def start(self, tag, attrs):
         name = tag.rpartition("}")[2]
         if name == "c":
+            # The position comes from the cell reference; a cell without one (several writers omit
+            # it) follows the previous cell of the row, empty cells included.
             ref = attrs.get("r")
-            if ref:
-                letters = ref.rstrip("0123456789")
+            letters = ref.rstrip("0123456789") if ref else ""
+            if letters and letters.isascii() and letters.isalpha():
                 n = 0
-                for ch in letters:
+                for ch in letters.upper():
                     n = n * 26 + ord(ch) - 64
                 self.col = n - 1
             else:
-                self.col = len(self.cells)
+                self.col = self.next_col
+            self.next_col = self.col + 1
             self.type = attrs.get("t", "n")
             self.style = int(attrs.get("s", 0) or 0)
             self.value = None
@@ -299,15 +398,21 @@ class _SheetTarget:
             r = attrs.get("r")
             self.row_number = int(r) if r else self.row_number + 1
             self.cells = []
+            self.next_col = 0
         elif name == "v" or (name == "t" and self.in_is):
             self.text = []
+            self.text_len = 0
         elif name == "is":
             self.in_is = True
             self.value = ""
 
+    cap = 1 << 62  # characters kept of one cell's text (Limits.max_field_chars + 1)
+    text_len = 0
+
     def data(self, text):
-        if self.text is not None:
-            self.text.append(text)
+        if self.text is not None and self.text_len <= self.cap:
+            self.text.append(text[: self.cap + 1 - self.text_len])
+            self.text_len += len(text)
 
     def end(self, tag):
         name = tag.rpartition("}")[2]
@@ -315,7 +420,7 @@ class _SheetTarget:
             self.value = "".join(self.text)
             self.text = None
         elif name == "t" and self.in_is:
-            self.value = (self.value or "") + "".join(self.text)
+            self.value = ((self.value or "") + "".join(self.text))[: self.cap]
             self.text = None
         elif name == "is":
             self.in_is = False
@@ -373,27 +478,32 @@ def _read_sheet_xml(zf: zipfile.ZipFile, path: str, book, shared, limits: Limits
 
     rows = _Rows(limits)
     target = _SheetTarget(shared, set(book._date_formats), book.epoch, rows)
+    target.cap = limits.max_field_chars + 1
     parser = DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    read = 0
     with zf.open(path) as fh:
         while True:
             chunk = fh.read(1 << 20)
             if not chunk:
                 break
+            read += len(chunk)
+            if read > limits.max_part_bytes:
+                raise ReadError("part_too_large", part=path[-60:], size_mb=round(read / 2**20),
+                                limit_mb=round(limits.max_part_bytes / 2**20))
             parser.feed(chunk)
     parser.close()
     return rows
 
 
 def read_xlsx(data: bytes, limits: Limits) -> Workbook:
-    import openpyxl
     from openpyxl import DEFUSEDXML
 
     if not DEFUSEDXML:  # never parse workbook XML without entity protection
         raise ReadError("xml_unsafe")
     zf = _check_zip(data, limits)
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
-    except ReadError:
+        book = _load_workbook(data, limits)
+    except (ReadError, MemoryError):
         raise
     except Exception as exc:  # openpyxl raises many types for damaged files; the file is unreadable
         raise _workbook_error(exc) from exc
@@ -415,7 +525,7 @@ def read_xlsx(data: bytes, limits: Limits) -> Workbook:
                     rows.add(number, [cell_text(v).replace("_x000D_", "\n") for v in values[:MAX_COLUMNS]])
                 merges = []
             sheets.append(Sheet(ws.title, rows.rows, _spread_merges(rows.rows, merges)))
-    except ReadError:
+    except (ReadError, MemoryError):
         raise
     except Exception as exc:
         raise _workbook_error(exc) from exc
@@ -471,7 +581,7 @@ def read_xls(data: bytes, limits: Limits) -> Workbook:
             merges = [(r1 + 1, c1 + 1, r2, c2) for r1, r2, c1, c2 in getattr(sh, "merged_cells", [])]
             sheets.append(Sheet(sh.name, rows.rows, _spread_merges(rows.rows, merges)))
             book.unload_sheet(index)
-    except ReadError:
+    except (ReadError, MemoryError):
         raise
     except Exception as exc:
         raise ReadError("broken_workbook", detail=f"{type(exc).__name__}: {str(exc)[:200]}") from exc
@@ -493,3 +603,76 @@ def read(data: bytes, limits: Limits | None = None) -> Workbook:
     if data[:2] == b"PK" or data.startswith(b"\xd0\xcf"):
         raise ReadError("broken_workbook", detail="truncated header")
     return read_csv(data, limits)
+
+
+# -- reading in a child process -------------------------------------------------------------------------
+# The web page never decodes an upload in the server process: a child process does, under an
+# address-space limit and a time limit, and hands back only the rows (each cell already bounded by
+# Limits.max_field_chars). The child loads this file on its own (not the redservice package), so it
+# starts in a fraction of a second with only the standard library, openpyxl, defusedxml and xlrd.
+_CHILD = r"""
+import importlib.util, json, resource, sys
+memory, seconds, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+spec = importlib.util.spec_from_file_location("redservice_read", path)
+read = sys.modules["redservice_read"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(read)
+limits = read.Limits(**json.loads(sys.stdin.buffer.readline()))
+data = sys.stdin.buffer.read()
+try:
+    book = read.read(data, limits)
+    out = {"kind": book.kind, "encoding": book.encoding, "notes": book.notes,
+           "sheets": [[s.name, s.rows, s.merged] for s in book.sheets]}
+except read.ReadError as exc:
+    out = {"error": [exc.kind, exc.params]}
+except MemoryError:
+    out = {"error": ["parse_memory", {"mb": memory // 2**20}]}
+try:  # this process's own peak (ru_maxrss would include the parent's, inherited across exec)
+    out["peak_kb"] = int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1])
+except (OSError, StopIteration, ValueError):
+    out["peak_kb"] = None
+sys.stdout.write(json.dumps(out, ensure_ascii=False, default=str))
+"""
+last_child_peak_kb: int | None = None  # the last child's peak RSS (for measurements; not thread-bound)
+
+
+def read_isolated(data: bytes, limits: Limits | None = None) -> Workbook:
+    """``read`` in a child process limited to ``limits.parse_memory_mb`` of address space and
+    ``limits.parse_timeout_s`` seconds; a child that runs out of either is a ReadError."""
+    import dataclasses
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    global last_child_peak_kb
+    limits = limits or Limits()
+    if len(data) > limits.max_bytes:  # refused without starting a process
+        return read(data, limits)
+    memory = limits.parse_memory_mb * 2**20
+    seconds = max(1, math.ceil(limits.parse_timeout_s))
+    payload = json.dumps(dataclasses.asdict(limits)).encode() + b"\n" + data
+    try:
+        done = subprocess.run([sys.executable, "-I", "-c", _CHILD, str(memory), str(seconds), __file__],
+                              input=payload, capture_output=True, timeout=limits.parse_timeout_s)
+    except subprocess.TimeoutExpired as exc:  # subprocess.run has killed the child
+        raise ReadError("parse_timeout", seconds=seconds) from exc
+    try:
+        out = json.loads(done.stdout)
+    except ValueError:
+        err = done.stderr.decode("utf-8", "replace")
+        if "MemoryError" in err or done.returncode == -signal.SIGKILL:
+            raise ReadError("parse_memory", mb=limits.parse_memory_mb) from None
+        if done.returncode == -signal.SIGXCPU:  # RLIMIT_CPU
+            raise ReadError("parse_timeout", seconds=seconds) from None
+        raise ReadError("parse_failed", detail=(err.strip().splitlines() or [f"exit {done.returncode}"])[-1][:200]) \
+            from None
+    last_child_peak_kb = out.get("peak_kb")
+    if "error" in out:
+        kind, params = out["error"]
+        raise ReadError(kind, **params)
+    notes = [(kind, params) for kind, params in out["notes"]]
+    sheets = [Sheet(name, [(number, cells) for number, cells in rows], merged) for name, rows, merged in out["sheets"]]
+    return Workbook(out["kind"], sheets, out["encoding"], notes)
+

@@ -16,6 +16,16 @@ REASON_COLUMN = "错误原因"
 SKIP_KINDS = ("blank", "total", "duplicate")
 
 
+QUOTE_CHARS = 50
+
+
+def quote(value, limit: int = QUOTE_CHARS):
+    """A value as a message quotes it: at most ``limit`` characters of it, then "…"."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "…"
+    return value
+
+
 @dataclass
 class RowError:
     row: int  # as Excel shows it
@@ -25,13 +35,13 @@ class RowError:
     sheet: str = ""
 
     def detail(self, lang: str = "zh") -> str:
-        params = dict(self.params)
+        params = {k: quote(v) for k, v in self.params.items()}
         if self.kind == "key_conflict":
             where = t("ingest.where_sheet" if params["other_sheet"] else "ingest.where", lang,
                       file=params["other_file"], sheet=params["other_sheet"], row=params["other_row"])
             params["where"] = where.strip()
         text = t(f"ingest.err.{self.kind}", lang, **params)
-        suggestion = self.params.get("suggestion")
+        suggestion = params.get("suggestion")
         if self.kind.startswith("unknown_"):
             text += t("ingest.suggest" if suggestion else "ingest.no_suggestion", lang, suggestion=suggestion)
         return text
@@ -99,7 +109,10 @@ class FileReport:
             t(f"ingest.fatal.{kind}", lang, **params)
 
     def note_texts(self, lang: str = "zh") -> list[str]:
-        return [t(f"ingest.note.{kind}", lang, **params) for kind, params in self.notes]
+        # lists of names (ignored columns, new names) are quoted name by name, each kept short
+        return [t(f"ingest.note.{kind}", lang, **{k: "、".join(quote(x) for x in v.split("、"))
+                                                 if isinstance(v, str) else v for k, v in params.items()})
+                for kind, params in self.notes]
 
     def error_kinds(self, lang: str = "zh") -> list[tuple[str, int]]:
         """(kind label, rows) — the reasons grouped by kind, most frequent first."""
@@ -164,7 +177,9 @@ class FileReport:
 def rejected_excel(reports: list[FileReport], lang: str = "zh") -> bytes:
     """One workbook, a sheet per file with rejected rows (original cells + 错误原因)."""
     buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
+    from redservice.export import excel_writer
+
+    with excel_writer(buf) as writer:
         used = set()
         wrote = False
         for report in reports:

@@ -405,7 +405,9 @@ def template_xlsx(table: str) -> bytes:
 
     template = TEMPLATES[table]
     buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    from redservice.export import WORKBOOK_OPTIONS
+
+    book = xlsxwriter.Workbook(buf, {"in_memory": True, **WORKBOOK_OPTIONS})
     sheet = book.add_worksheet(template.name)
     head = book.add_format({"bold": True, "bg_color": "#F7F2F0", "border": 1, "align": "center"})
     head_req = book.add_format({"bold": True, "bg_color": "#F4CCCC", "border": 1, "align": "center"})

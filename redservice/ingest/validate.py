@@ -15,6 +15,7 @@ from redservice.ingest.parse import ParseError, name_key
 
 EARLIEST = dt.date(2000, 1, 1)
 MIN_SUGGEST_SCORE = 60
+MAX_SUGGEST_CHARS = 100  # names longer than this get no suggestion
 
 
 def check_value(kind: str, value, raw: str, today: dt.date) -> None:
@@ -54,8 +55,8 @@ def _subsequence(short: str, long: str) -> bool:
 
 def closest(name: str, known: list[str]) -> str | None:
     """The known name most like ``name``, or None when nothing is close."""
-    if not known:
-        return None
+    if not known or len(name) > MAX_SUGGEST_CHARS:
+        return None  # no known name is like a 5,000-character one; comparing would only cost time
     key = name_key(name)
     keys = {name_key(k): k for k in known}
     if len(key) >= 2:
