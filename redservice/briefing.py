@@ -94,6 +94,10 @@ def paragraph(result: dict, period: str | None, lang: str = "zh") -> str:
     """The summary paragraph for the KPI result (``metrics.kpis``)."""
     cur = result["current"]
     filters: Filters = result["filters"]
+    if all(not cur.get(k) for k in ("hours", "households", "persons_served", "wishes_claimed",
+                                    "wishes_completed", "activities")):
+        # Nothing happened in the period: say so, not "累计开展志愿服务0小时…惠及群众0人次".
+        return t("brief.no_data", lang, period=period_phrase(filters, period, lang))
     values = {
         "period": period_phrase(filters, period, lang),
         "scope": scope_phrase(filters, lang),

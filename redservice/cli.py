@@ -61,6 +61,8 @@ def _selection(args):
     filters = metrics.default_filters(
         store, scope, start=args.start, end=args.end, units=args.unit, branches=args.branch,
         communities=args.community, categories=args.category, forms=args.form)
+    if filters.end < filters.start:
+        raise CliError(f"结束日期 {filters.end} 早于开始日期 {filters.start}")
     return store, filters, scope
 
 

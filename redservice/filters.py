@@ -53,9 +53,27 @@ def period_range(
     if period == "all":
         return (first or last), last
     if period == "custom":
-        s, e = start or dt.date(last.year, 1, 1), end or last
-        return (s, e) if s <= e else (e, s)
+        # As asked, even reversed or outside the data: ``period_status`` says which, and the
+        # app refuses it out loud rather than showing another period.
+        return start or dt.date(last.year, 1, 1), end or last
     raise ValueError(f"unknown period {period!r}")
+
+
+# The dates a custom period may name (the date inputs' bounds): wide, so that a period before or
+# after the data stays in the URL as asked and is answered with the empty state.
+EARLIEST = dt.date(1990, 1, 1)
+LATEST = dt.date(2099, 12, 31)
+
+
+def period_status(start: dt.date, end: dt.date, first: dt.date | None, last: dt.date | None) -> str:
+    """"reversed" when the period ends before it starts, "empty" when it lies wholly before or after
+    the data's first..last date (its service records), else "ok" (also when there are no data at all:
+    the pages then show their "—")."""
+    if end < start:
+        return "reversed"
+    if first is not None and last is not None and (end < first or start > last):
+        return "empty"
+    return "ok"
 
 
 def whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:

@@ -124,7 +124,9 @@ def cards(result: dict, lang: str = "zh") -> list[Card]:
 
 
 def _points(diff: float, lang: str) -> str:
-    """A change of a rate in percentage points: +2.3个百分点 / +2.3 pp."""
+    """A change of a rate in percentage points: +2.3个百分点 / +2.3 pp; 持平 / flat when it rounds to 0."""
     text = fmt.number(abs(diff) * 100, lang, 1)
+    if text == "0":
+        return t("delta.flat", lang)
     sign = "+" if diff > 0 else ("-" if diff < 0 else "")
     return f"{sign}{text}个百分点" if lang == "zh" else f"{sign}{text} pp"

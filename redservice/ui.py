@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from redservice import access, briefing, config, export, fmt, metrics
-from redservice.filters import DEFAULT_PERIOD, PERIODS, Filters, Scope, period_range
+from redservice.filters import (DEFAULT_PERIOD, EARLIEST, LATEST, PERIODS, Filters, Scope, period_range,
+                                period_status)
 from redservice.i18n import DEFAULT_LANG, LANGS, t
 from redservice.store import Store
 
@@ -39,6 +40,7 @@ class Context:
     first: dt.date | None
     last: dt.date | None
     settings: dict
+    status: str = "ok"  # filters.period_status: "ok", "empty" (no data in the period) or "reversed"
 
     @property
     def store(self) -> Store:
@@ -178,12 +180,17 @@ def filter_bar(directory: str, lang: str, scope: Scope) -> Context:
     start = end = None
     if period == "custom":
         c1, c2 = sb.columns(2)
-        bounds = {"min_value": first or dt.date(2000, 1, 1), "max_value": anchor, "format": "YYYY-MM-DD"}
+        bounds = {"min_value": EARLIEST, "max_value": LATEST, "format": "YYYY-MM-DD"}
         start = c1.date_input(t("filter.start", lang), value=dt.date(anchor.year, 1, 1), key="start",
                               bind="query-params", **bounds)
         end = c2.date_input(t("filter.end", lang), value=anchor, key="end", bind="query-params", **bounds)
     start, end = period_range(period or DEFAULT_PERIOD, anchor, first, start, end)
-    sb.caption(t("filter.range", lang, start=fmt.date(start, lang), end=fmt.date(end, lang)))
+    status = period_status(start, end, first, last)
+    if status == "reversed":
+        sb.error(t("filter.reversed", lang, start=fmt.date(start, lang), end=fmt.date(end, lang)),
+                 icon=":material/error:")
+    else:
+        sb.caption(t("filter.range", lang, start=fmt.date(start, lang), end=fmt.date(end, lang)))
 
     everyone = t("filter.all", lang)
     programme = settings["programme"]
@@ -202,7 +209,8 @@ def filter_bar(directory: str, lang: str, scope: Scope) -> Context:
 
     filters = Filters.make(start, end, units=units, branches=branches, communities=communities,
                            categories=categories, forms=forms)
-    ctx = Context(directory, version, lang, scope, filters, period or DEFAULT_PERIOD, first, last, settings)
+    ctx = Context(directory, version, lang, scope, filters, period or DEFAULT_PERIOD, first, last, settings,
+                  status)
     st.session_state[CTX_KEY] = ctx
     return ctx
 
@@ -228,27 +236,60 @@ def header(ctx: Context, page_title: str) -> None:
         st.info(ctx.t("app.synthetic"), icon=":material/science:")
 
 
+def period_notice(ctx: Context) -> str | None:
+    """Why the requested period shows no figures (reversed dates, no data in it), or None."""
+    if ctx.status == "reversed":
+        return ctx.t("filter.reversed", start=fmt.date(ctx.filters.start, ctx.lang),
+                     end=fmt.date(ctx.filters.end, ctx.lang))
+    if ctx.status == "empty":
+        return ctx.t("filter.empty", period=fmt.date_range(ctx.filters.start, ctx.filters.end, ctx.lang),
+                     first=fmt.date(ctx.first, ctx.lang), last=fmt.date(ctx.last, ctx.lang))
+    return None
+
+
+def refuse_period(ctx: Context) -> None:
+    """For a period that cannot be shown: say why, show the tiles with "—" (no figure of another
+    period, no 0 for a period without data) and stop the page. Does nothing for a period that can."""
+    notice = period_notice(ctx)
+    if notice is None:
+        return
+    if ctx.status == "reversed":
+        st.error(notice, icon=":material/error:")
+    else:
+        st.warning(notice, icon=":material/event_busy:")
+    blank = dict.fromkeys(metrics.KPIS)
+    _tiles(ctx, metrics.result(blank, blank, ctx.filters), per_row=5, captions=False)
+    st.stop()
+
+
 def kpi_tiles(ctx: Context, per_row: int = 5, captions: bool = True) -> dict:
     """The KPI tiles with change vs the previous period; returns the KPI result for reuse.
     ``captions=False`` leaves out the lines under the tiles (a page that states them elsewhere)."""
     result = _kpis(ctx)
+    _tiles(ctx, result, per_row, captions)
+    if captions:
+        prev = ctx.filters.previous()
+        st.caption(ctx.t("filter.previous", start=fmt.date(prev.start, ctx.lang), end=fmt.date(prev.end, ctx.lang)))
+    return result
+
+
+def _tiles(ctx: Context, result: dict, per_row: int, captions: bool) -> None:
     cards = metrics.cards(result, ctx.lang)
+    flat = t("delta.flat", ctx.lang)
     for i in range(0, len(cards), per_row):
         cols = st.columns(per_row)
         for col, card in zip(cols, cards[i : i + per_row]):
             with col:
+                # No arrow and no colour for no change ("持平", not "↑ 持平").
                 st.metric(
                     card.label, card.value, delta=card.delta,
-                    delta_color="off" if card.delta in (None, t("delta.flat", ctx.lang)) else "normal",
+                    delta_color="off" if card.delta in (None, flat) else "normal",
+                    delta_arrow="off" if card.delta == flat else "auto",
                     delta_description=ctx.t("kpi.vs_previous") if card.delta else None,
                     help=f"**{ctx.t('kpi.definition')}**：{card.help}", border=True,
                 )
                 if card.caption and captions:
                     st.caption(card.caption)
-    if captions:
-        prev = ctx.filters.previous()
-        st.caption(ctx.t("filter.previous", start=fmt.date(prev.start, ctx.lang), end=fmt.date(prev.end, ctx.lang)))
-    return result
 
 
 def _kpis(ctx: Context) -> dict:

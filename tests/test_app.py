@@ -83,3 +83,20 @@ def test_empty_store_renders(tmp_path, monkeypatch):
     at = run_app(data_dir=tmp_path / "empty", monkeypatch=monkeypatch)
     assert not at.exception
     assert metrics_by_label(at)["党员参与率"][0] == "—"
+
+
+def test_no_change_has_no_arrow_and_no_colour():
+    from streamlit.proto.Metric_pb2 import Metric
+
+    at = run_app()
+    flat = [m for m in at.metric if m.delta == "持平"]
+    assert flat, "the demo's 覆盖社区 is unchanged against the previous period"
+    for m in flat:
+        assert m.proto.direction == Metric.MetricDirection.NONE
+        assert m.proto.color == Metric.MetricColor.GRAY
+
+
+def test_a_rate_unchanged_to_the_tenth_of_a_point_is_flat():
+    assert metrics._points(0.00004, "zh") == "持平"
+    assert metrics._points(-0.00004, "en") == "flat"
+    assert metrics._points(0.0123, "zh") == "+1.2个百分点"
