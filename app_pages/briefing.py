@@ -5,7 +5,7 @@ exported whole as PNG and PDF drawn on the server."""
 
 import streamlit as st
 
-from redservice import briefing, briefing_figure, charts, export, render, services, ui
+from redservice import briefing, briefing_figure, charts, export, render, services, ui, wishes
 
 # Static CSS written here (never data or user text). On screen: no toolbar, compact tiles. In
 # print: A4 landscape, no header, sidebar, toolbars or buttons, charts kept whole, and the page
@@ -66,6 +66,7 @@ with a:
                              ctx.t("wishes.stage_completed")], [p["posted"], p["claimed"], p["completed"]],
                             ctx.lang, title, height=ROW),
               png_name(title), key="briefing_funnel")
+    st.caption(wishes.funnel_basis(p, ctx.lang))
 with b:
     if data.trend.empty:
         st.info(ctx.t("app.no_data"))

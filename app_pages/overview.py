@@ -23,15 +23,16 @@ with right:
     ui.plotly(charts.ranking(communities, "community", "hours", ctx.lang, ctx.t("overview.top_communities"),
                              "hours", 1, height=380), ctx.t("overview.top_communities"), key="communities")
 
-st.subheader(ctx.t("overview.top_units"))
 c1, c2 = st.columns([2, 3])
 with c1:
+    st.subheader(ctx.t("overview.top_units"))
     if units.empty:
         st.info(ctx.t("app.no_data"))
     else:
         ui.plotly(charts.ranking(units, "unit", "hours", ctx.lang, None, "hours", 1, top=15, height=460),
                   ctx.t("overview.top_units"), key="units")
 with c2:
+    st.subheader(ctx.t("overview.community_table"))
     table = communities[["community", "members", "hours", "persons", "households_reached", "coverage"]]
     ui.download_excel(ctx, table, ctx.t("overview.community_table"), {
         "community": ctx.t("overview.community"), "members": ctx.t("overview.members"),

@@ -35,6 +35,7 @@ with left:
     ui.plotly(charts.funnel(stages, [pipe["posted"], pipe["claimed"], pipe["completed"]], ctx.lang,
                             ctx.t("wishes.funnel_title"), height=420),
               ctx.t("wishes.funnel_title"), key="funnel")
+    st.caption(wishes.funnel_basis(pipe, ctx.lang))
 with right:
     if open_df.empty:
         st.info(ctx.t("wishes.no_open"))

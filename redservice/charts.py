@@ -96,6 +96,11 @@ def hours_per_member_hidden(df: pd.DataFrame, limit: int | None) -> int:
     return shown - 2 * (limit // 2) if limit and shown > limit else 0
 
 
+def _tenth(value: float) -> float:
+    """A value rounded to one decimal the way ``fmt.number`` writes it (half up)."""
+    return float(fmt.number(value, "en", 1).replace(",", ""))
+
+
 def hours_per_member(df: pd.DataFrame, median: float | None, lang: str, title: str | None = None,
                      limit: int | None = None) -> go.Figure:
     """Units by hours per reported member, highest on top; bars at or above the county median in
@@ -118,8 +123,10 @@ def hours_per_member(df: pd.DataFrame, median: float | None, lang: str, title: s
             continue
         values.append(v)
         names.append(name)
-        colours.append(RED if median is None or v >= median else RED_LIGHT)
-        texts.append(f"{v:,.1f}")
+        # Compared as written (one decimal, as the tile and the median line): a bar labelled like
+        # the median is coloured like it, never 5.2 in two colours.
+        colours.append(RED if median is None or _tenth(v) >= _tenth(median) else RED_LIGHT)
+        texts.append(fmt.number(v, lang, 1))
         hover.append(f"{fmt.number(v, lang, 1)} {unit_label}<br>{fmt.quantity(h, 'hours', lang, 1)} · "
                      f"{fmt.quantity(m, 'people', lang)}")
     fig = go.Figure(go.Bar(
@@ -134,7 +141,7 @@ def hours_per_member(df: pd.DataFrame, median: float | None, lang: str, title: s
                       line={"color": INK, "width": 1.5, "dash": "dash"})
         fig.add_annotation(
             x=median, xref="x", y=1, yref="paper", yanchor="bottom", yshift=24, showarrow=False,
-            text=t("units.median_line", lang, value=f"{median:,.1f}", unit=unit_label),
+            text=t("units.median_line", lang, value=fmt.number(median, lang, 1), unit=unit_label),
             font={"size": 13, "color": INK}, bgcolor="white",
         )
     fig.update_xaxes(showgrid=True, gridcolor="#EFEFEF", rangemode="tozero", side="top", ticksuffix="  ")

@@ -112,7 +112,8 @@ def cards(result: dict, lang: str = "zh") -> list[Card]:
     for key in KPIS:
         caption = None
         if key == "activities" and cur.get("activity_persons"):
-            caption = t("kpi.activity_persons", lang, persons=fmt.quantity(cur["activity_persons"], "persons", lang))
+            caption = t("kpi.activity_persons", lang, n=fmt.number(cur["activities"], lang),
+                        persons=fmt.quantity(cur["activity_persons"], "persons", lang))
         if key == "participation_rate":
             a, b = cur[key], prev[key]
             delta = None if a is None or b is None else _points(a - b, lang)

@@ -100,3 +100,10 @@ def test_a_rate_unchanged_to_the_tenth_of_a_point_is_flat():
     assert metrics._points(0.00004, "zh") == "持平"
     assert metrics._points(-0.00004, "en") == "flat"
     assert metrics._points(0.0123, "zh") == "+1.2个百分点"
+
+
+def test_overview_headings_and_captions_name_what_they_stand_over():
+    at = run_app()
+    assert [s.value for s in at.subheader] == ["单位服务排行", "各社区服务情况"]
+    activities = next(c for c in at.columns if len(c.metric) == 1 and c.metric[0].label == "组织活动")
+    assert activities.caption[0].value.startswith("64次活动共惠及")

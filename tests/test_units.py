@@ -497,3 +497,16 @@ def test_page_in_english():
     at = run_app({"lang": "en", "unit": "县住建局"}, page="app_pages/units.py")
     assert not at.exception
     assert metrics_by_label(at)["Work units"][0] == "1"
+
+
+def test_the_median_line_and_the_bars_use_the_tiles_rounding():
+    import pandas as pd
+
+    from redservice.charts import RED, RED_LIGHT
+
+    df = pd.DataFrame({"unit": ["甲", "乙", "丙"], "hours_per_member": [5.25, 5.2, 5.249999],
+                       "hours": [21.0, 10.4, 5.249999], "reported": [4, 2, 1]})
+    fig = charts.hours_per_member(df, 5.25, "zh", "t")
+    assert "全县中位数 5.3" in fig.layout.annotations[0].text  # the tile writes fmt.number(5.25, 1) = 5.3
+    bars = dict(zip(fig.data[0].y, zip(fig.data[0].text, fig.data[0].marker.color)))
+    assert bars["甲"] == ("5.3", RED) and bars["丙"] == ("5.2", RED_LIGHT) and bars["乙"] == ("5.2", RED_LIGHT)
