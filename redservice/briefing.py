@@ -120,7 +120,7 @@ def paragraph(result: dict, period: str | None, lang: str = "zh") -> str:
         word = t("brief.up" if rate > 0 else "brief.down", lang)
         label = t(f"kpi.{key}", lang)
         label = label if lang == "zh" else label[0].lower() + label[1:]
-        text += t("brief.change", lang, kpi=label, word=word,
+        text += t(f"brief.change_{filters.compare}", lang, kpi=label, word=word,
                   rate=fmt.percent(abs(rate), lang))
     return text
 
@@ -165,7 +165,7 @@ class Briefing:
             first.append(t("app.data_until", lang, date=fmt.date(self.last, lang)))
         first.extend(export.describe_filters(self.filters, lang))
         prev = self.filters.previous()
-        first.append(t("filter.previous", lang, start=fmt.date(prev.start, lang), end=fmt.date(prev.end, lang)))
+        first.append(t(f"filter.compared_{self.filters.compare}", lang, start=fmt.date(prev.start, lang), end=fmt.date(prev.end, lang)))
         return [t("briefing.separator", lang).join(first), t("briefing.rounding", lang)]
 
 

@@ -542,7 +542,7 @@ def build(b) -> go.Figure:
     cards = kpi_texts(b.result, lang)
     per_row, gap, tile_h, y = 5, 8, 44, 58
     tile_w = (width - gap * (per_row - 1)) / per_row
-    vs = t("kpi.vs_previous", lang)
+    vs = t(f"kpi.vs_{b.filters.compare}", lang)
     for i, (label, value, delta) in enumerate(cards):
         row, col = divmod(i, per_row)
         x0 = MARGIN + col * (tile_w + gap)

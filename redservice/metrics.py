@@ -36,7 +36,8 @@ def _as_date(value) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def default_filters(store, scope: Scope = EVERYTHING, start=None, end=None, period=DEFAULT_PERIOD, **dims) -> Filters:
+def default_filters(store, scope: Scope = EVERYTHING, start=None, end=None, period=DEFAULT_PERIOD,
+                    compare="prev", **dims) -> Filters:
     """Filters for the given dates, else the app's default period relative to the data's last date."""
     first, last = data_range(store, scope)
     last = last or dt.date.today()
@@ -44,7 +45,7 @@ def default_filters(store, scope: Scope = EVERYTHING, start=None, end=None, peri
         s, e = period_range("custom", last, first, start, end)
     else:
         s, e = period_range(period, last, first)
-    return Filters.make(s, e, **dims)
+    return Filters.make(s, e, compare, **dims)
 
 
 def kpis(store, filters: Filters, scope: Scope = EVERYTHING) -> dict:

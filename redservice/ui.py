@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from redservice import access, briefing, config, export, fmt, metrics
-from redservice.filters import (DEFAULT_PERIOD, EARLIEST, LATEST, PERIODS, Filters, Scope, period_range,
+from redservice.filters import (COMPARES, DEFAULT_COMPARE, DEFAULT_PERIOD, EARLIEST, LATEST, PERIODS, Filters, Scope, period_range,
                                 period_status)
 from redservice.i18n import DEFAULT_LANG, LANGS, t
 from redservice.store import Store
@@ -177,6 +177,8 @@ def filter_bar(directory: str, lang: str, scope: Scope) -> Context:
     sb.header(t("filter.header", lang))
     period = _url_choice(sb.selectbox, t("filter.period", lang), PERIODS, "period", DEFAULT_PERIOD,
                          lambda p: t(f"period.{p}", lang))
+    compare = _url_choice(sb.radio, t("filter.compare", lang), COMPARES, "compare", DEFAULT_COMPARE,
+                          lambda c: t(f"compare.{c}", lang), horizontal=True)
     start = end = None
     if period == "custom":
         c1, c2 = sb.columns(2)
@@ -207,7 +209,7 @@ def filter_bar(directory: str, lang: str, scope: Scope) -> Context:
     forms = sb.multiselect(t("filter.form", lang), _ordered(values("form"), programme["forms"]), key="form",
                            bind="query-params", placeholder=everyone)
 
-    filters = Filters.make(start, end, units=units, branches=branches, communities=communities,
+    filters = Filters.make(start, end, compare, units=units, branches=branches, communities=communities,
                            categories=categories, forms=forms)
     ctx = Context(directory, version, lang, scope, filters, period or DEFAULT_PERIOD, first, last, settings,
                   status)
@@ -269,7 +271,7 @@ def kpi_tiles(ctx: Context, per_row: int = 5, captions: bool = True) -> dict:
     _tiles(ctx, result, per_row, captions)
     if captions:
         prev = ctx.filters.previous()
-        st.caption(ctx.t("filter.previous", start=fmt.date(prev.start, ctx.lang), end=fmt.date(prev.end, ctx.lang)))
+        st.caption(compared_text(ctx))
     return result
 
 
@@ -285,11 +287,18 @@ def _tiles(ctx: Context, result: dict, per_row: int, captions: bool) -> None:
                     card.label, card.value, delta=card.delta,
                     delta_color="off" if card.delta in (None, flat) else "normal",
                     delta_arrow="off" if card.delta == flat else "auto",
-                    delta_description=ctx.t("kpi.vs_previous") if card.delta else None,
+                    delta_description=ctx.t(f"kpi.vs_{ctx.filters.compare}") if card.delta else None,
                     help=f"**{ctx.t('kpi.definition')}**：{card.help}", border=True,
                 )
                 if card.caption and captions:
                     st.caption(card.caption)
+
+
+def compared_text(ctx: Context) -> str:
+    """Which comparison the tiles show and its dates: 环比：对比上期… / 同比：对比去年同期…"""
+    prev = ctx.filters.previous()
+    return ctx.t(f"filter.compared_{ctx.filters.compare}", start=fmt.date(prev.start, ctx.lang),
+                 end=fmt.date(prev.end, ctx.lang))
 
 
 def _kpis(ctx: Context) -> dict:

@@ -107,3 +107,18 @@ def test_overview_headings_and_captions_name_what_they_stand_over():
     assert [s.value for s in at.subheader] == ["单位服务排行", "各社区服务情况"]
     activities = next(c for c in at.columns if len(c.metric) == 1 and c.metric[0].label == "组织活动")
     assert activities.caption[0].value.startswith("64次活动共惠及")
+
+
+def test_compare_yoy_or_prev_is_bound_to_the_url_and_said_next_to_the_tiles():
+    prev = run_app()
+    assert "compare" not in prev.query_params  # 环比 is the default, as before
+    assert any(c.value == "环比：对比上期2024年10月1日至2024年12月31日" for c in prev.caption)
+    assert {m.proto.delta_description for m in prev.metric if m.delta} == {"环比"}
+    yoy = run_app({"compare": "yoy"})
+    assert yoy.query_params["compare"] == "yoy"
+    assert any(c.value == "同比：对比去年同期2024年1月1日至2024年3月31日" for c in yoy.caption)
+    assert {m.proto.delta_description for m in yoy.metric if m.delta} == {"同比"}
+    members = metrics_by_label(yoy)["报到党员"]
+    assert members[0] == metrics_by_label(prev)["报到党员"][0] and members[1] != metrics_by_label(prev)["报到党员"][1]
+    en = run_app({"compare": "yoy", "lang": "en"})
+    assert any(c.value.startswith("Compared with the same period a year before: 1 Jan 2024") for c in en.caption)

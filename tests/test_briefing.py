@@ -61,3 +61,9 @@ def test_a_period_without_data_says_so(capsys):
 def test_reversed_dates_are_refused_by_the_cli(capsys):
     assert cli.main(["kpis", "--start", "2025-03-01", "--end", "2025-02-01"]) != 0
     assert "早于开始日期" in capsys.readouterr().err
+
+
+def test_brief_compared_with_the_same_period_a_year_before(capsys):
+    assert cli.main(["brief", "--compare", "yoy"]) == 0
+    text = capsys.readouterr().out
+    assert "与去年同期相比" in text and "与上期相比" not in text

@@ -121,3 +121,16 @@ def test_whole_months_are_the_calendar_months_inside_the_period(start, end, whol
     assert whole_months(start, end) == whole
     params = Filters.make(start, end).params()
     assert (params["whole_from"], params["whole_to"]) == whole
+
+
+def test_year_before_and_the_compared_period():
+    from redservice.filters import compared_period, year_before
+
+    assert year_before(D(2025, 1, 1), D(2025, 3, 31)) == (D(2024, 1, 1), D(2024, 3, 31))
+    assert year_before(D(2024, 2, 1), D(2024, 2, 29)) == (D(2023, 2, 1), D(2023, 2, 28))
+    assert compared_period(D(2025, 1, 1), D(2025, 3, 31), "prev") == (D(2024, 10, 1), D(2024, 12, 31))
+    assert compared_period(D(2025, 1, 1), D(2025, 3, 31), "yoy") == (D(2024, 1, 1), D(2024, 3, 31))
+    f = Filters.make(D(2025, 1, 1), D(2025, 3, 31), "yoy", units=["U1"])
+    assert f.previous() == Filters.make(D(2024, 1, 1), D(2024, 3, 31), "yoy", units=["U1"])
+    with pytest.raises(ValueError):
+        Filters.make(D(2025, 1, 1), D(2025, 3, 31), "mom")
