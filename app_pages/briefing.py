@@ -18,6 +18,9 @@ CSS = """<style>
 [data-testid="stMetricValue"] {font-size: 1.4rem; line-height: 1.3;}
 [data-testid="stMetricLabel"] {height: 1.3rem;}
 .st-key-briefing_title h3 {padding: 0 0 0.2rem 0; border-bottom: 2px solid #B22222;}
+.st-key-briefing_summary pre, .st-key-briefing_summary code {font-family: inherit !important;
+  font-size: 1rem !important; line-height: 1.6; background: transparent !important; color: inherit;}
+.st-key-briefing_summary [data-testid="stCode"] {background: #FAFAFA; border-left: 3px solid #B22222;}
 @page {size: A4 landscape; margin: 8mm;}
 @media print {
   html {zoom: 0.55;}
@@ -49,7 +52,8 @@ def png_name(title: str) -> str:
 with st.container(key="briefing_title"):
     st.subheader(ui.md_escape(data.title), anchor=False)
 ui.kpi_tiles(ctx, captions=False)  # the comparison period is in the footnote
-st.code(data.text, language=None, wrap_lines=True)
+with st.container(key="briefing_summary"):  # st.code for its copy button, set as prose (CSS above)
+    st.code(data.text, language=None, wrap_lines=True)
 
 a, b, c = st.columns([9, 11, 10])
 with a:
@@ -68,7 +72,7 @@ with a:
               png_name(title), key="briefing_funnel")
     st.caption(wishes.funnel_basis(p, ctx.lang))
 with b:
-    if data.trend.empty:
+    if not data.trend["records"].any():
         st.info(ctx.t("app.no_data"))
     else:
         trend = charts.monthly_trend(data.trend, ctx.lang, ctx.filters.start, ctx.filters.end)

@@ -8,13 +8,14 @@ ctx = ui.context()
 ui.kpi_tiles(ctx)
 
 trend_start = min(ctx.filters.start, filters.period_range("last12", ctx.filters.end)[0])
-trend = ctx.query("monthly_trend", filters=ctx.filters.with_period(trend_start, ctx.filters.end))
+trend = charts.fill_months(ctx.query("monthly_trend", filters=ctx.filters.with_period(trend_start, ctx.filters.end)),
+                           trend_start, ctx.filters.end)
 communities = ctx.query("community_summary")
 units = ctx.query("unit_summary")
 
 left, right = st.columns([3, 2])
 with left:
-    if trend.empty:
+    if not trend["records"].any():
         st.info(ctx.t("app.no_data"))
     else:
         ui.plotly(charts.monthly_trend(trend, ctx.lang, ctx.filters.start, ctx.filters.end),

@@ -185,7 +185,7 @@ def gather(query: Callable[..., pd.DataFrame], filters: Filters, period: str | N
            county: str, source: str, synthetic: bool, last: dt.date | None, boundaries: dict) -> Briefing:
     """Run the briefing's queries through ``query(name, filters=None, **extra)`` (the page's cached
     ``ctx.query`` or the CLI's store) and shape them with the other pages' logic."""
-    from redservice import coverage, metrics, services, wishes
+    from redservice import charts, coverage, metrics, services, wishes
     from redservice.filters import period_range
 
     result = metrics.result(query("kpis").iloc[0].to_dict(),
@@ -194,7 +194,8 @@ def gather(query: Callable[..., pd.DataFrame], filters: Filters, period: str | N
     return Briefing(
         lang=lang, county=county, filters=filters, period=period, result=result,
         text=paragraph(result, period, lang),
-        trend=query("monthly_trend", filters=filters.with_period(trend_start, filters.end)),
+        trend=charts.fill_months(query("monthly_trend", filters=filters.with_period(trend_start, filters.end)),
+                                 trend_start, filters.end),
         trend_start=trend_start,
         communities=coverage.community_table(query("community_summary")),
         categories=services.by_category(query("service_categories"), settings),

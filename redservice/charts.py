@@ -35,11 +35,56 @@ def base_layout(fig: go.Figure, title: str | None = None, height: int = 380) -> 
     return fig
 
 
+def fill_months(df: pd.DataFrame, first: dt.date | None, end: dt.date) -> pd.DataFrame:
+    """queries/monthly_trend.sql's rows with every month from ``first``'s (else the first row's) to
+    ``end``'s: a month without records is there with 0 hours, 0 persons and 0 records."""
+    have = [m.date() if isinstance(m, dt.datetime) else m for m in pd.to_datetime(df["month"])] if len(df) else []
+    start = (first or (have[0] if have else end)).replace(day=1)
+    months, m = [], start
+    while m <= end:
+        months.append(m)
+        m = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    rows = {mm: r for mm, r in zip(have, df.to_dict("records"))}
+    cols = [c for c in df.columns if c != "month"] or ["hours", "persons", "records"]
+    return pd.DataFrame([{"month": mm, **{c: rows.get(mm, {}).get(c, 0) for c in cols}} for mm in months],
+                        columns=["month", *cols])
+
+
+def nice_axis(most, intervals: int = 4) -> tuple[float, float]:
+    """(top, step) of an axis from 0 in ``intervals`` round steps (1, 2, 2.5 or 5 × 10^k) that
+    reaches ``most``: two axes drawn with the same number of steps share their grid lines."""
+    import math
+
+    most = float(most) if not fmt.missing(most) and float(most) > 0 else 1.0
+    raw = most / intervals
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(k * power for k in (1, 2, 2.5, 5, 10) if k * power >= raw - 1e-9)
+    return step * intervals, step
+
+
+def shared_intervals(*mosts) -> int:
+    """The number of steps (3–6) that wastes least of the tightest axis among several."""
+    def waste(n):
+        return max(nice_axis(m, n)[0] / (float(m) if not fmt.missing(m) and float(m) > 0 else 1.0)
+                   for m in mosts)
+    return min((4, 5, 3, 6), key=waste)
+
+
+def _round_ticks(fig: go.Figure, axis: str, most, lang: str, intervals: int = 4) -> None:
+    top, step = nice_axis(most, intervals)
+    values = [i * step for i in range(intervals + 1)]
+    fig.layout[axis].update(range=[0, top * 1.02], tickvals=values,
+                            ticktext=[fmt.number(v, lang, 1) for v in values], tickmode="array")
+
+
 def monthly_trend(df: pd.DataFrame, lang: str, start: dt.date, end: dt.date) -> go.Figure:
-    """Hours as bars (selected period in red, context in pale red) and persons served as a line."""
+    """Hours as bars (selected period in red, context in pale red) and persons served as a line,
+    every month drawn (a month without records at 0), labelled 2024年4月, 5月, … 2025年1月 (the
+    year on the first month and on January), both value axes on the same round steps."""
     fig = go.Figure()
     if not df.empty:
-        months = [m.date() if isinstance(m, dt.datetime) else m for m in pd.to_datetime(df["month"])]
+        df = fill_months(df, None, end)
+        months = list(df["month"])
         labels = [fmt.month(m, lang) for m in months]
         first_month = start.replace(day=1)
         colours = [RED if first_month <= m <= end else RED_LIGHT for m in months]
@@ -61,6 +106,12 @@ def monthly_trend(df: pd.DataFrame, lang: str, start: dt.date, end: dt.date) -> 
                 "automargin": True},
         bargap=0.35,
     )
+    if not df.empty:
+        fig.update_xaxes(tickmode="array", tickvals=labels, ticktext=month_ticks(months, lang), tickangle=0,
+                         automargin=True)
+        steps = shared_intervals(df["hours"].max(), df["persons"].max())
+        _round_ticks(fig, "yaxis", df["hours"].max(), lang, steps)
+        _round_ticks(fig, "yaxis2", df["persons"].max(), lang, steps)
     return fig
 
 
@@ -208,12 +259,20 @@ def shades(dark: str, light: str, n: int) -> list[str]:
     return out
 
 
+def _interleave(n: int) -> list[int]:
+    """0, ⌈n/2⌉, 1, ⌈n/2⌉+1, …: shade indexes so that neighbours are half the range apart."""
+    half = (n + 1) // 2
+    return [i // 2 + (half if i % 2 else 0) for i in range(n)]
+
+
 def category_colours(categories: list[str], groups: dict[str, str]) -> dict[str, str]:
-    """A colour per category: shades of red for 六送, gold for 三请, blue-grey for the others."""
+    """A colour per category: shades of red for 六送, gold for 三请, blue-grey for the others; the
+    shades interleaved (dark, light, dark, …) so that neighbours in a stack or a legend differ."""
     out: dict[str, str] = {}
     for group, (dark, light) in _GROUP_SHADES.items():
         members = [c for c in categories if groups.get(c, "other") == group]
-        out.update(zip(members, shades(dark, light, len(members))))
+        palette = shades(dark, light, len(members))
+        out.update(zip(members, [palette[i] for i in _interleave(len(members))]))
     return out
 
 
@@ -304,7 +363,8 @@ def stacked_trend(wide: pd.DataFrame, groups: dict[str, str], group_labels: dict
         barmode="stack", bargap=0.3,
         legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top",
                 "groupclick": "toggleitem", "font": {"size": 12}, "tracegroupgap": 4,
-                "traceorder": "grouped"},
+                # top to bottom as the stack is drawn: the first trace is the bottom of the stack
+                "traceorder": "reversed+grouped"},
         yaxis={"rangemode": "tozero", "automargin": True, "tickformat": "d"},
     )
     fig.update_xaxes(tickangle=0, automargin=True)

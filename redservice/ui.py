@@ -154,8 +154,10 @@ def _ordered(values: list[str], preferred: list[str]) -> list[str]:
     return known + sorted(v for v in values if v not in preferred)
 
 
-def filter_bar(directory: str, lang: str, scope: Scope) -> Context:
-    """The shared filter widgets (sidebar), each bound to the URL, and the Context they define."""
+def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) -> Context:
+    """The shared filter widgets (sidebar), each bound to the URL, and the Context they define.
+    ``applies=False`` (a page no filter applies to): the widgets are shown disabled under a line
+    saying why, and keep their values (and the URL) for the other pages."""
     store = get_store(directory)
     version = store.version()
     settings = config.settings(directory)
@@ -175,17 +177,20 @@ def filter_bar(directory: str, lang: str, scope: Scope) -> Context:
 
     sb = st.sidebar
     sb.header(t("filter.header", lang))
+    if not applies:
+        sb.caption(t("filter.not_here", lang))
+    off = {"disabled": not applies}
     period = _url_choice(sb.selectbox, t("filter.period", lang), PERIODS, "period", DEFAULT_PERIOD,
-                         lambda p: t(f"period.{p}", lang))
+                         lambda p: t(f"period.{p}", lang), **off)
     compare = _url_choice(sb.radio, t("filter.compare", lang), COMPARES, "compare", DEFAULT_COMPARE,
-                          lambda c: t(f"compare.{c}", lang), horizontal=True)
+                          lambda c: t(f"compare.{c}", lang), horizontal=True, **off)
     start = end = None
     if period == "custom":
         c1, c2 = sb.columns(2)
         bounds = {"min_value": EARLIEST, "max_value": LATEST, "format": "YYYY-MM-DD"}
         start = c1.date_input(t("filter.start", lang), value=dt.date(anchor.year, 1, 1), key="start",
-                              bind="query-params", **bounds)
-        end = c2.date_input(t("filter.end", lang), value=anchor, key="end", bind="query-params", **bounds)
+                              bind="query-params", **bounds, **off)
+        end = c2.date_input(t("filter.end", lang), value=anchor, key="end", bind="query-params", **bounds, **off)
     start, end = period_range(period or DEFAULT_PERIOD, anchor, first, start, end)
     status = period_status(start, end, first, last)
     if status == "reversed":
@@ -197,17 +202,17 @@ def filter_bar(directory: str, lang: str, scope: Scope) -> Context:
     everyone = t("filter.all", lang)
     programme = settings["programme"]
     units = sb.multiselect(t("filter.unit", lang), values("unit"), key="unit", bind="query-params",
-                           placeholder=everyone)
+                           placeholder=everyone, **off)
     branches = sb.multiselect(t("filter.branch", lang), values("branch", units or None), key="branch",
-                              bind="query-params", placeholder=everyone)
+                              bind="query-params", placeholder=everyone, **off)
     communities = sb.multiselect(t("filter.community", lang), values("community"), key="community",
-                                 bind="query-params", placeholder=everyone)
+                                 bind="query-params", placeholder=everyone, **off)
     categories = sb.multiselect(
         t("filter.category", lang),
         _ordered(values("category"), programme["liusong"] + programme["sanqing"] + programme["other_categories"]),
-        key="category", bind="query-params", placeholder=everyone)
+        key="category", bind="query-params", placeholder=everyone, **off)
     forms = sb.multiselect(t("filter.form", lang), _ordered(values("form"), programme["forms"]), key="form",
-                           bind="query-params", placeholder=everyone)
+                           bind="query-params", placeholder=everyone, **off)
 
     filters = Filters.make(start, end, compare, units=units, branches=branches, communities=communities,
                            categories=categories, forms=forms)

@@ -153,3 +153,22 @@ def test_unknown_query_and_missing_parameter(small_store):
         small_store.query("../dashboard", f())
     with pytest.raises(QueryError):
         small_store.query("kpis")  # no dates given
+
+
+def test_monthly_trend_chart_draws_every_month_with_short_labels_and_round_ticks():
+    import pandas as pd
+
+    from redservice import charts
+
+    df = pd.DataFrame({"month": [D(2024, 4, 1), D(2024, 6, 1), D(2025, 1, 1)], "hours": [1430.5, 2140.0, 10.0],
+                       "persons": [17800, 100, 3], "records": [3, 4, 5]})
+    filled = charts.fill_months(df, D(2024, 3, 15), D(2025, 3, 31))
+    assert len(filled) == 13 and filled.iloc[0]["hours"] == 0 and filled.iloc[2]["persons"] == 0
+    fig = charts.monthly_trend(filled, "zh", D(2025, 1, 1), D(2025, 3, 31))
+    assert len(fig.data[0].x) == 13  # a month without records is a bar at 0, not a gap
+    assert fig.layout.xaxis.ticktext[:3] == ("2024年3月", "4月", "5月") and fig.layout.xaxis.ticktext[10] == "2025年1月"
+    for axis in (fig.layout.yaxis, fig.layout.yaxis2):
+        steps = [b - a for a, b in zip(axis.tickvals, axis.tickvals[1:])]
+        assert len(set(steps)) == 1 and str(steps[0]).rstrip("0").rstrip(".")[0] in "125"
+    assert len(fig.layout.yaxis.tickvals) == len(fig.layout.yaxis2.tickvals)  # shared grid lines
+    assert fig.layout.yaxis2.ticktext[-1].endswith("万")

@@ -83,6 +83,11 @@ def test_reversed_dates_in_english():
     _blank(at)
 
 
-def test_the_data_page_runs_whatever_the_period():
+def test_the_data_page_runs_whatever_the_period_and_its_filter_bar_is_disabled_saying_why():
     at = _open("app_pages/data.py", *BEFORE[:2])
     assert not at.warning
+    widgets = [*at.sidebar.selectbox, *at.sidebar.multiselect, *at.sidebar.date_input]
+    assert len(widgets) == 8 and all(w.disabled for w in widgets)
+    assert any("数据管理页不按筛选显示" in c.value for c in at.sidebar.caption)
+    overview = _open(PAGES[0], *INSIDE[:2])
+    assert not any(w.disabled for w in [*overview.sidebar.selectbox, *overview.sidebar.multiselect])

@@ -257,3 +257,21 @@ def test_page_in_english(tmp_path, monkeypatch):
     rate = [s for s in _specs(at) if _title(s) == "Participation by month"][0]
     assert rate["data"][0]["text"] == ["33.3%", "60%"]
     assert "3 & 31 Mar" in rate["data"][0]["x"][1]  # March's two service days under its label
+
+
+def test_the_stacked_chart_groups_the_long_tail_and_its_neighbours_differ(settings):
+    from redservice import charts
+
+    liusong = settings["programme"]["liusong"]
+    kinds = liusong + [f"其他{i}" for i in range(8)]
+    df = pd.DataFrame([{"month": D(2025, m, 1), "category": c, "hours": 10.0 + i}
+                       for m in (1, 2) for i, c in enumerate(kinds)])
+    wide, groups = services.category_trend(df, settings)
+    assert list(wide.columns) == liusong + ["其他7", "其他6", "其他5", "其余5类"]  # the 3 largest, then the rest
+    assert wide["其余5类"].iloc[0] == sum(10.0 + liusong.__len__() + i for i in range(5))
+    fig = charts.stacked_trend(wide, groups, {"liusong": "六送", "other": "其他服务"}, "zh", "t",
+                               D(2025, 1, 1), D(2025, 2, 28))
+    colours = [charts._hex(tr.marker.color) for tr in fig.data]
+    for a, b in zip(colours, colours[1:]):  # neighbours in the stack are told apart
+        assert max(abs(x - y) for x, y in zip(a, b)) >= 40, (a, b)
+    assert fig.layout.legend.traceorder == "reversed+grouped"  # the legend reads top to bottom like the stack
