@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from redservice import charts, filters, ui
+from redservice import charts, filters, fmt, ui
 
 ctx = ui.context()
 ui.kpi_tiles(ctx)
@@ -41,14 +41,14 @@ with c2:
         "households_reached": ctx.t("overview.households"), "coverage": ctx.t("overview.coverage"),
     }, key="overview_excel")
     st.dataframe(
-        table, hide_index=True, width="stretch", height=460,
+        fmt.percent_points(table, "coverage"), hide_index=True, width="stretch", height=460,
         column_config={
             "community": ctx.t("overview.community"),
             "members": st.column_config.NumberColumn(ctx.t("overview.members"), format="%d"),
             "hours": st.column_config.NumberColumn(ctx.t("overview.hours"), format="%.1f"),
             "persons": st.column_config.NumberColumn(ctx.t("overview.persons"), format="%d"),
             "households_reached": st.column_config.NumberColumn(ctx.t("overview.households"), format="%d"),
-            "coverage": st.column_config.ProgressColumn(ctx.t("overview.coverage"), format="percent",
-                                                        min_value=0.0, max_value=1.0),
+            "coverage": st.column_config.ProgressColumn(ctx.t("overview.coverage"), format=fmt.PERCENT_FORMAT,
+                                                        min_value=0.0, max_value=100.0),
         },
     )

@@ -76,7 +76,7 @@ def value_text(metric: str, value, lang: str) -> str:
 def bound_text(metric: str, value: float, lang: str, decimals: int) -> str:
     """A class boundary in the legend (no unit: the legend's title names it)."""
     if SPEC[metric].unit is None:
-        return fmt.percent(value, lang, decimals)
+        return fmt.percent(value, lang, decimals, trim=True)
     return fmt.number(value, lang, decimals)
 
 
@@ -249,7 +249,7 @@ def column_config(lang: str, compound: bool = False) -> dict:
         "active_members": n("active_members"),
         "households_reached": n("households_reached"),
         # a number, not a progress bar: a bar cannot show "—" for a community without 总户数
-        "coverage": cc.NumberColumn(t("coverage.col_coverage", lang), format="percent"),
+        "coverage": cc.NumberColumn(t("coverage.col_coverage", lang), format=fmt.PERCENT_FORMAT),
         "hours_per_100": n("hours_per_100", "%.1f"),
         "open_wishes": n("open_wishes"),
         "wish_id": t("coverage.col_wish_id", lang),

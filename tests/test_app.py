@@ -122,3 +122,10 @@ def test_compare_yoy_or_prev_is_bound_to_the_url_and_said_next_to_the_tiles():
     assert members[0] == metrics_by_label(prev)["报到党员"][0] and members[1] != metrics_by_label(prev)["报到党员"][1]
     en = run_app({"compare": "yoy", "lang": "en"})
     assert any(c.value.startswith("Compared with the same period a year before: 1 Jan 2024") for c in en.caption)
+
+
+def test_tables_write_rates_like_the_tiles_with_one_decimal():
+    at = run_app()
+    table = at.dataframe[0].value
+    assert table["coverage"].max() > 1 and (table["coverage"] * 10).round(6).mod(1).eq(0).all()
+    assert '"format":"%.1f%%"' in at.dataframe[0].proto.columns.replace(" ", "")

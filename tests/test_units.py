@@ -204,10 +204,10 @@ def test_county_median_ignores_the_unit_filter(county):
 
 def test_each_threshold_flag(county):
     card = units_card(county)
-    assert card.loc["U1", "reasons"] == "报到率60%，低于95%；参与率66.7%，低于70%"
+    assert card.loc["U1", "reasons"] == "报到率60.0%，低于95%；参与率66.7%，低于70%"
     assert not card.loc["U2", "flagged"] and card.loc["U2", "reasons"] == ""
     assert card.loc["U3", "reasons"] == "人均时长1小时，不足全县中位数3.2小时的50%；2025年3月无服务记录"
-    assert card.loc["U4", "reasons"] == "无党员报到；报到率0%，低于95%"
+    assert card.loc["U4", "reasons"] == "无党员报到；报到率0.0%，低于95%"
     assert list(card.index[card["flagged"]]) == ["U1", "U3", "U4"]
 
 
@@ -262,7 +262,7 @@ def test_branch_scorecard(county):
     assert one["households"] == 4 and one["points"] == pytest.approx(42.5)
     assert one["points_per_member"] == pytest.approx(21.25)
     assert (two["reported"], two["active"], two["hours"], two["participation_rate"]) == (1, 0, 0, 0)
-    assert two["reasons"] == ("报到率50%，低于95%；参与率0%，低于70%；人均时长0小时，不足全县中位数3.2小时的50%；"
+    assert two["reasons"] == ("报到率50.0%，低于95%；参与率0.0%，低于70%；人均时长0小时，不足全县中位数3.2小时的50%；"
                               "2025年3月无服务记录")
     everything = branch_card(county).set_index("branch")
     assert everything.loc["U2乙支部", "reasons"] == "无党员报到"
