@@ -9,7 +9,9 @@ from redservice import briefing, briefing_figure, charts, export, render, servic
 
 # Static CSS written here (never data or user text). On screen: no toolbar, compact tiles. In
 # print: A4 landscape, no header, sidebar, toolbars or buttons, charts kept whole, and the page
-# zoomed so the screen layout (designed for a 1920-pixel window) fits the paper's width.
+# zoomed so the screen layout (designed for a 1920-pixel window) fits the paper's width. Known
+# limit: in the printed page the charts come out smaller than their boxes, the map squashed (see
+# artifacts/screenshots/briefing_print.png from tests/browser/test_layout.py).
 CSS = """<style>
 [data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stDecoration"],
 [data-testid="stStatusWidget"] {display: none !important;}
@@ -21,6 +23,10 @@ CSS = """<style>
 .st-key-briefing_summary pre, .st-key-briefing_summary code {font-family: inherit !important;
   font-size: 1rem !important; line-height: 1.6; background: transparent !important; color: inherit;}
 .st-key-briefing_summary [data-testid="stCode"] {background: #FAFAFA; border-left: 3px solid #B22222;}
+@media screen and (max-width: 1700px) {
+  .st-key-briefing_charts [data-testid="stHorizontalBlock"] {flex-wrap: wrap;}
+  .st-key-briefing_charts [data-testid="stColumn"] {min-width: calc(50% - 1rem); flex: 1 1 calc(50% - 1rem);}
+}
 @page {size: A4 landscape; margin: 8mm;}
 @media print {
   html {zoom: 0.55;}
@@ -55,7 +61,8 @@ ui.kpi_tiles(ctx, captions=False)  # the comparison period is in the footnote
 with st.container(key="briefing_summary"):  # st.code for its copy button, set as prose (CSS above)
     st.code(data.text, language=None, wrap_lines=True)
 
-a, b, c = st.columns([9, 11, 10])
+charts_box = st.container(key="briefing_charts")
+a, b, c = charts_box.columns([9, 11, 10])
 with a:
     title = ctx.t("briefing.map_title")
     if data.communities.empty:
@@ -77,7 +84,7 @@ with b:
     else:
         trend = charts.monthly_trend(data.trend, ctx.lang, ctx.filters.start, ctx.filters.end)
         trend.update_layout(height=ROW, margin={"t": 72})  # the legend on a line of its own
-        ui.plotly(briefing_figure.short_months(trend, data.trend, ctx.lang), png_name(ctx.t("overview.trend")),
+        ui.plotly(trend, png_name(ctx.t("overview.trend")),
                   key="briefing_trend")
     title = ctx.t("briefing.communities_title")
     ui.plotly(briefing_figure.compact(charts.ranking(data.communities, "community", "hours", ctx.lang, title,

@@ -266,11 +266,9 @@ def column_config(lang: str, compound: bool = False) -> dict:
 
 
 def monthly_figure(monthly: pd.DataFrame, lang: str, start, end) -> go.Figure:
-    """The community's monthly hours and persons (the overview's chart, labels kept whole in a
-    narrower column)."""
-    fig = charts.monthly_trend(monthly, lang, start, end)
-    fig.update_xaxes(automargin=True, tickangle=-45 if len(monthly) > 8 else 0)
-    return fig
+    """The community's monthly hours and persons (the overview's chart: its month axis thins its
+    labels in a narrower column)."""
+    return charts.monthly_trend(monthly, lang, start, end)
 
 
 def table_height(rows: int, most: int = 20) -> int:
