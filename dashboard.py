@@ -42,7 +42,14 @@ navigation = st.navigation(
     ],
     position="top",
 )
-ctx = ui.filter_bar(str(config.data_dir()), lang, who.scope)
-if navigation.url_path not in OWN_HEADER:
+# Pages that show no period's figures (数据管理: the filter bar does not apply there).
+NO_PERIOD = {"data"}
+
+st.html(ui.SCREEN_CSS)
+ctx = ui.filter_bar(str(config.data_dir()), lang, who.scope, applies=navigation.url_path not in NO_PERIOD)
+refused = ctx.status != "ok" and navigation.url_path not in NO_PERIOD
+if navigation.url_path not in OWN_HEADER or refused:
     ui.header(ctx, navigation.title)
+if refused:
+    ui.refuse_period(ctx)  # the requested period is kept and refused out loud; the page does not run
 navigation.run()

@@ -84,7 +84,7 @@ else:
             else:
                 shown = compounds[["compound", "households_total", "households_reached", "coverage", "hours",
                                    "persons"]]
-                st.dataframe(shown, hide_index=True, width="stretch", placeholder=fmt.DASH,
+                st.dataframe(fmt.percent_points(shown, "coverage"), hide_index=True, width="stretch", placeholder=fmt.DASH,
                              column_config=coverage.column_config(ctx.lang, compound=True))
                 excel, labels = coverage.drill_excel(shown, ctx.lang, compound=True)
                 ui.download_excel(ctx, excel, f"{focus}_{ctx.t('coverage.compounds')}", labels, key="compounds_excel")
@@ -138,5 +138,6 @@ else:
     st.subheader(ctx.t("coverage.table"))
     ui.download_excel(ctx, coverage.excel_table(table), ctx.t("coverage.table"), coverage.excel_columns(ctx.lang),
                       key="coverage_excel")
-    st.dataframe(table, hide_index=True, width="stretch", height=coverage.table_height(len(table)),
+    st.dataframe(fmt.percent_points(table, "coverage"), hide_index=True, width="stretch",
+                 height=coverage.table_height(len(table)),
                  placeholder=fmt.DASH, column_config=coverage.column_config(ctx.lang))

@@ -2,19 +2,20 @@
 
 import streamlit as st
 
-from redservice import charts, filters, ui
+from redservice import charts, filters, fmt, ui
 
 ctx = ui.context()
 ui.kpi_tiles(ctx)
 
 trend_start = min(ctx.filters.start, filters.period_range("last12", ctx.filters.end)[0])
-trend = ctx.query("monthly_trend", filters=ctx.filters.with_period(trend_start, ctx.filters.end))
+trend = charts.fill_months(ctx.query("monthly_trend", filters=ctx.filters.with_period(trend_start, ctx.filters.end)),
+                           trend_start, ctx.filters.end)
 communities = ctx.query("community_summary")
 units = ctx.query("unit_summary")
 
 left, right = st.columns([3, 2])
 with left:
-    if trend.empty:
+    if not trend["records"].any():
         st.info(ctx.t("app.no_data"))
     else:
         ui.plotly(charts.monthly_trend(trend, ctx.lang, ctx.filters.start, ctx.filters.end),
@@ -23,15 +24,16 @@ with right:
     ui.plotly(charts.ranking(communities, "community", "hours", ctx.lang, ctx.t("overview.top_communities"),
                              "hours", 1, height=380), ctx.t("overview.top_communities"), key="communities")
 
-st.subheader(ctx.t("overview.top_units"))
 c1, c2 = st.columns([2, 3])
 with c1:
+    st.subheader(ctx.t("overview.top_units"))
     if units.empty:
         st.info(ctx.t("app.no_data"))
     else:
         ui.plotly(charts.ranking(units, "unit", "hours", ctx.lang, None, "hours", 1, top=15, height=460),
                   ctx.t("overview.top_units"), key="units")
 with c2:
+    st.subheader(ctx.t("overview.community_table"))
     table = communities[["community", "members", "hours", "persons", "households_reached", "coverage"]]
     ui.download_excel(ctx, table, ctx.t("overview.community_table"), {
         "community": ctx.t("overview.community"), "members": ctx.t("overview.members"),
@@ -39,14 +41,14 @@ with c2:
         "households_reached": ctx.t("overview.households"), "coverage": ctx.t("overview.coverage"),
     }, key="overview_excel")
     st.dataframe(
-        table, hide_index=True, width="stretch", height=460,
+        fmt.percent_points(table, "coverage"), hide_index=True, width="stretch", height=460,
         column_config={
             "community": ctx.t("overview.community"),
             "members": st.column_config.NumberColumn(ctx.t("overview.members"), format="%d"),
             "hours": st.column_config.NumberColumn(ctx.t("overview.hours"), format="%.1f"),
             "persons": st.column_config.NumberColumn(ctx.t("overview.persons"), format="%d"),
             "households_reached": st.column_config.NumberColumn(ctx.t("overview.households"), format="%d"),
-            "coverage": st.column_config.ProgressColumn(ctx.t("overview.coverage"), format="percent",
-                                                        min_value=0.0, max_value=1.0),
+            "coverage": st.column_config.ProgressColumn(ctx.t("overview.coverage"), format=fmt.PERCENT_FORMAT,
+                                                        min_value=0.0, max_value=100.0),
         },
     )

@@ -14,7 +14,7 @@ categories = services.by_category(ctx.query("service_categories"), settings)
 forms = ctx.query("service_forms")
 window = services.trend_window(ctx.filters, int(settings["services"]["season_months"]))
 trend, trend_groups = services.category_trend(
-    ctx.query("service_category_trend", filters=ctx.filters.with_period(*window)), settings)
+    ctx.query("service_category_trend", filters=ctx.filters.with_period(*window)), settings, ctx.lang)
 by_month, by_weekday = services.seasonality(
     ctx.query("service_seasonality", filters=ctx.filters.with_period(*window)))
 red_months = ctx.query("red_day_months", red_form=red_form)

@@ -35,6 +35,7 @@ with left:
     ui.plotly(charts.funnel(stages, [pipe["posted"], pipe["claimed"], pipe["completed"]], ctx.lang,
                             ctx.t("wishes.funnel_title"), height=420),
               ctx.t("wishes.funnel_title"), key="funnel")
+    st.caption(wishes.funnel_basis(pipe, ctx.lang))
 with right:
     if open_df.empty:
         st.info(ctx.t("wishes.no_open"))
@@ -71,14 +72,15 @@ if units.empty:
 else:
     ui.download_excel(ctx, wishes.units_excel(units), ctx.t("wishes.units_title"),
                       wishes.units_excel_columns(ctx.lang), key="satisfaction_units_excel")
-    st.dataframe(units[["unit", "completed", "rated", "mean_score", "satisfied_rate"]], hide_index=True,
+    st.dataframe(fmt.percent_points(units[["unit", "completed", "rated", "mean_score", "satisfied_rate"]],
+                                    "satisfied_rate"), hide_index=True,
                  width="stretch", height=280, column_config={
                      "unit": ctx.t("wishes.unit"),
                      "completed": st.column_config.NumberColumn(ctx.t("wishes.completed"), format="%d"),
                      "rated": st.column_config.NumberColumn(ctx.t("wishes.rated"), format="%d"),
                      "mean_score": st.column_config.NumberColumn(ctx.t("wishes.mean_score"), format="%.2f"),
                      "satisfied_rate": st.column_config.ProgressColumn(
-                         ctx.t("wishes.satisfied_rate"), format="percent", min_value=0.0, max_value=1.0),
+                         ctx.t("wishes.satisfied_rate"), format=fmt.PERCENT_FORMAT, min_value=0.0, max_value=100.0),
                  })
 
 st.subheader(ctx.t("wishes.list_title"))

@@ -97,6 +97,10 @@ def paragraph(result: dict, period: str | None, lang: str = "zh", scope: Scope |
     """The summary paragraph for the KPI result (``metrics.kpis``), naming the viewer's scope."""
     cur = result["current"]
     filters: Filters = result["filters"]
+    if all(not cur.get(k) for k in ("hours", "households", "persons_served", "wishes_claimed",
+                                    "wishes_completed", "activities")):
+        # Nothing happened in the period: say so, not "累计开展志愿服务0小时…惠及群众0人次".
+        return t("brief.no_data", lang, period=period_phrase(filters, period, lang))
     values = {
         "period": period_phrase(filters, period, lang),
         "scope": scope_phrase(filters, lang, scope),
@@ -119,7 +123,7 @@ def paragraph(result: dict, period: str | None, lang: str = "zh", scope: Scope |
         word = t("brief.up" if rate > 0 else "brief.down", lang)
         label = t(f"kpi.{key}", lang)
         label = label if lang == "zh" else label[0].lower() + label[1:]
-        text += t("brief.change", lang, kpi=label, word=word,
+        text += t(f"brief.change_{filters.compare}", lang, kpi=label, word=word,
                   rate=fmt.percent(abs(rate), lang))
     return text
 
@@ -165,7 +169,7 @@ class Briefing:
             first.append(t("app.data_until", lang, date=fmt.date(self.last, lang)))
         first.extend(export.describe_filters(self.filters, lang, self.scope))
         prev = self.filters.previous()
-        first.append(t("filter.previous", lang, start=fmt.date(prev.start, lang), end=fmt.date(prev.end, lang)))
+        first.append(t(f"filter.compared_{self.filters.compare}", lang, start=fmt.date(prev.start, lang), end=fmt.date(prev.end, lang)))
         return [t("briefing.separator", lang).join(first), t("briefing.rounding", lang)]
 
 
@@ -186,7 +190,7 @@ def gather(query: Callable[..., pd.DataFrame], filters: Filters, period: str | N
            scope: Scope | None = None) -> Briefing:
     """Run the briefing's queries through ``query(name, filters=None, **extra)`` (the page's cached
     ``ctx.query`` or the CLI's store) and shape them with the other pages' logic."""
-    from redservice import coverage, metrics, services, wishes
+    from redservice import charts, coverage, metrics, services, wishes
     from redservice.filters import period_range
 
     result = metrics.result(query("kpis").iloc[0].to_dict(),
@@ -195,7 +199,8 @@ def gather(query: Callable[..., pd.DataFrame], filters: Filters, period: str | N
     return Briefing(
         lang=lang, county=county, filters=filters, period=period, result=result,
         text=paragraph(result, period, lang, scope),
-        trend=query("monthly_trend", filters=filters.with_period(trend_start, filters.end)),
+        trend=charts.fill_months(query("monthly_trend", filters=filters.with_period(trend_start, filters.end)),
+                                 trend_start, filters.end),
         trend_start=trend_start,
         communities=coverage.community_table(query("community_summary")),
         categories=services.by_category(query("service_categories"), settings),

@@ -468,28 +468,6 @@ def _dark(rgb: tuple[int, int, int]) -> bool:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.3
 
 
-def month_ticks(months, lang: str) -> list[str]:
-    """Month labels for a narrow axis: the month, and the year under it on the first month and on
-    each January (4月 / 2024年, 5月, …)."""
-    out = []
-    for i, m in enumerate(months):
-        short = f"{m.month}月" if lang == "zh" else f"{m:%b}"
-        year = f"{m.year}年" if lang == "zh" else str(m.year)
-        out.append(f"{short}<br>{year}" if i == 0 or m.month == 1 else short)
-    return out
-
-
-def short_months(fig: go.Figure, trend, lang: str, axis: str = "xaxis") -> go.Figure:
-    """Short, level month labels (``month_ticks``) on the month axis of ``charts.monthly_trend``."""
-    if not trend.empty:
-        import pandas as pd
-
-        months = [m.date() for m in pd.to_datetime(trend["month"])]
-        fig.layout[axis].update(tickvals=[fmt.month(m, lang) for m in months],
-                                ticktext=month_ticks(months, lang), tickangle=0)
-    return fig
-
-
 def widen_panels(fig: go.Figure, df, axes: dict[str, str], factor: float) -> go.Figure:
     """Room right of the longest bar for its value label: each axis (column → layout axis key, e.g.
     {"hours": "xaxis", "persons": "xaxis2"}) ranges to ``factor`` × the column's largest value."""
@@ -542,7 +520,7 @@ def build(b) -> go.Figure:
     cards = kpi_texts(b.result, lang)
     per_row, gap, tile_h, y = 5, 8, 44, 58
     tile_w = (width - gap * (per_row - 1)) / per_row
-    vs = t("kpi.vs_previous", lang)
+    vs = t(f"kpi.vs_{b.filters.compare}", lang)
     for i, (label, value, delta) in enumerate(cards):
         row, col = divmod(i, per_row)
         x0 = MARGIN + col * (tile_w + gap)
@@ -592,9 +570,8 @@ def build(b) -> go.Figure:
             (MARGIN, mid_a + 6, col_a, bottom), title=t("wishes.funnel_title", lang))
 
     trend = charts.monthly_trend(b.trend, lang, b.filters.start, b.filters.end)
-    mapping = c.embed(trend, (col_a + 12, top, col_b, mid_b - 6), title=t("overview.trend", lang),
+    c.embed(trend, (col_a + 12, top, col_b, mid_b - 6), title=t("overview.trend", lang),
                       pad={"bottom": 36})
-    short_months(c.fig, b.trend, lang, _key("x", int(mapping["x"][1:] or 1)))
 
     c.embed(charts.ranking(b.communities, "community", "hours", lang, None, "hours", 1),
             (col_a + 12, mid_b + 6, col_b, bottom), title=t("briefing.communities_title", lang))

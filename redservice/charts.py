@@ -35,32 +35,102 @@ def base_layout(fig: go.Figure, title: str | None = None, height: int = 380) -> 
     return fig
 
 
+def fill_months(df: pd.DataFrame, first: dt.date | None, end: dt.date) -> pd.DataFrame:
+    """queries/monthly_trend.sql's rows with every month from ``first``'s (else the first row's) to
+    ``end``'s: a month without records is there with 0 hours, 0 persons and 0 records."""
+    have = [m.date() if isinstance(m, dt.datetime) else m for m in pd.to_datetime(df["month"])] if len(df) else []
+    start = (first or (have[0] if have else end)).replace(day=1)
+    months, m = [], start
+    while m <= end:
+        months.append(m)
+        m = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    rows = {mm: r for mm, r in zip(have, df.to_dict("records"))}
+    cols = [c for c in df.columns if c != "month"] or ["hours", "persons", "records"]
+    return pd.DataFrame([{"month": mm, **{c: rows.get(mm, {}).get(c, 0) for c in cols}} for mm in months],
+                        columns=["month", *cols])
+
+
+def nice_axis(most, intervals: int = 4) -> tuple[float, float]:
+    """(top, step) of an axis from 0 in ``intervals`` round steps (1, 2, 2.5 or 5 × 10^k) that
+    reaches ``most``: two axes drawn with the same number of steps share their grid lines."""
+    import math
+
+    most = float(most) if not fmt.missing(most) and float(most) > 0 else 1.0
+    raw = most / intervals
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(k * power for k in (1, 2, 2.5, 5, 10) if k * power >= raw - 1e-9)
+    return step * intervals, step
+
+
+def shared_intervals(*mosts) -> int:
+    """The number of steps (3–6) that wastes least of the tightest axis among several."""
+    def waste(n):
+        return max(nice_axis(m, n)[0] / (float(m) if not fmt.missing(m) and float(m) > 0 else 1.0)
+                   for m in mosts)
+    return min((4, 5, 3, 6), key=waste)
+
+
+def _round_ticks(fig: go.Figure, axis: str, most, lang: str, intervals: int = 4) -> None:
+    top, step = nice_axis(most, intervals)
+    values = [i * step for i in range(intervals + 1)]
+    fig.layout[axis].update(range=[0, top * 1.02], tickvals=values,
+                            ticktext=[fmt.number(v, lang, 1) for v in values], tickmode="array")
+
+
+def month_axis(fig: go.Figure, months: list[dt.date], lang: str) -> None:
+    """A month axis that stays readable at any width: a date axis, one label per month in its
+    middle (4月 / Apr) which Plotly thins to every second or third month when the chart is narrow,
+    and the year under the first month and under each January (2024年 / 2024)."""
+    fig.update_xaxes(type="date", ticklabelmode="period", tickformat="%-m月" if lang == "zh" else "%b",
+                     tickangle=0, showgrid=False, automargin=True)
+    follows = [m for m in months[1:] if m.month == 1]
+    for i, m in enumerate(months):
+        # no year under a first month just before a January: the two would run into each other
+        if (i == 0 and not (follows and (follows[0] - m).days < 62)) or (i and m.month == 1):
+            fig.add_annotation(x=pd.Timestamp(m) + pd.Timedelta(days=15), xref="x", y=0, yref="paper",
+                               yanchor="top", yshift=-22, showarrow=False, text=f"{m.year}年" if lang == "zh"
+                               else str(m.year), font={"size": 12, "color": GREY})
+    fig.update_layout(margin={"b": 40})
+
+
 def monthly_trend(df: pd.DataFrame, lang: str, start: dt.date, end: dt.date) -> go.Figure:
-    """Hours as bars (selected period in red, context in pale red) and persons served as a line."""
+    """Hours as bars (selected period in red, context in pale red) and persons served as a line,
+    every month drawn (a month without records at 0) on a ``month_axis``, both value axes on the
+    same round steps."""
     fig = go.Figure()
     if not df.empty:
-        months = [m.date() if isinstance(m, dt.datetime) else m for m in pd.to_datetime(df["month"])]
+        df = fill_months(df, None, end)
+        months = list(df["month"])
+        x = [pd.Timestamp(m) for m in months]
         labels = [fmt.month(m, lang) for m in months]
         first_month = start.replace(day=1)
         colours = [RED if first_month <= m <= end else RED_LIGHT for m in months]
         fig.add_bar(
-            x=labels, y=df["hours"], name=t("overview.hours", lang), marker_color=colours,
-            customdata=[fmt.quantity(v, "hours", lang, 1) for v in df["hours"]],
-            hovertemplate="%{x}<br>%{customdata}<extra></extra>",
+            x=x, y=df["hours"], name=t("overview.hours", lang), marker_color=colours,
+            xperiod="M1", xperiodalignment="middle",
+            customdata=[[lab, fmt.quantity(v, "hours", lang, 1)] for lab, v in zip(labels, df["hours"])],
+            hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
         )
         fig.add_scatter(
-            x=labels, y=df["persons"], name=t("overview.persons", lang), mode="lines+markers",
+            x=x, y=df["persons"], name=t("overview.persons", lang), mode="lines+markers",
+            xperiod="M1", xperiodalignment="middle",
             line={"color": GOLD, "width": 2.5}, yaxis="y2",
-            customdata=[fmt.quantity(v, "persons", lang) for v in df["persons"]],
-            hovertemplate="%{x}<br>%{customdata}<extra></extra>",
+            customdata=[[lab, fmt.quantity(v, "persons", lang)] for lab, v in zip(labels, df["persons"])],
+            hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
         )
     base_layout(fig, t("overview.trend", lang))
     fig.update_layout(
+        margin={"t": 84},  # the legend on a line of its own under the title (a long English title)
         yaxis={"rangemode": "tozero", "automargin": True},
         yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero",
                 "automargin": True},
         bargap=0.35,
     )
+    if not df.empty:
+        month_axis(fig, months, lang)
+        steps = shared_intervals(df["hours"].max(), df["persons"].max())
+        _round_ticks(fig, "yaxis", df["hours"].max(), lang, steps)
+        _round_ticks(fig, "yaxis2", df["persons"].max(), lang, steps)
     return fig
 
 
@@ -78,10 +148,16 @@ def ranking(df: pd.DataFrame, label_col: str, value_col: str, lang: str, title: 
         hovertemplate="%{y}<br>%{text}<extra></extra>",
     ))
     base_layout(fig, title, height)
+    # room right of the plot for the longest bar's label ("1,185.5 hours") whatever the chart's width
     fig.update_xaxes(showticklabels=False, showgrid=False)
     fig.update_yaxes(showgrid=False, automargin=True)
-    fig.update_layout(margin={"r": 70})
+    fig.update_layout(margin={"r": 16 + max((text_width(x) for x in texts), default=0)})
     return fig
+
+
+def text_width(text: str, size: int = 13) -> int:
+    """Pixels a label needs in the charts' font, over-estimated: CJK a full em, others 0.62 em."""
+    return round(sum(size if ord(ch) > 0x2E80 else 0.62 * size for ch in str(text)))
 
 
 # The hours-per-member chart draws this many units at most: the highest and the lowest half each.
@@ -94,6 +170,11 @@ def hours_per_member_hidden(df: pd.DataFrame, limit: int | None) -> int:
     """How many units with a value ``hours_per_member`` leaves out of the middle (0: none)."""
     shown = int(df["hours_per_member"].notna().sum())
     return shown - 2 * (limit // 2) if limit and shown > limit else 0
+
+
+def _tenth(value: float) -> float:
+    """A value rounded to one decimal the way ``fmt.number`` writes it (half up)."""
+    return float(fmt.number(value, "en", 1).replace(",", ""))
 
 
 def hours_per_member(df: pd.DataFrame, median: float | None, lang: str, title: str | None = None,
@@ -118,8 +199,10 @@ def hours_per_member(df: pd.DataFrame, median: float | None, lang: str, title: s
             continue
         values.append(v)
         names.append(name)
-        colours.append(RED if median is None or v >= median else RED_LIGHT)
-        texts.append(f"{v:,.1f}")
+        # Compared as written (one decimal, as the tile and the median line): a bar labelled like
+        # the median is coloured like it, never 5.2 in two colours.
+        colours.append(RED if median is None or _tenth(v) >= _tenth(median) else RED_LIGHT)
+        texts.append(fmt.number(v, lang, 1))
         hover.append(f"{fmt.number(v, lang, 1)} {unit_label}<br>{fmt.quantity(h, 'hours', lang, 1)} · "
                      f"{fmt.quantity(m, 'people', lang)}")
     fig = go.Figure(go.Bar(
@@ -134,7 +217,7 @@ def hours_per_member(df: pd.DataFrame, median: float | None, lang: str, title: s
                       line={"color": INK, "width": 1.5, "dash": "dash"})
         fig.add_annotation(
             x=median, xref="x", y=1, yref="paper", yanchor="bottom", yshift=24, showarrow=False,
-            text=t("units.median_line", lang, value=f"{median:,.1f}", unit=unit_label),
+            text=t("units.median_line", lang, value=fmt.number(median, lang, 1), unit=unit_label),
             font={"size": 13, "color": INK}, bgcolor="white",
         )
     fig.update_xaxes(showgrid=True, gridcolor="#EFEFEF", rangemode="tozero", side="top", ticksuffix="  ")
@@ -201,12 +284,20 @@ def shades(dark: str, light: str, n: int) -> list[str]:
     return out
 
 
+def _interleave(n: int) -> list[int]:
+    """0, ⌈n/2⌉, 1, ⌈n/2⌉+1, …: shade indexes so that neighbours are half the range apart."""
+    half = (n + 1) // 2
+    return [i // 2 + (half if i % 2 else 0) for i in range(n)]
+
+
 def category_colours(categories: list[str], groups: dict[str, str]) -> dict[str, str]:
-    """A colour per category: shades of red for 六送, gold for 三请, blue-grey for the others."""
+    """A colour per category: shades of red for 六送, gold for 三请, blue-grey for the others; the
+    shades interleaved (dark, light, dark, …) so that neighbours in a stack or a legend differ."""
     out: dict[str, str] = {}
     for group, (dark, light) in _GROUP_SHADES.items():
         members = [c for c in categories if groups.get(c, "other") == group]
-        out.update(zip(members, shades(dark, light, len(members))))
+        palette = shades(dark, light, len(members))
+        out.update(zip(members, [palette[i] for i in _interleave(len(members))]))
     return out
 
 
@@ -230,11 +321,14 @@ def hours_persons_panels(df: pd.DataFrame, label_col: str, lang: str, title: str
             y, colours = labels, [RED] * len(labels)
         for col, (value_col, unit_key, decimals) in enumerate(
                 [("hours", "hours", 1), ("persons", "persons", 0)], start=1):
-            texts = [fmt.quantity(v, unit_key, lang, decimals) for v in df[value_col]]
+            # the number alone by the bar (the panel's title names the unit), with its unit on hover:
+            # "4,402.5 hours" ran into the next panel's bars in a laptop's column
+            texts = [fmt.number(v, lang, decimals) for v in df[value_col]]
+            hover = [[name, fmt.quantity(v, unit_key, lang, decimals)] for name, v in zip(labels, df[value_col])]
             fig.add_bar(
                 x=df[value_col], y=y, orientation="h", marker_color=colours if col == 1 else GOLD,
                 opacity=1 if col == 1 else 0.9, text=texts, textposition="outside", cliponaxis=False,
-                customdata=labels, hovertemplate="%{customdata}<br>%{text}<extra></extra>",
+                customdata=hover, hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
                 showlegend=False, row=1, col=col,
             )
     rows = len(df) if not df.empty else 1
@@ -245,30 +339,20 @@ def hours_persons_panels(df: pd.DataFrame, label_col: str, lang: str, title: str
         top = float(df[value_col].max()) if not df.empty and df[value_col].notna().any() else 0.0
         # room to the right of the longest bar for its label, so it never runs into the next panel
         fig.update_xaxes(range=[0, top * 1.45 if top > 0 else 1], row=1, col=col)
-    fig.update_layout(margin={"r": 80}, bargap=0.3)
+    # the panels' titles on a line of their own under the chart's title (not touching it)
+    fig.update_layout(margin={"r": 80, "t": 72 if title else 36}, bargap=0.3)
     fig.update_annotations(font={"size": 13, "color": GREY})
     return fig
 
 
-def month_ticks(months: list[dt.date], lang: str) -> list[str]:
-    """Month labels that stay short: the year only on the first month and on each January
-    (2024年4月, 5月, … 2025年1月, 2月 / Apr 2024, May, … Jan 2025, Feb)."""
-    out = []
-    for i, m in enumerate(months):
-        if i == 0 or m.month == 1:
-            out.append(fmt.month(m, lang))
-        else:
-            out.append(f"{m.month}月" if lang == "zh" else f"{m:%b}")
-    return out
-
-
-def _period_band(fig: go.Figure, labels: list[str], inside: list[bool], lang: str) -> None:
-    """Shade the months of the selected period on a categorical month axis (when context is shown)."""
-    if not labels or all(inside) or not any(inside):
+def _period_band(fig: go.Figure, months: list[dt.date], inside: list[bool], lang: str) -> None:
+    """Shade the months of the selected period on a ``month_axis`` (when context is shown)."""
+    if not months or all(inside) or not any(inside):
         return
-    first = inside.index(True)
-    last = len(inside) - 1 - inside[::-1].index(True)
-    fig.add_vrect(x0=first - 0.5, x1=last + 0.5, fillcolor="#FFF1EF", line_width=0, layer="below",
+    first = months[inside.index(True)]
+    last = months[len(inside) - 1 - inside[::-1].index(True)]
+    after = (pd.Timestamp(last) + pd.offsets.MonthBegin(1))
+    fig.add_vrect(x0=pd.Timestamp(first), x1=after, fillcolor="#FFF1EF", line_width=0, layer="below",
                   annotation_text=t("services.selected_period", lang), annotation_position="top left",
                   annotation_font={"size": 12, "color": GREY})
 
@@ -280,27 +364,32 @@ def stacked_trend(wide: pd.DataFrame, groups: dict[str, str], group_labels: dict
     fig = go.Figure()
     if not wide.empty:
         months = list(wide.index)
-        labels = month_ticks(months, lang)
+        labels = [fmt.month(m, lang) for m in months]
+        x = [pd.Timestamp(m) for m in months]
         colours = category_colours(list(wide.columns), groups)
         for category in wide.columns:
             group = groups.get(category, "other")
             values = wide[category]
             fig.add_bar(
-                x=labels, y=values, name=category, marker_color=colours[category],
+                x=x, y=values, name=category, marker_color=colours[category], xperiod="M1",
+                xperiodalignment="middle",
                 legendgroup=group, legendgrouptitle_text=group_labels.get(group, group),
-                customdata=[fmt.quantity(v, "hours", lang, 1) for v in values],
-                hovertemplate=f"{category}<br>%{{x}}<br>%{{customdata}}<extra></extra>",
+                customdata=[[lab, fmt.quantity(v, "hours", lang, 1)] for lab, v in zip(labels, values)],
+                hovertemplate=f"{category}<br>%{{customdata[0]}}<br>%{{customdata[1]}}<extra></extra>",
             )
-        _period_band(fig, labels, [start.replace(day=1) <= m <= end for m in months], lang)
+        _period_band(fig, months, [start.replace(day=1) <= m <= end for m in months], lang)
     base_layout(fig, title, height)
     fig.update_layout(
         barmode="stack", bargap=0.3,
         legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top",
                 "groupclick": "toggleitem", "font": {"size": 12}, "tracegroupgap": 4,
-                "traceorder": "grouped"},
-        yaxis={"rangemode": "tozero", "automargin": True, "tickformat": "d"},
+                # top to bottom as the stack is drawn: the first trace is the bottom of the stack
+                "traceorder": "reversed+grouped"},
+        yaxis={"rangemode": "tozero", "automargin": True, "tickformat": "d", "ticklabelstandoff": 14},
     )
     fig.update_xaxes(tickangle=0, automargin=True)
+    if not wide.empty:
+        month_axis(fig, months, lang)
     return fig
 
 
@@ -330,7 +419,8 @@ def seasonality(by_month: pd.DataFrame, by_weekday: pd.DataFrame, lang: str, tit
     base_layout(fig, title, height)
     fig.update_yaxes(rangemode="tozero", automargin=True, tickformat="d", nticks=4)
     fig.update_xaxes(tickangle=0, automargin=True)
-    fig.update_layout(bargap=0.25)
+    fig.update_xaxes(tickfont={"size": 11}, row=1, col=1)  # twelve month names fit a laptop's column
+    fig.update_layout(bargap=0.25, margin={"t": 76 if title else 36})
     fig.update_annotations(font={"size": 13, "color": GREY})
     return fig
 
@@ -409,7 +499,9 @@ def attendance_heatmap(attendees: pd.DataFrame, members: pd.DataFrame, lang: str
         )
     rows = len(attendees.index) if not attendees.empty else 1
     base_layout(fig, title, max(240, rows * row_height + (100 if title else 70)))
-    fig.update_xaxes(side="top", showgrid=False, linecolor="white")
+    # the months on top, on a line of their own under the title (not run into it)
+    fig.update_xaxes(side="top", showgrid=False, linecolor="white", automargin=True)
+    fig.update_layout(margin={"t": 88 if title else 48})
     fig.update_yaxes(autorange="reversed", showgrid=False, automargin=True, tickfont={"size": 12},
                      dtick=1)
     fig.update_layout(plot_bgcolor="white")
@@ -498,7 +590,10 @@ def wish_categories(df: pd.DataFrame, lang: str, title: str | None, height: int 
         )
     rows = len(df) if not df.empty else 1
     base_layout(fig, title, height or max(300, 34 * rows + 120))
-    fig.update_layout(barmode="stack", bargap=0.35, margin={"r": 60}, legend={"traceorder": "normal"})
+    # the legend under the bars: above them it ran into a long (English) title
+    fig.update_layout(barmode="stack", bargap=0.35, margin={"r": 60},
+                      legend={"traceorder": "normal", "orientation": "h", "x": 0, "xanchor": "left",
+                              "y": -0.04, "yanchor": "top"})
     fig.update_xaxes(showticklabels=False, showgrid=False)
     fig.update_yaxes(showgrid=False, automargin=True)
     return fig

@@ -30,6 +30,8 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--community", action="append", default=[], help="community (repeatable)")
     p.add_argument("--category", action="append", default=[], help="service category (repeatable)")
     p.add_argument("--form", action="append", default=[], help="activity form (repeatable)")
+    p.add_argument("--compare", choices=("prev", "yoy"), default="prev",
+                   help="compare with the previous period (环比, default) or the same period a year before (同比)")
     p.add_argument("--as", dest="viewer", metavar="EMAIL",
                    help="apply this user's role and scope from $REDSERVICE_ACCESS (required when it is set)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -63,7 +65,9 @@ def _selection(args):
     store = Store(config.data_dir(args.data))
     filters = metrics.default_filters(
         store, scope, start=args.start, end=args.end, units=args.unit, branches=args.branch,
-        communities=args.community, categories=args.category, forms=args.form)
+        communities=args.community, categories=args.category, forms=args.form, compare=args.compare)
+    if filters.end < filters.start:
+        raise CliError(f"结束日期 {filters.end} 早于开始日期 {filters.start}")
     return store, filters, scope
 
 
@@ -87,7 +91,7 @@ def cmd_kpis(args) -> int:
     lang = "zh"
     print(t("filter.range", lang, start=fmt.date(filters.start), end=fmt.date(filters.end)))
     for card in metrics.cards(kpis, lang):
-        delta = f"（{t('kpi.vs_previous', lang)} {card.delta}）" if card.delta else ""
+        delta = f"（{t(f'kpi.vs_{filters.compare}', lang)} {card.delta}）" if card.delta else ""
         print(f"{card.label}：{card.value}{delta}")
     return 0
 

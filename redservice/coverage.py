@@ -76,7 +76,7 @@ def value_text(metric: str, value, lang: str) -> str:
 def bound_text(metric: str, value: float, lang: str, decimals: int) -> str:
     """A class boundary in the legend (no unit: the legend's title names it)."""
     if SPEC[metric].unit is None:
-        return fmt.percent(value, lang, decimals)
+        return fmt.percent(value, lang, decimals, trim=True)
     return fmt.number(value, lang, decimals)
 
 
@@ -251,7 +251,7 @@ def column_config(lang: str, compound: bool = False) -> dict:
         "active_members": n("active_members"),
         "households_reached": n("households_reached"),
         # a number, not a progress bar: a bar cannot show "—" for a community without 总户数
-        "coverage": cc.NumberColumn(t("coverage.col_coverage", lang), format="percent"),
+        "coverage": cc.NumberColumn(t("coverage.col_coverage", lang), format=fmt.PERCENT_FORMAT),
         "hours_per_100": n("hours_per_100", "%.1f"),
         "open_wishes": n("open_wishes"),
         "wish_id": t("coverage.col_wish_id", lang),
@@ -268,11 +268,9 @@ def column_config(lang: str, compound: bool = False) -> dict:
 
 
 def monthly_figure(monthly: pd.DataFrame, lang: str, start, end) -> go.Figure:
-    """The community's monthly hours and persons (the overview's chart, labels kept whole in a
-    narrower column)."""
-    fig = charts.monthly_trend(monthly, lang, start, end)
-    fig.update_xaxes(automargin=True, tickangle=-45 if len(monthly) > 8 else 0)
-    return fig
+    """The community's monthly hours and persons (the overview's chart: its month axis thins its
+    labels in a narrower column)."""
+    return charts.monthly_trend(monthly, lang, start, end)
 
 
 def table_height(rows: int, most: int = 20) -> int:

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field, replace
 PERIODS = ("ytd", "this_month", "last_month", "this_quarter", "last_quarter", "last12", "all", "custom")
 DEFAULT_PERIOD = "ytd"
 DIMENSIONS = ("units", "branches", "communities", "categories", "forms")
+# What the KPI tiles compare with: "prev" 环比 (the period before, ``previous_period``) or "yoy" 同比
+# (the same dates a year before, ``year_before``).
+COMPARES = ("prev", "yoy")
+DEFAULT_COMPARE = "prev"
 
 
 def _month_start(d: dt.date) -> dt.date:
@@ -53,9 +57,27 @@ def period_range(
     if period == "all":
         return (first or last), last
     if period == "custom":
-        s, e = start or dt.date(last.year, 1, 1), end or last
-        return (s, e) if s <= e else (e, s)
+        # As asked, even reversed or outside the data: ``period_status`` says which, and the
+        # app refuses it out loud rather than showing another period.
+        return start or dt.date(last.year, 1, 1), end or last
     raise ValueError(f"unknown period {period!r}")
+
+
+# The dates a custom period may name (the date inputs' bounds): wide, so that a period before or
+# after the data stays in the URL as asked and is answered with the empty state.
+EARLIEST = dt.date(1990, 1, 1)
+LATEST = dt.date(2099, 12, 31)
+
+
+def period_status(start: dt.date, end: dt.date, first: dt.date | None, last: dt.date | None) -> str:
+    """"reversed" when the period ends before it starts, "empty" when it lies wholly before or after
+    the data's first..last date (its service records), else "ok" (also when there are no data at all:
+    the pages then show their "—")."""
+    if end < start:
+        return "reversed"
+    if first is not None and last is not None and (end < first or start > last):
+        return "empty"
+    return "ok"
 
 
 def whole_months(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
@@ -90,6 +112,22 @@ def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
     return start - dt.timedelta(days=days), start - dt.timedelta(days=1)
 
 
+def year_before(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The same dates a year before (同比); 29 February becomes the 28th."""
+    def back(d: dt.date) -> dt.date:
+        return d.replace(year=d.year - 1, day=28) if (d.month, d.day) == (2, 29) else d.replace(year=d.year - 1)
+    return back(start), back(end)
+
+
+def compared_period(start: dt.date, end: dt.date, compare: str = DEFAULT_COMPARE) -> tuple[dt.date, dt.date]:
+    """The period the tiles compare with: 环比 (``previous_period``) or 同比 (``year_before``)."""
+    if compare == "yoy":
+        return year_before(start, end)
+    if compare == "prev":
+        return previous_period(start, end)
+    raise ValueError(f"unknown comparison {compare!r}")
+
+
 def _norm(values) -> tuple[str, ...] | None:
     if values is None:
         return None
@@ -107,15 +145,18 @@ class Filters:
     communities: tuple[str, ...] | None = None
     categories: tuple[str, ...] | None = None
     forms: tuple[str, ...] | None = None
+    compare: str = DEFAULT_COMPARE  # what ``previous()`` is: 环比 or 同比 (no query reads it)
 
     @classmethod
-    def make(cls, start: dt.date, end: dt.date, **dims) -> "Filters":
+    def make(cls, start: dt.date, end: dt.date, compare: str = DEFAULT_COMPARE, **dims) -> "Filters":
         """Build filters; an empty selection for a dimension means "all", as in the filter bar."""
         clean = {k: (_norm(v) if v else None) for k, v in dims.items()}
         unknown = set(clean) - set(DIMENSIONS)
         if unknown:
             raise TypeError(f"unknown filter dimensions: {sorted(unknown)}")
-        return cls(start=start, end=end, **clean)
+        if compare not in COMPARES:
+            raise ValueError(f"unknown comparison {compare!r}")
+        return cls(start=start, end=end, compare=compare, **clean)
 
     def with_period(self, start: dt.date, end: dt.date) -> "Filters":
         return replace(self, start=start, end=end)
@@ -125,7 +166,8 @@ class Filters:
         return replace(self, **{d: _norm(v) for d, v in dims.items()})
 
     def previous(self) -> "Filters":
-        return self.with_period(*previous_period(self.start, self.end))
+        """These filters over the period compared with (环比 or 同比, as ``compare`` says)."""
+        return self.with_period(*compared_period(self.start, self.end, self.compare))
 
     def active_dimensions(self) -> dict[str, tuple[str, ...]]:
         return {d: getattr(self, d) for d in DIMENSIONS if getattr(self, d) is not None}

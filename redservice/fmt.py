@@ -105,11 +105,27 @@ def ratio(numerator, denominator):
     return float(numerator) / float(denominator)
 
 
-def percent(value, lang: str = "zh", decimals: int = 1) -> str:
-    """A rate given as a fraction (0.865) written as 86.5%."""
+def percent(value, lang: str = "zh", decimals: int = 1, trim: bool = False) -> str:
+    """A rate given as a fraction (0.865) written as 86.5%: a measured rate always with its one
+    decimal (22.0%, next to 22.3% in a table); ``trim`` for a configured threshold or a scale's
+    bound, written as set (低于95%)."""
     if missing(value):
         return DASH
-    return _strip(_round(float(value) * 100, decimals)) + "%"
+    rounded = _round(float(value) * 100, decimals)
+    return (_strip(rounded) if trim else format(rounded, "f")) + "%"
+
+
+def percent_points(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """A copy for display with rate columns (fractions) as percentage points rounded half up to one
+    decimal, as ``percent`` writes them; shown with the column format ``PERCENT_FORMAT``."""
+    out = df.copy()
+    for col in columns:
+        if col in out:
+            out[col] = [None if missing(v) else float(_round(float(v) * 100, 1)) for v in out[col]]
+    return out
+
+
+PERCENT_FORMAT = "%.1f%%"  # st.column_config format of a percent_points column: 22.0%
 
 
 def change(current, previous, lang: str = "zh") -> str | None:
@@ -118,7 +134,7 @@ def change(current, previous, lang: str = "zh") -> str | None:
     if rate is None:
         return None
     text = percent(abs(rate), lang)
-    if text == "0%":
+    if text == "0.0%":
         return t("delta.flat", lang)
     return ("+" if rate > 0 else "-") + text
 

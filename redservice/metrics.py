@@ -36,7 +36,8 @@ def _as_date(value) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def default_filters(store, scope: Scope = EVERYTHING, start=None, end=None, period=DEFAULT_PERIOD, **dims) -> Filters:
+def default_filters(store, scope: Scope = EVERYTHING, start=None, end=None, period=DEFAULT_PERIOD,
+                    compare="prev", **dims) -> Filters:
     """Filters for the given dates, else the app's default period relative to the data's last date."""
     first, last = data_range(store, scope)
     last = last or dt.date.today()
@@ -44,7 +45,7 @@ def default_filters(store, scope: Scope = EVERYTHING, start=None, end=None, peri
         s, e = period_range("custom", last, first, start, end)
     else:
         s, e = period_range(period, last, first)
-    return Filters.make(s, e, **dims)
+    return Filters.make(s, e, compare, **dims)
 
 
 def kpis(store, filters: Filters, scope: Scope = EVERYTHING) -> dict:
@@ -112,7 +113,8 @@ def cards(result: dict, lang: str = "zh") -> list[Card]:
     for key in KPIS:
         caption = None
         if key == "activities" and cur.get("activity_persons"):
-            caption = t("kpi.activity_persons", lang, persons=fmt.quantity(cur["activity_persons"], "persons", lang))
+            caption = t("kpi.activity_persons", lang, n=fmt.number(cur["activities"], lang),
+                        persons=fmt.quantity(cur["activity_persons"], "persons", lang))
         if key == "participation_rate":
             a, b = cur[key], prev[key]
             delta = None if a is None or b is None else _points(a - b, lang)
@@ -124,7 +126,9 @@ def cards(result: dict, lang: str = "zh") -> list[Card]:
 
 
 def _points(diff: float, lang: str) -> str:
-    """A change of a rate in percentage points: +2.3个百分点 / +2.3 pp."""
+    """A change of a rate in percentage points: +2.3个百分点 / +2.3 pp; 持平 / flat when it rounds to 0."""
     text = fmt.number(abs(diff) * 100, lang, 1)
+    if text == "0":
+        return t("delta.flat", lang)
     sign = "+" if diff > 0 else ("-" if diff < 0 else "")
     return f"{sign}{text}个百分点" if lang == "zh" else f"{sign}{text} pp"

@@ -93,16 +93,16 @@ def flag_reasons(row, th: Thresholds, median: float | None, lang: str, month_lab
     rate = row.get("reporting_rate")
     if th.reporting_rate_min > 0 and not fmt.missing(rate) and rate < th.reporting_rate_min:
         reasons.append(t("units.flag.reporting", lang, value=fmt.percent(rate, lang),
-                         min=fmt.percent(th.reporting_rate_min, lang)))
+                         min=fmt.percent(th.reporting_rate_min, lang, trim=True)))
     rate = row.get("participation_rate")
     if th.participation_rate_min > 0 and not fmt.missing(rate) and rate < th.participation_rate_min:
         reasons.append(t("units.flag.participation", lang, value=fmt.percent(rate, lang),
-                         min=fmt.percent(th.participation_rate_min, lang)))
+                         min=fmt.percent(th.participation_rate_min, lang, trim=True)))
     hpm = row.get("hours_per_member")
     if (th.hours_vs_median_min > 0 and median is not None and median > 0 and not fmt.missing(hpm)
             and hpm < th.hours_vs_median_min * median):
         reasons.append(t("units.flag.hours", lang, value=fmt.number(hpm, lang, 1),
-                         share=fmt.percent(th.hours_vs_median_min, lang),
+                         share=fmt.percent(th.hours_vs_median_min, lang, trim=True),
                          median=fmt.number(median, lang, 1)))
     if th.no_service_latest_month and reported > 0 and (row.get("latest_month_records") or 0) == 0:
         reasons.append(t("units.flag.no_service_month", lang, month=month_label))
@@ -113,11 +113,11 @@ def conditions_text(th: Thresholds, lang: str, month_label: str) -> str:
     """The flag conditions in force, written out from the thresholds (for the page's note)."""
     parts = []
     if th.reporting_rate_min > 0:
-        parts.append(t("units.condition.reporting", lang, min=fmt.percent(th.reporting_rate_min, lang)))
+        parts.append(t("units.condition.reporting", lang, min=fmt.percent(th.reporting_rate_min, lang, trim=True)))
     if th.participation_rate_min > 0:
-        parts.append(t("units.condition.participation", lang, min=fmt.percent(th.participation_rate_min, lang)))
+        parts.append(t("units.condition.participation", lang, min=fmt.percent(th.participation_rate_min, lang, trim=True)))
     if th.hours_vs_median_min > 0:
-        parts.append(t("units.condition.hours", lang, share=fmt.percent(th.hours_vs_median_min, lang)))
+        parts.append(t("units.condition.hours", lang, share=fmt.percent(th.hours_vs_median_min, lang, trim=True)))
     if th.no_service_latest_month:
         parts.append(t("units.condition.no_service_month", lang, month=month_label))
     if th.no_members:

@@ -102,9 +102,16 @@ def _months_back(end: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def category_trend(df: pd.DataFrame, settings: dict) -> tuple[pd.DataFrame, dict[str, str]]:
+# The stacked monthly chart draws this many of the other services (the largest) one by one and the
+# rest as one "其余N类": 17 categories in one stack are 17 shades no reader tells apart.
+TREND_OTHERS = 3
+
+
+def category_trend(df: pd.DataFrame, settings: dict, lang: str = "zh",
+                   others: int = TREND_OTHERS) -> tuple[pd.DataFrame, dict[str, str]]:
     """Month × category hours as a wide table (months as rows, categories as columns in programme
-    order, missing cells 0) and each category's group, for colouring."""
+    order, missing cells 0) and each category's group, for colouring. Of the other services the
+    ``others`` largest keep their column; the rest are added up in one (其余N类)."""
     if df.empty:
         return pd.DataFrame(), {}
     data = df.copy()
@@ -113,7 +120,14 @@ def category_trend(df: pd.DataFrame, settings: dict) -> tuple[pd.DataFrame, dict
     order = _ordered_categories(data["category"], settings, totals)
     wide = data.pivot_table(index="month", columns="category", values="hours", aggfunc="sum", fill_value=0)
     wide = wide.reindex(columns=order, fill_value=0).sort_index()
-    return wide, {c: category_group(c, settings) for c in order}
+    groups = {c: category_group(c, settings) for c in order}
+    rest = [c for c in order if groups[c] == "other"][others:]
+    if len(rest) > 1:
+        name = t("services.other_tail", lang, n=len(rest))
+        wide[name] = wide[rest].sum(axis=1)
+        wide = wide.drop(columns=rest)
+        groups = {c: g for c, g in groups.items() if c not in rest} | {name: "other"}
+    return wide, groups
 
 
 # -- seasonality ----------------------------------------------------------------------------------

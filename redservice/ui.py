@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from redservice import access, briefing, config, export, fmt, metrics
-from redservice.filters import DEFAULT_PERIOD, PERIODS, Filters, Scope, period_range
+from redservice.filters import (COMPARES, DEFAULT_COMPARE, DEFAULT_PERIOD, EARLIEST, LATEST, PERIODS, Filters, Scope, period_range,
+                                period_status)
 from redservice.i18n import DEFAULT_LANG, LANGS, t
 from redservice.store import Store
 
@@ -40,6 +41,7 @@ class Context:
     first: dt.date | None
     last: dt.date | None
     settings: dict
+    status: str = "ok"  # filters.period_status: "ok", "empty" (no data in the period) or "reversed"
 
     @property
     def store(self) -> Store:
@@ -169,8 +171,10 @@ def _ordered(values: list[str], preferred: list[str]) -> list[str]:
     return known + sorted(v for v in values if v not in preferred)
 
 
-def filter_bar(directory: str, lang: str, scope: Scope) -> Context:
-    """The shared filter widgets (sidebar), each bound to the URL, and the Context they define."""
+def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) -> Context:
+    """The shared filter widgets (sidebar), each bound to the URL, and the Context they define.
+    ``applies=False`` (a page no filter applies to): the widgets are shown disabled under a line
+    saying why, and keep their values (and the URL) for the other pages."""
     store = get_store(directory)
     version = store.version()
     settings = config.settings(directory)
@@ -190,36 +194,47 @@ def filter_bar(directory: str, lang: str, scope: Scope) -> Context:
 
     sb = st.sidebar
     sb.header(t("filter.header", lang))
+    if not applies:
+        sb.caption(t("filter.not_here", lang))
+    off = {"disabled": not applies}
     period = _url_choice(sb.selectbox, t("filter.period", lang), PERIODS, "period", DEFAULT_PERIOD,
-                         lambda p: t(f"period.{p}", lang))
+                         lambda p: t(f"period.{p}", lang), **off)
+    compare = _url_choice(sb.radio, t("filter.compare", lang), COMPARES, "compare", DEFAULT_COMPARE,
+                          lambda c: t(f"compare.{c}", lang), horizontal=True, **off)
     start = end = None
     if period == "custom":
         c1, c2 = sb.columns(2)
-        bounds = {"min_value": first or dt.date(2000, 1, 1), "max_value": anchor, "format": "YYYY-MM-DD"}
+        bounds = {"min_value": EARLIEST, "max_value": LATEST, "format": "YYYY-MM-DD"}
         start = c1.date_input(t("filter.start", lang), value=dt.date(anchor.year, 1, 1), key="start",
-                              bind="query-params", **bounds)
-        end = c2.date_input(t("filter.end", lang), value=anchor, key="end", bind="query-params", **bounds)
+                              bind="query-params", **bounds, **off)
+        end = c2.date_input(t("filter.end", lang), value=anchor, key="end", bind="query-params", **bounds, **off)
     start, end = period_range(period or DEFAULT_PERIOD, anchor, first, start, end)
-    sb.caption(t("filter.range", lang, start=fmt.date(start, lang), end=fmt.date(end, lang)))
+    status = period_status(start, end, first, last)
+    if status == "reversed":
+        sb.error(t("filter.reversed", lang, start=fmt.date(start, lang), end=fmt.date(end, lang)),
+                 icon=":material/error:")
+    else:
+        sb.caption(t("filter.range", lang, start=fmt.date(start, lang), end=fmt.date(end, lang)))
 
     everyone = t("filter.all", lang)
     programme = settings["programme"]
     units = sb.multiselect(t("filter.unit", lang), values("unit"), key="unit", bind="query-params",
-                           placeholder=everyone)
+                           placeholder=everyone, **off)
     branches = sb.multiselect(t("filter.branch", lang), values("branch", units or None), key="branch",
-                              bind="query-params", placeholder=everyone)
+                              bind="query-params", placeholder=everyone, **off)
     communities = sb.multiselect(t("filter.community", lang), values("community"), key="community",
-                                 bind="query-params", placeholder=everyone)
+                                 bind="query-params", placeholder=everyone, **off)
     categories = sb.multiselect(
         t("filter.category", lang),
         _ordered(values("category"), programme["liusong"] + programme["sanqing"] + programme["other_categories"]),
-        key="category", bind="query-params", placeholder=everyone)
+        key="category", bind="query-params", placeholder=everyone, **off)
     forms = sb.multiselect(t("filter.form", lang), _ordered(values("form"), programme["forms"]), key="form",
-                           bind="query-params", placeholder=everyone)
+                           bind="query-params", placeholder=everyone, **off)
 
-    filters = Filters.make(start, end, units=units, branches=branches, communities=communities,
+    filters = Filters.make(start, end, compare, units=units, branches=branches, communities=communities,
                            categories=categories, forms=forms)
-    ctx = Context(directory, version, lang, scope, filters, period or DEFAULT_PERIOD, first, last, settings)
+    ctx = Context(directory, version, lang, scope, filters, period or DEFAULT_PERIOD, first, last, settings,
+                  status)
     st.session_state[CTX_KEY] = ctx
     return ctx
 
@@ -227,6 +242,18 @@ def filter_bar(directory: str, lang: str, scope: Scope) -> Context:
 def county_name(ctx: Context) -> str:
     """The area's name in the viewer's language: settings, else the store's manifest."""
     return briefing.county_name(ctx.settings, ctx.store.manifest(), ctx.lang)
+
+
+# Static CSS (never data): a tile's change and its 环比/同比 wrap to a second line rather than being
+# cut; on a laptop screen (1366 px) the tiles' values and titles a size smaller, so that
+# "1.05万小时" stays inside its tile.
+SCREEN_CSS = """<style>
+[data-testid="stMetric"] div:has(> [data-testid="stMetricDeltaDescription"]) {flex-wrap: wrap; row-gap: 0.15rem;}
+@media screen and (max-width: 1600px) {
+  [data-testid="stMetricValue"] {font-size: 1.7rem;}
+  [data-testid="stMain"] h1 {font-size: 2rem;}
+}
+</style>"""
 
 
 def header(ctx: Context, page_title: str) -> None:
@@ -245,27 +272,67 @@ def header(ctx: Context, page_title: str) -> None:
         st.info(ctx.t("app.synthetic"), icon=":material/science:")
 
 
+def period_notice(ctx: Context) -> str | None:
+    """Why the requested period shows no figures (reversed dates, no data in it), or None."""
+    if ctx.status == "reversed":
+        return ctx.t("filter.reversed", start=fmt.date(ctx.filters.start, ctx.lang),
+                     end=fmt.date(ctx.filters.end, ctx.lang))
+    if ctx.status == "empty":
+        return ctx.t("filter.empty", period=fmt.date_range(ctx.filters.start, ctx.filters.end, ctx.lang),
+                     first=fmt.date(ctx.first, ctx.lang), last=fmt.date(ctx.last, ctx.lang))
+    return None
+
+
+def refuse_period(ctx: Context) -> None:
+    """For a period that cannot be shown: say why, show the tiles with "—" (no figure of another
+    period, no 0 for a period without data) and stop the page. Does nothing for a period that can."""
+    notice = period_notice(ctx)
+    if notice is None:
+        return
+    if ctx.status == "reversed":
+        st.error(notice, icon=":material/error:")
+    else:
+        st.warning(notice, icon=":material/event_busy:")
+    blank = dict.fromkeys(metrics.KPIS)
+    _tiles(ctx, metrics.result(blank, blank, ctx.filters), per_row=5, captions=False)
+    st.stop()
+
+
 def kpi_tiles(ctx: Context, per_row: int = 5, captions: bool = True) -> dict:
     """The KPI tiles with change vs the previous period; returns the KPI result for reuse.
     ``captions=False`` leaves out the lines under the tiles (a page that states them elsewhere)."""
     result = _kpis(ctx)
+    _tiles(ctx, result, per_row, captions)
+    if captions:
+        prev = ctx.filters.previous()
+        st.caption(compared_text(ctx))
+    return result
+
+
+def _tiles(ctx: Context, result: dict, per_row: int, captions: bool) -> None:
     cards = metrics.cards(result, ctx.lang)
+    flat = t("delta.flat", ctx.lang)
     for i in range(0, len(cards), per_row):
         cols = st.columns(per_row)
         for col, card in zip(cols, cards[i : i + per_row]):
             with col:
+                # No arrow and no colour for no change ("持平", not "↑ 持平").
                 st.metric(
                     card.label, card.value, delta=card.delta,
-                    delta_color="off" if card.delta in (None, t("delta.flat", ctx.lang)) else "normal",
-                    delta_description=ctx.t("kpi.vs_previous") if card.delta else None,
+                    delta_color="off" if card.delta in (None, flat) else "normal",
+                    delta_arrow="off" if card.delta == flat else "auto",
+                    delta_description=ctx.t(f"kpi.vs_{ctx.filters.compare}") if card.delta else None,
                     help=f"**{ctx.t('kpi.definition')}**：{card.help}", border=True,
                 )
                 if card.caption and captions:
                     st.caption(card.caption)
-    if captions:
-        prev = ctx.filters.previous()
-        st.caption(ctx.t("filter.previous", start=fmt.date(prev.start, ctx.lang), end=fmt.date(prev.end, ctx.lang)))
-    return result
+
+
+def compared_text(ctx: Context) -> str:
+    """Which comparison the tiles show and its dates: 环比：对比上期… / 同比：对比去年同期…"""
+    prev = ctx.filters.previous()
+    return ctx.t(f"filter.compared_{ctx.filters.compare}", start=fmt.date(prev.start, ctx.lang),
+                 end=fmt.date(prev.end, ctx.lang))
 
 
 def _kpis(ctx: Context) -> dict:

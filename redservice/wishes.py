@@ -23,6 +23,13 @@ from redservice.privacy import mask_name
 SCORES = (1, 2, 3, 4, 5)
 
 
+def funnel_basis(pipe: dict, lang: str) -> str:
+    """The funnel's figures in a sentence that names their basis (the wishes posted in the period),
+    so they are not read as the tiles' 本期认领 / 本期办结 (by claim and completion date)."""
+    return t("wishes.funnel_basis", lang, **{k: fmt.quantity(pipe[k], "items", lang)
+                                             for k in ("posted", "claimed", "completed")})
+
+
 def thresholds(settings: dict) -> tuple[int, int]:
     """(claim_overdue_days, complete_overdue_days) from the ``[wishes]`` settings."""
     cfg = settings["wishes"]
@@ -171,10 +178,10 @@ def cards(pipe: dict, dur: dict, open_df: pd.DataFrame, settings: dict, lang: st
              t("wishes.tile_completion_rate", lang, rate=fmt.percent(pipe["completion_rate"], lang),
                overall=fmt.percent(pipe["overall_rate"], lang))),
         Card("to_claim", t("wishes.tile_to_claim", lang), _days(dur["median_days_to_claim"], lang), None,
-             t("wishes.def_to_claim", lang), t("wishes.tile_based_on", lang, n=items(dur["claimed"]))),
+             t("wishes.def_to_claim", lang), t("wishes.tile_based_on_claimed", lang, n=fmt.quantity(dur["claimed"], "items", lang))),
         Card("to_complete", t("wishes.tile_to_complete", lang), _days(dur["median_days_to_complete"], lang),
              None, t("wishes.def_to_complete", lang),
-             t("wishes.tile_based_on", lang, n=items(dur["completed"]))),
+             t("wishes.tile_based_on_completed", lang, n=fmt.quantity(dur["completed"], "items", lang))),
         Card("open", t("wishes.tile_open", lang), items(len(open_df)), None,
              t("wishes.def_open", lang, claim_days=claim_days, complete_days=complete_days),
              t("wishes.tile_overdue", lang, n=items(overdue))),

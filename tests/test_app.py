@@ -82,3 +82,49 @@ def test_empty_store_renders(tmp_path, monkeypatch):
     at = run_app(data_dir=tmp_path / "empty", monkeypatch=monkeypatch)
     assert not at.exception
     assert metrics_by_label(at)["党员参与率"][0] == "—"
+
+
+def test_no_change_has_no_arrow_and_no_colour():
+    from streamlit.proto.Metric_pb2 import Metric
+
+    at = run_app()
+    flat = [m for m in at.metric if m.delta == "持平"]
+    assert flat, "the demo's 覆盖社区 is unchanged against the previous period"
+    for m in flat:
+        assert m.proto.direction == Metric.MetricDirection.NONE
+        assert m.proto.color == Metric.MetricColor.GRAY
+
+
+def test_a_rate_unchanged_to_the_tenth_of_a_point_is_flat():
+    assert metrics._points(0.00004, "zh") == "持平"
+    assert metrics._points(-0.00004, "en") == "flat"
+    assert metrics._points(0.0123, "zh") == "+1.2个百分点"
+
+
+def test_overview_headings_and_captions_name_what_they_stand_over():
+    at = run_app()
+    assert [s.value for s in at.subheader] == ["单位服务排行", "各社区服务情况"]
+    activities = next(c for c in at.columns if len(c.metric) == 1 and c.metric[0].label == "组织活动")
+    assert activities.caption[0].value.startswith("64次活动共惠及")
+
+
+def test_compare_yoy_or_prev_is_bound_to_the_url_and_said_next_to_the_tiles():
+    prev = run_app()
+    assert "compare" not in prev.query_params  # 环比 is the default, as before
+    assert any(c.value == "环比：对比上期2024年10月1日至2024年12月31日" for c in prev.caption)
+    assert {m.proto.delta_description for m in prev.metric if m.delta} == {"环比"}
+    yoy = run_app({"compare": "yoy"})
+    assert yoy.query_params["compare"] == "yoy"
+    assert any(c.value == "同比：对比去年同期2024年1月1日至2024年3月31日" for c in yoy.caption)
+    assert {m.proto.delta_description for m in yoy.metric if m.delta} == {"同比"}
+    members = metrics_by_label(yoy)["报到党员"]
+    assert members[0] == metrics_by_label(prev)["报到党员"][0] and members[1] != metrics_by_label(prev)["报到党员"][1]
+    en = run_app({"compare": "yoy", "lang": "en"})
+    assert any(c.value.startswith("Compared with the same period a year before: 1 Jan 2024") for c in en.caption)
+
+
+def test_tables_write_rates_like_the_tiles_with_one_decimal():
+    at = run_app()
+    table = at.dataframe[0].value
+    assert table["coverage"].max() > 1 and (table["coverage"] * 10).round(6).mod(1).eq(0).all()
+    assert '"format":"%.1f%%"' in at.dataframe[0].proto.columns.replace(" ", "")

@@ -49,3 +49,21 @@ def test_brief_json_and_english_on_a_fixture(tmp_path, capsys):
     assert data["kpis"]["hours"] == 6.5
     assert cli.main(["brief", "--data", str(directory), "--lang", "en"]) == 0
     assert capsys.readouterr().out.startswith("So far this year, across the county,")
+
+
+def test_a_period_without_data_says_so(capsys):
+    assert cli.main(["brief", "--start", "2020-01-01", "--end", "2020-06-30"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("2020年1月1日至2020年6月30日无数据")
+    assert "0小时" not in text and "0人次" not in text
+
+
+def test_reversed_dates_are_refused_by_the_cli(capsys):
+    assert cli.main(["kpis", "--start", "2025-03-01", "--end", "2025-02-01"]) != 0
+    assert "早于开始日期" in capsys.readouterr().err
+
+
+def test_brief_compared_with_the_same_period_a_year_before(capsys):
+    assert cli.main(["brief", "--compare", "yoy"]) == 0
+    text = capsys.readouterr().out
+    assert "与去年同期相比" in text and "与上期相比" not in text

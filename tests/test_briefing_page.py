@@ -82,7 +82,7 @@ def test_briefing_figure_on_a_fixture(small_dir):
     text = _texts(fig)
     assert "小县在职党员进社区工作情况（2025年1月1日—3月31日）" in text
     for label, value in (("报到党支部", "3个"), ("报到党员", "4人"), ("志愿服务时长", "8.5小时"),
-                         ("联系群众户数", "4户"), ("服务群众人次", "14人次"), ("党员参与率", "75%")):
+                         ("联系群众户数", "4户"), ("服务群众人次", "14人次"), ("党员参与率", "75.0%")):
         assert f"<b>{value}</b>" in text and label in text
     assert "2025年1月1日至2025年3月31日" in text.replace("<br>", "")  # the summary paragraph (wrapped)
     assert "数据来源：小县台账" in text and "筛选：无（全部单位、社区）" in text  # footnote

@@ -212,7 +212,7 @@ def test_community_table_on_the_small_county(small_store):
     assert coverage.value_text("hours_per_100", c["hours_per_100"], "en") == "—"
     tip = coverage.tooltip(c, "zh")
     assert "覆盖率 —（未填总户数）" in tip and "0%" not in tip
-    assert "覆盖率 3%（联系3户，共100户）" in coverage.tooltip(table.iloc[0].to_dict(), "zh")
+    assert "覆盖率 3.0%（联系3户，共100户）" in coverage.tooltip(table.iloc[0].to_dict(), "zh")
     excel = coverage.excel_table(table).set_index("community")
     assert excel.loc["C社区", "coverage"] == "—" and excel.loc["A社区", "coverage"] == 3.0
 
@@ -404,7 +404,7 @@ def test_second_county_renders_with_its_colours(tmp_path, monkeypatch):
     at.selectbox(key="drill").set_value("青山社区").run()
     assert not at.exception
     tiles = {m.label: m.value for m in at.metric}
-    assert tiles["覆盖率"] == "4%" and tiles["联系户数"] == "4户" and tiles["服务时长"] == "7.5小时"
+    assert tiles["覆盖率"] == "4.0%" and tiles["联系户数"] == "4户" and tiles["服务时长"] == "7.5小时"
     frames = [d.value for d in at.dataframe]
     units = [f for f in frames if "unit" in f.columns]
     assert [u["unit"].tolist() for u in units] == [["甲局", "乙局"], ["丙局"]]

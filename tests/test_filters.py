@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from redservice.filters import Filters, period_range, previous_period, whole_months
+from redservice.filters import Filters, period_range, period_status, previous_period, whole_months
 
 D = dt.date
 LAST = D(2025, 3, 31)
@@ -31,8 +31,23 @@ def test_presets_across_year_boundary():
     assert period_range("this_quarter", last) == (D(2025, 1, 1), last)
 
 
-def test_custom_swaps_reversed_dates():
-    assert period_range("custom", LAST, start=D(2025, 3, 1), end=D(2025, 1, 1)) == (D(2025, 1, 1), D(2025, 3, 1))
+def test_custom_keeps_reversed_dates_as_asked():
+    # The app refuses them out loud (period_status "reversed"); it never swaps them silently.
+    assert period_range("custom", LAST, start=D(2025, 3, 1), end=D(2025, 1, 1)) == (D(2025, 3, 1), D(2025, 1, 1))
+
+
+@pytest.mark.parametrize("start,end,status", [
+    (D(2025, 3, 1), D(2025, 1, 1), "reversed"),
+    (D(2020, 1, 1), D(2020, 6, 30), "empty"),
+    (D(2023, 4, 1), D(2023, 12, 31), "empty"),  # ends the day before the data
+    (D(2025, 4, 1), D(2025, 6, 30), "empty"),  # starts the day after
+    (D(2023, 4, 1), D(2024, 1, 1), "ok"),  # one day in the data
+    (D(2025, 3, 31), D(2026, 1, 1), "ok"),
+    (D(2024, 4, 1), D(2024, 6, 30), "ok"),
+])
+def test_period_status(start, end, status):
+    assert period_status(start, end, D(2024, 1, 1), D(2025, 3, 31)) == status
+    assert period_status(start, end, None, None) == ("reversed" if status == "reversed" else "ok")
 
 
 def test_unknown_period():
@@ -106,3 +121,16 @@ def test_whole_months_are_the_calendar_months_inside_the_period(start, end, whol
     assert whole_months(start, end) == whole
     params = Filters.make(start, end).params()
     assert (params["whole_from"], params["whole_to"]) == whole
+
+
+def test_year_before_and_the_compared_period():
+    from redservice.filters import compared_period, year_before
+
+    assert year_before(D(2025, 1, 1), D(2025, 3, 31)) == (D(2024, 1, 1), D(2024, 3, 31))
+    assert year_before(D(2024, 2, 1), D(2024, 2, 29)) == (D(2023, 2, 1), D(2023, 2, 28))
+    assert compared_period(D(2025, 1, 1), D(2025, 3, 31), "prev") == (D(2024, 10, 1), D(2024, 12, 31))
+    assert compared_period(D(2025, 1, 1), D(2025, 3, 31), "yoy") == (D(2024, 1, 1), D(2024, 3, 31))
+    f = Filters.make(D(2025, 1, 1), D(2025, 3, 31), "yoy", units=["U1"])
+    assert f.previous() == Filters.make(D(2024, 1, 1), D(2024, 3, 31), "yoy", units=["U1"])
+    with pytest.raises(ValueError):
+        Filters.make(D(2025, 1, 1), D(2025, 3, 31), "mom")

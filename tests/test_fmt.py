@@ -53,8 +53,14 @@ def test_count_under_a_label():
 def test_percent_and_change():
     assert fmt.percent(0.8653) == "86.5%"
     assert fmt.percent(None) == "—"
-    assert fmt.change(120, 100) == "+20%"
-    assert fmt.change(90, 100) == "-10%"
+    assert fmt.change(120, 100) == "+20.0%"
+    assert fmt.change(90, 100) == "-10.0%"
+    # one rule for every measured rate: one decimal, also when it is 0 (22.0% beside 22.3%);
+    # a configured threshold or a scale's bound is written as set
+    assert fmt.percent(0.22) == "22.0%" and fmt.percent(0.95, trim=True) == "95%"
+    import pandas as pd
+    shown = fmt.percent_points(pd.DataFrame({"rate": [0.2203, None, 0.22049]}), "rate")
+    assert list(shown["rate"])[::2] == [22.0, 22.0] and pd.isna(shown["rate"][1])
     assert fmt.change(100, 100) == "持平"
     assert fmt.change(100, 100, "en") == "flat"
     assert fmt.change(5, 0) is None  # from nothing: no rate of change

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from conftest import D, Q1_2025
-from redservice import metrics
+from redservice import metrics, quality
 from redservice.config import settings
 from redservice.scorecard import points_rules
 from redservice.filters import Filters, Scope
@@ -142,6 +142,7 @@ def test_every_query_runs_on_an_empty_store(tmp_path):
     store = Store(tmp_path)
     extra = {"trend_start": D(2025, 1, 1), "community": None, "red_form": "红色服务日", "satisfied_min": 4}
     extra.update(drill_unit=None, drill_branch="", **UNITS_POINTS.query("unit"))  # the units page
+    extra.update(quality.params({}))  # the 数据质量 rules
     for name in query_names():
         store.query(name, f(), **extra)
 
@@ -153,3 +154,25 @@ def test_unknown_query_and_missing_parameter(small_store):
         small_store.query("../dashboard", f())
     with pytest.raises(QueryError):
         small_store.query("kpis")  # no dates given
+
+
+def test_monthly_trend_chart_draws_every_month_with_short_labels_and_round_ticks():
+    import pandas as pd
+
+    from redservice import charts
+
+    df = pd.DataFrame({"month": [D(2024, 4, 1), D(2024, 6, 1), D(2025, 1, 1)], "hours": [1430.5, 2140.0, 10.0],
+                       "persons": [17800, 100, 3], "records": [3, 4, 5]})
+    filled = charts.fill_months(df, D(2024, 3, 15), D(2025, 3, 31))
+    assert len(filled) == 13 and filled.iloc[0]["hours"] == 0 and filled.iloc[2]["persons"] == 0
+    fig = charts.monthly_trend(filled, "zh", D(2025, 1, 1), D(2025, 3, 31))
+    assert len(fig.data[0].x) == 13  # a month without records is a bar at 0, not a gap
+    # a date axis Plotly thins when narrow, one label a month (4月), the year under the first month
+    # and each January
+    assert fig.layout.xaxis.type == "date" and fig.layout.xaxis.tickformat == "%-m月"
+    assert [a.text for a in fig.layout.annotations] == ["2024年", "2025年"]
+    for axis in (fig.layout.yaxis, fig.layout.yaxis2):
+        steps = [b - a for a, b in zip(axis.tickvals, axis.tickvals[1:])]
+        assert len(set(steps)) == 1 and str(steps[0]).rstrip("0").rstrip(".")[0] in "125"
+    assert len(fig.layout.yaxis.tickvals) == len(fig.layout.yaxis2.tickvals)  # shared grid lines
+    assert fig.layout.yaxis2.ticktext[-1].endswith("万")

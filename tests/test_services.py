@@ -188,7 +188,7 @@ def test_cards(store, settings):
     cards = {c.key: c for c in services.cards(services.group_totals(cats), services.red_day_summary(months), "zh")}
     assert cards["group_liusong"].value == "6小时" and cards["group_liusong"].label == "六送时长"
     assert cards["group_other"].value == "10.5小时"
-    assert cards["red_rate"].value == "60%" and "2025年3月" in cards["red_rate"].caption
+    assert cards["red_rate"].value == "60.0%" and "2025年3月" in cards["red_rate"].caption
     assert cards["red_missed"].value == "1个"
     empty = {c.key: c for c in services.cards(services.group_totals(services.by_category(
         pd.DataFrame(), settings)), services.red_day_summary(pd.DataFrame()), "en")}
@@ -221,7 +221,7 @@ def test_page_follows_the_filters(tmp_path, monkeypatch):
     everyone = run_app(page="app_pages/services.py", data_dir=data, monkeypatch=monkeypatch)
     assert not everyone.exception
     shown = {m.label: m.value for m in everyone.metric}
-    assert shown["六送时长"] == "6小时" and shown["红色服务日参与率"] == "60%"
+    assert shown["六送时长"] == "6小时" and shown["红色服务日参与率"] == "60.0%"
     assert shown["未参加红色服务日的单位"] == "1个"
     heat = [s for s in _specs(everyone) if _title(s) == "各单位参加人数"][0]
     assert heat["data"][0]["y"] == ["U1", "U3", "U4", "U2"]
@@ -230,7 +230,7 @@ def test_page_follows_the_filters(tmp_path, monkeypatch):
     assert not one.exception
     shown = {m.label: m.value for m in one.metric}
     assert shown["六送时长"] == "6小时" and shown["三请时长"] == "0小时"  # b1's 请老人 is U2's
-    assert shown["红色服务日参与率"] == "100%" and shown["未参加红色服务日的单位"] == "0个"
+    assert shown["红色服务日参与率"] == "100.0%" and shown["未参加红色服务日的单位"] == "0个"
     heat = [s for s in _specs(one) if _title(s) == "各单位参加人数"][0]
     assert heat["data"][0]["y"] == ["U1"]
 
@@ -255,5 +255,23 @@ def test_page_in_english(tmp_path, monkeypatch):
     shown = {m.label: m.value for m in at.metric}
     assert shown["Six deliveries (六送): hours"] == "6" and shown["Units that missed it"] == "1"
     rate = [s for s in _specs(at) if _title(s) == "Participation by month"][0]
-    assert rate["data"][0]["text"] == ["33.3%", "60%"]
+    assert rate["data"][0]["text"] == ["33.3%", "60.0%"]
     assert "3 & 31 Mar" in rate["data"][0]["x"][1]  # March's two service days under its label
+
+
+def test_the_stacked_chart_groups_the_long_tail_and_its_neighbours_differ(settings):
+    from redservice import charts
+
+    liusong = settings["programme"]["liusong"]
+    kinds = liusong + [f"其他{i}" for i in range(8)]
+    df = pd.DataFrame([{"month": D(2025, m, 1), "category": c, "hours": 10.0 + i}
+                       for m in (1, 2) for i, c in enumerate(kinds)])
+    wide, groups = services.category_trend(df, settings)
+    assert list(wide.columns) == liusong + ["其他7", "其他6", "其他5", "其余5类"]  # the 3 largest, then the rest
+    assert wide["其余5类"].iloc[0] == sum(10.0 + liusong.__len__() + i for i in range(5))
+    fig = charts.stacked_trend(wide, groups, {"liusong": "六送", "other": "其他服务"}, "zh", "t",
+                               D(2025, 1, 1), D(2025, 2, 28))
+    colours = [charts._hex(tr.marker.color) for tr in fig.data]
+    for a, b in zip(colours, colours[1:]):  # neighbours in the stack are told apart
+        assert max(abs(x - y) for x, y in zip(a, b)) >= 40, (a, b)
+    assert fig.layout.legend.traceorder == "reversed+grouped"  # the legend reads top to bottom like the stack

@@ -204,10 +204,10 @@ def test_county_median_ignores_the_unit_filter(county):
 
 def test_each_threshold_flag(county):
     card = units_card(county)
-    assert card.loc["U1", "reasons"] == "报到率60%，低于95%；参与率66.7%，低于70%"
+    assert card.loc["U1", "reasons"] == "报到率60.0%，低于95%；参与率66.7%，低于70%"
     assert not card.loc["U2", "flagged"] and card.loc["U2", "reasons"] == ""
     assert card.loc["U3", "reasons"] == "人均时长1小时，不足全县中位数3.2小时的50%；2025年3月无服务记录"
-    assert card.loc["U4", "reasons"] == "无党员报到；报到率0%，低于95%"
+    assert card.loc["U4", "reasons"] == "无党员报到；报到率0.0%，低于95%"
     assert list(card.index[card["flagged"]]) == ["U1", "U3", "U4"]
 
 
@@ -262,7 +262,7 @@ def test_branch_scorecard(county):
     assert one["households"] == 4 and one["points"] == pytest.approx(42.5)
     assert one["points_per_member"] == pytest.approx(21.25)
     assert (two["reported"], two["active"], two["hours"], two["participation_rate"]) == (1, 0, 0, 0)
-    assert two["reasons"] == ("报到率50%，低于95%；参与率0%，低于70%；人均时长0小时，不足全县中位数3.2小时的50%；"
+    assert two["reasons"] == ("报到率50.0%，低于95%；参与率0.0%，低于70%；人均时长0小时，不足全县中位数3.2小时的50%；"
                               "2025年3月无服务记录")
     everything = branch_card(county).set_index("branch")
     assert everything.loc["U2乙支部", "reasons"] == "无党员报到"
@@ -497,3 +497,16 @@ def test_page_in_english():
     at = run_app({"lang": "en", "unit": "县住建局"}, page="app_pages/units.py")
     assert not at.exception
     assert metrics_by_label(at)["Work units"][0] == "1"
+
+
+def test_the_median_line_and_the_bars_use_the_tiles_rounding():
+    import pandas as pd
+
+    from redservice.charts import RED, RED_LIGHT
+
+    df = pd.DataFrame({"unit": ["甲", "乙", "丙"], "hours_per_member": [5.25, 5.2, 5.249999],
+                       "hours": [21.0, 10.4, 5.249999], "reported": [4, 2, 1]})
+    fig = charts.hours_per_member(df, 5.25, "zh", "t")
+    assert "全县中位数 5.3" in fig.layout.annotations[0].text  # the tile writes fmt.number(5.25, 1) = 5.3
+    bars = dict(zip(fig.data[0].y, zip(fig.data[0].text, fig.data[0].marker.color)))
+    assert bars["甲"] == ("5.3", RED) and bars["丙"] == ("5.2", RED_LIGHT) and bars["乙"] == ("5.2", RED_LIGHT)

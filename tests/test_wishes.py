@@ -196,7 +196,7 @@ def test_page_figures_and_filter(tmp_path, monkeypatch):
     at = run_app(page="app_pages/wishes.py", data_dir=data, monkeypatch=monkeypatch)
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
-    assert shown["提出微心愿"] == "8件" and shown["已认领"] == "5件" and shown["已办结"] == "3件"
+    assert shown["本期提出微心愿"] == "8件" and shown["其中已认领"] == "5件" and shown["其中已办结"] == "3件"
     assert shown["认领用时（中位数）"] == "2.5天" and shown["办结用时（中位数）"] == "24天"
     assert shown["期末未办结"] == "5件"
     assert any(c.value == "其中超期 3件" for c in at.caption)
@@ -205,7 +205,7 @@ def test_page_figures_and_filter(tmp_path, monkeypatch):
 
     one = run_app({"community": "B社区"}, page="app_pages/wishes.py", data_dir=data, monkeypatch=monkeypatch)
     shown = {m.label: m.value for m in one.metric}
-    assert shown["提出微心愿"] == "3件" and shown["期末未办结"] == "2件"  # w4 w7 w9; open w4 w7
+    assert shown["本期提出微心愿"] == "3件" and shown["期末未办结"] == "2件"  # w4 w7 w9; open w4 w7
     assert any(c.value == "其中超期 2件" for c in one.caption)
 
 
@@ -228,7 +228,7 @@ def test_page_on_an_empty_store(tmp_path, monkeypatch):
     at = run_app(page="app_pages/wishes.py", data_dir=tmp_path / "empty", monkeypatch=monkeypatch)
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
-    assert shown["提出微心愿"] == "0件" and shown["认领用时（中位数）"] == "—"
+    assert shown["本期提出微心愿"] == "0件" and shown["认领用时（中位数）"] == "—"
 
 
 def test_page_in_english(tmp_path, monkeypatch):
@@ -236,7 +236,7 @@ def test_page_in_english(tmp_path, monkeypatch):
                  monkeypatch=monkeypatch)
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
-    assert shown["Wishes posted"] == "8" and shown["Days to claim (median)"] == "2.5"
+    assert shown["Wishes posted in period"] == "8" and shown["Days to claim (median)"] == "2.5"
     assert "Needs list → claimed → completed" in _titles(at)
 
 

@@ -73,8 +73,8 @@ def wait_for_app(page, timeout=60_000):
     page.wait_for_timeout(210)  # pydeck's debounce, as in Streamlit's own e2e suite
 
 
-def open_page(chromium, url):
-    context = chromium.new_context(viewport=VIEWPORT, device_scale_factor=1, locale="zh-CN")
+def open_page(chromium, url, viewport=None):
+    context = chromium.new_context(viewport=viewport or VIEWPORT, device_scale_factor=1, locale="zh-CN")
     page = context.new_page()
     outside: list[str] = []
 

@@ -1,0 +1,134 @@
+"""Every page, zh and en, at 1920×1080 and at 1366×768 (a common office laptop): nothing overflows
+its box or its column, no two elements' boxes overlap, no text inside a chart overlaps another
+(a title over its legend, crammed month labels) or is cut by the chart's edge; a period without
+data shows "—", never "0"; the 汇报 page printed to an A4-landscape PDF, drawn to PNG.
+
+Screenshots and the printed page go to artifacts/screenshots/ (<page>_<lang>_<width>x<height>.png,
+briefing_print.png): look at them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from browser.conftest import SCREENSHOT_DIR
+from browser.test_pages import navigation_paths, open_page
+
+pytestmark = pytest.mark.browser
+VIEWPORTS = ({"width": 1920, "height": 1080}, {"width": 1366, "height": 768})
+
+LAYOUT = """() => {
+  const main = document.querySelector("[data-testid='stMain']");
+  const vis = (e) => {
+    const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none';
+  };
+  const name = (e) => (e.getAttribute('data-testid') || e.tagName.toLowerCase()) + ' "' +
+      (e.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, 50) + '"';
+  const area = (a, b) => Math.max(0, Math.min(a.right, b.right) - Math.max(a.left, b.left)) *
+      Math.max(0, Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top));
+  const out = [];
+  // text wider than its box (clipped with an ellipsis, or spilling into the next one)
+  const texts = "[data-testid='stMetricValue'] > div, [data-testid='stMetricLabel'] p, " +
+      "[data-testid='stMetricDelta'] > div, [data-testid='stCaptionContainer'], [data-testid='stHeading'], " +
+      "[data-testid='stMarkdownContainer'] p, [data-testid='stAlertContainer'], [data-testid='stCode'] pre";
+  for (const e of main.querySelectorAll(texts)) {
+    if (vis(e) && e.scrollWidth > e.clientWidth + 2) out.push('overflows its box: ' + name(e));
+  }
+  // an element outside its column
+  for (const col of main.querySelectorAll("[data-testid='stColumn']")) {
+    if (!vis(col)) continue;
+    const c = col.getBoundingClientRect();
+    for (const e of col.querySelectorAll("[data-testid='stElementContainer']")) {
+      const r = e.getBoundingClientRect();
+      if (vis(e) && (r.left < c.left - 2 || r.right > c.right + 2)) out.push('outside its column: ' + name(e));
+    }
+  }
+  // two elements whose boxes overlap
+  const leaves = Array.from(main.querySelectorAll("[data-testid='stElementContainer']"))
+      .filter(e => vis(e) && !e.querySelector("[data-testid='stElementContainer']"));
+  const rects = leaves.map(e => e.getBoundingClientRect());
+  for (let i = 0; i < leaves.length; i++) for (let j = i + 1; j < leaves.length; j++) {
+    if (area(rects[i], rects[j]) > 16) out.push('overlap: ' + name(leaves[i]) + ' / ' + name(leaves[j]));
+  }
+  // inside each chart: texts that overlap, texts cut by the chart's edge
+  for (const chart of main.querySelectorAll("[data-testid='stPlotlyChart']")) {
+    if (!vis(chart)) continue;
+    const c = chart.getBoundingClientRect();
+    const title = (chart.querySelector('.gtitle') || {}).textContent || 'chart';
+    const words = Array.from(chart.querySelectorAll('svg text')).filter(t => t.textContent.trim() && vis(t));
+    const boxes = words.map(t => t.getBoundingClientRect());
+    words.forEach((t, i) => {
+      const r = boxes[i];
+      if (r.left < c.left - 1 || r.right > c.right + 1 || r.top < c.top - 1 || r.bottom > c.bottom + 1)
+        out.push(`cut by the chart "${title}": "${t.textContent.trim()}"`);
+    });
+    for (let i = 0; i < words.length; i++) for (let j = i + 1; j < words.length; j++) {
+      if (words[i].contains(words[j]) || words[j].contains(words[i])) continue;
+      if (area(boxes[i], boxes[j]) > 4)
+        out.push(`texts overlap in "${title}": "${words[i].textContent.trim()}" / "${words[j].textContent.trim()}"`);
+    }
+  }
+  return [...new Set(out)];
+}"""
+
+METRIC_VALUES = """() => Array.from(document.querySelectorAll("[data-testid='stMain'] [data-testid='stMetricValue']"))
+    .map(e => e.innerText.trim())"""
+
+
+@pytest.fixture(scope="module")
+def paths(chromium, app_url):
+    return navigation_paths(chromium, app_url)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda v: f"{v['width']}x{v['height']}")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_nothing_overflows_or_overlaps(chromium, app_url, paths, viewport, lang):
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    problems = []
+    for path in paths:
+        url = f"{app_url}/{path}" + ("?lang=en" if lang == "en" else "")
+        context, page, _, _ = open_page(chromium, url, viewport)
+        size = f"{viewport['width']}x{viewport['height']}"
+        page.screenshot(path=str(SCREENSHOT_DIR / f"{path or 'overview'}_{lang}_{size}.png"))
+        problems += [f"{path or 'overview'} ({lang}, {size}): {p}" for p in page.evaluate(LAYOUT)]
+        context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("query", ["period=custom&start=2020-01-01&end=2020-06-30",
+                                   "period=custom&start=2026-01-01&end=2026-03-31"], ids=["before", "after"])
+def test_a_period_without_data_shows_no_zero(chromium, app_url, paths, query):
+    for path in [p for p in paths if p != "data"]:
+        context, page, _, _ = open_page(chromium, f"{app_url}/{path}?{query}")
+        values = page.evaluate(METRIC_VALUES)
+        text = page.locator("[data-testid='stMain']").inner_text()
+        context.close()
+        assert values and set(values) == {"—"}, (path, values)
+        assert not re.search(r"(?<![\d.])0(个|人|小时|户|人次|件|次|%)", text), (path, text[:400])
+        assert "无数据" in text, path
+
+
+def test_the_briefing_printed_on_a4_landscape_drawn_to_png(chromium, app_url):
+    pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 draws the PDF (requirements-dev.txt)")
+    context, page, _, _ = open_page(chromium, f"{app_url}/briefing")
+    page.emulate_media(media="print")
+    problems = page.evaluate(LAYOUT)
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    context.close()
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOT_DIR / "briefing_print.pdf").write_bytes(pdf)
+    document = pdfium.PdfDocument(pdf)
+    assert len(document) == 1, f"printed on {len(document)} pages"
+    width, height = document[0].get_size()
+    assert width > height and abs(width - 841.9) < 1, (width, height)  # A4 landscape, in points
+    image = document[0].render(scale=2).to_pil()
+    image.save(SCREENSHOT_DIR / "briefing_print.png")
+    # not a half-blank page: the lowest quarter of the paper carries ink
+    grey = image.convert("L")
+    w, h = grey.size
+    lowest = grey.crop((0, int(h * 0.7), w, h))
+    assert lowest.getextrema()[0] < 200, "the bottom of the printed page is blank"
+    assert not problems, "\n".join(problems)
+
