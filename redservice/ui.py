@@ -227,11 +227,13 @@ def county_name(ctx: Context) -> str:
     return briefing.county_name(ctx.settings, ctx.store.manifest(), ctx.lang)
 
 
-# Static CSS (never data): a tile's change and its 环比/同比 wrap to a second line rather than being
-# cut; on a laptop screen (1366 px) the tiles' values and titles a size smaller, so that
+# Static CSS (never data): a tile's label, and its change with 环比/同比, wrap to a second line
+# rather than being cut ("Branches re…" in English on a laptop); on a laptop screen (1366 px) the tiles' values and titles a size smaller, so that
 # "1.05万小时" stays inside its tile.
 SCREEN_CSS = """<style>
 [data-testid="stMetric"] div:has(> [data-testid="stMetricDeltaDescription"]) {flex-wrap: wrap; row-gap: 0.15rem;}
+[data-testid="stMetricLabel"] > div, [data-testid="stMetricLabel"] p {white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important;}
 @media screen and (max-width: 1600px) {
   [data-testid="stMetricValue"] {font-size: 1.7rem;}
   [data-testid="stMain"] h1 {font-size: 2rem;}
