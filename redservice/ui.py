@@ -352,6 +352,28 @@ def plotly(fig, filename: str, key: str | None = None, on_select="ignore"):
     )
 
 
+def url_tabs(labels: dict[str, str], key: str, param: str = "tab"):
+    """st.tabs (run lazily: ``on_change="rerun"``) whose open tab is in the URL as a stable code
+    (``?tab=chart``), not its translated label, so that a copied link opens the same tab in either
+    language. ``labels``: code → label, the first the default (left out of the URL)."""
+    codes = list(labels)
+    shown = st.session_state.get(key)
+    if shown is None or shown not in labels.values():  # first run, or the language was switched
+        wanted = st.query_params.get(param)
+        if wanted in labels:
+            st.session_state[key] = labels[wanted]
+        elif shown is not None:
+            del st.session_state[key]
+    tabs = st.tabs(list(labels.values()), key=key, on_change="rerun")
+    current = st.session_state.get(key)
+    code = next((c for c, label in labels.items() if label == current), codes[0])
+    if code == codes[0]:
+        st.query_params.pop(param, None)
+    else:
+        st.query_params[param] = code
+    return tabs
+
+
 def url_choice(widget, label: str, codes, key: str, default: str, format_func, **kwargs) -> str:
     """A page's own single-choice widget whose URL parameter holds a stable code (see _url_choice)."""
     return _url_choice(widget, label, codes, key, default, format_func, **kwargs)
