@@ -18,7 +18,7 @@ CSS = """<style>
 [data-testid="stMainBlockContainer"] {padding-top: 4.2rem; padding-bottom: 1rem;}
 [data-testid="stMetric"] {padding: 0.2rem 0.6rem; height: auto !important; min-height: 0 !important;}
 [data-testid="stMetricValue"] {font-size: 1.4rem; line-height: 1.3;}
-[data-testid="stMetricLabel"] {height: 1.3rem;}
+[data-testid="stMetricLabel"] {min-height: 1.3rem; height: auto !important;}
 .st-key-briefing_title h3 {padding: 0 0 0.2rem 0; border-bottom: 2px solid #B22222;}
 .st-key-briefing_summary pre, .st-key-briefing_summary code {font-family: inherit !important;
   font-size: 1rem !important; line-height: 1.6; background: transparent !important; color: inherit;}

@@ -98,9 +98,9 @@ INACTIVE_COLUMNS = ["unit", "branch", "member_id", "name", "phone", "community",
 
 # The drill-down, the list of members who have not served and the leaderboard run only while their
 # tab is open (their queries read every member of the selection: a province's million).
-tab_card, tab_chart, tab_drill, tab_inactive, tab_points = st.tabs(
-    [T("units.tab_scorecard"), T("units.tab_chart"), T("units.tab_drill"), T("units.tab_inactive"),
-     T("units.tab_points")], key=TABS_KEY, on_change="rerun")
+# The open tab is in the URL (?tab=chart …), so a copied link opens the same tab.
+tab_card, tab_chart, tab_drill, tab_inactive, tab_points = ui.url_tabs(
+    {code: T(f"units.tab_{code}") for code in ("scorecard", "chart", "drill", "inactive", "points")}, TABS_KEY)
 
 # -- 单位评分表 ------------------------------------------------------------------------------
 with tab_card:

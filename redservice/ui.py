@@ -244,11 +244,13 @@ def county_name(ctx: Context) -> str:
     return briefing.county_name(ctx.settings, ctx.store.manifest(), ctx.lang)
 
 
-# Static CSS (never data): a tile's change and its 环比/同比 wrap to a second line rather than being
-# cut; on a laptop screen (1366 px) the tiles' values and titles a size smaller, so that
+# Static CSS (never data): a tile's label, and its change with 环比/同比, wrap to a second line
+# rather than being cut ("Branches re…" in English on a laptop); on a laptop screen (1366 px) the tiles' values and titles a size smaller, so that
 # "1.05万小时" stays inside its tile.
 SCREEN_CSS = """<style>
 [data-testid="stMetric"] div:has(> [data-testid="stMetricDeltaDescription"]) {flex-wrap: wrap; row-gap: 0.15rem;}
+[data-testid="stMetricLabel"] > div, [data-testid="stMetricLabel"] p {white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important;}
 @media screen and (max-width: 1600px) {
   [data-testid="stMetricValue"] {font-size: 1.7rem;}
   [data-testid="stMain"] h1 {font-size: 2rem;}
@@ -380,6 +382,28 @@ def plotly(fig, filename: str, key: str | None = None, on_select="ignore"):
                 "toImageButtonOptions": {"format": "png", "scale": 2, "filename": filename}},
         **extra,
     )
+
+
+def url_tabs(labels: dict[str, str], key: str, param: str = "tab"):
+    """st.tabs (run lazily: ``on_change="rerun"``) whose open tab is in the URL as a stable code
+    (``?tab=chart``), not its translated label, so that a copied link opens the same tab in either
+    language. ``labels``: code → label, the first the default (left out of the URL)."""
+    codes = list(labels)
+    shown = st.session_state.get(key)
+    if shown is None or shown not in labels.values():  # first run, or the language was switched
+        wanted = st.query_params.get(param)
+        if wanted in labels:
+            st.session_state[key] = labels[wanted]
+        elif shown is not None:
+            del st.session_state[key]
+    tabs = st.tabs(list(labels.values()), key=key, on_change="rerun")
+    current = st.session_state.get(key)
+    code = next((c for c, label in labels.items() if label == current), codes[0])
+    if code == codes[0]:
+        st.query_params.pop(param, None)
+    else:
+        st.query_params[param] = code
+    return tabs
 
 
 def url_choice(widget, label: str, codes, key: str, default: str, format_func, **kwargs) -> str:

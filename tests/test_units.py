@@ -510,3 +510,18 @@ def test_the_median_line_and_the_bars_use_the_tiles_rounding():
     assert "全县中位数 5.3" in fig.layout.annotations[0].text  # the tile writes fmt.number(5.25, 1) = 5.3
     bars = dict(zip(fig.data[0].y, zip(fig.data[0].text, fig.data[0].marker.color)))
     assert bars["甲"] == ("5.3", RED) and bars["丙"] == ("5.2", RED_LIGHT) and bars["乙"] == ("5.2", RED_LIGHT)
+
+
+def test_the_open_tab_is_in_the_url_as_a_code_in_either_language():
+    at = run_app({"tab": "chart"}, page="app_pages/units.py")
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1  # the chart tab ran: it is the open one
+    assert at.query_params["tab"] == "chart"
+    en = run_app({"tab": "chart", "lang": "en"}, page="app_pages/units.py")
+    assert len(en.get("plotly_chart")) == 1 and en.query_params["tab"] == "chart"
+    at.session_state["units_tab"] = "红色积分"
+    at.run()
+    assert at.query_params["tab"] == "points"
+    at.session_state["units_tab"] = "单位评分表"
+    at.run()
+    assert "tab" not in at.query_params  # the default tab is left out of the URL

@@ -31,6 +31,7 @@ LAYOUT = """() => {
   const out = [];
   // text wider than its box (clipped with an ellipsis, or spilling into the next one)
   const texts = "[data-testid='stMetricValue'] > div, [data-testid='stMetricLabel'] p, " +
+      "[data-testid='stMetricLabel'] > div, [data-testid='stMetricLabel'] [data-testid='stMarkdownContainer'], " +
       "[data-testid='stMetricDelta'] > div, [data-testid='stCaptionContainer'], [data-testid='stHeading'], " +
       "[data-testid='stMarkdownContainer'] p, [data-testid='stAlertContainer'], [data-testid='stCode'] pre";
   for (const e of main.querySelectorAll(texts)) {
