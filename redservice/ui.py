@@ -306,7 +306,6 @@ def kpi_tiles(ctx: Context, per_row: int = 5, captions: bool = True) -> dict:
     result = _kpis(ctx)
     _tiles(ctx, result, per_row, captions)
     if captions:
-        prev = ctx.filters.previous()
         st.caption(compared_text(ctx))
     return result
 

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from hostile import handwritten_xlsx, openpyxl_no_refs, xlsxwriter_no_refs
-from redservice import ingest, storage
+from redservice import ingest
 from redservice.config import DEMO_DIR
 from redservice.ingest.read import read
 

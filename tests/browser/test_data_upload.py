@@ -36,7 +36,7 @@ def test_markdown_in_an_upload_stays_text(chromium, tmp_path_factory):
         wait_for_app(page)
         page.wait_for_timeout(1000)
         text = page.locator("[data-testid='stMain']").inner_text().replace("\u2060", "")  # word joiners
-        made = page.evaluate(f"""() => [...document.querySelectorAll('img[src*="8999"], a[href*="8999"]')]
+        made = page.evaluate("""() => [...document.querySelectorAll('img[src*="8999"], a[href*="8999"]')]
                                       .map(e => e.parentElement.closest("[data-testid]").getAttribute("data-testid") + ": " + e.parentElement.innerHTML.slice(0, 300))""")
         context.close()
     assert "**粗体**[链接]" in text  # the name as written, not bold text and a link
