@@ -42,7 +42,12 @@ def rule_name(rule: str, lang: str) -> str:
 
 
 def rule_definition(rule: str, settings: dict, lang: str) -> str:
-    return t(f"quality.def.{rule}", lang, **rules_of(settings))
+    """The rule in words with its thresholds as a report writes them (12小时, 0.5小时, 50%)."""
+    rules = dict(rules_of(settings))
+    for key in ("max_hours_per_day", "sign_in_max_hours"):
+        rules[key] = fmt.number(rules[key], lang, 2)
+    rules["backfill_share_max"] = fmt.percent(rules["backfill_share_max"], lang, 0)
+    return t(f"quality.def.{rule}", lang, **rules)
 
 
 def rules_frame(current: pd.DataFrame, previous: pd.DataFrame, settings: dict, lang: str) -> pd.DataFrame:
@@ -59,7 +64,7 @@ def rules_frame(current: pd.DataFrame, previous: pd.DataFrame, settings: dict, l
             change = t("delta.flat", lang) if diff == 0 else f"{diff:+d}"
         rows.append({
             t("quality.col.rule", lang): rule_name(r["rule"], lang),
-            t("quality.col.unit", lang): t(f"quality.counts.{r['rule']}", lang),
+            t("quality.col.counted_in", lang): t(f"quality.counts.{r['rule']}", lang),
             t("quality.col.count", lang): int(r["count"]) if applicable else "—",
             t("quality.col.change", lang): change,
             t("quality.col.records", lang): int(r["records"]) if applicable else "—",

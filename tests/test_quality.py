@@ -144,7 +144,7 @@ def test_page_shows_the_rules_and_masks_names(directory, monkeypatch):
     at = run_app({"period": "custom", "start": "2025-03-01", "end": "2025-03-31"}, page="app_pages/quality.py",
                  data_dir=directory, monkeypatch=monkeypatch)
     assert not at.exception
-    table = at.dataframe[0].value.set_index("规则")
+    table = at.table[0].value
     assert table.loc["批量同质", "本期"] == 20 and table.loc["单日时长过长", "涉及记录"] == 2
     assert [m.value for m in at.metric][:3] == ["92条", "55条", "59.8%"]
     flagged = at.dataframe[-1].value
