@@ -12,8 +12,8 @@ ctx = ui.context()
 bound = quality.params(ctx.settings)
 rules = ctx.query("quality_rules", **bound)
 before = ctx.query("quality_rules", filters=ctx.filters.previous(), **bound)
-units = ctx.query("quality_units", **bound)
-communities = ctx.query("quality_communities", **bound)
+units = ctx.query("quality_rates", q_group="unit", **bound)
+communities = ctx.query("quality_rates", q_group="community", **bound)
 flagged = ctx.query("quality_flagged", **bound)
 
 checked = int(units["records"].sum()) if not units.empty else 0

@@ -75,10 +75,11 @@ def rules_frame(current: pd.DataFrame, previous: pd.DataFrame, settings: dict, l
 
 
 def rates_frame(df: pd.DataFrame, key: str, lang: str) -> pd.DataFrame:
-    """Per unit or community: records, flagged records and the flag rate (one decimal, as 12.3%)."""
+    """Per unit or community (quality_rates.sql): records, flagged records and the flag rate (one
+    decimal, as 12.3%)."""
     label = t(f"quality.col.{key}", lang)
     return pd.DataFrame({
-        label: df[key].fillna("—"),
+        label: df["name"].fillna("—"),
         t("quality.col.checked", lang): df["records"].astype(int),
         t("quality.col.flagged", lang): df["flagged"].astype(int),
         t("quality.col.rate", lang): [fmt.percent(v, lang) for v in df["rate"]],
@@ -107,14 +108,14 @@ def report(store, filters, scope, settings: dict) -> dict:
     the flagged records (from the same SQL files as the page)."""
     bound = params(settings)
     rules = store.query("quality_rules", filters, scope, **bound)
-    units = store.query("quality_units", filters, scope, **bound)
+    units = store.query("quality_rates", filters, scope, q_group="unit", **bound)
     flagged = store.query("quality_flagged", filters, scope, **bound)
     return {
         "period": {"start": filters.start.isoformat(), "end": filters.end.isoformat()},
         "rules": {r["rule"]: {"count": int(r["count"]) if r["applicable"] else None,
                               "records": int(r["records"]) if r["applicable"] else None,
                               "applicable": bool(r["applicable"])} for _, r in rules.iterrows()},
-        "units": [{"unit": u["unit"], "records": int(u["records"]), "flagged": int(u["flagged"]),
+        "units": [{"unit": u["name"], "records": int(u["records"]), "flagged": int(u["flagged"]),
                    "rate": round(float(u["rate"]), 4)} for _, u in units.iterrows()],
         "flagged": [{"record_id": f["record_id"], "rule": rule} for _, f in flagged.iterrows()
                     for rule in str(f["rules"]).split(",")],

@@ -164,10 +164,10 @@ def unit_scorecard(units: pd.DataFrame, points: pd.DataFrame, th: Thresholds, me
     return out.rename(columns={"hours_rank": "rank"})
 
 
-def with_flag_rate(units: pd.DataFrame, quality_units: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard with each unit's 数据质量 flag rate (quality_units.sql: flagged ÷ checked
+def with_flag_rate(units: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard with each unit's 数据质量 flag rate (quality_rates.sql by unit: flagged ÷ checked
     records of the period); empty for a unit with no checked record."""
-    rates = quality_units[["unit", "rate"]].rename(columns={"rate": "flag_rate"})
+    rates = rates[["name", "rate"]].rename(columns={"name": "unit", "rate": "flag_rate"})
     return units.merge(rates, on="unit", how="left")
 
 

@@ -86,10 +86,11 @@ def directory(tmp_path):
                        members=A + B, services=records())
 
 
-def run(directory, name, filters=None):
+def run(directory, name, filters=None, **extra):
     store = Store(directory)
     try:
-        return store.query(name, filters or Filters.make(*MARCH), **quality.params(config.settings(directory)))
+        return store.query(name, filters or Filters.make(*MARCH), **extra,
+                           **quality.params(config.settings(directory)))
     finally:
         store.close()
 
@@ -106,7 +107,9 @@ def test_flagged_records_and_unit_rates(directory):
     flagged = run(directory, "quality_flagged").set_index("record_id")
     assert set(flagged.loc[["d2", "d3"], "rules"]) == {"duplicate"} and "d1" not in flagged.index
     assert "d4" not in flagged.index  # a returned record is not checked
-    units = run(directory, "quality_units").set_index("unit")
+    units = run(directory, "quality_rates", q_group="unit").set_index("name")
+    communities = run(directory, "quality_rates", q_group="community").set_index("name")
+    assert communities["records"].sum() == 92 and communities.loc["B社区", "flagged"] == 4  # the sign-ins
     # U1: 79 records; flagged: the 42 back-filled (the 20 bulk among them), 4 sign-ins, 4 for H1
     assert (units.loc["U1", "records"], units.loc["U1", "flagged"]) == (79, 50)
     # U2: 13 checked (the returned copy not); flagged: 2 day_hours, 2 duplicates, 1 late entry

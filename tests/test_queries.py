@@ -142,7 +142,7 @@ def test_every_query_runs_on_an_empty_store(tmp_path):
     store = Store(tmp_path)
     extra = {"trend_start": D(2025, 1, 1), "community": None, "red_form": "红色服务日", "satisfied_min": 4}
     extra.update(drill_unit=None, drill_branch="", **UNITS_POINTS.query("unit"))  # the units page
-    extra.update(quality.params({}))  # the 数据质量 rules
+    extra.update(quality.params({}), q_group="unit")  # the 数据质量 rules
     for name in query_names():
         store.query(name, f(), **extra)
 
