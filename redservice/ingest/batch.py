@@ -81,7 +81,6 @@ class Batch:
     sources: list = field(default_factory=list)
     table_arg: str | None = None
     add_new_names: bool = False
-    mapping_arg: object = None  # the mapping named for the batch (a name or an unsaved Mapping)
 
     @property
     def fatal(self) -> bool:
@@ -242,7 +241,7 @@ def _open(source: Source, table: str | None, limits: Limits, mappings: dict | No
         report.notes.append(("mapping_used", {"name": first.mapping}))
     elif first.close is not None and table is None:
         report.notes.append(("close_table", {
-            "table": template.name, "columns": "、".join(first.headers_matched[:6]),
+            "table": template.name, "columns": "、".join([first.headers[k] for k in first.fields][:6]),
             "other": TEMPLATES[first.close.table].name, "other_columns": "、".join(first.close.headers[:6])}))
     merged = sum(s.merged for s, _ in chosen)
     if merged:
@@ -840,4 +839,4 @@ def prepare(directory: str | Path, sources: list[Source], table: str | None = No
             report.notes.append((f"new_{entity}", {"n": len(names), "names": "、".join(names[:10])}))
         archives.append((report.sha256, Path(job.source.name).suffix.lower() or ".bin", job.source.data))
     return Batch(directory, [j.report for j in jobs], importer.states, pointer.get("generation"), key,
-                 key_is_new, archives, list(sources), table, add_new_names, mapping_name)
+                 key_is_new, archives, list(sources), table, add_new_names)

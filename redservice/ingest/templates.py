@@ -200,7 +200,6 @@ class HeaderMatch:
     header_rows: int = 1  # rows the header takes (a merged parent header over its sub-headers: 2 or 3)
     cells: list[str] = field(default_factory=list)  # the header as read (a block's rows combined)
     mapping: str | None = None  # the saved column mapping that gave this match
-    headers_matched: list[str] = field(default_factory=list)
 
     @property
     def template(self) -> Template:
@@ -291,7 +290,6 @@ def match_header(rows: list[tuple[int, list[str]]], table: str | None = None) ->
     others = sorted((c for c in per_table.values() if c.table != best.table), key=lambda c: -c.score)
     if others and others[0].score >= CLOSE_SHARE * best_rank[0] and len(others[0].headers) >= 2:
         best.close = others[0]
-        best.headers_matched = [best.headers[k] for k in best.fields]
     return best
 
 
@@ -336,7 +334,6 @@ def _header_block(rows: list[tuple[int, list[str]]], match: HeaderMatch) -> Head
     out = HeaderMatch(template.table, start + len(block) - 1, rows[start][0], fields, ignored,
                       [k for k in required if k not in fields], {k: cells[v[0]].strip() for k, v in fields.items()},
                       match.close, len(block), cells)
-    out.headers_matched = [out.headers[k] for k in fields]
     return out
 
 
