@@ -15,26 +15,17 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from redservice.config import PROJECT_DIR
+from redservice import local_server
 
 PAGES = (("", "总览"), ("units", "单位与支部"))
 PERIODS = ("ytd", "last_quarter", "this_month", "last12", "all")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rss_mb(pid: int) -> tuple[float, float]:
@@ -47,33 +38,10 @@ def _rss_mb(pid: int) -> tuple[float, float]:
 
 
 @contextlib.contextmanager
-def server(data: str | None, log: Path):
-    port = _free_port()
-    env = {**os.environ}
-    if data:
-        env["REDSERVICE_DATA"] = data
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"], cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError(f"streamlit did not start: {log}")
-        yield f"ws://127.0.0.1:{port}/_stcore/stream", proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def server(data: str | None, log_dir: Path):
+    """The dashboard on a free loopback port (redservice.local_server): its websocket URL and pid."""
+    with local_server.running(log_dir, data) as (url, proc):
+        yield url.replace("http://", "ws://") + "/_stcore/stream", proc.pid
 
 
 async def page_run(ws, page: str, query: dict, timeout: float) -> tuple[float, list[str]]:
@@ -157,10 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", help="an already running server's ws://127.0.0.1:PORT/_stcore/stream")
     p.add_argument("--pid", type=int, help="that server's process id (for its memory)")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for one page run")
-    p.add_argument("--log", default="streamlit-load.log")
+    p.add_argument("--log-dir", default=".", help="where the started server writes its log (streamlit-PORT.log)")
     args = p.parse_args(argv)
     units = units_of(args.data)
-    ctx = contextlib.nullcontext((args.url, args.pid)) if args.url else server(args.data, Path(args.log))
+    ctx = contextlib.nullcontext((args.url, args.pid)) if args.url else server(args.data, Path(args.log_dir))
     with ctx as (url, pid):
         # one warm-up run per page (the first run imports and fills the caches), then the load
         asyncio.run(run_all(url, 1, units, len(PAGES), args.timeout))

@@ -12,7 +12,7 @@ def test_two_sessions_run_both_pages_without_error(tmp_path):
     # its own process: asyncio.run needs a thread without a running event loop (Playwright's sync
     # API, used by other tests, leaves one in this process)
     done = subprocess.run([sys.executable, "-m", "redservice.load_test", "--sessions", "2", "--rounds", "2",
-                           "--log", str(tmp_path / "server.log")], cwd=PROJECT_DIR, capture_output=True,
+                           "--log-dir", str(tmp_path)], cwd=PROJECT_DIR, capture_output=True,
                           text=True, timeout=300)
     summary = json.loads(done.stdout)
     assert done.returncode == 0 and summary["errors"] == 0 and summary["page_runs"] == 4, done.stderr[-2000:]

@@ -5,15 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from redservice import local_server
 from redservice.config import PROJECT_DIR
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
@@ -26,12 +22,6 @@ def chromium_path() -> str | None:
         if path and Path(path).is_file():
             return path
     return shutil.which("chromium")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -60,38 +50,12 @@ def chromium():
 
 @contextlib.contextmanager
 def streamlit_server(log_dir: Path, data_dir: Path | None = None, extra_env: dict | None = None):
-    """Run `python -m streamlit run dashboard.py` on a free loopback port; yield its URL."""
-    port = _free_port()
-    log = log_dir / f"streamlit-{port}.log"
-    env = {**os.environ, **(extra_env or {})}
-    env.pop("REDSERVICE_DATA", None)
-    if data_dir is not None:
-        env["REDSERVICE_DATA"] = str(data_dir)
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT, env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
+    """Run the dashboard on a free loopback port (redservice.local_server); yield its URL."""
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with local_server.running(log_dir, data_dir, extra_env) as (url, _proc):
+            yield url
+    except local_server.ServerFailed as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
