@@ -21,6 +21,7 @@ PAGES = [
     ("app_pages/services.py", "services", ":material/volunteer_activism:"),
     ("app_pages/wishes.py", "wishes", ":material/favorite:"),
     ("app_pages/briefing.py", "briefing", ":material/slideshow:"),
+    ("app_pages/assess.py", "assess", ":material/fact_check:"),
     ("app_pages/quality.py", "quality", ":material/rule:"),
     ("app_pages/data.py", "data", ":material/upload_file:"),
 ]

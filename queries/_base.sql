@@ -3,6 +3,7 @@
 -- filter bar ($units, $branches, $communities, $categories, $forms) apply here and nowhere else.
 -- A NULL list means "no restriction"; an empty list matches nothing.
 -- Queries read f_members, f_services, f_households, f_wishes and f_dims, never the raw tables
+-- (f_records / f_household_records: the same with the uncounted records, for 待审核 and 数据质量)
 -- (they may name the units and branches they count by id: unit_ids, branch_ids).
 -- mid (claim_mid: the wish's claiming member), uid, bid, cid, aid, household: dense integer ids
 -- of member, work unit, branch, community, activity and household (redservice.serving);
@@ -25,7 +26,7 @@
 -- is cheaper than the copy: the unit scorecard at 10 M records, 250 → 180 ms).
 f_members AS NOT MATERIALIZED (
     SELECT m.member_id, m.name, m.unit, m.branch, m.community, m.reported_on,
-           m.gender, m.compound, m.phone, m.mid, m.bid, m.cid, m.uid
+           m.gender, m.compound, m.phone, m.mid, m.bid, m.cid, m.uid, m.roll_status, m.left_on, m.listed_on
     FROM members m
     WHERE ($units IS NULL OR list_contains($units, m.unit))
       AND ($branches IS NULL OR list_contains($branches, m.branch))
@@ -33,11 +34,13 @@ f_members AS NOT MATERIALIZED (
       AND ($scope_units IS NULL OR list_contains($scope_units, m.unit))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, m.community))
 ),
-f_services AS NOT MATERIALIZED (
+f_records AS NOT MATERIALIZED (
+    -- every record the filters let through, counted or not (counted: its 审核状态 is one of
+    -- [approval] counted, or it has none); only the 待审核 list and 数据质量 read the uncounted
     SELECT s.record_id, s.date, s.member_id, s.name, s.unit, s.branch, s.community, s.compound,
            s.category, s.form, s.activity_id, s.content, s.persons, s.hours, s.note, s.mid, s.aid, s.unit_mid,
            s.uid, s.paired, s.roster_uid, s.roster_bid, s.red_prev, s.review_status, s.origin, s.entered_on,
-           s.rkey
+           s.rkey, s.counted
     FROM services s
     WHERE ($units IS NULL OR list_contains($units, s.unit))
       AND ($branches IS NULL OR list_contains($branches, s.branch))
@@ -47,10 +50,16 @@ f_services AS NOT MATERIALIZED (
       AND ($scope_units IS NULL OR list_contains($scope_units, s.unit))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, s.community))
 ),
-f_households AS NOT MATERIALIZED (
-    -- one row per service record x household (household: a dense integer id, one per household)
+f_services AS NOT MATERIALIZED (
+    -- the records that count: every figure reads these
+    SELECT * FROM f_records WHERE counted
+),
+f_household_records AS NOT MATERIALIZED (
+    -- one row per service record x household (household: a dense integer id, one per household),
+    -- counted or not (see f_records)
     SELECT h.date, h.mid, h.member_id, h.unit, h.uid, h.branch, h.community, h.cid, h.compound,
-           h.category, h.form, h.household, h.community_hh, h.compound_hh, h.unit_hh, h.unit_hh_prev, h.rkey
+           h.category, h.form, h.household, h.community_hh, h.compound_hh, h.unit_hh, h.unit_hh_prev, h.rkey,
+           h.counted
     FROM household_facts h
     WHERE ($units IS NULL OR list_contains($units, h.unit))
       AND ($branches IS NULL OR list_contains($branches, h.branch))
@@ -59,6 +68,9 @@ f_households AS NOT MATERIALIZED (
       AND ($forms IS NULL OR list_contains($forms, h.form))
       AND ($scope_units IS NULL OR list_contains($scope_units, h.unit))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, h.community))
+),
+f_households AS NOT MATERIALIZED (
+    SELECT * FROM f_household_records WHERE counted
 ),
 f_wishes AS (
     SELECT w.wish_id, w.community, w.compound, w.content, w.category, w.posted_on,
@@ -70,6 +82,15 @@ f_wishes AS (
       AND ($communities IS NULL OR list_contains($communities, w.community))
       AND ($scope_units IS NULL OR list_contains($scope_units, w.claim_unit))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, w.community))
+),
+f_evaluations AS (
+    -- 社区评价表 (双评价): grades by the member's unit and the grading community
+    SELECT e.year, e.member_id, e.name, e.unit, e.community, e.grade, e.comment, e.evaluated_on, e.evaluator
+    FROM evaluations e
+    WHERE ($units IS NULL OR list_contains($units, e.unit))
+      AND ($communities IS NULL OR list_contains($communities, e.community))
+      AND ($scope_units IS NULL OR list_contains($scope_units, e.unit))
+      AND ($scope_communities IS NULL OR list_contains($scope_communities, e.community))
 ),
 f_rollups AS (
     -- whether the precomputed first occurrences and rollups describe the records the viewer sees
@@ -141,7 +162,7 @@ f_dims AS (
 f_q_records AS MATERIALIZED (
     SELECT s.record_id, s.rkey, s.date, s.mid, s.uid, s.unit, s.community, s.category, s.hours, s.content,
            s.activity_id, s.origin, s.entered_on
-    FROM f_services s
+    FROM f_records s
     WHERE s.date BETWEEN $start AND $end
       AND (s.review_status IS NULL OR list_contains($q_statuses, s.review_status))
 ),
@@ -179,14 +200,14 @@ f_q_household_candidates AS MATERIALIZED (
     -- household-days with more records than allowed among all the period's records; only these few
     -- are then counted again over the checked ones
     SELECT h.household, h.date
-    FROM f_households h
+    FROM f_household_records h
     WHERE h.date BETWEEN $start AND $end
     GROUP BY h.household, h.date
     HAVING COUNT(*) > $q_household_max_per_day
 ),
 f_q_household_rows AS (
     SELECT h.household, h.date, r.rkey
-    FROM f_households h
+    FROM f_household_records h
     JOIN f_q_household_candidates c ON c.household = h.household AND c.date = h.date
     JOIN f_q_records r ON r.rkey = h.rkey
     WHERE h.date BETWEEN $start AND $end
@@ -240,6 +261,113 @@ f_q_rule_counts AS (
                UNION ALL SELECT 'household_repeat', COUNT(*) FROM f_q_household_days
                UNION ALL SELECT 'backfill_share', COUNT(*) FROM f_q_backfill_units) n ON n.rule = k.rule
     CROSS JOIN (SELECT COUNT(entered_on) > 0 AS entered, COUNT(origin) > 0 AS origins FROM f_q_records) a
+),
+-- 年度考核 (redservice.assess binds the [targets] and [evaluation] settings as $t_..., $o_..., $grades):
+-- the year [$year_start, $year_end] as of $as_of; elapsed / year_days: the days from 1 January to
+-- $as_of, both included, and the days of the year (the pace f = elapsed ÷ year_days, kept as integers
+-- so that a target reached exactly is reached).
+-- f_a_roster: the members on the roster as of $as_of (not transferred out by then: 在册状态 $roll_out
+-- or a 转出日期 on or before it; not listed after it), with their targets (the unit's override, else
+-- the county's), the reporting deadline (1 January or the 入册日期, if later, + $t_report_days) and
+-- whether it has passed unreported; f_a_members adds the approved records of 1 January..$as_of
+-- (hours, distinct 活动编号, contact days in every ended quarter), the year's records, the
+-- community's grade and the status: not_reported / met / on_track / behind (docs/guide.md, 年度考核).
+f_a_year AS (
+    SELECT CAST($year_start AS DATE) AS y0, CAST($year_end AS DATE) AS y1, CAST($as_of AS DATE) AS d,
+           DATE_DIFF('day', CAST($year_start AS DATE), CAST($as_of AS DATE)) + 1 AS elapsed,
+           DATE_DIFF('day', CAST($year_start AS DATE), CAST($year_end AS DATE)) + 1 AS year_days
+),
+f_a_overrides AS (
+    SELECT UNNEST(CAST($o_units AS VARCHAR[])) AS unit, UNNEST(CAST($o_hours AS DOUBLE[])) AS hours,
+           UNNEST(CAST($o_activities AS INTEGER[])) AS activities, UNNEST(CAST($o_contacts AS INTEGER[])) AS contacts
+),
+f_a_roster AS MATERIALIZED (
+    SELECT m.mid, m.uid, m.bid, m.member_id, m.name, m.unit, m.branch, m.community, m.phone, m.reported_on,
+           m.listed_on,
+           COALESCE(o.hours, $t_hours) AS t_hours,
+           COALESCE(o.activities, $t_activities) AS t_activities,
+           COALESCE(o.contacts, $t_contacts) AS t_contacts,
+           GREATEST(y.y0, COALESCE(m.listed_on, y.y0)) + CAST($t_report_days AS INTEGER) AS deadline,
+           m.reported_on IS NOT NULL AND m.reported_on <= y.d AS reported,
+           (m.reported_on IS NULL OR m.reported_on > y.d)
+               AND y.d > GREATEST(y.y0, COALESCE(m.listed_on, y.y0)) + CAST($t_report_days AS INTEGER) AS overdue
+    FROM f_members m
+    CROSS JOIN f_a_year y
+    LEFT JOIN f_a_overrides o ON o.unit = m.unit
+    WHERE NOT (m.left_on IS NOT NULL AND m.left_on <= y.d)
+      AND NOT (COALESCE(m.roll_status = $roll_out, FALSE) AND (m.left_on IS NULL OR m.left_on <= y.d))
+      AND (m.listed_on IS NULL OR m.listed_on <= y.d)
+),
+f_a_records AS (
+    SELECT s.mid, s.date, s.activity_id, s.hours
+    FROM f_services s, f_a_year y
+    WHERE s.date BETWEEN y.y0 AND y.y1
+      AND s.mid IN (SELECT mid FROM f_a_roster)
+),
+f_a_quarters AS (
+    -- the ended quarters: last day on or before $as_of
+    SELECT q.q, CAST(y.y0 + (q.q - 1) * INTERVAL 3 MONTH AS DATE) AS q0,
+           CAST(y.y0 + q.q * INTERVAL 3 MONTH - INTERVAL 1 DAY AS DATE) AS q1
+    FROM (VALUES (1), (2), (3), (4)) q(q), f_a_year y
+    WHERE CAST(y.y0 + q.q * INTERVAL 3 MONTH - INTERVAL 1 DAY AS DATE) <= y.d
+),
+f_a_served AS (
+    SELECT r.mid,
+           SUM(r.hours) FILTER (WHERE r.date <= y.d) AS hours,
+           COUNT(DISTINCT r.activity_id) FILTER (WHERE r.date <= y.d) AS activities,
+           COUNT(DISTINCT r.date) FILTER (WHERE r.date <= y.d) AS contact_days,
+           -- records of the quarter of $as_of, up to it
+           COUNT(*) FILTER (WHERE r.date <= y.d AND r.date >= CAST(DATE_TRUNC('quarter', y.d) AS DATE))
+               AS quarter_records,
+           COUNT(*) AS year_records
+    FROM f_a_records r, f_a_year y
+    GROUP BY r.mid
+),
+f_a_contacts AS (
+    -- per roster member and ended quarter: days with an approved record
+    SELECT m.mid, q.q, COUNT(DISTINCT r.date) AS days, ANY_VALUE(m.t_contacts) AS t_contacts
+    FROM f_a_roster m
+    CROSS JOIN f_a_quarters q
+    LEFT JOIN f_a_records r ON r.mid = m.mid AND r.date BETWEEN q.q0 AND q.q1
+    GROUP BY m.mid, q.q
+),
+f_a_contact_check AS (
+    SELECT mid, COUNT(*) FILTER (WHERE days < t_contacts) AS short_quarters, MIN(days) AS min_quarter_days
+    FROM f_a_contacts GROUP BY mid
+),
+f_a_grades AS (
+    SELECT e.member_id, ANY_VALUE(e.grade) AS grade, ANY_VALUE(e.community) AS community,
+           ANY_VALUE(e.comment) AS comment, COUNT(*) AS gradings
+    FROM f_evaluations e, f_a_year y
+    WHERE e.year = EXTRACT(year FROM y.y0)
+    GROUP BY e.member_id
+),
+f_a_members AS MATERIALIZED (
+    SELECT m.*, COALESCE(s.hours, 0) AS hours, COALESCE(s.activities, 0) AS activities,
+           COALESCE(s.contact_days, 0) AS contact_days, COALESCE(s.year_records, 0) AS year_records,
+           COALESCE(s.quarter_records, 0) AS quarter_records,
+           COALESCE(c.short_quarters, 0) AS short_quarters, c.min_quarter_days,
+           CASE
+               WHEN NOT m.reported THEN 'not_reported'
+               WHEN COALESCE(s.hours, 0) >= m.t_hours AND COALESCE(s.activities, 0) >= m.t_activities
+                    AND COALESCE(c.short_quarters, 0) = 0 THEN 'met'
+               WHEN COALESCE(s.hours, 0) * y.year_days >= m.t_hours * y.elapsed
+                    AND COALESCE(s.activities, 0) >= (m.t_activities * y.elapsed) // y.year_days
+                    AND COALESCE(c.short_quarters, 0) = 0 THEN 'on_track'
+               ELSE 'behind'
+           END AS status,
+           g.grade, g.community AS grade_community, g.comment AS grade_comment,
+           -- the [evaluation] rule: not reported by 31 December, or no approved record in the year,
+           -- and a grade better than $grade_cap
+           g.grade IS NOT NULL AND $grade_cap IS NOT NULL
+               AND list_position($grades, g.grade) < list_position($grades, $grade_cap)
+               AND (m.reported_on IS NULL OR m.reported_on > y.y1 OR COALESCE(s.year_records, 0) = 0)
+               AS grade_conflict
+    FROM f_a_roster m
+    CROSS JOIN f_a_year y
+    LEFT JOIN f_a_served s ON s.mid = m.mid
+    LEFT JOIN f_a_contact_check c ON c.mid = m.mid
+    LEFT JOIN f_a_grades g ON g.member_id = m.member_id
 ),
 -- 红色积分's member-months, shared by red_points.sql and unit_points.sql (the rules of the [points]
 -- settings and the rows asked for are their parameters; see red_points.sql for what they mean).

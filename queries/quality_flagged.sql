@@ -10,8 +10,8 @@ WITH rules AS (
     GROUP BY f.rkey
 )
 SELECT s.record_id, s.date, s.name, s.member_id, s.unit, s.branch, s.community, s.category, s.hours,
-       s.content, s.activity_id, s.origin, s.entered_on, r.rules
-FROM f_services s
+       s.content, s.activity_id, s.origin, s.entered_on, s.review_status, r.rules
+FROM f_records s
 JOIN rules r ON r.rkey = s.rkey
 WHERE s.date BETWEEN $start AND $end
 ORDER BY s.date, s.unit, s.name, s.record_id

@@ -190,6 +190,78 @@ def cmd_quality(args) -> int:
     return 0
 
 
+def _assessment(args):
+    """The assessment of ``assess`` / ``feedback`` (redservice.feedback.Assessment): the year, the
+    as-of date (default: the data's last date in the year), the filters and the viewer's scope."""
+    from redservice import assess, feedback, fmt, scorecard
+    from redservice.filters import Filters
+    from redservice.store import Store
+
+    scope = _scope(args)
+    store = Store(config.data_dir(args.data))
+    settings = config.settings(store.directory)
+    y0, y1 = assess.year_bounds(args.year)
+    span = store.query("data_range", None, scope).iloc[0]
+    last = None if fmt.missing(span["last_date"]) else span["last_date"]
+    if hasattr(last, "date"):
+        last = last.date()
+    as_of = args.as_of or assess.default_as_of(args.year, last)
+    if not y0 <= as_of <= y1:
+        raise CliError(f"截至日期 {as_of} 不在 {args.year} 年内")
+    filters = Filters.make(y0, as_of, units=args.unit, branches=args.branch, communities=args.community)
+    try:
+        a = feedback.load(lambda name, f=None, **extra: store.query(name, f or filters, scope, **extra),
+                          filters, scope, settings, args.year, as_of)
+    except scorecard.SettingsError as exc:
+        raise CliError(str(exc)) from exc
+    return a
+
+
+def cmd_assess(args) -> int:
+    from redservice import assess
+    from redservice.i18n import t
+
+    a = _assessment(args)
+    out = assess.report_of(a)
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return 0
+    final = "年末" if out["final"] else "年中"
+    print(f"{a.year}年度考核，截至{a.as_of:%Y-%m-%d}（全年进度{out['pace']:.1%}，完成率按{final}口径）")
+    for u in out["units"]:
+        rate = "—" if u["reporting_rate"] is None else f"{u['reporting_rate']:.1%}"
+        done = "—" if u["completion_rate"] is None else f"{u['completion_rate']:.1%}"
+        flags = "；".join(u["flags"])
+        print(f"  {u['unit']}：名册{u['on_roster']}人，报到{u['reported']}人（{rate}），"
+              f"{t('assess.status.met')}{u['met']}人，{t('assess.status.on_track')}{u['on_track']}人，"
+              f"{t('assess.status.behind')}{u['behind']}人，完成率{done}" + (f"　{flags}" if flags else ""))
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from pathlib import Path
+
+    from redservice import feedback
+    from redservice.i18n import t
+
+    a = _assessment(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    index = out / f"{t('feedback.index')}_{a.year}.xlsx"
+    index.write_bytes(feedback.index_workbook(a))
+    written = [index]
+    for unit in a.units["unit"]:
+        path = out / feedback.file_name(unit, a.year)
+        path.write_bytes(feedback.workbook(a, unit))
+        written.append(path)
+    if args.json:
+        print(json.dumps({"year": a.year, "as_of": a.as_of.isoformat(), "files": [str(p) for p in written]},
+                         ensure_ascii=False, indent=1))
+    else:
+        print(f"已写入{len(written) - 1}个单位的反馈表和1个汇总表：{out}")
+    return 0
+
+
 def cmd_mappings(args) -> int:
     from redservice.ingest import mapping
     from redservice.ingest.templates import TEMPLATES
@@ -361,6 +433,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quality", help="数据质量: the [quality] rules' counts, units' flag rates and flagged records")
     _add_selection(p)
     p.set_defaults(func=cmd_quality)
+
+    for name, helptext in (("assess", "年度考核: each unit and member against the year's targets (JSON with --json)"),
+                           ("feedback", "年度考核: write every unit's 反馈表 (xlsx) and an index workbook")):
+        p = sub.add_parser(name, help=helptext)
+        _add_data(p)
+        p.add_argument("--year", type=int, required=True, help="the year assessed, e.g. 2025")
+        p.add_argument("--as-of", type=_date, help="as of this day, YYYY-MM-DD (default: the data's last date in the year)")
+        p.add_argument("--unit", action="append", default=[], help="work unit (repeatable)")
+        p.add_argument("--branch", action="append", default=[], help="Party branch (repeatable)")
+        p.add_argument("--community", action="append", default=[], help="community (repeatable)")
+        p.add_argument("--as", dest="viewer", metavar="EMAIL",
+                       help="apply this user's role and scope from $REDSERVICE_ACCESS (required when it is set)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        if name == "feedback":
+            p.add_argument("--out", required=True, help="directory to write the workbooks to")
+        p.set_defaults(func=cmd_assess if name == "assess" else cmd_feedback)
 
     p = sub.add_parser("mappings", help="list the saved column mappings of a data directory")
     _add_data(p)

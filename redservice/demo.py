@@ -340,10 +340,7 @@ class _County:
             self.on_roll.append(n + extra)
 
     def _name(self) -> str:
-        rng = self.rng
-        surname = rng.choice(COMPOUND_SURNAMES) if rng.random() < 0.012 else rng.choice(SURNAMES)
-        given = rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
-        return surname + given
+        return _person_name(self.rng)
 
     def _members(self) -> None:
         rng = self.rng
@@ -761,6 +758,101 @@ def _quality_cases(records: _Records, links: list[dict], rng: random.Random) -> 
         r["entered_on"] = min(END, r["date"] + dt.timedelta(days=delay))
 
 
+def _approval_cases(records: _Records, rng: random.Random) -> None:
+    """审核状态: every record above is 已通过; in the last two weeks members entered records of their
+    own (本人填报) that their community has not approved yet (待审核) or sent back (已退回). They are
+    added, not taken from the county's records, so every figure, which counts only approved
+    records, stays as the article has it. No record of the member that day, at least one hour:
+    they are not 数据质量 cases."""
+    county = records.c
+    for r in records.rows:
+        r["review_status"] = "已通过"
+    taken = {(r["member_id"], r["date"]) for r in records.rows}
+    days = list(_days(dt.date(2025, 3, 17), END))
+    pool = [m for m in county.members if m["reported_on"] <= days[0] and m["_zeal"] > 0]
+    added = []
+    for k, status in enumerate(["待审核"] * 38 + ["已退回"] * 7):
+        while True:
+            m, day = rng.choice(pool), rng.choice(days)
+            if (m["member_id"], day) not in taken:
+                break
+        taken.add((m["member_id"], day))
+        category = rng.choice(county_daily_categories())
+        added.append({
+            "record_id": f"FW{day:%Y%m}8{k + 1:05d}", "date": day, "member_id": m["member_id"], "name": m["name"],
+            "unit": m["unit"], "branch": m["branch"], "community": m["community"], "compound": m["compound"],
+            "category": category, "form": "日常服务", "activity_id": None, "content": rng.choice(CONTENT[category]),
+            "persons": rng.randint(1, 3), "hours": rng.choice((1.0, 1.5, 2.0, 2.5, 3.0)), "note": None,
+            "review_status": status, "origin": "本人填报",
+            "entered_on": min(END, day + dt.timedelta(days=rng.choice((0, 0, 1, 2)))),
+        })
+    records.rows += added
+    records.rows.sort(key=lambda r: (r["date"], r["record_id"]))
+
+
+def county_daily_categories() -> list[str]:
+    return ["送政策", "送祝福", "义诊", "政策宣讲", "环境整治", "助老助残", "安全宣传"]
+
+
+def _person_name(rng: random.Random) -> str:
+    surname = rng.choice(COMPOUND_SURNAMES) if rng.random() < 0.012 else rng.choice(SURNAMES)
+    return surname + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
+
+
+def _unreported(county: _County, rng: random.Random) -> list[dict]:
+    """Members on the roster who have not reported to a community yet (no 报到社区, no 报到日期):
+    new members of 2025 in a few units, for 年度考核's 未报到 lists."""
+    units = sorted({m["unit"] for m in county.members})
+    rows = []
+    for unit in rng.sample(units, 9):
+        branch = next(m["branch"] for m in county.by_unit[unit])
+        for _ in range(rng.randint(1, 4)):
+            rows.append({"member_id": f"PL9{len(rows) + 1:04d}", "name": _person_name(rng), "unit": unit,
+                         "branch": branch, "community": None, "reported_on": None,
+                         "gender": "女" if rng.random() < 0.41 else "男", "compound": None,
+                         "phone": "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9)),
+                         "roll_status": "在册"})
+    return rows
+
+
+def _evaluations(county: _County, records: _Records, rng: random.Random) -> list[dict]:
+    """The 2024 社区评价表 (双评价): each community grades the members who reported to it in 2024 by
+    their year (approved hours); three members with no 2024 record were graded 合格 (conflicts
+    with the [evaluation] rule, for the page to list) and one community has not graded eight of
+    its members yet."""
+    year_end = dt.date(2024, 12, 31)
+    hours = defaultdict(float)
+    for r in records.rows:
+        if r["date"].year == 2024 and r["review_status"] == "已通过":
+            hours[r["member_id"]] += r["hours"]
+    reported = [m for m in county.members if m["reported_on"] <= year_end]
+    late_community = sorted(county.by_community)[3]
+    skipped = {m["member_id"] for m in [m for m in reported if m["community"] == late_community][:8]}
+    idle = [m["member_id"] for m in reported if hours[m["member_id"]] == 0]
+    conflicts = set(rng.sample(idle, min(3, len(idle))))
+    comments = {"优秀": ("服务积极，群众评价好", "带头参加红色服务日，表现突出"), "合格": ("能按要求参加社区服务", "按时参加活动"),
+                "基本合格": ("参加服务次数偏少", "参与不够经常"), "不合格": ("全年未参加社区服务",)}
+    rows = []
+    for m in reported:
+        if m["member_id"] in skipped:
+            continue
+        h = hours[m["member_id"]]
+        if m["member_id"] in conflicts:
+            grade = "合格"
+        elif h == 0:
+            grade = "不合格" if rng.random() < 0.6 else "基本合格"
+        elif h >= 30:
+            grade = "优秀" if rng.random() < 0.5 else "合格"
+        elif h >= 6:
+            grade = "合格"
+        else:
+            grade = "基本合格"
+        rows.append({"year": 2024, "member_id": m["member_id"], "name": m["name"], "unit": m["unit"],
+                     "community": m["community"], "grade": grade, "comment": rng.choice(comments[grade]),
+                     "evaluated_on": dt.date(2025, 1, rng.randint(6, 24)), "evaluator": f"{m['community']}党委"})
+    return rows
+
+
 def generate(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], _County]:
     """All tables of the demo store as DataFrames, and the county they describe (for boundaries)."""
     county = _County(seed)
@@ -772,6 +864,9 @@ def generate(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], _County]:
     records.calibrate()
     households = records.households()
     _quality_cases(records, households, random.Random(seed + 1))
+    _approval_cases(records, random.Random(seed + 2))
+    evaluations = _evaluations(county, records, random.Random(seed + 3))
+    unreported = _unreported(county, random.Random(seed + 4))
 
     communities = pd.DataFrame([
         {"community": name, "code": f"1408291{i + 1:05d}", "street": "圣人涧镇", "county": "平陆县",
@@ -788,7 +883,8 @@ def generate(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], _County]:
         {"branch": b, "unit": u, "members_on_roll": n}
         for (b, u), n in zip(county.branches, county.on_roll)
     ])
-    members = pd.DataFrame([{k: v for k, v in m.items() if not k.startswith("_")} for m in county.members])
+    members = pd.DataFrame([{**{k: v for k, v in m.items() if not k.startswith("_")}, "roll_status": "在册"}
+                            for m in county.members] + unreported)
     services = pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("_")} for r in records.rows])
     return {
         "communities": communities,
@@ -799,6 +895,7 @@ def generate(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], _County]:
         "services": services,
         "service_households": pd.DataFrame(households, columns=["record_id", "household"]),
         "wishes": pd.DataFrame(_wishes(county)),
+        "evaluations": pd.DataFrame(evaluations),
     }, county
 
 
@@ -818,6 +915,23 @@ def boundaries(county: _County) -> dict:
     }
 
 
+# The demo county's own settings (config.toml): its 年度考核 targets, set for a county whose
+# members serve about 15 hours a year (the defaults, 50 hours, are a city district's).
+DEMO_CONFIG = """# 平陆县（演示）的设置：覆盖 redservice/defaults.toml 中的同名项。
+[targets]
+hours_per_year = 12.0
+activities_per_year = 2
+contacts_per_quarter = 1
+report_within_days = 30
+unit_reporting_rate_min = 0.95
+unit_completion_rate_min = 0.60
+
+# 县人民医院：医护人员轮班，年度服务时长目标按8小时
+[targets.units."县人民医院"]
+hours_per_year = 8.0
+"""
+
+
 def write(out: str | Path, seed: int = SEED) -> Path:
     """Write the demo store to ``out``: Parquet tables, boundaries and a manifest."""
     out = Path(out)
@@ -825,6 +939,7 @@ def write(out: str | Path, seed: int = SEED) -> Path:
     tables, county = generate(seed)
     for table, df in tables.items():
         write_table(out, table, df)
+    (out / "config.toml").write_text(DEMO_CONFIG, encoding="utf-8")
     (out / BOUNDARIES_FILE).write_text(
         json.dumps(boundaries(county), ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
     manifest = {

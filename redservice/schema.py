@@ -47,6 +47,7 @@ TABLES: dict[str, dict[str, str]] = {
         "phone": "VARCHAR",
         "roll_status": "VARCHAR",  # 在册状态: 在册 / 转出
         "left_on": "DATE",  # 转出日期
+        "listed_on": "DATE",  # 入册日期: put on the roster (transferred in, newly admitted); NULL: before the year
     },
     "services": {
         "record_id": "VARCHAR",  # 记录编号, else a hash of the whole row

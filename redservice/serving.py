@@ -72,7 +72,7 @@ from redservice.schema import TABLES, parquet_name
 
 FILE = "serving.duckdb"
 ALIAS = "serving"
-FORMAT_VERSION = "6"
+FORMAT_VERSION = "7"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_base")
@@ -84,6 +84,8 @@ MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids"
           "compound_household_max": ("compound_households", "compound_hh"),
           "unit_household_max": ("unit_households", "unit_hh")}
 # The 红色积分 rules (the bound parameters of queries/red_points.sql) the rollups are built with.
+# The 审核状态 whose records count when no setting says otherwise ([approval] counted).
+DEFAULT_COUNTED = ("已通过",)
 RULES = ("points_per_hour", "max_hours_per_month", "points_per_red_day", "red_day_form", "points_per_wish",
          "points_per_good_rating", "good_rating_min", "max_points_per_month")
 # Per branch and month: the eligible member-months (member_months.eligible, and the months with
@@ -201,6 +203,7 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
     claimers = f"SELECT claim_member_id AS member_id FROM ({_typed(d, 'wishes')}) w"
     out = [("rollup_settings", "SELECT " + ", ".join(
         f"CAST(${name} AS {'VARCHAR' if name == 'red_day_form' else 'DOUBLE'}) AS {name}" for name in RULES), "")]
+    out += [("approval_settings", "SELECT CAST($counted AS VARCHAR[]) AS counted", "")]
     out += [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches", "evaluations")]
     out += [
         ("member_ids", _ids("member_id", "mid", (_typed(d, "members"), _typed(d, "services"), claimers)), ""),
@@ -218,14 +221,16 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          "LEFT JOIN community_ids c ON c.community = m.community LEFT JOIN unit_ids u ON u.unit = m.unit",
          "member_id"),
         ("service_base",
-         f"SELECT {service_cols}, i.mid, a.aid, hash(s.record_id) AS rkey FROM ({_typed(d, 'services')}) s "
+         f"SELECT {service_cols}, i.mid, a.aid, hash(s.record_id) AS rkey, "
+         "(s.review_status IS NULL OR list_contains((SELECT counted FROM approval_settings), s.review_status)) "
+         f"AS counted FROM ({_typed(d, 'services')}) s "
          "LEFT JOIN member_ids i ON i.member_id = s.member_id LEFT JOIN activity_ids a ON a.activity_id = s.activity_id",
          ""),
         ("unit_members", _local_ids("service_base", ("unit",), "mid", "unit_mid"), ""),
         ("services",
          "SELECT s.*, u.unit_mid, i.uid, COALESCE(s.community = p.paired_community, FALSE) AS paired, "
          "r.uid AS roster_uid, r.bid AS roster_bid, "
-         "LAG(s.date) OVER (PARTITION BY s.mid, s.form, s.aid, CASE WHEN s.aid IS NULL THEN s.date END "
+         "LAG(s.date) OVER (PARTITION BY s.counted, s.mid, s.form, s.aid, CASE WHEN s.aid IS NULL THEN s.date END "
          "ORDER BY s.date, s.record_id) AS red_prev FROM service_base s "
          "LEFT JOIN unit_members u ON u.unit IS NOT DISTINCT FROM s.unit AND u.mid = s.mid "
          "LEFT JOIN unit_ids i ON i.unit = s.unit LEFT JOIN units p ON p.unit = s.unit "
@@ -234,7 +239,7 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
         ("household_ids", _ids("household", "hid", (_typed(d, "service_households"),)), ""),
         ("household_base",
          "SELECT s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, s.category, "
-         f"s.form, s.rkey, i.hid AS household FROM ({_typed(d, 'service_households')}) h "
+         f"s.form, s.rkey, s.counted, i.hid AS household FROM ({_typed(d, 'service_households')}) h "
          "JOIN services s ON s.record_id = h.record_id JOIN household_ids i ON i.household = h.household "
          "LEFT JOIN community_ids c ON c.community = s.community", ""),
         ("community_households", _local_ids("household_base", ("cid",), "household", "community_hh"), ""),
@@ -243,7 +248,7 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
         ("unit_households", _local_ids("household_base", ("unit",), "household", "unit_hh"), ""),
         ("household_facts",
          "SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, "
-         "LAG(h.date) OVER (PARTITION BY h.uid, h.household ORDER BY h.date) AS unit_hh_prev FROM household_base h "
+         "LAG(h.date) OVER (PARTITION BY h.counted, h.uid, h.household ORDER BY h.date) AS unit_hh_prev FROM household_base h "
          "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM h.cid AND c.household = h.household "
          "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM h.community "
          "AND p.compound IS NOT DISTINCT FROM h.compound AND p.household = h.household "
@@ -251,7 +256,7 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          "date, household"),
         ("red_carry",
          "SELECT mid, CAST(DATE_TRUNC('month', date) AS DATE) AS month, red_prev FROM services "
-         "WHERE form = (SELECT red_day_form FROM rollup_settings) AND red_prev < DATE_TRUNC('month', date)",
+         "WHERE counted AND form = (SELECT red_day_form FROM rollup_settings) AND red_prev < DATE_TRUNC('month', date)",
          "month, mid"),
         ("member_months",
          "SELECT m.*, COALESCE(r.reported_on <= m.month, FALSE) AND NOT EXISTS "
@@ -259,24 +264,24 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          "FROM (SELECT mid, CAST(DATE_TRUNC('month', date) AS DATE) AS month, ANY_VALUE(roster_uid) AS uid, "
          "ANY_VALUE(roster_bid) AS bid, COALESCE(SUM(hours), 0) AS hours, "
          "COUNT(*) FILTER (WHERE form = (SELECT red_day_form FROM rollup_settings) AND red_prev IS NULL) "
-         "AS red_new FROM services WHERE mid IS NOT NULL GROUP BY mid, CAST(DATE_TRUNC('month', date) AS DATE)) m "
+         "AS red_new FROM services WHERE counted AND mid IS NOT NULL GROUP BY mid, CAST(DATE_TRUNC('month', date) AS DATE)) m "
          "LEFT JOIN members r ON r.mid = m.mid",
          "month, mid"),
         ("branch_months", _BRANCH_MONTHS, "month, uid, bid"),
         ("unit_months",
          "SELECT uid, ANY_VALUE(unit) AS unit, CAST(DATE_TRUNC('month', date) AS DATE) AS month, "
          "SUM(hours) AS hours, SUM(persons) AS persons, COUNT(*) AS records, "
-         "SUM(CASE WHEN paired THEN hours ELSE 0 END) AS paired_hours FROM services "
+         "SUM(CASE WHEN paired THEN hours ELSE 0 END) AS paired_hours FROM services WHERE counted "
          "GROUP BY uid, CAST(DATE_TRUNC('month', date) AS DATE)",
          "month, uid"),
         ("unit_household_months",
          "SELECT uid, ANY_VALUE(unit) AS unit, CAST(DATE_TRUNC('month', date) AS DATE) AS month, "
          "COUNT(*) FILTER (WHERE unit_hh_prev IS NULL OR unit_hh_prev < DATE_TRUNC('month', date)) AS households "
-         "FROM household_facts GROUP BY uid, CAST(DATE_TRUNC('month', date) AS DATE)",
+         "FROM household_facts WHERE counted GROUP BY uid, CAST(DATE_TRUNC('month', date) AS DATE)",
          "month, uid"),
         ("unit_household_returns",
          "SELECT uid, unit, CAST(DATE_TRUNC('month', date) AS DATE) AS month, unit_hh_prev FROM household_facts "
-         "WHERE unit_hh_prev < DATE_TRUNC('month', date)",
+         "WHERE counted AND unit_hh_prev < DATE_TRUNC('month', date)",
          "month, uid"),
         ("dim_scoped",
          "SELECT 'unit' AS dimension, unit AS value, CAST(NULL AS VARCHAR) AS parent, unit, community FROM members "
@@ -295,6 +300,8 @@ def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, 
     for name, select, order in statements(directory):
         if name == "rollup_settings":  # parameters: a table in every mode (a view takes none)
             con.execute(f"CREATE TABLE {name} AS {select}", {k: rules[k] for k in RULES})
+        elif name == "approval_settings":
+            con.execute(f"CREATE TABLE {name} AS {select}", {"counted": list(rules.get("counted", DEFAULT_COUNTED))})
         elif materialize:
             # steps the queries do not read stay in temporary (memory) tables, out of the file
             kind = "TEMP TABLE" if name in INTERMEDIATE else "TABLE"
@@ -307,6 +314,16 @@ def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, 
     maxima = ", ".join(f"CAST(COALESCE((SELECT MAX({col}) FROM {table}), 1) AS INTEGER) AS {stat}"
                        for stat, (table, col) in MAXIMA.items())
     con.execute(f"CREATE TABLE meta AS SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}", {"fp": fp})
+
+
+def build_rules(store_dir: str | Path | None = None) -> dict:
+    """What the serving copy is built with for a store: its 红色积分 rules (``points_rules_of``) and
+    ``counted``, the 审核状态 whose records count ([approval] counted; a record without a status
+    always counts)."""
+    from redservice import approval, config
+
+    settings = config.settings(store_dir) if store_dir else config.defaults()
+    return {**points_rules_of(store_dir), "counted": approval.counted(settings)}
 
 
 def points_rules_of(store_dir: str | Path | None = None) -> dict:
@@ -333,7 +350,7 @@ def refresh(directory: str | Path, rules: dict | None = None) -> Path:
         try:
             con.execute("SET enable_progress_bar = false")
             con.execute("SET preserve_insertion_order = true")
-            _create(con, directory, True, fingerprint(directory), rules or points_rules_of())
+            _create(con, directory, True, fingerprint(directory), rules or build_rules())
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -375,10 +392,12 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
     file is missing or stale), "memory" (always built in memory) or "raw" (views over the Parquet
     files). Returns the mode used ("file", "memory" or "raw") and the stats the store binds: the
     largest ids (``meta``) and the rules the rollups were built with (``rollup_<rule>``).
-    ``rules``: the 红色积分 rules to build with here (a file keeps those it was built with)."""
+    ``rules``: what to build with here (``build_rules``: the 红色积分 rules, which a file keeps as it
+    was built, and the counted 审核状态, which a file must match)."""
     if source not in ("auto", "memory", "raw"):
         raise ValueError(source)
     directory = Path(directory)
+    rules = rules or build_rules()
     fp = fingerprint(directory)
     mode = "memory" if source == "auto" else source
     file = path(directory)
@@ -391,8 +410,12 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
             # the records it was built from, and every table this version reads (a file written by
             # another version of the same format is rebuilt, not half used)
             if row and row[0] == fp and {n for n, _, _ in statements(directory) if n not in INTERMEDIATE} <= have:
-                mode = "file"
-            else:
+                # and the 审核状态 that count are the ones asked for (a changed [approval] setting
+                # rebuilds in memory until the next import writes the file again)
+                (stored,) = con.execute(f"SELECT counted FROM {ALIAS}.approval_settings").fetchone()
+                if sorted(stored) == sorted(rules.get("counted", DEFAULT_COUNTED)):
+                    mode = "file"
+            if mode != "file":
                 con.execute(f"DETACH {ALIAS}")
         except duckdb.Error:
             with contextlib.suppress(duckdb.Error):
@@ -402,7 +425,7 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM {ALIAS}.{name}")
         con.execute(f"CREATE VIEW meta AS SELECT * FROM {ALIAS}.meta")
     else:
-        _create(con, directory, mode == "memory", fp, rules or points_rules_of())
+        _create(con, directory, mode == "memory", fp, rules)
     row = con.execute(f"SELECT {', '.join(MAXIMA)} FROM meta").fetchone()
     rules = con.execute(f"SELECT {', '.join(RULES)} FROM rollup_settings").fetchone()
     return mode, {**dict(zip(MAXIMA, row)), **{f"rollup_{k}": v for k, v in zip(RULES, rules)}}

@@ -174,7 +174,7 @@ class Store:
         try:
             con.execute("SET enable_progress_bar = false")
             mode, stats = serving.attach(con, storage.table_dir(self.directory), self.source,
-                                         serving.points_rules_of(self.directory))
+                                         serving.build_rules(self.directory))
             self._harden(con)
         except BaseException:
             con.close()

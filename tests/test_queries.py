@@ -5,7 +5,7 @@ import math
 import pytest
 
 from conftest import D, Q1_2025
-from redservice import metrics, quality
+from redservice import approval, assess, metrics, quality
 from redservice.config import settings
 from redservice.scorecard import points_rules
 from redservice.filters import Filters, Scope
@@ -143,6 +143,8 @@ def test_every_query_runs_on_an_empty_store(tmp_path):
     extra = {"trend_start": D(2025, 1, 1), "community": None, "red_form": "红色服务日", "satisfied_min": 4}
     extra.update(drill_unit=None, drill_branch="", **UNITS_POINTS.query("unit"))  # the units page
     extra.update(quality.params({}), q_group="unit")  # the 数据质量 rules
+    extra.update(assess.params({}, 2025, D(2025, 3, 31)), group="unit", member_id="x")  # 年度考核
+    extra.update(approval.params({}, D(2025, 3, 31)))  # 待审核
     for name in query_names():
         store.query(name, f(), **extra)
 

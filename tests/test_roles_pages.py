@@ -50,7 +50,7 @@ def page_texts(at) -> list[str]:
 
 # Pages whose tabs run only while open (st.tabs with on_change="rerun"): the Session State key of
 # the open tab. Every tab is opened in turn, so that what each shows is checked too.
-LAZY_TABS = {"app_pages/units.py": "units_tab"}
+LAZY_TABS = {"app_pages/units.py": "units_tab", "app_pages/assess.py": "assess_tab"}
 
 
 def every_tab_texts(at, page: str) -> list[str]:

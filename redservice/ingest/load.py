@@ -304,7 +304,7 @@ def _write_generation(batch, directory: Path, generation: str, current, stage: P
             write_table(stage_tables, table, [])
         _checkpoint(f"table:{table}")
     # the serving copy travels with the generation it describes
-    serving.refresh(stage_tables, serving.points_rules_of(directory))
+    serving.refresh(stage_tables, serving.build_rules(directory))
     _checkpoint("serving")
     if archives:
         fernet = _fernet(batch.key)

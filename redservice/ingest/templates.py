@@ -102,6 +102,8 @@ TEMPLATES: dict[str, Template] = {
             C("phone", "联系电话", "phone", False, ("电话", "手机", "手机号", "联系方式", "手机号码"), "13800001234"),
             C("roll_status", "在册状态", "name", False, ("党员状态",), "在册", note="在册 或 转出"),
             C("left_on", "转出日期", "date", False, ("转出时间",), ""),
+            C("listed_on", "入册日期", "date", False, ("转入日期", "列入名册日期"), "",
+              note="转入或新列入名册的日期；空：报到期限从1月1日算起"),
         )),
         Template("services", "服务台账", (
             C("record_id", "记录编号", "code", False, ("编号", "记录号"), "FW2025030001"),
