@@ -63,6 +63,11 @@ def load(directory: str | Path) -> Frames:
     """Read the store's records into memory, as an app would at start-up."""
     directory = Path(directory)
     services = _read(directory, "services")
+    # only the records that count ([approval] counted, or no 审核状态), as the serving copy marks them
+    from redservice import approval, config
+
+    counted = approval.counted(config.settings(directory))
+    services = services[services["review_status"].isna() | services["review_status"].isin(counted)]
     links = _read(directory, "service_households")
     households = links.merge(
         services[["record_id", "date", "unit", "branch", "community", "category", "form"]], on="record_id")
