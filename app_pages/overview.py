@@ -2,10 +2,15 @@
 
 import streamlit as st
 
-from redservice import charts, filters, fmt, ui
+from redservice import approval, charts, filters, fmt, ui
 
 ctx = ui.context()
 ui.kpi_tiles(ctx)
+uncounted = ctx.query("approval_period", pending=approval.pending(ctx.settings)).iloc[0]
+if uncounted["pending"] or uncounted["other"]:
+    st.caption(ctx.t("overview.uncounted", pending=fmt.number(int(uncounted["pending"]), ctx.lang),
+                     hours=fmt.number(uncounted["pending_hours"], ctx.lang, 1),
+                     other=fmt.number(int(uncounted["other"]), ctx.lang)))
 
 trend_start = min(ctx.filters.start, filters.period_range("last12", ctx.filters.end)[0])
 trend = charts.fill_months(ctx.query("monthly_trend", filters=ctx.filters.with_period(trend_start, ctx.filters.end)),

@@ -883,7 +883,11 @@ def generate(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], _County]:
         {"branch": b, "unit": u, "members_on_roll": n}
         for (b, u), n in zip(county.branches, county.on_roll)
     ])
-    members = pd.DataFrame([{**{k: v for k, v in m.items() if not k.startswith("_")}, "roll_status": "在册"}
+    # members who first reported in 2025 joined the roster (入册日期) a few days to weeks before
+    listed = random.Random(seed + 5)
+    members = pd.DataFrame([{**{k: v for k, v in m.items() if not k.startswith("_")}, "roll_status": "在册",
+                             "listed_on": m["reported_on"] - dt.timedelta(days=listed.randint(3, 40))
+                             if m["reported_on"] >= Q1[0] else None}
                             for m in county.members] + unreported)
     services = pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("_")} for r in records.rows])
     return {

@@ -33,13 +33,14 @@ class Frames:
     households: pd.DataFrame  # one row per (service record, household): the record's columns + household
     wishes: pd.DataFrame
     communities: pd.DataFrame
+    uncounted: pd.DataFrame  # the records that do not count (审核状态 not in [approval] counted)
 
 
 # The columns the figures need (a careful app reads no more: names, phones, texts stay on disk).
 COLUMNS = {
     "members": ["member_id", "unit", "branch", "community", "reported_on"],
     "services": ["record_id", "date", "member_id", "unit", "branch", "community", "category", "form",
-                 "activity_id", "persons", "hours"],
+                 "activity_id", "persons", "hours", "review_status"],
     "service_households": ["record_id", "household"],
     "wishes": ["community", "claim_unit", "claim_branch", "posted_on", "claimed_on", "completed_on"],
     "communities": ["community", "households"],
@@ -50,7 +51,13 @@ def _read(directory: Path, table: str) -> pd.DataFrame:
     path = directory / parquet_name(table)
     columns = COLUMNS[table]
     if path.is_file():
-        df = pd.read_parquet(path, columns=columns)
+        import pyarrow.parquet as pq
+
+        have = set(pq.read_schema(path).names)  # a column a file predates is empty (as in the serving copy)
+        df = pd.read_parquet(path, columns=[c for c in columns if c in have])
+        for col in columns:
+            if col not in have:
+                df[col] = None
     else:
         df = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     for col in columns:
@@ -67,13 +74,15 @@ def load(directory: str | Path) -> Frames:
     from redservice import approval, config
 
     counted = approval.counted(config.settings(directory))
-    services = services[services["review_status"].isna() | services["review_status"].isin(counted)]
+    keep = (services["review_status"].isna() | services["review_status"].isin(counted)).to_numpy()
+    uncounted = services[~keep].drop(columns="record_id")
+    services = services[keep].drop(columns="review_status")
     links = _read(directory, "service_households")
     households = links.merge(
         services[["record_id", "date", "unit", "branch", "community", "category", "form"]], on="record_id")
     return Frames(members=_read(directory, "members"), services=services.drop(columns="record_id"),
                   households=households.drop(columns="record_id"), wishes=_read(directory, "wishes"),
-                  communities=_read(directory, "communities"))
+                  communities=_read(directory, "communities"), uncounted=uncounted)
 
 
 def _mask(df: pd.DataFrame, columns: dict[str, str], filters: Filters | None, scope: Scope) -> np.ndarray:
@@ -209,6 +218,15 @@ def filter_options(data: Frames, filters: Filters | None = None, scope: Scope = 
     return out
 
 
+def approval_period(data: Frames, filters: Filters, scope: Scope = EVERYTHING,
+                    pending: list[str] | None = None) -> pd.DataFrame:
+    svc = data.uncounted[_mask(data.uncounted, _SERVICE_COLS, filters, scope)]
+    svc = svc[_between(svc["date"], filters.start, filters.end)]
+    waiting = svc["review_status"].isin(list(pending or [])).to_numpy()
+    return pd.DataFrame([{"pending": int(waiting.sum()), "pending_hours": float(svc["hours"][waiting].sum()),
+                          "other": int((~waiting).sum())}])
+
+
 QUERIES = {
     "kpis": kpis,
     "monthly_trend": monthly_trend,
@@ -216,12 +234,16 @@ QUERIES = {
     "unit_summary": unit_summary,
     "data_range": data_range,
     "filter_options": filter_options,
+    "approval_period": approval_period,
 }
+# the queries that take parameters beyond the filters, and which
+EXTRA = {"approval_period": {"pending"}}
 
 
 def supports(name: str, filters: Filters | None = None, extra: dict | None = None) -> bool:
     """Whether this baseline has the query (with these arguments)."""
-    return name in QUERIES and not extra and (filters is not None or name in ("data_range", "filter_options"))
+    return (name in QUERIES and set(extra or {}) <= EXTRA.get(name, set())
+            and (filters is not None or name in ("data_range", "filter_options")))
 
 
 def query(data: Frames, name: str, filters: Filters | None = None, scope: Scope = EVERYTHING,
@@ -229,4 +251,4 @@ def query(data: Frames, name: str, filters: Filters | None = None, scope: Scope 
     """The pandas equivalent of ``Store.query`` for the queries in QUERIES (KeyError otherwise)."""
     if not supports(name, filters, extra):
         raise KeyError(f"no pandas baseline for {name} with parameters {sorted(extra)}")
-    return QUERIES[name](data, filters, scope)
+    return QUERIES[name](data, filters, scope, **extra)

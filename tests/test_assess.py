@@ -347,3 +347,25 @@ def test_demo_assessment_keeps_the_seed(demo_store):
     assert int(p["records"].sum()) == 38
     a = assessed(demo_store, 2024, D(2024, 12, 31))
     assert int(a.members["grade_conflict"].sum()) == 3
+
+
+# -- the pages ----------------------------------------------------------------------------------
+def test_overview_says_what_is_not_counted_and_assess_page_runs():
+    from conftest import run_app
+
+    at = run_app()
+    assert any("待审核记录38条" in c.value and "已退回等未通过审核的记录7条" in c.value for c in at.caption)
+    at = run_app(page="app_pages/assess.py")
+    assert not at.exception
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["逾期未报到"] == "22人"
+    for label in [tab.label for tab in at.tabs]:
+        at.session_state["assess_tab"] = label
+        at.run()
+        assert not at.exception, label
+    # a year without data is said so, not shown as zeros
+    at = run_app(page="app_pages/assess.py", query_params={"period": "custom", "start": "2023-01-01",
+                                                          "end": "2023-12-31"})
+    assert not at.exception
+    assert "名册党员" not in {m.label for m in at.metric}  # the page does not run: the period is refused
+    assert {m.value for m in at.metric} == {"—"}

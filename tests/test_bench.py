@@ -34,7 +34,7 @@ def test_bench_cli_at_a_small_size(tmp_path):
     recorded = json.loads((tmp_path / "runs" / "rows-20000" / "record-app.out.json").read_text(encoding="utf-8"))
     follows = {c["name"]: c["follows"] for c in recorded["app_pages/overview.py"]["calls"]}
     assert follows == {"data_range": False, "filter_options": False, "kpis": True, "monthly_trend": True,
-                       "community_summary": True, "unit_summary": True}
+                       "community_summary": True, "unit_summary": True, "approval_period": True}
     assert set(overview) == {"duckdb", "pandas"}
     assert overview["pandas"]["baseline"] and overview["pandas"]["matches_duckdb"], overview["pandas"]
     assert overview["duckdb"]["queries"] >= 7  # filter bar, KPIs now and before, trend, two tables
@@ -48,8 +48,11 @@ def test_generated_store_has_exactly_the_records_asked_for(tmp_path):
     assert stamp["counties"] == 2
     store = Store(directory)
     assert store.mode == "file"
-    assert store.query("data_range").iloc[0]["records"] == 20000
     cur = store.con.cursor()
+    assert cur.execute("SELECT COUNT(*) FROM services").fetchone()[0] == 20000
+    # the figures count the approved ones (the demo's share of 待审核 / 已退回 records is not)
+    uncounted = cur.execute("SELECT COUNT(*) FROM services WHERE NOT counted").fetchone()[0]
+    assert 0 < uncounted < 100 and store.query("data_range").iloc[0]["records"] == 20000 - uncounted
     # every name and id carries its county; the second county is a sample spread over the period
     assert cur.execute("SELECT COUNT(*) FROM services WHERE unit NOT LIKE '县00_·%'").fetchone()[0] == 0
     by_county = dict(cur.execute("SELECT substr(record_id, 1, 4), COUNT(*) FROM services GROUP BY 1").fetchall())
