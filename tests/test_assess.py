@@ -11,9 +11,9 @@ import zipfile
 
 import openpyxl
 import pytest
-
 from conftest import write_store
-from redservice import approval, assess, feedback
+
+from redservice import approval, assess, config, feedback
 from redservice.filters import EVERYTHING, Filters, Scope
 from redservice.scorecard import SettingsError
 from redservice.store import Store
@@ -55,7 +55,7 @@ def make_store(tmp_path, members, services, evaluations=(), wishes=(), config=CO
 
 
 def assessed(store, year, as_of, scope: Scope = EVERYTHING):
-    settings = __import__("redservice.config", fromlist=["settings"]).settings(store.directory)
+    settings = config.settings(store.directory)
     filters = Filters.make(D(year, 1, 1), as_of)
     return feedback.load(lambda n, f=None, **e: store.query(n, f or filters, scope, **e), filters, scope, settings,
                          year, as_of)
@@ -216,6 +216,7 @@ def test_a_record_approved_later_counts_from_then_on(tmp_path):
     assert Store(directory).query("kpis", f).iloc[0]["hours"] == 2.0
     ledger.write_text(header + "b,2025-03-20,党员m,U1,A社区,义诊,5,已通过\n", encoding="utf-8")
     batch, _ = ingest.run(directory, [ingest.Source.from_path(str(ledger))])
+    assert batch.exit_code() == 0
     assert Store(directory).query("kpis", f).iloc[0]["hours"] == 7.0
     p = Store(directory).query("approval_pending", f, group="unit", **approval.params({}, D(2025, 3, 31)))
     assert p.empty
