@@ -114,7 +114,7 @@ with tab_grades:
         # the assessment year, or the year before while this year's 社区评价表 is not in yet
         years = list(range(year, year - 3, -1))
         grade_year = st.selectbox(T("assess.grades_year"), years, key="assess_grade_year",
-                                  index=0 if a.members["grade"].notna().any() else 1)
+                                  index=0 if a.members["grade"].notna().any() else 1, width=220)
         g_as_of = assess.default_as_of(grade_year, ctx.last) if grade_year == year else assess.year_bounds(grade_year)[1]
         g_params = assess.params(ctx.settings, grade_year, g_as_of)
         g_members = a.members if grade_year == year else ctx.query("assess_members", **g_params)
@@ -204,5 +204,5 @@ with tab_feedback:
                            mime="application/zip", icon=":material/folder_zip:", key="assess_feedback_all",
                            on_click="ignore")
         with c2:
-            st.table(pd.DataFrame(feedback.cover_rows(a, unit, ctx.lang)).set_index(0).rename_axis(None)
-                     .rename(columns={1: ""}))
+            cover = pd.DataFrame(feedback.cover_rows(a, unit, ctx.lang), columns=["item", "value"])
+            st.table(cover.set_index("item").rename_axis(None).rename(columns={"value": feedback.title(year, ctx.lang)}))

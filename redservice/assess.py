@@ -138,7 +138,11 @@ def flag_text(flag: tuple, lang: str) -> str:
 
 
 def units_frame(units: pd.DataFrame, lang: str, final: bool) -> pd.DataFrame:
-    """The per-unit table of the page (unit_figures' output)."""
+    """The per-unit table of the page (unit_figures' output): the units below a threshold first
+    (most flags, then the lowest completion rate), then the others by name."""
+    units = units.assign(_n=[-len(f) for f in units["flags"]],
+                         _c=[2.0 if v is None else float(v) for v in units["completion_rate"]])
+    units = units.sort_values(["_n", "_c", "unit"], kind="stable").reset_index(drop=True)
     return pd.DataFrame({
         t("assess.col.unit", lang): units["unit"],
         t("assess.col.on_roster", lang): units["on_roster"].astype(int),
