@@ -1,7 +1,8 @@
 -- Store status for the 数据管理 page: how many rows each table holds and the span of its dates.
 -- Grain: one row per table of the store (table_name, row_count, first_date, last_date; dates only
 -- for dated tables). Parameters: pass no dimension filters (all NULL) so that everything the
--- viewer's scope allows is counted; $start/$end are not used.
+-- viewer's scope allows is counted; $start/$end are not used. Service records are counted whatever
+-- their 审核状态 (what the store holds, not what the figures count).
 SELECT 'communities' AS table_name, COUNT(*) AS row_count,
        CAST(NULL AS DATE) AS first_date, CAST(NULL AS DATE) AS last_date
 FROM communities
@@ -19,10 +20,10 @@ SELECT 'members' AS table_name, COUNT(*) AS row_count, MIN(reported_on), MAX(rep
 FROM f_members
 UNION ALL
 SELECT 'services' AS table_name, COUNT(*) AS row_count, MIN(date), MAX(date)
-FROM f_services
+FROM f_records
 UNION ALL
 SELECT 'service_households' AS table_name, COUNT(*) AS row_count, MIN(date), MAX(date)
-FROM f_households
+FROM f_household_records
 UNION ALL
 SELECT 'wishes' AS table_name, COUNT(*) AS row_count, MIN(posted_on), MAX(posted_on)
 FROM f_wishes
