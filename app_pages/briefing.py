@@ -102,6 +102,8 @@ with c:
         ui.plotly(briefing_figure.compact(categories), png_name(title), key="briefing_categories")
 
 st.caption(fmt.md_escape(data.footnote()[0]))
+if ui.left_out_note(ctx):
+    st.caption(ui.left_out_note(ctx))
 st.caption(f"{ctx.t('briefing.copy_hint')}{ctx.t('briefing.rounding')}")
 
 with st.container(key="briefing_exports", border=True):

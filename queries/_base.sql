@@ -40,7 +40,7 @@ f_records AS NOT MATERIALIZED (
     SELECT s.record_id, s.date, s.member_id, s.name, s.unit, s.branch, s.community, s.compound,
            s.category, s.form, s.activity_id, s.content, s.persons, s.hours, s.note, s.mid, s.aid, s.unit_mid,
            s.uid, s.paired, s.roster_uid, s.roster_bid, s.red_prev, s.review_status, s.origin, s.entered_on,
-           s.rkey, s.counted
+           s.rkey, s.counted, s.excluded_rules
     FROM services s
     WHERE ($units IS NULL OR list_contains($units, s.unit))
       AND ($branches IS NULL OR list_contains($branches, s.branch))

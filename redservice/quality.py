@@ -20,6 +20,37 @@ DEFAULTS = {"statuses": ["已通过", "待审核"], "max_hours_per_day": 12.0, "
             "backfill_min_records": 20}
 
 
+# The rules whose flags do not depend on the period asked for (a record, a member-day, a unit-day, a
+# household-day): with [quality] count_flagged = false the records they flag, over all the records,
+# count nowhere. sign_in_only and backfill_share judge a member's or a unit's whole period, so a
+# record's flag changes with the period: they are listed for checking, never left out.
+EXCLUDING = ("day_hours", "duplicate", "late_entry", "bulk_identical", "household_repeat")
+
+
+def count_flagged(settings: dict) -> bool:
+    """[quality] count_flagged: whether flagged records count in the figures (default true)."""
+    value = settings.get("quality", {}).get("count_flagged", True)
+    if not isinstance(value, bool):
+        from redservice.scorecard import SettingsError
+
+        raise SettingsError(f"[quality] count_flagged 应为 true 或 false，现为 {value!r}")
+    return value
+
+
+def left_out_text(df: pd.DataFrame, lang: str) -> str | None:
+    """The footnote for quality_excluded.sql: how many of the period's records count nowhere, and
+    why (None when none)."""
+    total = df[df["rule"].isna()]
+    if total.empty or int(total.iloc[0]["records"]) == 0:
+        return None
+    joiner = "、" if lang == "zh" else ", "
+    parts = joiner.join(t("quality.left_out_rule", lang, rule=rule_name(r["rule"], lang), n=int(r["records"]))
+                        for _, r in df[df["rule"].notna()].sort_values(
+                            "rule", key=lambda c: c.map(RULES.index)).iterrows())
+    return t("quality.left_out", lang, n=int(total.iloc[0]["records"]),
+             hours=fmt.number(total.iloc[0]["hours"], lang, 1), rules=parts)
+
+
 def rules_of(settings: dict) -> dict:
     return {**DEFAULTS, **settings.get("quality", {})}
 

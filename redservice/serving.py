@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
 import threading
@@ -203,7 +204,11 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
     claimers = f"SELECT claim_member_id AS member_id FROM ({_typed(d, 'wishes')}) w"
     out = [("rollup_settings", "SELECT " + ", ".join(
         f"CAST(${name} AS {'VARCHAR' if name == 'red_day_form' else 'DOUBLE'}) AS {name}" for name in RULES), "")]
-    out += [("approval_settings", "SELECT CAST($counted AS VARCHAR[]) AS counted", "")]
+    out += [("approval_settings", "SELECT CAST($counted AS VARCHAR[]) AS counted, "
+             "CAST($exclusion AS VARCHAR) AS exclusion", ""),
+            # the records [quality] count_flagged = false leaves out, with the rules they broke
+            ("excluded_records", "SELECT UNNEST(CAST($excluded_ids AS VARCHAR[])) AS record_id, "
+             "UNNEST(CAST($excluded_rules AS VARCHAR[])) AS rules", "")]
     out += [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches", "evaluations")]
     out += [
         ("member_ids", _ids("member_id", "mid", (_typed(d, "members"), _typed(d, "services"), claimers)), ""),
@@ -223,8 +228,10 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
         ("service_base",
          f"SELECT {service_cols}, i.mid, a.aid, hash(s.record_id) AS rkey, "
          "(s.review_status IS NULL OR list_contains((SELECT counted FROM approval_settings), s.review_status)) "
-         f"AS counted FROM ({_typed(d, 'services')}) s "
-         "LEFT JOIN member_ids i ON i.member_id = s.member_id LEFT JOIN activity_ids a ON a.activity_id = s.activity_id",
+         "AND x.record_id IS NULL AS counted, x.rules AS excluded_rules "
+         f"FROM ({_typed(d, 'services')}) s "
+         "LEFT JOIN member_ids i ON i.member_id = s.member_id LEFT JOIN activity_ids a ON a.activity_id = s.activity_id "
+         "LEFT JOIN excluded_records x ON x.record_id = s.record_id",
          ""),
         ("unit_members", _local_ids("service_base", ("unit",), "mid", "unit_mid"), ""),
         ("services",
@@ -296,12 +303,57 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
     return out
 
 
+def exclusion_key(rules: dict) -> str:
+    """What decides the records [quality] count_flagged = false leaves out ("" when it is true)."""
+    quality = rules.get("quality")
+    return "" if quality is None else json.dumps(quality, sort_keys=True, ensure_ascii=False)
+
+
+def _excluded(directory: Path, fp: str, rules: dict) -> tuple[list[str], list[str]] | None:
+    """With [quality] count_flagged = false: the records the excluding rules flag over all the
+    records (built once in memory without exclusion, then asked queries/quality_flagged.sql)."""
+    if rules.get("quality") is None:
+        return None
+    from redservice import quality
+    from redservice.store import _parameters, compose
+
+    probe = duckdb.connect(":memory:")
+    try:
+        probe.execute("SET enable_progress_bar = false")
+        _create(probe, directory, True, fp, {**rules, "quality": None})
+        span = probe.execute("SELECT MIN(date), MAX(date) FROM services").fetchone()
+        if span[0] is None:
+            return [], []
+        row = probe.execute(f"SELECT {', '.join(MAXIMA)} FROM meta").fetchone()
+        available = {**dict(zip(MAXIMA, row)), **rules["quality"], "start": span[0], "end": span[1],
+                     "rollups": False, "scope_units": None, "scope_communities": None,
+                     **dict.fromkeys(("units", "branches", "communities", "categories", "forms"))}
+        sql = compose("quality_flagged")
+        flagged = probe.execute(sql, {p: available[p] for p in _parameters(sql)}).fetchall()
+    finally:
+        probe.close()
+    ids, codes = [], []
+    counted = set(rules.get("counted", DEFAULT_COUNTED))
+    for record in flagged:  # quality_flagged.sql: record_id first, then …, review_status, rules
+        record_id, status, rules_broken = record[0], record[-2], record[-1]
+        kept = [r for r in rules_broken.split(",") if r in quality.EXCLUDING]
+        if kept and (status is None or status in counted):  # a pending record counts nowhere anyway
+            ids.append(record_id)
+            codes.append(",".join(kept))
+    return ids, codes
+
+
 def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict) -> None:
+    excluded = _excluded(directory, fp, rules)
     for name, select, order in statements(directory):
         if name == "rollup_settings":  # parameters: a table in every mode (a view takes none)
             con.execute(f"CREATE TABLE {name} AS {select}", {k: rules[k] for k in RULES})
         elif name == "approval_settings":
-            con.execute(f"CREATE TABLE {name} AS {select}", {"counted": list(rules.get("counted", DEFAULT_COUNTED))})
+            con.execute(f"CREATE TABLE {name} AS {select}", {"counted": list(rules.get("counted", DEFAULT_COUNTED)),
+                                                             "exclusion": exclusion_key(rules)})
+        elif name == "excluded_records":
+            ids, codes = excluded or ([], [])
+            con.execute(f"CREATE TABLE {name} AS {select}", {"excluded_ids": ids, "excluded_rules": codes})
         elif materialize:
             # steps the queries do not read stay in temporary (memory) tables, out of the file
             kind = "TEMP TABLE" if name in INTERMEDIATE else "TABLE"
@@ -320,10 +372,11 @@ def build_rules(store_dir: str | Path | None = None) -> dict:
     """What the serving copy is built with for a store: its 红色积分 rules (``points_rules_of``) and
     ``counted``, the 审核状态 whose records count ([approval] counted; a record without a status
     always counts)."""
-    from redservice import approval, config
+    from redservice import approval, config, quality
 
     settings = config.settings(store_dir) if store_dir else config.defaults()
-    return {**points_rules_of(store_dir), "counted": approval.counted(settings)}
+    excluding = None if quality.count_flagged(settings) else quality.params(settings)
+    return {**points_rules_of(store_dir), "counted": approval.counted(settings), "quality": excluding}
 
 
 def points_rules_of(store_dir: str | Path | None = None) -> dict:
@@ -412,8 +465,8 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
             if row and row[0] == fp and {n for n, _, _ in statements(directory) if n not in INTERMEDIATE} <= have:
                 # and the 审核状态 that count are the ones asked for (a changed [approval] setting
                 # rebuilds in memory until the next import writes the file again)
-                (stored,) = con.execute(f"SELECT counted FROM {ALIAS}.approval_settings").fetchone()
-                if sorted(stored) == sorted(rules.get("counted", DEFAULT_COUNTED)):
+                stored, exclusion = con.execute(f"SELECT counted, exclusion FROM {ALIAS}.approval_settings").fetchone()
+                if sorted(stored) == sorted(rules.get("counted", DEFAULT_COUNTED)) and exclusion == exclusion_key(rules):
                     mode = "file"
             if mode != "file":
                 con.execute(f"DETACH {ALIAS}")

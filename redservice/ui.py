@@ -10,8 +10,18 @@ import pandas as pd
 import streamlit as st
 
 from redservice import access, briefing, config, export, fmt, metrics
-from redservice.filters import (COMPARES, DEFAULT_COMPARE, DEFAULT_PERIOD, EARLIEST, LATEST, PERIODS, Filters, Scope, period_range,
-                                period_status)
+from redservice.filters import (
+    COMPARES,
+    DEFAULT_COMPARE,
+    DEFAULT_PERIOD,
+    EARLIEST,
+    LATEST,
+    PERIODS,
+    Filters,
+    Scope,
+    period_range,
+    period_status,
+)
 from redservice.i18n import DEFAULT_LANG, LANGS, t
 from redservice.store import Store
 
@@ -270,8 +280,21 @@ def header(ctx: Context, page_title: str) -> None:
         names = "；".join("、".join(fmt.md_escape(x) for x in v) for v in active.values())
         bits.append(ctx.t("filter.in_force", filters=names))
     st.caption(" ｜ ".join(bits))
+    note = left_out_note(ctx)
+    if note:
+        st.caption(note)
     if manifest.get("synthetic"):
         st.info(ctx.t("app.synthetic"), icon=":material/science:")
+
+
+def left_out_note(ctx: Context) -> str | None:
+    """With [quality] count_flagged = false: how many of the period's records the figures leave out
+    and why (quality_excluded.sql), for every page's header and the briefing's footnote."""
+    from redservice import quality
+
+    if quality.count_flagged(ctx.settings) or ctx.status != "ok":
+        return None
+    return quality.left_out_text(ctx.query("quality_excluded"), ctx.lang)
 
 
 def period_notice(ctx: Context) -> str | None:

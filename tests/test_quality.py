@@ -9,8 +9,8 @@ import datetime as dt
 import json
 
 import pytest
-
 from conftest import run_app, write_store
+
 from redservice import cli, config, quality
 from redservice.filters import Filters
 from redservice.store import Store
@@ -152,3 +152,29 @@ def test_page_shows_the_rules_and_masks_names(directory, monkeypatch):
     assert [m.value for m in at.metric][:3] == ["92条", "55条", "59.8%"]
     flagged = at.dataframe[-1].value
     assert "党员b1" in set(flagged["姓名"])  # the local organisation department sees names
+
+
+def test_count_flagged_false_leaves_flagged_records_out_and_says_so(demo_copy, monkeypatch):
+    """[quality] count_flagged = false: the records flagged by the period-independent rules count
+    nowhere (hours 10486.5 → 10388.0 in 2025 Q1: 44 records, 98.5 hours), the store's file is built
+    that way on refresh, and every page's header says how many were left out and why."""
+    from conftest import run_app
+
+    from redservice import serving, storage
+    from redservice.filters import Filters
+    from redservice.store import Store
+
+    with open(demo_copy / "config.toml", "a", encoding="utf-8") as fh:
+        fh.write("\n[quality]\ncount_flagged = false\n")
+    serving.refresh(storage.table_dir(demo_copy), serving.build_rules(demo_copy))
+    store = Store(demo_copy)
+    assert store.mode == "file"
+    q1 = Filters.make(dt.date(2025, 1, 1), dt.date(2025, 3, 31))
+    k = store.query("kpis", q1).iloc[0]
+    assert (k["hours"], k["households"]) == (10388.0, 7737)
+    left = store.query("quality_excluded", q1).set_index("rule", drop=False)
+    assert int(left[left["rule"].isna()]["records"].iloc[0]) == 44
+    assert "sign_in_only" not in set(left["rule"]) and "backfill_share" not in set(left["rule"])
+    at = run_app(data_dir=demo_copy, monkeypatch=monkeypatch)
+    assert any(c.value.startswith("按设置（[quality] count_flagged = false），本期有44条存疑记录（98.5小时）未计入任何数字：单日时长过长6条、"
+                                  "疑似重复5条、补录过晚6条、批量同质22条、同户重复服务5条") for c in at.caption)
