@@ -103,7 +103,14 @@ def cmd_brief(args) -> int:
     period = "ytd" if not (args.start or args.end) else None
     result = metrics.kpis(store, filters, scope)
     text = briefing.paragraph(result, period, args.lang, scope)
-    written = _brief_images(args, store, filters, scope, period) if (args.png or args.pdf) else {}
+    written = {}
+    if args.png or args.pdf or args.docx or args.pptx:
+        from redservice.brief import snapshot
+
+        data = _brief_data(args, store, filters, scope, period)
+        if args.png or args.pdf:
+            written.update(_brief_images(args, data))
+        written.update(_brief_office(args, snapshot.freeze(data)))
     if args.json:
         print(json.dumps({"text": text, "start": filters.start.isoformat(), "end": filters.end.isoformat(),
                           "kpis": metrics.kpis_json(result), **written}, ensure_ascii=False, indent=1))
@@ -257,11 +264,9 @@ def cmd_templates(args) -> int:
     for path in ingest.write_templates(args.out):
         print(path)
     return 0
-def _brief_images(args, store, filters, scope, period) -> dict[str, str]:
-    """Draw the whole briefing (redservice.briefing_figure) and write --png / --pdf; {format: path}."""
-    from pathlib import Path
-
-    from redservice import briefing, briefing_figure, metrics, render
+def _brief_data(args, store, filters, scope, period):
+    """The whole briefing (``briefing.Briefing``) the 汇报 page shows for this selection."""
+    from redservice import briefing, metrics
 
     selected = filters
 
@@ -270,25 +275,46 @@ def _brief_images(args, store, filters, scope, period) -> dict[str, str]:
 
     settings = config.settings(store.directory)
     manifest = store.manifest()
-    data = briefing.gather(
+    return briefing.gather(
         query, filters, period, args.lang, settings, briefing.county_name(settings, manifest, args.lang),
         briefing.source_name(store), bool(manifest.get("synthetic")), metrics.data_range(store, scope)[1],
         store.boundaries(), scope=scope)
+
+
+def _write(path_text: str, data: bytes) -> str:
+    from pathlib import Path
+
+    path = Path(path_text).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise CliError(f"无法写入 {path}：{exc.strerror or exc}") from exc
+    return str(path)
+
+
+def _brief_images(args, data) -> dict[str, str]:
+    """Draw the whole briefing (redservice.briefing_figure) and write --png / --pdf; {format: path}."""
+    from redservice import briefing_figure, render
+
     formats = [kind for kind in ("png", "pdf") if getattr(args, kind)]
     try:
         images = render.render(briefing_figure.build(data), formats, scale=briefing_figure.PNG_SCALE,
                                lang=args.lang)
     except render.RenderError as exc:
         raise CliError(str(exc)) from exc
+    return {kind: _write(getattr(args, kind), images[kind]) for kind in formats}
+
+
+def _brief_office(args, snap: dict) -> dict[str, str]:
+    """Write --docx / --pptx (redservice.brief.office) from the briefing's snapshot; {format: path}."""
+    from redservice.brief import office
+
     written = {}
-    for kind in formats:
-        path = Path(getattr(args, kind)).expanduser()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(images[kind])
-        except OSError as exc:
-            raise CliError(f"无法写入 {path}：{exc.strerror or exc}") from exc
-        written[kind] = str(path)
+    if args.docx:
+        written["docx"] = _write(args.docx, office.to_docx(snap))
+    if args.pptx:
+        written["pptx"] = _write(args.pptx, office.to_pptx(snap))
     return written
 
 
@@ -335,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text and images")
     p.add_argument("--png", metavar="FILE", help="also write the whole briefing as a PNG (A4 landscape, 2246 px wide)")
     p.add_argument("--pdf", metavar="FILE", help="also write the whole briefing as a one-page A4 PDF")
+    p.add_argument("--docx", metavar="FILE", help="also write the briefing as an editable Word document (A4)")
+    p.add_argument("--pptx", metavar="FILE",
+                   help="also write the briefing as a 16:9 PowerPoint deck with native, editable charts")
     p.set_defaults(func=cmd_brief)
     p = sub.add_parser("bench", help="time every page's queries on generated stores of 100k-10M records, "
                                      "beside a plain-pandas baseline")
