@@ -125,6 +125,7 @@ def freeze(data) -> dict:
         "charts": charts(data),
         "footnote": data.footnote(),
         "source": data.source, "synthetic": data.synthetic, "last": _iso(data.last),
+        "trend_start": _iso(data.trend_start),
     }
 
 
@@ -150,3 +151,28 @@ def shown(value, column: dict, lang: str) -> str:
     if column["kind"] == "percent":
         return fmt.percent(value, lang, column.get("decimals", 1))
     return exact(value, lang, column.get("decimals", 0))
+
+
+def from_store(store, filters, period: str | None, lang: str, scope, settings: dict | None = None):
+    """The ``briefing.Briefing`` the 汇报 page shows for this selection, computed on ``store`` (the
+    command line, and an archived briefing recomputed on today's data)."""
+    from redservice import briefing, config
+
+    selected = filters
+
+    def query(name, filters=None, **extra):  # the signature of the page's ctx.query
+        return store.query(name, filters or selected, scope, **extra)
+
+    settings = config.settings(store.directory) if settings is None else settings
+    manifest = store.manifest()
+    return briefing.gather(
+        query, filters, period, lang, settings, briefing.county_name(settings, manifest, lang),
+        briefing.source_name(store), bool(manifest.get("synthetic")), metrics.data_range(store, scope)[1],
+        store.boundaries(), scope=scope)
+
+
+def first_day(snap: dict) -> str:
+    """The earliest day a figure of the snapshot reads: the compared period's or the trend's start."""
+    days = [snap["period"]["start"], snap["compare"]["start"]]
+    days += [d for d in (snap.get("trend_start"),) if d]
+    return min(days)

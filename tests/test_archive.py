@@ -1,0 +1,198 @@
+"""汇报存档 (redservice.brief.archive): a briefing archived, then ledgers imported for its period —
+the archived view stays as it was, the comparison lists exactly the figures that moved and the import
+that moved them; the index only grows; a failed write changes nothing; concurrent archiving; a
+changed file is refused; a scoped viewer sees only archives of their scope; the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import json
+import threading
+
+import pytest
+from conftest import SMALL, run_app, write_store
+from test_import_failures import HEADER
+
+from redservice import cli
+from redservice.brief import archive, snapshot
+from redservice.filters import EVERYTHING, Scope
+from redservice.store import Store
+
+Q1 = ["--start", "2025-01-01", "--end", "2025-03-31"]
+
+
+@pytest.fixture
+def store(tmp_path):
+    return write_store(tmp_path / "store", **SMALL)
+
+
+def march_ledger(path, rows: int = 4, day: str = "2025-03-10", prefix: str = "N"):
+    """Late ledgers for March: 张三明 (U1) in A社区, 1.5 hours each."""
+    lines = [f"{prefix}{i:03d},{day},张三明,U1,A社区,义诊,1.5\n" for i in range(rows)]
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    return path
+
+
+def run_json(capsys, *argv) -> dict | list:
+    capsys.readouterr()
+    assert cli.main(list(argv)) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_archive_then_late_ledgers_the_diff_names_the_figures_and_the_import(store, tmp_path, capsys):
+    out = run_json(capsys, "brief", "--data", str(store), *Q1, "--archive", "--note", "报县委组织部", "--json")
+    ident = out["archive"]["id"]
+    assert out["archive"]["note"] == "报县委组织部" and out["archive"]["who"].endswith("（命令行）")
+    index = (store / archive.ARCHIVE_DIR / archive.INDEX_FILE).read_bytes()
+    shown = run_json(capsys, "briefings", "--data", str(store), "--show", ident, "--json")
+    before = shown["snapshot"]
+    assert next(k for k in before["kpis"] if k["key"] == "hours")["value"] == 8.5
+    assert shown["entry"]["start"] == "2025-01-01" and shown["entry"]["last"] == "2025-04-01"
+
+    # nothing imported yet: the same figures
+    assert run_json(capsys, "briefings", "--data", str(store), "--diff", ident, "--json")["changes"] == []
+
+    # an import outside every day the briefing reads (2023) is not named
+    assert cli.main(["import", "--data", str(store), str(march_ledger(tmp_path / "旧台账.csv", 2, "2023-05-05", "O"))]) == 0
+    # late ledgers for March: four records of 1.5 hours, 张三明 of U1 in A社区
+    assert cli.main(["import", "--data", str(store), str(march_ledger(tmp_path / "三月补报.csv"))]) == 0
+    capsys.readouterr()
+
+    again = run_json(capsys, "briefings", "--data", str(store), "--show", ident, "--json")
+    assert again["snapshot"] == before  # the archived view, unchanged
+    diff = run_json(capsys, "briefings", "--data", str(store), "--diff", ident, "--json")
+    kpi = {c["figure"]: (c["archived"], c["now"]) for c in diff["changes"] if c["chart"] == "kpis"}
+    assert kpi == {"志愿服务时长": (8.5, 14.5)}  # hours only: no persons, households or members added
+    charts = {(c["chart"], c["row"], c["column"]): (c["archived"], c["now"], c["difference"])
+              for c in diff["changes"] if c["chart"] != "kpis"}
+    assert charts == {
+        ("trend", "2025年3月", "服务时长（小时）"): (3, 9, "+6"),
+        ("communities", "A社区", "服务时长（小时）"): (7, 13, "+6"),
+        ("categories", "义诊", "服务时长（小时）"): (5, 11, "+6"),
+    }
+    assert [(i["file"], i["loaded"], i["first_date"], i["last_date"]) for i in diff["imports"]] == [
+        ("三月补报.csv", 4, "2025-03-10", "2025-03-10")]
+    assert diff["imports"][0]["who"].endswith("（命令行）")
+
+    # a second archive: appended (the first line kept byte for byte), listed first, nothing to compare
+    second = run_json(capsys, "brief", "--data", str(store), *Q1, "--archive", "--json")["archive"]["id"]
+    assert (store / archive.ARCHIVE_DIR / archive.INDEX_FILE).read_bytes().startswith(index)
+    assert [e["id"] for e in run_json(capsys, "briefings", "--data", str(store), "--json")] == [second, ident]
+    later = run_json(capsys, "briefings", "--data", str(store), "--diff", second, "--json")
+    assert later["changes"] == [] and later["imports"] == []
+
+    # text output
+    capsys.readouterr()
+    assert cli.main(["briefings", "--data", str(store), "--diff", ident]) == 0
+    text = capsys.readouterr().out
+    assert "主要指标·志愿服务时长本期：8.5小时 → 14.5小时（+6）" in text.replace("二、", "")
+    assert "导入 三月补报.csv" in text and "4行" in text
+
+
+def test_the_archive_survives_generations(store, tmp_path, capsys):
+    entry = run_json(capsys, "brief", "--data", str(store), *Q1, "--archive", "--json")["archive"]
+    for n in range(4):  # four generations come and go (the importer keeps two)
+        assert cli.main(["import", "--data", str(store), str(march_ledger(tmp_path / f"{n}.csv", 1, prefix=f"G{n}"))]) == 0
+    assert [e["id"] for e in archive.entries(store)] == [entry["id"]]
+    assert archive.load(store, entry["id"])[1]["kpis"][3]["value"] == 8.5
+
+
+@pytest.mark.parametrize("broken", ["file", "rename", "index"])
+def test_a_failed_write_leaves_the_archive_unchanged(store, capsys, monkeypatch, broken):
+    first = run_json(capsys, "brief", "--data", str(store), *Q1, "--archive", "--json")["archive"]["id"]
+    base = store / archive.ARCHIVE_DIR
+    index = (base / archive.INDEX_FILE).read_bytes()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = {"file": (archive, "_fsync_write"), "rename": (archive.os, "rename"), "index": (archive, "_append")}
+    monkeypatch.setattr(*target[broken], full)
+    assert cli.main(["brief", "--data", str(store), *Q1, "--archive"]) == 2
+    assert "存档记录未作任何改动" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert (base / archive.INDEX_FILE).read_bytes() == index
+    assert sorted(p.name for p in base.iterdir()) == sorted([first, archive.INDEX_FILE, archive.LOCK_FILE])
+
+
+def test_a_torn_index_line_is_skipped_and_the_next_line_kept(store, capsys):
+    first = run_json(capsys, "brief", "--data", str(store), *Q1, "--archive", "--json")["archive"]["id"]
+    with open(store / archive.ARCHIVE_DIR / archive.INDEX_FILE, "ab") as fh:
+        fh.write(b'{"id": "torn", "at": "20')  # a crash in the middle of a line
+    second = run_json(capsys, "brief", "--data", str(store), *Q1, "--archive", "--json")["archive"]["id"]
+    assert [e["id"] for e in archive.entries(store)] == [second, first]
+
+
+def test_concurrent_archiving(store):
+    s = Store(store)
+    try:
+        snap = snapshot.freeze(snapshot.from_store(s, archive.filters_of(_snap(s)), None, "zh", EVERYTHING))
+    finally:
+        s.close()
+    errors, ids = [], []
+
+    def one(n):
+        try:
+            ids.append(archive.save(store, snap, f"user{n}@example.cn", f"第{n}份")["id"])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    listed = archive.entries(store)
+    assert sorted(e["id"] for e in listed) == sorted(ids) and len(set(ids)) == 8
+    assert all(archive.load(store, i)[1] == snap for i in ids)
+
+
+def _snap(s):
+    from redservice import metrics
+
+    return snapshot.freeze(snapshot.from_store(s, metrics.default_filters(s, start=dt.date(2025, 1, 1),
+                                                                          end=dt.date(2025, 3, 31)),
+                                               None, "zh", EVERYTHING))
+
+
+def test_a_changed_file_is_refused(store, capsys):
+    ident = run_json(capsys, "brief", "--data", str(store), *Q1, "--archive", "--json")["archive"]["id"]
+    path = store / archive.ARCHIVE_DIR / ident / archive.SNAPSHOT_FILE
+    path.write_text(path.read_text(encoding="utf-8").replace("8.5", "9.5"), encoding="utf-8")
+    assert cli.main(["briefings", "--data", str(store), "--show", ident]) == 2
+    assert "与存档时不一致" in capsys.readouterr().err
+
+
+def test_a_scoped_viewer_sees_only_archives_of_their_scope(store):
+    s = Store(store)
+    try:
+        whole = _snap(s)
+        from redservice import metrics
+
+        unit = Scope(units=("U1",), label="unit")
+        mine = snapshot.freeze(snapshot.from_store(s, metrics.default_filters(s, unit, start=dt.date(2025, 1, 1),
+                                                                              end=dt.date(2025, 3, 31)),
+                                                   None, "zh", unit))
+    finally:
+        s.close()
+    a = archive.save(store, whole, "org@example.cn")["id"]
+    b = archive.save(store, mine, "zhang@example.cn")["id"]
+    assert [e["id"] for e in archive.entries(store, EVERYTHING)] == [b, a]
+    assert [e["id"] for e in archive.entries(store, Scope(units=("U1",)))] == [b]
+    assert archive.entries(store, Scope(units=("U2",))) == []
+    with pytest.raises(archive.ArchiveError):
+        archive.load(store, a, Scope(units=("U1",)))
+    # the unit's archive, recomputed for an unrestricted viewer, keeps the unit's scope
+    entry, snap = archive.load(store, b)
+    s = Store(store)
+    try:
+        assert archive.compare(snap, archive.recompute(s, snap, archive.as_scope(entry))) == []
+    finally:
+        s.close()
+
+
+def test_the_bundled_demo_is_not_archived_into(capsys):
+    assert cli.main(["brief", "--archive"]) == 2
+    assert "演示数据目录" in capsys.readouterr().err
