@@ -196,3 +196,41 @@ def test_a_scoped_viewer_sees_only_archives_of_their_scope(store):
 def test_the_bundled_demo_is_not_archived_into(capsys):
     assert cli.main(["brief", "--archive"]) == 2
     assert "演示数据目录" in capsys.readouterr().err
+
+
+def test_the_page_archives_lists_opens_and_compares(store, tmp_path, monkeypatch):
+    from redservice import ingest
+
+    at = run_app({"period": "custom", "start": "2025-01-01", "end": "2025-03-31"}, page="app_pages/briefing.py",
+                 data_dir=store, monkeypatch=monkeypatch)
+    assert not at.exception
+    at.text_input(key="archive_note").input("报县委组织部").run()
+    at.button(key="archive_save").click().run()
+    assert not at.exception and "已存档" in at.success[0].value
+    (entry,) = archive.entries(store)
+    assert entry["note"] == "报县委组织部" and entry["who"].endswith("（本地模式）") and entry["start"] == "2025-01-01"
+    listed = next(df.value for df in at.dataframe if "存档时间" in df.value.columns)
+    assert list(listed["编号"]) == [entry["id"]] and list(listed["备注"]) == ["报县委组织部"]
+
+    ingest.run(store, [ingest.Source("三月补报.csv", march_ledger(tmp_path / "m.csv").read_bytes())],
+               actor="wang@example.cn")
+    at.button(key="archive_open").click().run()
+    assert not at.exception and entry["id"] in at.query_params["archive"]  # a link to the archived view
+    assert "这是存档的汇报" in at.warning[0].value and "报县委组织部" in at.warning[0].value
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["志愿服务时长"] == "8.5小时"  # as archived, not the 14.5 of today's data
+    at.button(key="archived_diff").click().run()
+    assert not at.exception
+    changes = next(df.value for df in at.dataframe if "差额" in df.value.columns)
+    assert ("志愿服务时长", "8.5小时", "14.5小时", "+6") in set(
+        zip(changes["项目"], changes["存档时"], changes["现在"], changes["差额"]))
+    imports = next(df.value for df in at.dataframe if "导入人" in df.value.columns)
+    assert list(imports["文件"]) == ["三月补报.csv"] and list(imports["导入人"]) == ["wang@example.cn"]
+    at.button(key="archived_back").click().run()
+    assert not at.exception and "archive" not in at.query_params and at.button(key="archive_save")
+
+
+def test_the_demo_page_offers_office_files_but_no_archiving():
+    at = run_app(page="app_pages/briefing.py")
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "archive_save"] and "演示数据不能存档" in at.info[0].value
