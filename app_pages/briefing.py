@@ -129,9 +129,9 @@ def show_archived(ident: str) -> None:
             st.markdown(ctx.t("archive.diff_imports"))
             st.dataframe(pd.DataFrame([{
                 ctx.t("archive.col_file"): i["file"], ctx.t("archive.col_import_who"): i["who"],
-                ctx.t("archive.col_import_at"): i["at"].replace("T", " "), ctx.t("archive.col_rows"): i["loaded"],
-                ctx.t("archive.col_dates"): f"{i['first_date']}—{i['last_date']}" if i["dates_known"]
-                else ctx.t("archive.dates_unknown"),
+                ctx.t("archive.col_import_at"): archive.when(i["at"], ctx.lang), ctx.t("archive.col_rows"): i["loaded"],
+                ctx.t("archive.col_dates"): archive.dates(i["first_date"], i["last_date"], ctx.lang)
+                or ctx.t("archive.dates_unknown"),
             } for i in imports]), hide_index=True, width="stretch", key="archived_imports")
 
 
@@ -248,7 +248,7 @@ with st.container(key="briefing_archive", border=True):
     else:
         st.markdown(ctx.t("archive.list"))
         st.dataframe(pd.DataFrame([{
-            ctx.t("archive.col_id"): e["id"], ctx.t("archive.col_at"): e["at"].replace("T", " "),
+            ctx.t("archive.col_id"): e["id"], ctx.t("archive.col_at"): archive.when(e["at"], ctx.lang),
             ctx.t("archive.col_who"): e["who"],
             ctx.t("archive.col_period"): fmt.date_range(dt.date.fromisoformat(e["start"]),
                                                         dt.date.fromisoformat(e["end"]), ctx.lang),

@@ -179,12 +179,11 @@ def cmd_briefings(args) -> int:
         if not changes:
             print("所有数字与存档时一致。")
         for c in changes:
-            where = "·".join(x for x in (c["section"] if c["chart"] == "kpis" else c["figure"], c["row"]) if x)
-            print(f"{where}·{c['column'] if c['chart'] != 'kpis' else c['figure'] + c['column']}："
-                  f"{c['archived_shown']} → {c['now_shown']}（{c['difference']}）")
+            where = "·".join(x for x in (c["section"], c["row"] or c["figure"], c["column"]) if x)
+            print(f"{where}：{c['archived_shown']} → {c['now_shown']}（{c['difference']}）")
         for i in imports:
-            dates = f"{i['first_date']}—{i['last_date']}" if i["dates_known"] else "日期未记录"
-            print(f"  导入 {i['file']}（{i['at']}，{i['who']}，{i['loaded']}行，{dates}）")
+            dates = archive.dates(i["first_date"], i["last_date"]) or "日期未记录"
+            print(f"  导入 {i['file']}（{archive.when(i['at'])}，{i['who']}，{i['loaded']}行，数据日期{dates}）")
         return 0
     listed = archive.entries(directory, scope)
     if args.json:

@@ -86,7 +86,8 @@ def test_archive_then_late_ledgers_the_diff_names_the_figures_and_the_import(sto
     capsys.readouterr()
     assert cli.main(["briefings", "--data", str(store), "--diff", ident]) == 0
     text = capsys.readouterr().out
-    assert "主要指标·志愿服务时长本期：8.5小时 → 14.5小时（+6）" in text.replace("二、", "")
+    assert "主要指标·志愿服务时长·本期：8.5 → 14.5（+6）" in text
+    assert "数据日期2025年3月10日" in text
     assert "导入 三月补报.csv" in text and "4行" in text
 
 
@@ -222,10 +223,11 @@ def test_the_page_archives_lists_opens_and_compares(store, tmp_path, monkeypatch
     at.button(key="archived_diff").click().run()
     assert not at.exception
     changes = next(df.value for df in at.dataframe if "差额" in df.value.columns)
-    assert ("志愿服务时长", "8.5小时", "14.5小时", "+6") in set(
+    assert ("志愿服务时长", "8.5", "14.5", "+6") in set(
         zip(changes["项目"], changes["存档时"], changes["现在"], changes["差额"]))
     imports = next(df.value for df in at.dataframe if "导入人" in df.value.columns)
     assert list(imports["文件"]) == ["三月补报.csv"] and list(imports["导入人"]) == ["wang@example.cn"]
+    assert list(imports["数据日期"]) == ["2025年3月10日"] and "年" in imports["导入时间"].iloc[0]
     at.button(key="archived_back").click().run()
     assert not at.exception and "archive" not in at.query_params and at.button(key="archive_save")
 

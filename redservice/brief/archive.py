@@ -254,19 +254,20 @@ def compare(old: dict, new: dict) -> list[dict]:
     archived and current values (raw and as written) and the difference as written."""
     lang = old["lang"]
     out = []
-    section = t("office.h_kpis", lang)
+    section = t("archive.kpis", lang)
     new_kpis = {k["key"]: k for k in new["kpis"]}
     for k in old["kpis"]:
         now = new_kpis.get(k["key"])
         if now is None:
             continue
         column = {"kind": "percent" if k["percent"] else "number", "decimals": k["decimals"]}
-        for field, label_key, shown_field in (("value", "office.col_current", "shown"),
-                                              ("previous", "office.col_previous", "previous_shown")):
+        for field, label_key in (("value", "office.col_current"), ("previous", "office.col_previous")):
             if _differs(k[field], now[field]):
                 out.append({"section": section, "chart": "kpis", "figure": k["label"], "row": "",
                             "column": t(label_key, lang), "archived": k[field], "now": now[field],
-                            "archived_shown": k[shown_field], "now_shown": now[shown_field],
+                            # exact, not as the tile rounds it (1.05万小时 both before and after)
+                            "archived_shown": snapshots.shown(k[field], column, lang),
+                            "now_shown": snapshots.shown(now[field], column, lang),
                             "difference": _difference(k[field], now[field], column, lang)})
     new_charts = {c["code"]: c for c in new["charts"]}
     for chart in old["charts"]:
@@ -319,6 +320,22 @@ def imports_since(directory: str | os.PathLike, entry: dict, snap: dict) -> list
                     "rows_read": line.get("rows_read"), "first_date": lo, "last_date": hi,
                     "generation": line.get("generation"), "dates_known": known})
     return out
+
+
+def when(iso: str | None, lang: str = "zh") -> str:
+    """A logged moment as a report writes it: 2025年4月2日 10:30."""
+    if not iso:
+        return fmt.DASH
+    at = dt.datetime.fromisoformat(iso)
+    return f"{fmt.date(at.date(), lang)} {at:%H:%M}"
+
+
+def dates(first: str | None, last: str | None, lang: str = "zh") -> str | None:
+    """The dates an import's rows carry: 2025年3月10日—19日; None when not logged."""
+    if not (first and last):
+        return None
+    a, b = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    return fmt.date(a, lang) if a == b else fmt.date_range(a, b, lang)
 
 
 def describe(entry: dict, lang: str = "zh") -> str:
