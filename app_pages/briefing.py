@@ -51,13 +51,15 @@ ctx = ui.context()
 st.html(CSS)
 
 
-def office_buttons(snap: dict, name: str, note: str | None, key: str) -> None:
-    """Word and PowerPoint downloads of a snapshot (written when clicked)."""
+def office_buttons(snap: dict, name: str, note: str | None, key: str, data=None) -> None:
+    """Word and PowerPoint downloads of a snapshot (written when clicked; the deck with the coverage
+    map as a picture when the live briefing ``data`` is given and the server can draw it)."""
     left, right, _ = st.columns([1, 1, 4])
     left.download_button(ctx.t("office.download_docx"), lambda: office.to_docx(snap, note), mime=office.DOCX_MIME,
                          file_name=export.safe_filename(name, "docx"), icon=":material/description:",
                          on_click="ignore", key=f"{key}_docx")
-    right.download_button(ctx.t("office.download_pptx"), lambda: office.to_pptx(snap, note), mime=office.PPTX_MIME,
+    right.download_button(ctx.t("office.download_pptx"), lambda: office.to_pptx(snap, note, office.map_image(data) if data else None),
+                          mime=office.PPTX_MIME,
                           file_name=export.safe_filename(name, "pptx"), icon=":material/slideshow:",
                           on_click="ignore", key=f"{key}_pptx")
 
@@ -225,7 +227,7 @@ with st.container(key="briefing_exports", border=True):
                               on_click="ignore", key="briefing_pdf")
     st.caption(ctx.t("office.help"))
     frozen = snapshot.freeze(data)
-    office_buttons(frozen, file_name(frozen), None, "briefing")
+    office_buttons(frozen, file_name(frozen), None, "briefing", data)
 
 with st.container(key="briefing_archive", border=True):
     st.markdown(f"**{ctx.t('archive.title')}**")

@@ -111,7 +111,7 @@ def cmd_brief(args) -> int:
         images = _brief_images(args, data) if (args.png or args.pdf) else {}
         written.update({kind: path for kind, (path, _) in images.items()})
         snap = snapshot.freeze(data)
-        written.update(_brief_office(args, snap))
+        written.update(_brief_office(args, snap, data))
         if args.archive:
             archived = _brief_archive(args, store, snap, {kind: blob for kind, (_, blob) in images.items()})
     if args.json:
@@ -372,15 +372,20 @@ def _brief_images(args, data) -> dict[str, tuple[str, bytes]]:
     return {kind: (_write(getattr(args, kind), images[kind]), images[kind]) for kind in formats}
 
 
-def _brief_office(args, snap: dict) -> dict[str, str]:
-    """Write --docx / --pptx (redservice.brief.office) from the briefing's snapshot; {format: path}."""
+def _brief_office(args, snap: dict, data) -> dict[str, str]:
+    """Write --docx / --pptx (redservice.brief.office) from the briefing's snapshot; {format: path}.
+    The deck gets the coverage map as a picture when a browser can draw it."""
     from redservice.brief import office
 
     written = {}
     if args.docx:
         written["docx"] = _write(args.docx, office.to_docx(snap))
     if args.pptx:
-        written["pptx"] = _write(args.pptx, office.to_pptx(snap))
+        map_png = office.map_image(data)
+        if map_png is None:
+            print("提示：未能绘制覆盖地图（没有社区边界或服务器上没有 Chromium），PowerPoint 中只有覆盖率条形图。",
+                  file=sys.stderr)
+        written["pptx"] = _write(args.pptx, office.to_pptx(snap, map_png=map_png))
     return written
 
 

@@ -44,6 +44,50 @@ def demo():
     return demo_snapshot()
 
 
+@pytest.fixture(autouse=True)
+def no_map_drawing(request, monkeypatch):
+    """The map picture costs a Chromium start: drawn only by the tests that ask for it."""
+    if not request.node.name.startswith("test_the_deck_has_the_map"):
+        monkeypatch.setattr(office, "map_image", lambda data: None)
+
+
+def tiny_png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (office.MAP_W, office.MAP_H), "#B22222").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_the_deck_has_the_map_as_a_picture_after_the_coverage_chart(monkeypatch, tmp_path, capsys):
+    from redservice import render
+
+    drawn = []
+
+    def fake_render(fig, formats, **kwargs):
+        drawn.append((fig.layout.width, fig.layout.height, kwargs.get("scale")))
+        return {"png": tiny_png()}
+
+    monkeypatch.setattr(render, "render", fake_render)
+    assert cli.main(["brief", "--pptx", str(tmp_path / "m.pptx")]) == 0
+    assert drawn == [(office.MAP_W, office.MAP_H, 2)]
+    slides = list(Presentation(str(tmp_path / "m.pptx")).slides)
+    titles = [next(s.text_frame.text for s in slide.shapes if s.has_text_frame) for slide in slides]
+    assert titles[3:5] == ["各社区入户覆盖率", "各社区入户覆盖率（地图）"]
+    pictures = [(i, sh) for i, slide in enumerate(slides) for sh in slide.shapes
+                if sh.shape_type == MSO_SHAPE_TYPE.PICTURE]
+    assert [i for i, _ in pictures] == [4] and pictures[0][1].image.blob == tiny_png()
+
+    def no_browser(fig, formats, **kwargs):
+        raise render.RenderError("没有找到 Chromium")
+
+    monkeypatch.setattr(render, "render", no_browser)
+    capsys.readouterr()
+    assert cli.main(["brief", "--pptx", str(tmp_path / "n.pptx")]) == 0
+    assert "未能绘制覆盖地图" in capsys.readouterr().err
+    assert len(Presentation(str(tmp_path / "n.pptx")).slides) == len(slides) - 1
+
+
 def docx_text(document) -> str:
     parts = [p.text for p in document.paragraphs]
     for table in document.tables:

@@ -308,8 +308,29 @@ def _chart(slide, chart: dict, lang: str) -> None:
         series.format.fill.fore_color.rgb = PptxRGB.from_string(_hex(colour))
 
 
-def to_pptx(snap: dict, note: str | None = None) -> bytes:
-    """The briefing as a 16:9 deck with native, editable charts."""
+MAP_W, MAP_H = 1100, 560  # px of the map picture (16:9 slide body, drawn at scale 2)
+
+
+def map_image(data) -> bytes | None:
+    """The coverage map of the briefing (``briefing.Briefing``) as a PNG for the deck, drawn on the
+    server like the whole-briefing PNG; None when there is nothing to draw or no browser to draw it
+    (the deck then has the coverage bar chart only)."""
+    from redservice import briefing_figure, render
+
+    if data.communities.empty or not data.boundaries.get("features"):
+        return None
+    fig = briefing_figure.coverage_figure(data.communities, data.boundaries, data.settings, data.lang,
+                                          None, height=MAP_H, legend="right")
+    fig.update_layout(width=MAP_W, height=MAP_H)
+    try:
+        return render.render(fig, ("png",), width=MAP_W, height=MAP_H, scale=2, lang=data.lang)["png"]
+    except render.RenderError:
+        return None
+
+
+def to_pptx(snap: dict, note: str | None = None, map_png: bytes | None = None) -> bytes:
+    """The briefing as a 16:9 deck with native, editable charts (and the coverage map as a picture
+    after the coverage chart, when ``map_png`` is given)."""
     lang = snap["lang"]
     deck = Presentation()
     deck.slide_width, deck.slide_height = W, H
@@ -364,6 +385,13 @@ def to_pptx(snap: dict, note: str | None = None) -> bytes:
         _slide_title(slide, chart["title"])
         _chart(slide, chart, lang)
         _footer(slide, snap["period"]["text"])
+        if chart["code"] == "coverage" and map_png:
+            slide = deck.slides.add_slide(blank)
+            _slide_title(slide, t("office.map_title", lang, title=chart["title"]))
+            height = H - Inches(2.0)
+            width = int(height * MAP_W / MAP_H)
+            slide.shapes.add_picture(io.BytesIO(map_png), (W - width) // 2, Inches(1.3), width, height)
+            _footer(slide, snap["period"]["text"])
 
     slide = deck.slides.add_slide(blank)
     _slide_title(slide, t("office.h_notes", lang))
