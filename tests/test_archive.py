@@ -236,3 +236,31 @@ def test_the_demo_page_offers_office_files_but_no_archiving():
     at = run_app(page="app_pages/briefing.py")
     assert not at.exception
     assert not [b for b in at.button if b.key == "archive_save"] and "演示数据不能存档" in at.info[0].value
+
+
+def test_an_archive_survives_a_crash_mid_import(store, tmp_path, capsys, monkeypatch):
+    from redservice.ingest import load
+
+    ident = run_json(capsys, "brief", "--data", str(store), *Q1, "--archive", "--json")["archive"]["id"]
+    base = store / archive.ARCHIVE_DIR
+    before = {p.name: p.read_bytes() for p in base.rglob("*") if p.is_file()}
+
+    def crash(*args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(load, "write_table", crash)
+    assert cli.main(["import", "--data", str(store), str(march_ledger(tmp_path / "m.csv"))]) == 3
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in base.rglob("*") if p.is_file()} == before
+    assert run_json(capsys, "briefings", "--data", str(store), "--diff", ident, "--json")["changes"] == []
+
+
+def test_the_archived_view_in_english(store, capsys, monkeypatch):
+    ident = run_json(capsys, "brief", "--data", str(store), *Q1, "--lang", "en", "--archive", "--json")["archive"]["id"]
+    at = run_app({"lang": "en", "archive": ident}, page="app_pages/briefing.py", data_dir=store,
+                 monkeypatch=monkeypatch)
+    assert not at.exception
+    assert at.warning[0].value.startswith("This is an archived briefing: Archived")
+    assert {m.label: m.value for m in at.metric}["Volunteer hours"] == "8.5"
+    at.button(key="archived_diff").click().run()
+    assert not at.exception and "every figure is as archived" in at.success[0].value
