@@ -78,7 +78,7 @@ def show_archived(ident: str) -> None:
         st.error(str(exc), icon=":material/error:")
         return
     last = fmt.date(dt.date.fromisoformat(snap["last"]), ctx.lang) if snap.get("last") else fmt.DASH
-    st.warning(ctx.t("archive.banner", describe=archive.describe(entry, ctx.lang), last=last),
+    st.warning(ctx.t("archive.banner", describe=fmt.md_escape(archive.describe(entry, ctx.lang)), last=last),
                icon=":material/inventory_2:")
     with st.container(key="briefing_title"):
         st.subheader(fmt.md_escape(snap["title"]), anchor=False)

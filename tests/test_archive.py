@@ -264,3 +264,15 @@ def test_the_archived_view_in_english(store, capsys, monkeypatch):
     assert {m.label: m.value for m in at.metric}["Volunteer hours"] == "8.5"
     at.button(key="archived_diff").click().run()
     assert not at.exception and "every figure is as archived" in at.success[0].value
+
+
+def test_a_note_is_shown_as_text_and_a_forged_index_line_is_ignored(store, capsys, monkeypatch):
+    note = "**粗体** [链接](http://example.com) <b>x</b>"
+    ident = run_json(capsys, "brief", "--data", str(store), *Q1, "--archive", "--note", note, "--json")["archive"]["id"]
+    with open(store / archive.ARCHIVE_DIR / archive.INDEX_FILE, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": "../../tables", "at": "2030-01-01T00:00:00", "files": {}}) + "\n")
+    assert [e["id"] for e in archive.entries(store)] == [ident]
+    at = run_app({"archive": ident}, page="app_pages/briefing.py", data_dir=store, monkeypatch=monkeypatch)
+    assert not at.exception
+    banner = at.warning[0].value
+    assert "\\*\\*粗体\\*\\*" in banner and "\\[链接\\]" in banner  # escaped: shown as typed, not as markdown

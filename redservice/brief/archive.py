@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -40,6 +41,7 @@ SNAPSHOT_FILE = "snapshot.json"
 IMAGE_FILES = {"png": "briefing.png", "pdf": "briefing.pdf"}
 NOTE_MAX = 200
 TOLERANCE = 1e-9
+ID_PATTERN = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")  # 20250402-103015-ab12cd: time, then random
 
 
 def _append(base: Path, line: bytes) -> None:
@@ -185,7 +187,9 @@ def entries(directory: str | os.PathLike, scope=None) -> list[dict]:
             entry = json.loads(line)
         except ValueError:  # a line torn by a crash
             continue
-        if not isinstance(entry, dict) or not (root(directory) / str(entry.get("id")) / SNAPSHOT_FILE).is_file():
+        if not isinstance(entry, dict) or not ID_PATTERN.fullmatch(str(entry.get("id"))):
+            continue
+        if not (root(directory) / entry["id"] / SNAPSHOT_FILE).is_file():
             continue
         if wanted is not None and entry.get("scope") != wanted:
             continue

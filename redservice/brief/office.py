@@ -156,6 +156,9 @@ def to_docx(snap: dict, note: str | None = None) -> bytes:
     normal.paragraph_format.line_spacing = Pt(28)
     for name in ("Heading 1", "Heading 2", "Title"):
         style = document.styles[name]
+        borders = style.element.pPr.find(qn("w:pBdr")) if style.element.pPr is not None else None
+        if borders is not None:  # the template's blue rule under the title
+            borders.getparent().remove(borders)
         _docx_fonts(style, HEADING_FONT, 22 if name == "Title" else 16 if name == "Heading 1" else 14, False)
         style.font.color.rgb = RGBColor(0, 0, 0)
         style.font.italic = False
