@@ -89,6 +89,10 @@ def show_archived(ident: str) -> None:
                        delta_description=ctx.t(f"kpi.vs_{snap['compare']['kind']}") if k["delta"] else None)
     with st.container(key="briefing_summary"):
         st.code(snap["text"], language=None, wrap_lines=True)
+    png = archive.image(ctx.store.directory, entry, "png", ctx.lang)
+    if png:  # the whole briefing as it was drawn when archived
+        with st.expander(ctx.t("archive.picture"), expanded=True):
+            st.image(png, width="stretch")
     cols = st.columns(2)
     for i, chart in enumerate(snap["charts"]):
         with cols[i % 2]:
@@ -99,7 +103,7 @@ def show_archived(ident: str) -> None:
         st.caption(fmt.md_escape(line))
     with st.container(key="archived_actions", border=True):
         office_buttons(snap, file_name(snap), entry.get("note"), "archived")
-        images = {kind: archive.image(ctx.store.directory, entry, kind, ctx.lang) for kind in ("png", "pdf")}
+        images = {"png": png, "pdf": archive.image(ctx.store.directory, entry, "pdf", ctx.lang)}
         if any(images.values()):
             left, right, _ = st.columns([1, 1, 4])
             for column, kind in ((left, "png"), (right, "pdf")):

@@ -276,3 +276,30 @@ def test_a_note_is_shown_as_text_and_a_forged_index_line_is_ignored(store, capsy
     assert not at.exception
     banner = at.warning[0].value
     assert "\\*\\*粗体\\*\\*" in banner and "\\[链接\\]" in banner  # escaped: shown as typed, not as markdown
+
+
+def test_the_png_and_pdf_made_on_the_page_are_archived_with_it(store, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    from redservice import render, ui
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), "#B22222").save(buf, format="PNG")
+    fake = {"png": buf.getvalue(), "pdf": b"%PDF-1.4 fake"}
+    monkeypatch.setattr(render, "render", lambda fig, formats, **kw: dict(fake))
+    try:
+        at = run_app({"period": "custom", "start": "2025-01-01", "end": "2025-03-31"},
+                     page="app_pages/briefing.py", data_dir=store, monkeypatch=monkeypatch)
+        at.button(key="briefing_generate").click().run()
+        at.button(key="archive_save").click().run()
+        assert not at.exception
+    finally:
+        ui._briefing_images.clear()  # the fake images must not outlive this test
+    (entry,) = archive.entries(store)
+    assert set(entry["files"]) == {"snapshot.json", "briefing.png", "briefing.pdf"}
+    assert archive.image(store, entry, "png") == fake["png"] and archive.image(store, entry, "pdf") == fake["pdf"]
+    at.button(key="archive_open").click().run()
+    assert not at.exception and len(at.get("image")) == 1
+    assert len(at.get("download_button")) == 4  # Word, PowerPoint, and the archived PNG and PDF
