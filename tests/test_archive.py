@@ -303,3 +303,24 @@ def test_the_png_and_pdf_made_on_the_page_are_archived_with_it(store, monkeypatc
     at.button(key="archive_open").click().run()
     assert not at.exception and len(at.get("image")) == 1
     assert len(at.get("download_button")) == 4  # Word, PowerPoint, and the archived PNG and PDF
+
+
+def test_concurrent_archiving_from_several_processes(store):
+    import os
+    import subprocess
+    import sys
+
+    from redservice.config import PROJECT_DIR
+
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR)}
+    env.pop("REDSERVICE_ACCESS", None)
+    procs = [subprocess.Popen([sys.executable, "-m", "redservice", "brief", "--data", str(store), *Q1, "--archive",
+                               "--note", f"进程{n}"], cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for n in range(4)]
+    results = [(p.wait(timeout=240), p.stderr.read()) for p in procs]
+    assert [code for code, _ in results] == [0] * 4, [err[-300:] for _, err in results]
+    listed = archive.entries(store)
+    assert sorted(e["note"] for e in listed) == [f"进程{n}" for n in range(4)]
+    lines = (store / archive.ARCHIVE_DIR / archive.INDEX_FILE).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4 and all(json.loads(line)["id"] for line in lines)  # four whole lines, none torn
+    assert all(archive.load(store, e["id"])[1]["kpis"][3]["value"] == 8.5 for e in listed)
