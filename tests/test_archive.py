@@ -324,3 +324,18 @@ def test_concurrent_archiving_from_several_processes(store):
     lines = (store / archive.ARCHIVE_DIR / archive.INDEX_FILE).read_text(encoding="utf-8").splitlines()
     assert len(lines) == 4 and all(json.loads(line)["id"] for line in lines)  # four whole lines, none torn
     assert all(archive.load(store, e["id"])[1]["kpis"][3]["value"] == 8.5 for e in listed)
+
+
+def test_briefings_text_output(store, capsys):
+    assert cli.main(["briefings", "--data", str(store)]) == 0
+    assert "还没有存档的汇报" in capsys.readouterr().out
+    ident = run_json(capsys, "brief", "--data", str(store), *Q1, "--archive", "--note", "报县委组织部",
+                     "--json")["archive"]["id"]
+    assert cli.main(["briefings", "--data", str(store)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(ident + "\t") and "存档，统计期间2025年1月1日—3月31日（报县委组织部）" in line
+    assert cli.main(["briefings", "--data", str(store), "--show", ident]) == 0
+    out = capsys.readouterr().out
+    assert "志愿服务时长：8.5小时（对比期" in out and out.rstrip().endswith(archive.load(store, ident)[1]["text"])
+    assert cli.main(["briefings", "--data", str(store), "--show", "20990101-000000-abcdef"]) == 2
+    assert "没有编号为" in capsys.readouterr().err
