@@ -109,8 +109,9 @@ def is_bundled_demo(directory: str | os.PathLike) -> bool:
 
 
 def fingerprint(store) -> dict:
-    """What the figures were computed from: the store's version (changes with every file of it),
-    its committed generation (None for a store written by code) and the data's last date."""
+    """What the figures were computed from: the store's version (changes with every file of it) and
+    its committed generation (None for a store written by code); the data's last date is the
+    snapshot's ``last``."""
     return {"version": store.version(), "generation": storage.current_generation(store.directory)}
 
 
