@@ -103,14 +103,96 @@ def cmd_brief(args) -> int:
     period = "ytd" if not (args.start or args.end) else None
     result = metrics.kpis(store, filters, scope)
     text = briefing.paragraph(result, period, args.lang, scope)
-    written = _brief_images(args, store, filters, scope, period) if (args.png or args.pdf) else {}
+    written, archived = {}, None
+    if args.png or args.pdf or args.docx or args.pptx or args.archive:
+        from redservice.brief import snapshot
+
+        data = _brief_data(args, store, filters, scope, period)
+        images = _brief_images(args, data) if (args.png or args.pdf) else {}
+        written.update({kind: path for kind, (path, _) in images.items()})
+        snap = snapshot.freeze(data)
+        written.update(_brief_office(args, snap, data))
+        if args.archive:
+            archived = _brief_archive(args, store, snap, {kind: blob for kind, (_, blob) in images.items()})
     if args.json:
+        extra = {"archive": archived} if archived else {}
         print(json.dumps({"text": text, "start": filters.start.isoformat(), "end": filters.end.isoformat(),
-                          "kpis": metrics.kpis_json(result), **written}, ensure_ascii=False, indent=1))
+                          "kpis": metrics.kpis_json(result), **written, **extra}, ensure_ascii=False, indent=1))
     else:
         print(text)
         for kind, path in written.items():
             print(f"{kind.upper()}: {path}", file=sys.stderr)
+        if archived:
+            print(f"已存档：{archived['id']}", file=sys.stderr)
+    return 0
+
+
+def _brief_archive(args, store, snap: dict, images: dict[str, bytes]) -> dict:
+    """Archive the briefing (redservice.brief.archive) as the command line's user; the index line."""
+    from redservice.brief import archive
+    from redservice.ingest.audit import os_user
+
+    who = args.viewer or f"{os_user()}（命令行）"
+    if archive.is_bundled_demo(store.directory):
+        raise CliError("不能存档到随附的演示数据目录：请用 --data 指定自己的数据目录")
+    try:
+        return archive.save(store.directory, snap, who, args.note, images, archive.fingerprint(store))
+    except OSError as exc:
+        raise CliError(f"存档失败（{exc.strerror or exc}），存档记录未作任何改动") from exc
+
+
+def cmd_briefings(args) -> int:
+    """List the archived briefings; --show one as archived; --diff one against today's data."""
+    from redservice.brief import archive, office
+    from redservice.store import Store
+
+    scope = _scope(args)
+    directory = config.data_dir(args.data)
+    if args.show or args.diff:
+        try:
+            entry, snap = archive.load(directory, args.show or args.diff, scope)
+        except archive.ArchiveError as exc:
+            raise CliError(str(exc)) from exc
+        if args.show:
+            if args.json:
+                print(json.dumps({"entry": entry, "snapshot": snap}, ensure_ascii=False, indent=1))
+                return 0
+            print(archive.describe(entry, snap["lang"]))
+            print(snap["title"])
+            for line in snap["filter_lines"]:
+                print(line)
+            for label, current, previous, delta in office.kpi_rows(snap):
+                print(f"{label}：{current}（对比期 {previous}，{delta}）")
+            print(snap["text"])
+            return 0
+        store = Store(directory)
+        try:
+            now = archive.recompute(store, snap, archive.as_scope(entry, scope.show_names))
+        finally:
+            store.close()
+        changes = archive.compare(snap, now)
+        imports = archive.imports_since(directory, entry, snap)
+        if args.json:
+            print(json.dumps({"entry": entry, "changes": changes, "imports": imports}, ensure_ascii=False, indent=1))
+            return 0
+        print(archive.describe(entry, snap["lang"]))
+        if not changes:
+            print("所有数字与存档时一致。")
+        for c in changes:
+            where = "·".join(x for x in (c["section"], c["row"] or c["figure"], c["column"]) if x)
+            print(f"{where}：{c['archived_shown']} → {c['now_shown']}（{c['difference']}）")
+        for i in imports:
+            dates = archive.dates(i["first_date"], i["last_date"]) or "日期未记录"
+            print(f"  导入 {i['file']}（{archive.when(i['at'])}，{i['who']}，{i['loaded']}行，数据日期{dates}）")
+        return 0
+    listed = archive.entries(directory, scope)
+    if args.json:
+        print(json.dumps(listed, ensure_ascii=False, indent=1))
+        return 0
+    if not listed:
+        print("还没有存档的汇报。")
+    for e in listed:
+        print(f"{e['id']}\t{archive.describe(e, e['lang'])}")
     return 0
 
 
@@ -329,38 +411,53 @@ def cmd_templates(args) -> int:
     for path in ingest.write_templates(args.out):
         print(path)
     return 0
-def _brief_images(args, store, filters, scope, period) -> dict[str, str]:
-    """Draw the whole briefing (redservice.briefing_figure) and write --png / --pdf; {format: path}."""
+def _brief_data(args, store, filters, scope, period):
+    """The whole briefing (``briefing.Briefing``) the 汇报 page shows for this selection."""
+    from redservice.brief import snapshot
+
+    return snapshot.from_store(store, filters, period, args.lang, scope)
+
+
+def _write(path_text: str, data: bytes) -> str:
     from pathlib import Path
 
-    from redservice import briefing, briefing_figure, metrics, render
+    path = Path(path_text).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise CliError(f"无法写入 {path}：{exc.strerror or exc}") from exc
+    return str(path)
 
-    selected = filters
 
-    def query(name, filters=None, **extra):  # the signature of the page's ctx.query
-        return store.query(name, filters or selected, scope, **extra)
+def _brief_images(args, data) -> dict[str, tuple[str, bytes]]:
+    """Draw the whole briefing (redservice.briefing_figure) and write --png / --pdf;
+    {format: (path, bytes)}."""
+    from redservice import briefing_figure, render
 
-    settings = config.settings(store.directory)
-    manifest = store.manifest()
-    data = briefing.gather(
-        query, filters, period, args.lang, settings, briefing.county_name(settings, manifest, args.lang),
-        briefing.source_name(store), bool(manifest.get("synthetic")), metrics.data_range(store, scope)[1],
-        store.boundaries(), scope=scope)
     formats = [kind for kind in ("png", "pdf") if getattr(args, kind)]
     try:
         images = render.render(briefing_figure.build(data), formats, scale=briefing_figure.PNG_SCALE,
                                lang=args.lang)
     except render.RenderError as exc:
         raise CliError(str(exc)) from exc
+    return {kind: (_write(getattr(args, kind), images[kind]), images[kind]) for kind in formats}
+
+
+def _brief_office(args, snap: dict, data) -> dict[str, str]:
+    """Write --docx / --pptx (redservice.brief.office) from the briefing's snapshot; {format: path}.
+    The deck gets the coverage map as a picture when a browser can draw it."""
+    from redservice.brief import office
+
     written = {}
-    for kind in formats:
-        path = Path(getattr(args, kind)).expanduser()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(images[kind])
-        except OSError as exc:
-            raise CliError(f"无法写入 {path}：{exc.strerror or exc}") from exc
-        written[kind] = str(path)
+    if args.docx:
+        written["docx"] = _write(args.docx, office.to_docx(snap))
+    if args.pptx:
+        map_png = office.map_image(data)
+        if map_png is None:
+            print("提示：未能绘制覆盖地图（没有社区边界或服务器上没有 Chromium），PowerPoint 中只有覆盖率条形图。",
+                  file=sys.stderr)
+        written["pptx"] = _write(args.pptx, office.to_pptx(snap, map_png=map_png))
     return written
 
 
@@ -407,7 +504,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the text and images")
     p.add_argument("--png", metavar="FILE", help="also write the whole briefing as a PNG (A4 landscape, 2246 px wide)")
     p.add_argument("--pdf", metavar="FILE", help="also write the whole briefing as a one-page A4 PDF")
+    p.add_argument("--docx", metavar="FILE", help="also write the briefing as an editable Word document (A4)")
+    p.add_argument("--pptx", metavar="FILE",
+                   help="also write the briefing as a 16:9 PowerPoint deck with native, editable charts")
+    p.add_argument("--archive", action="store_true",
+                   help="archive the briefing (汇报存档) in the data directory, with the PNG/PDF when asked for")
+    p.add_argument("--note", metavar="TEXT", help="the archive's note, e.g. 报县委组织部")
     p.set_defaults(func=cmd_brief)
+    p = sub.add_parser("briefings", help="list the archived briefings (汇报存档); --show one, --diff one "
+                                         "against today's data")
+    _add_data(p)
+    p.add_argument("--show", metavar="ID", help="show an archived briefing as it was archived")
+    p.add_argument("--diff", metavar="ID", help="recompute its view on today's data and list what changed")
+    p.add_argument("--as", dest="viewer", metavar="EMAIL",
+                   help="apply this user's role and scope from $REDSERVICE_ACCESS (required when it is set)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_briefings)
     p = sub.add_parser("bench", help="time every page's queries on generated stores of 100k-10M records, "
                                      "beside a plain-pandas baseline")
     p.add_argument("--rows", type=_sizes, default="100000,1000000,10000000",

@@ -47,6 +47,9 @@ def test_every_import_is_logged_and_the_log_outlives_generations(store, tmp_path
     assert log[0]["sha256"] == hashlib.sha256(first.read_bytes()).hexdigest()
     assert (log[0]["rows_read"], log[0]["loaded"], log[0]["rejected"]) == (40, 40, 0)
     assert log[1]["generation"] == generation and "没有任何改动" in log[3]["detail"]
+    # the dates the loaded rows carry: which periods the import touched (ledger n: March 2025)
+    assert (log[0]["first_date"], log[0]["last_date"]) == ("2025-03-01", "2025-03-28")
+    assert log[2]["first_date"] is None  # nothing new loaded
     # generations come and go (current and previous are kept); the log keeps every import
     assert len(list((store / storage.TABLES_DIR).iterdir())) <= 2
 

@@ -210,17 +210,17 @@ def test_page_in_english():
 
 def test_page_exports_and_render_errors(monkeypatch):
     at = run_app(page="app_pages/briefing.py")
-    assert not at.get("download_button")
+    assert len(at.get("download_button")) == 2  # Word and PowerPoint: no browser needed
     monkeypatch.setenv("BROWSER_PATH", "/no/such/chromium")
     at.button(key="briefing_generate").click().run()
     assert not at.exception
-    assert "没有找到 Chromium" in at.error[0].value and not at.get("download_button")
+    assert "没有找到 Chromium" in at.error[0].value and len(at.get("download_button")) == 2
 
     monkeypatch.setattr(render, "render", lambda fig, formats, **kw: {"png": b"\x89PNG", "pdf": b"%PDF-1.4"})
     try:
         at.button(key="briefing_generate").click().run()
         assert not at.exception and not at.error
-        assert len(at.get("download_button")) == 2
+        assert len(at.get("download_button")) == 4
     finally:
         ui._briefing_images.clear()  # the fake images must not outlive this test
 

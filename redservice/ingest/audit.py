@@ -1,6 +1,6 @@
 """The import log: every import into a store (from the 数据管理 page or the command line), one JSON
 line per file — who (the signed-in user; the OS user for the command line), when, the file's name
-and SHA-256, its counts, and what became of it (the generation it landed in, nothing new, or the
+and SHA-256, its counts, the dates its loaded rows carry, and what became of it (the generation it landed in, nothing new, or the
 failure). The file ``audit.jsonl`` sits beside ``generation.json``, outside every generation, so it
 is kept across them; it is only ever appended to (``O_APPEND``, fsync'd, under the store's import
 lock) and never rewritten. A line torn by a crash is skipped when read."""
@@ -35,6 +35,9 @@ def record(directory: str | Path, reports, actor: str | None, outcome: str, gene
             "file": r.file[:300], "sha256": r.sha256, "table": r.table, "rows_read": r.rows_read,
             "loaded": r.loaded, "updated": r.updated, "rejected": r.rejected, "skipped": r.skipped_total,
             "unreadable": bool(r.fatal), "detail": detail,
+            # the dates the loaded rows carry (None for older lines and files with no row loaded)
+            "first_date": r.first_date.isoformat() if getattr(r, "first_date", None) else None,
+            "last_date": r.last_date.isoformat() if getattr(r, "last_date", None) else None,
         }, ensure_ascii=False))
     if not lines:
         return

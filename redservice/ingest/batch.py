@@ -434,6 +434,7 @@ class Importer:
         for key, row, outcome in outcomes:
             self.apply(state, key, row, present, where, outcome)
             self.after_load(template.table, state.rows[key])
+            report.note_dates(state.rows[key])
             if len(report.preview) < PREVIEW_ROWS:
                 shown = dict(state.rows[key])
                 if "households" in shown and template.table == "services":

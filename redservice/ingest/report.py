@@ -4,6 +4,7 @@ Excel file of the original cells plus a 错误原因 column, ready to be fixed a
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections import Counter
 from dataclasses import dataclass, field
@@ -60,6 +61,9 @@ class RowError:
         return out
 
 
+DATE_FIELDS = ("date", "reported_on", "posted_on", "claimed_on", "completed_on")
+
+
 @dataclass
 class FileReport:
     file: str
@@ -87,6 +91,21 @@ class FileReport:
     counters: Counter = field(default_factory=Counter)
     mapping: str | None = None  # the saved column mapping the file was read with
     sample: list[list[str]] = field(default_factory=list)  # the first rows under the header, for guessing a mapping
+    # the earliest and latest date among the rows loaded (service, report, wish dates): which periods
+    # the import touched, kept in the import log so an archived briefing can name what changed it
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+
+    def note_dates(self, row: dict) -> None:
+        """Widen first_date .. last_date by the dates of a loaded row."""
+        for key in DATE_FIELDS:
+            value = row.get(key)
+            if isinstance(value, dt.date):
+                value = value.date() if isinstance(value, dt.datetime) else value
+                if self.first_date is None or value < self.first_date:
+                    self.first_date = value
+                if self.last_date is None or value > self.last_date:
+                    self.last_date = value
 
     @property
     def skipped_total(self) -> int:
