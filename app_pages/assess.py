@@ -9,6 +9,7 @@ import streamlit as st
 
 from redservice import approval, assess, export, feedback, fmt, ui
 from redservice.privacy import mask_name
+from redservice.scorecard import SettingsError
 
 ctx = ui.context()
 T = ctx.t
@@ -24,14 +25,19 @@ if "as_of" in st.session_state and not y0 <= st.session_state["as_of"] <= y1:
     del st.session_state["as_of"]  # another year was chosen in the filter bar
 as_of = st.date_input(T("assess.as_of"), value=default, min_value=y0, max_value=y1, key="as_of",
                       bind="query-params", format="YYYY-MM-DD", help=T("assess.as_of_help"), width=220)
-tg = assess.targets(ctx.settings)
 
 
 def query(name, filters=None, **extra):
     return ctx.query(name, filters=filters, **extra)
 
 
-a = feedback.load(query, ctx.filters, ctx.scope, ctx.settings, year, as_of)
+try:
+    tg = assess.targets(ctx.settings)
+    approval.counted(ctx.settings), approval.pending(ctx.settings)
+    a = feedback.load(query, ctx.filters, ctx.scope, ctx.settings, year, as_of)
+except SettingsError as exc:  # a wrong [targets], [evaluation] or [approval] in config.toml
+    st.error(T("assess.settings_error", error=str(exc)), icon=":material/error:")
+    st.stop()
 final = a.final
 st.caption(T("assess.caption", year=year, date=fmt.date(as_of, ctx.lang),
              pace=fmt.percent(assess.pace(year, as_of), ctx.lang), hours=fmt.number(tg["hours_per_year"], ctx.lang, 1),

@@ -372,11 +372,18 @@ def build_rules(store_dir: str | Path | None = None) -> dict:
     """What the serving copy is built with for a store: its 红色积分 rules (``points_rules_of``) and
     ``counted``, the 审核状态 whose records count ([approval] counted; a record without a status
     always counts)."""
-    from redservice import approval, config, quality
+    from redservice import approval, config, quality, scorecard
 
     settings = config.settings(store_dir) if store_dir else config.defaults()
-    excluding = None if quality.count_flagged(settings) else quality.params(settings)
-    return {**points_rules_of(store_dir), "counted": approval.counted(settings), "quality": excluding}
+    try:
+        counted = approval.counted(settings)
+    except scorecard.SettingsError:  # the pages that read the setting say what is wrong with it
+        counted = list(DEFAULT_COUNTED)
+    try:
+        excluding = None if quality.count_flagged(settings) else quality.params(settings)
+    except (scorecard.SettingsError, KeyError, TypeError, ValueError):
+        excluding = None
+    return {**points_rules_of(store_dir), "counted": counted, "quality": excluding}
 
 
 def points_rules_of(store_dir: str | Path | None = None) -> dict:

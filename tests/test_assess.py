@@ -370,3 +370,19 @@ def test_overview_says_what_is_not_counted_and_assess_page_runs():
     assert not at.exception
     assert "名册党员" not in {m.label for m in at.metric}  # the page does not run: the period is refused
     assert {m.value for m in at.metric} == {"—"}
+
+
+def test_wrong_settings_are_said_on_the_page_not_raised(demo_copy, monkeypatch, tmp_path):
+    import shutil
+
+    from conftest import run_app
+
+    with open(demo_copy / "config.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[approval]\ncounted = "已通过"\n')
+    at = run_app(page="app_pages/assess.py", data_dir=demo_copy, monkeypatch=monkeypatch)
+    assert not at.exception
+    assert any("[approval] counted" in e.value for e in at.error)
+    other = shutil.copytree(demo_copy, tmp_path / "other")
+    (other / "config.toml").write_text('[targets]\nhours_per_year = "五十"\n', encoding="utf-8")
+    at = run_app(page="app_pages/assess.py", data_dir=other, monkeypatch=monkeypatch)
+    assert not at.exception and any("hours_per_year" in e.value for e in at.error)
