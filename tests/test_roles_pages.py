@@ -44,7 +44,8 @@ def page_texts(at) -> list[str]:
         for el in at.get(kind):
             texts.append(json.dumps(json.loads(getattr(el.proto, "spec", "") or el.proto.json or "{}"),
                                     ensure_ascii=False))
-    texts += [m.value for m in at.markdown] + [c.value for c in at.caption]
+    texts += [m.value for m in at.markdown] + [c.value for c in at.caption] + [c.value for c in at.code]
+    texts += [t.value.to_string() for t in at.table]
     return texts
 
 
