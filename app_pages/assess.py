@@ -53,7 +53,7 @@ cards = [
     ("reporting_rate", fmt.percent(fmt.ratio(reported, on_roster), ctx.lang)),
     ("completion", fmt.percent(fmt.ratio(done, reported), ctx.lang)),
     ("behind", fmt.count(int(units["behind"].sum()) if not units.empty else 0, "people", ctx.lang)),
-    ("overdue", fmt.count(int(a.members["overdue"].sum()) if not a.members.empty else 0, "people", ctx.lang)),
+    ("overdue", fmt.count(int(units["overdue"].sum()) if not units.empty else 0, "people", ctx.lang)),
     ("flagged", fmt.count(int(sum(bool(f) for f in units["flags"])) if not units.empty else 0, "units", ctx.lang)),
 ]
 for col, (key, value) in zip(st.columns(len(cards)), cards):
@@ -81,7 +81,7 @@ with tab_members:
     if tab_members.open and not units.empty:
         c1, c2, c3 = st.columns(3)
         unit = c1.selectbox(T("assess.pick_unit"), list(units["unit"]), key="assess_unit")
-        members = a.members[a.members["unit"] == unit]
+        members = a.members_of(unit)
         branches = sorted(b for b in members["branch"].dropna().unique())
         branch = c2.selectbox(T("assess.pick_branch"), [None, *branches], key="assess_branch",
                               format_func=lambda b: T("assess.all_branches") if b is None else b)
@@ -120,13 +120,14 @@ with tab_grades:
         # the assessment year, or the year before while this year's 社区评价表 is not in yet
         years = list(range(year, year - 3, -1))
         grade_year = st.selectbox(T("assess.grades_year"), years, key="assess_grade_year",
-                                  index=0 if a.members["grade"].notna().any() else 1, width=220)
+                                  index=0 if units["graded"].sum() else 1, width=220)
         g_as_of = assess.default_as_of(grade_year, ctx.last) if grade_year == year else assess.year_bounds(grade_year)[1]
         g_params = assess.params(ctx.settings, grade_year, g_as_of)
-        g_members = a.members if grade_year == year else ctx.query("assess_members", **g_params)
+        graded = units["graded"].sum() if grade_year == year else \
+            assess.unit_figures(ctx.query("assess_units", **g_params), ctx.settings, grade_year, g_as_of)["graded"].sum()
         st.caption(T("assess.grades_caption", year=grade_year, cap=cap) if cap
                    else T("assess.grades_no_rule", year=grade_year))
-        if g_members["grade"].notna().sum() == 0:
+        if not graded:
             st.info(T("assess.no_grades", year=grade_year))
         else:
             scale = assess.grades(ctx.settings)
@@ -139,7 +140,8 @@ with tab_grades:
                 st.markdown(f"**{T('assess.grades_by_unit')}**")
                 st.dataframe(assess.grade_table(ctx.query("assess_grades", group="unit", **g_params), scale,
                                                 ctx.lang, "unit"), hide_index=True, width="stretch", height=400)
-            conflicts = assess.conflicts_frame(g_members, grade_year, ctx.lang, ctx.scope.show_names)
+            conflicts = assess.conflicts_frame(ctx.query("assess_conflicts", **g_params), grade_year, ctx.lang,
+                                               ctx.scope.show_names)
             if conflicts.empty:
                 st.success(T("assess.no_conflicts"), icon=":material/verified:")
             else:

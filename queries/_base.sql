@@ -266,7 +266,8 @@ f_q_rule_counts AS (
 -- the year [$year_start, $year_end] as of $as_of; elapsed / year_days: the days from 1 January to
 -- $as_of, both included, and the days of the year (the pace f = elapsed ÷ year_days, kept as integers
 -- so that a target reached exactly is reached).
--- f_a_roster: the members on the roster as of $as_of (not transferred out by then: 在册状态 $roll_out
+-- f_a_roster: the members on the roster as of $as_of (of the unit $a_unit only, when not NULL: a
+-- member's figures do not depend on the others'; not transferred out by then: 在册状态 $roll_out
 -- or a 转出日期 on or before it; not listed after it), with their targets (the unit's override, else
 -- the county's), the reporting deadline (1 January or the 入册日期, if later, + $t_report_days) and
 -- whether it has passed unreported; f_a_members adds the approved records of 1 January..$as_of
@@ -294,7 +295,8 @@ f_a_roster AS MATERIALIZED (
     FROM f_members m
     CROSS JOIN f_a_year y
     LEFT JOIN f_a_overrides o ON o.unit = m.unit
-    WHERE NOT (m.left_on IS NOT NULL AND m.left_on <= y.d)
+    WHERE ($a_unit IS NULL OR m.unit = $a_unit)
+      AND NOT (m.left_on IS NOT NULL AND m.left_on <= y.d)
       AND NOT (COALESCE(m.roll_status = $roll_out, FALSE) AND (m.left_on IS NULL OR m.left_on <= y.d))
       AND (m.listed_on IS NULL OR m.listed_on <= y.d)
 ),

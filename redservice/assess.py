@@ -82,8 +82,8 @@ def pace(year: int, as_of: dt.date) -> float:
     return ((as_of - y0).days + 1) / (366 if calendar.isleap(year) else 365)
 
 
-def params(settings: dict, year: int, as_of: dt.date) -> dict:
-    """The 年度考核 parameters of queries/_base.sql (f_a_...)."""
+def params(settings: dict, year: int, as_of: dt.date, unit: str | None = None) -> dict:
+    """The 年度考核 parameters of queries/_base.sql (f_a_...); ``unit``: one unit's roster only."""
     y0, y1 = year_bounds(year)
     if not y0 <= as_of <= y1:
         raise ValueError(f"as_of {as_of} is not in {year}")
@@ -91,7 +91,7 @@ def params(settings: dict, year: int, as_of: dt.date) -> dict:
     units = sorted(tg["units"])
     roll = settings.get("import", {}).get("roll_statuses", ["在册", "转出"])
     return {
-        "year_start": y0, "year_end": y1, "as_of": as_of,
+        "year_start": y0, "year_end": y1, "as_of": as_of, "a_unit": unit,
         "t_hours": tg["hours_per_year"], "t_activities": tg["activities_per_year"],
         "t_contacts": tg["contacts_per_quarter"], "t_report_days": tg["report_within_days"],
         "o_units": units,
@@ -212,8 +212,9 @@ def profile_frame(records: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def conflicts_frame(members: pd.DataFrame, year: int, lang: str, reveal: bool) -> pd.DataFrame:
-    """The grades that break the [evaluation] rule, with the reason."""
-    rows = members[members["grade_conflict"].fillna(False).astype(bool)]
+    """The grades that break the [evaluation] rule, with the reason (assess_conflicts.sql, or
+    assess_members.sql's rows with grade_conflict)."""
+    rows = members[members["grade_conflict"].fillna(False).astype(bool)] if "grade_conflict" in members else members
     names = rows["name"] if reveal else rows["name"].map(mask_name)
     year_end = pd.Timestamp(year_bounds(year)[1])
     reasons = [t("assess.conflict.not_reported", lang) if pd.isna(r) or pd.Timestamp(r) > year_end

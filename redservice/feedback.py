@@ -7,8 +7,8 @@ the viewer's role shows them."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import functools
 import io
 import zipfile
 
@@ -23,33 +23,48 @@ from redservice.privacy import mask_name, mask_phone
 KINDS = ("overdue", "no_record", "behind", "wishes")
 
 
-@dataclasses.dataclass
 class Assessment:
-    """Everything one (year, as-of date, filters, scope) needs: the query results, computed once."""
+    """One (year, as-of date, filters, scope): the units' figures at once; the members, their
+    points and the open wishes when first asked for (a province's roster is a million rows: the
+    page's tiles and units table need none of them), or one unit's only (``members_of``)."""
 
-    year: int
-    as_of: dt.date
-    settings: dict
-    scope: Scope
-    units: pd.DataFrame  # assess.unit_figures
-    members: pd.DataFrame  # assess_members.sql
-    points: pd.DataFrame  # red_points.sql, member rows of the year to as_of
-    open_wishes: pd.DataFrame  # wish_open.sql as of as_of, with the overdue flags
+    def __init__(self, query, filters: Filters, scope: Scope, settings: dict, year: int, as_of: dt.date):
+        self._query, self.filters, self.scope, self.settings = query, filters, scope, settings
+        self.year, self.as_of = year, as_of
+        self.params = assess.params(settings, year, as_of)
+        self.year_filters = filters.with_period(dt.date(year, 1, 1), as_of)
+        self.rules = scorecard.points_rules(settings)
+        self.units = assess.unit_figures(query("assess_units", filters, **self.params), settings, year, as_of)
 
     @property
     def final(self) -> bool:
         return assess.is_final(self.year, self.as_of)
 
+    @functools.cached_property
+    def members(self) -> pd.DataFrame:
+        """assess_members.sql: every member on the roster."""
+        return self._query("assess_members", self.filters, **self.params)
+
+    def members_of(self, unit: str) -> pd.DataFrame:
+        """assess_members.sql for one unit's roster (the same rows as in ``members``)."""
+        if "members" in self.__dict__:
+            return self.members[self.members["unit"] == unit]
+        return self._query("assess_members", self.filters, **{**self.params, "a_unit": unit})
+
+    def points_of(self, unit: str | None = None) -> pd.DataFrame:
+        """red_points.sql's member rows of the year to the as-of date (of one unit's roster)."""
+        return scorecard.part(self._query("red_points", self.year_filters, **self.rules.query("member", unit=unit)),
+                              "rows")
+
+    @functools.cached_property
+    def open_wishes(self) -> pd.DataFrame:
+        """wish_open.sql as of the as-of date."""
+        return self._query("wish_open", self.year_filters)
+
 
 def load(query, filters: Filters, scope: Scope, settings: dict, year: int, as_of: dt.date) -> Assessment:
     """``query(name, filters, **params)``: the page's cached ctx.query or a store's."""
-    bound = assess.params(settings, year, as_of)
-    units = assess.unit_figures(query("assess_units", filters, **bound), settings, year, as_of)
-    members = query("assess_members", filters, **bound)
-    year_filters = filters.with_period(dt.date(year, 1, 1), as_of)
-    rules = scorecard.points_rules(settings)
-    points = scorecard.part(query("red_points", year_filters, **rules.query("member")), "rows")
-    return Assessment(year, as_of, settings, scope, units, members, points, query("wish_open", year_filters))
+    return Assessment(query, filters, scope, settings, year, as_of)
 
 
 # -- reminders ------------------------------------------------------------------------------------
@@ -146,9 +161,10 @@ def title(year: int, lang: str = "zh") -> str:
 
 def member_rows(a: Assessment, unit: str, lang: str = "zh") -> pd.DataFrame:
     """One row per member on the unit's roster: reported and those who should have reported."""
-    m = a.members[a.members["unit"] == unit]
+    m = a.members_of(unit)
     reveal = a.scope.show_names
-    pts = dict(zip(a.points["member_id"], a.points["points"])) if not a.points.empty else {}
+    points = a.points_of(unit)
+    pts = dict(zip(points["member_id"], points["points"])) if not points.empty else {}
     return pd.DataFrame({
         t("assess.col.name", lang): [n if reveal else mask_name(n) for n in m["name"]],
         t("assess.col.branch", lang): m["branch"].fillna(""),
