@@ -251,10 +251,14 @@ def metric_ranking(labels: list[str], values: list, texts: list[str], colours: l
 
 def picked_label(selection) -> str | None:
     """The category label (y of a horizontal bar, else x) of the point clicked on a Plotly chart,
-    from ``st.plotly_chart``'s selection state; None when nothing is selected."""
+    from ``st.plotly_chart``'s selection state; None when nothing is selected. On a two-level axis
+    (六送 / 送政策) the inner label."""
     points = (selection or {}).get("points") if hasattr(selection or {}, "get") else None
     for point in points or []:
-        label = point.get("y") if isinstance(point.get("y"), str) else point.get("x")
+        y = point.get("y")
+        if isinstance(y, (list, tuple)) and y:
+            y = y[-1]
+        label = y if isinstance(y, str) else point.get("x")
         if label is not None:
             return str(label)
     return None
