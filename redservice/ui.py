@@ -395,13 +395,16 @@ def download_excel(ctx: Context, df: pd.DataFrame, title: str, columns: dict[str
 
 
 def plotly(fig, filename: str, key: str | None = None, on_select="ignore"):
-    """Show a Plotly figure; its camera button downloads a crisp PNG named for the chart.
+    """Show a Plotly figure; its camera button downloads a crisp PNG named for the chart; Plotly's
+    own texts in the page's language (charts.plotly_locale).
     ``on_select`` ("rerun" or a callback) makes a click on a point or bar select it."""
     extra = {} if on_select == "ignore" else {"on_select": on_select, "selection_mode": "points"}
+    lang = st.session_state[CTX_KEY].lang if CTX_KEY in st.session_state else DEFAULT_LANG
     return st.plotly_chart(
         fig, width="stretch", theme=None, key=key,
         config={"displaylogo": False,
-                "toImageButtonOptions": {"format": "png", "scale": 2, "filename": filename}},
+                "toImageButtonOptions": {"format": "png", "scale": 2, "filename": filename},
+                **charts.plotly_locale(lang)},
         **extra,
     )
 
