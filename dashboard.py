@@ -53,4 +53,5 @@ if navigation.url_path not in OWN_HEADER or refused:
     ui.header(ctx, navigation.title)
 if refused:
     ui.refuse_period(ctx)  # the requested period is kept and refused out loud; the page does not run
+ui.follow_door()  # a click on a chart's bar asked for a community's or a unit's view
 navigation.run()

@@ -8,47 +8,15 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from redservice import briefing, briefing_figure, charts, export, fmt, render, services, ui, wishes
+from redservice import briefing, briefing_figure, briefing_print, charts, export, fmt, render, services, ui, wishes
 from redservice.brief import archive, office, snapshot
 
-# Static CSS written here (never data or user text). On screen: no toolbar, compact tiles. In
-# print: A4 landscape, no header, sidebar, toolbars or buttons, charts kept whole, and the page
-# zoomed so the screen layout (designed for a 1920-pixel window) fits the paper's width. Known
-# limit: in the printed page the charts come out smaller than their boxes, the map squashed (see
-# artifacts/screenshots/briefing_print.png from tests/browser/test_layout.py).
-CSS = """<style>
-[data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stDecoration"],
-[data-testid="stStatusWidget"] {display: none !important;}
-[data-testid="stMainBlockContainer"] {padding-top: 4.2rem; padding-bottom: 1rem;}
-[data-testid="stMetric"] {padding: 0.2rem 0.6rem; height: auto !important; min-height: 0 !important;}
-[data-testid="stMetricValue"] {font-size: 1.4rem; line-height: 1.3;}
-[data-testid="stMetricLabel"] {min-height: 1.3rem; height: auto !important;}
-.st-key-briefing_title h3 {padding: 0 0 0.2rem 0; border-bottom: 2px solid #B22222;}
-.st-key-briefing_summary pre, .st-key-briefing_summary code {font-family: inherit !important;
-  font-size: 1rem !important; line-height: 1.6; background: transparent !important; color: inherit;}
-.st-key-briefing_summary [data-testid="stCode"] {background: #FAFAFA; border-left: 3px solid #B22222;}
-@media screen and (max-width: 1700px) {
-  .st-key-briefing_charts [data-testid="stHorizontalBlock"] {flex-wrap: wrap;}
-  .st-key-briefing_charts [data-testid="stColumn"] {min-width: calc(50% - 1rem); flex: 1 1 calc(50% - 1rem);}
-}
-@page {size: A4 landscape; margin: 8mm;}
-@media print {
-  html {zoom: 0.55;}
-  header[data-testid="stHeader"], [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
-  [data-testid="stElementToolbar"], .modebar-container, .st-key-briefing_exports, .st-key-briefing_archive,
-  .st-key-archived_actions,
-  [data-testid="stCode"] button, [data-testid="stTooltipIcon"] {display: none !important;}
-  [data-testid="stMainBlockContainer"] {padding: 0 !important; max-width: 100% !important;}
-  [data-testid="stHorizontalBlock"] {display: flex !important; flex-wrap: nowrap !important;}
-  [data-testid="stPlotlyChart"], [data-testid="stMetric"], [data-testid="stCode"],
-  [data-testid="stHorizontalBlock"] {break-inside: avoid; page-break-inside: avoid;}
-}
-</style>"""
 IMAGES = "_briefing_images"  # session state: (what they show, {"png": bytes, "pdf": bytes})
 ROW = 262  # chart height (px): the page fits a 1920×1080 screenshot
 
 ctx = ui.context()
-st.html(CSS)
+st.html(briefing_print.CSS)
+st.html(briefing_print.SCRIPT, unsafe_allow_javascript=True)  # print: see briefing_print
 
 
 def office_buttons(snap: dict, name: str, note: str | None, key: str, data=None) -> None:

@@ -1,4 +1,5 @@
-"""总览: the county at a glance — KPI tiles, the monthly trend, communities and units ranked."""
+"""总览: the county at a glance — KPI tiles, the monthly trend, communities and units ranked (a click
+on a community's or a unit's bar opens its drill-down)."""
 
 import streamlit as st
 
@@ -26,8 +27,11 @@ with left:
         ui.plotly(charts.monthly_trend(trend, ctx.lang, ctx.filters.start, ctx.filters.end),
                   ctx.t("overview.trend"), key="trend")
 with right:
+    key, on_select = ui.chart_door("communities", ui.open_community, communities["community"])
     ui.plotly(charts.ranking(communities, "community", "hours", ctx.lang, ctx.t("overview.top_communities"),
-                             "hours", 1, height=380), ctx.t("overview.top_communities"), key="communities")
+                             "hours", 1, height=380), ctx.t("overview.top_communities"), key=key,
+              on_select=on_select)
+    st.caption(ctx.t("overview.community_door"))
 
 c1, c2 = st.columns([2, 3])
 with c1:
@@ -35,8 +39,10 @@ with c1:
     if units.empty:
         st.info(ctx.t("app.no_data"))
     else:
+        key, on_select = ui.chart_door("units", ui.open_unit, units["unit"])
         ui.plotly(charts.ranking(units, "unit", "hours", ctx.lang, None, "hours", 1, top=15, height=460),
-                  ctx.t("overview.top_units"), key="units")
+                  ctx.t("overview.top_units"), key=key, on_select=on_select)
+        st.caption(ctx.t("overview.unit_door"))
 with c2:
     st.subheader(ctx.t("overview.community_table"))
     table = communities[["community", "members", "hours", "persons", "households_reached", "coverage"]]

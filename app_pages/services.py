@@ -1,5 +1,6 @@
 """服务分析: 六送三请 and the other services, activity forms, the monthly trend by category, when
-service happens, and each month's 红色服务日 (participation, attendance per unit, units that missed it)."""
+service happens, and each month's 红色服务日 (participation, attendance per unit, units that missed it).
+A click on a category's or a form's bar sets that filter. The page has no tabs."""
 
 import streamlit as st
 
@@ -32,9 +33,11 @@ with left:
     if categories.empty:
         st.info(ctx.t("app.no_data"))
     else:
+        key, on_select = ui.chart_door("categories", ui.filter_to("category"), categories["category"])
         ui.plotly(charts.hours_persons_panels(categories, "category", ctx.lang, ctx.t("services.by_category"),
                                               group_col="group", group_labels=group_labels),
-                  ctx.t("services.by_category"), key="categories")
+                  ctx.t("services.by_category"), key=key, on_select=on_select)
+        st.caption(ctx.t("services.category_door"))
         columns = {"group": ctx.t("services.group"), "category": ctx.t("services.category"),
                    "hours": ctx.t("services.hours"), "persons": ctx.t("services.persons"),
                    "records": ctx.t("services.records"), "members": ctx.t("services.active")}
@@ -44,8 +47,10 @@ with right:
     if forms.empty:
         st.info(ctx.t("app.no_data"))
     else:
+        key, on_select = ui.chart_door("forms", ui.filter_to("form"), forms["form"])
         ui.plotly(charts.hours_persons_panels(forms, "form", ctx.lang, ctx.t("services.by_form"), height=300),
-                  ctx.t("services.by_form"), key="forms")
+                  ctx.t("services.by_form"), key=key, on_select=on_select)
+        st.caption(ctx.t("services.form_door"))
 
 left, right = st.columns([3, 2])
 with left:

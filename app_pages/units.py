@@ -3,14 +3,14 @@ drill-down unit → branch → member, 未参与党员 with an Excel list, and t
 
 import streamlit as st
 
-from redservice import charts, fmt, quality, scorecard, ui
+from redservice import charts, doors, fmt, quality, scorecard, ui
 
 ctx = ui.context()
 T = ctx.t
 th = scorecard.thresholds(ctx.settings)
 rules = scorecard.points_rules(ctx.settings)
 end = ctx.filters.end
-TABS_KEY = "units_tab"  # the open tab, in Session State
+TABS_KEY = ui.UNITS_TAB  # the open tab, in Session State
 
 median = scorecard.median_hours_per_member(
     ctx.query("unit_scorecard", filters=scorecard.county_filters(ctx.filters)))
@@ -126,9 +126,10 @@ with tab_chart:
         if charts.hours_per_member_hidden(units, charts.HOURS_CHART_UNITS):
             note += " " + T("units.chart_limited", total=fmt.number(units["hours_per_member"].notna().sum(), ctx.lang),
                             half=charts.HOURS_CHART_UNITS // 2)
-        st.caption(note)
+        st.caption(f"{note} {T('units.chart_door')}")
+        key, on_select = ui.chart_door("hours_per_member", ui.open_unit, units["unit"])
         ui.plotly(charts.hours_per_member(units, median, ctx.lang, T("units.chart_title"), charts.HOURS_CHART_UNITS),
-                  T("units.chart_title"), key="hours_per_member")
+                  T("units.chart_title"), key=key, on_select=on_select)
     elif tab_chart.open:
         st.info(T("app.no_data"))
 
@@ -139,7 +140,7 @@ def drill_tab():
         st.info(T("app.no_data"))
         return
     c1, c2 = st.columns(2)
-    unit = c1.selectbox(T("units.pick_unit"), list(units["unit"]), key="drill_unit",
+    unit = c1.selectbox(T("units.pick_unit"), list(units["unit"]), key=doors.UNIT_DRILL, bind="query-params",
                         format_func=lambda u: scorecard.option_label(units, "unit", u, ctx.lang))
     branches = scorecard.branch_scorecard(
         ctx.query("branch_scorecard", drill_unit=unit),

@@ -380,17 +380,10 @@ def _polygon_xy(geometry: dict) -> tuple[list, list]:
 
 
 def coverage_scale(table, settings: dict, lang: str, metric: str = MAP_METRIC
-                   ) -> tuple[maps.Scale, list[maps.LegendEntry]]:
-    """The coverage page's colour classes for ``metric`` (``[coverage]`` settings) and the legend
-    entries (range, colour, number of communities)."""
-    spec = coverage.SPEC[metric]
-    conf = settings.get("coverage", {})
-    values = table[metric].tolist() if not table.empty else []
-    scale = maps.colour_scale(values, int(conf.get("bins", 5)), str(conf.get("scale", "linear")))
-    decimals = maps.label_decimals(scale, spec.factor, most=2)
-    entries = maps.legend(scale, values, lambda v: coverage.bound_text(metric, v, lang, decimals),
-                          no_value=t("coverage.no_value", lang))
-    return scale, entries
+                   ) -> tuple[maps.Scale, list[maps.LegendEntry], list[bool]]:
+    """The coverage page's colour classes for ``metric``, the legend entries (range, colour, number
+    of communities) and each row's no-data flag (``coverage.map_scale``)."""
+    return coverage.map_scale(table, metric, settings, lang)
 
 
 def coverage_figure(table, boundaries: dict, settings: dict, lang: str, title: str | None = None,
@@ -399,9 +392,11 @@ def coverage_figure(table, boundaries: dict, settings: dict, lang: str, title: s
     same classes and colours as its map), each named at its label point, with a legend of the
     classes and the number of communities in each ("below" or "right" of the map). Communities
     without a boundary are not drawn."""
-    scale, entries = coverage_scale(table, settings, lang, metric)
+    scale, entries, empty = coverage_scale(table, settings, lang, metric)
     fig = go.Figure()
     by_name = {r["community"]: r for r in table.to_dict("records")} if not table.empty else {}
+    rgb = {r["community"]: maps.fill_rgb(scale, r[metric], e)
+           for r, e in zip(table.to_dict("records"), empty)} if not table.empty else {}
     lats: list[float] = []
     labels = []
     # one trace per community, added together: added one by one, each addition copies the traces
@@ -417,7 +412,7 @@ def coverage_figure(table, boundaries: dict, settings: dict, lang: str, title: s
         if not xs:
             continue
         lats.extend(y for y in ys if y is not None)
-        colour = maps.LegendEntry("", scale.rgb(row[metric]), 0).hex
+        colour = maps.LegendEntry("", rgb[name], 0).hex
         polygons.append(dict(
             type="scatter", x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour, name=name,
             showlegend=False, line={"color": "white", "width": 1}, hoveron="fills", hoverinfo="text",
@@ -425,7 +420,7 @@ def coverage_figure(table, boundaries: dict, settings: dict, lang: str, title: s
         ))
         point = maps.label_point(geometry)
         if point:
-            labels.append((name, point, _dark(scale.rgb(row[metric]))))
+            labels.append((name, point, _dark(rgb[name])))
     fig.add_traces(polygons)
     if labels:  # white names on dark fills, ink on light ones
         fig.add_scatter(
@@ -553,7 +548,7 @@ def build(b) -> go.Figure:
 
     if any((f.get("properties") or {}).get("community") in set(b.communities["community"])
            for f in (b.boundaries or {}).get("features", [])):
-        _, entries = coverage_scale(b.communities, b.settings, lang)
+        _, entries, _ = coverage_scale(b.communities, b.settings, lang)
         rows = math.ceil(len(entries) / 3)
         legend_top = mid_a - 6 - 18 - 17 * rows
         c.embed(coverage_figure(b.communities, b.boundaries, b.settings, lang), (MARGIN, top, col_a, legend_top),

@@ -249,12 +249,28 @@ def metric_ranking(labels: list[str], values: list, texts: list[str], colours: l
     return fig
 
 
+def plotly_locale(lang: str) -> dict:
+    """The chart config that puts Plotly's own texts (toolbar tips, "double-click …") in the page's
+    language: Chinese from the catalogue's [plotly] section, given with each chart (``locales``), so
+    nothing is fetched; {} for English."""
+    if lang != "zh":
+        return {}
+    from redservice.i18n import catalogue
+
+    words = {entry["en"]: entry["zh"] for key, entry in catalogue().items() if key.startswith("plotly.")}
+    return {"locale": "zh-CN", "locales": {"zh-CN": {"dictionary": words, "format": {}}}}
+
+
 def picked_label(selection) -> str | None:
     """The category label (y of a horizontal bar, else x) of the point clicked on a Plotly chart,
-    from ``st.plotly_chart``'s selection state; None when nothing is selected."""
+    from ``st.plotly_chart``'s selection state; None when nothing is selected. On a two-level axis
+    (六送 / 送政策) the inner label."""
     points = (selection or {}).get("points") if hasattr(selection or {}, "get") else None
     for point in points or []:
-        label = point.get("y") if isinstance(point.get("y"), str) else point.get("x")
+        y = point.get("y")
+        if isinstance(y, (list, tuple)) and y:
+            y = y[-1]
+        label = y if isinstance(y, str) else point.get("x")
         if label is not None:
             return str(label)
     return None

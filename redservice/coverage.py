@@ -8,6 +8,9 @@ widgets (only the column configurations its tables are shown with).
 - 每百户服务时长 = hours in the community ÷ 总户数 × 100; "—" without 总户数.
 - 服务时长, 服务人次: sums over the period's records in the community; 报到党员数: members reported
   to the community by the end of the period (queries/community_summary.sql).
+- On the map, a community without any service record in the period is pale grey, "无数据" in the
+  legend, outside every class (not the colour of 0) — for the metrics read from the records; for
+  报到党员数, a count at the period's end, 0 is a figure.
 """
 
 from __future__ import annotations
@@ -113,6 +116,30 @@ def compound_tooltip(row, lang: str) -> str:
     return "\n".join(lines)
 
 
+def no_data(table: pd.DataFrame, metric: str) -> list[bool]:
+    """Per row: the community has no service record in the period, so the metric (覆盖率, 服务时长,
+    服务人次, 每百户服务时长) has no data there; always False for 报到党员数 (members reported by the
+    period's end: 0 is a figure)."""
+    if metric == "members" or table.empty or "records" not in table.columns:
+        return [False] * len(table)
+    return [bool(fmt.missing(r) or r == 0) for r in table["records"]]
+
+
+def map_scale(table: pd.DataFrame, metric: str, settings: dict, lang: str
+              ) -> tuple[maps.Scale, list[maps.LegendEntry], list[bool]]:
+    """The map's colour classes for ``metric`` (``[coverage]`` settings) drawn from the communities
+    with data, the legend entries (range, colour, number of communities; then "—" and "无数据"),
+    and the no-data flag of each row. Shared by the page's map and the briefing's."""
+    conf = settings.get("coverage", {})
+    empty = no_data(table, metric)
+    values = [None if e else v for v, e in zip(table[metric].tolist() if not table.empty else [], empty)]
+    scale = maps.colour_scale(values, int(conf.get("bins", 5)), str(conf.get("scale", "linear")))
+    decimals = maps.label_decimals(scale, SPEC[metric].factor, most=2)
+    entries = maps.legend(scale, values, lambda v: bound_text(metric, v, lang, decimals),
+                          no_value=t("coverage.no_value", lang), empty=empty, no_data=t("coverage.no_data", lang))
+    return scale, entries, empty
+
+
 @dataclass(frozen=True)
 class CoverageMap:
     deck: pdk.Deck
@@ -131,18 +158,14 @@ def coverage_map(table: pd.DataFrame, compounds: pd.DataFrame, boundaries: dict,
     ranking bars in the same colours."""
     if metric not in SPEC:
         metric = DEFAULT_METRIC
-    spec = SPEC[metric]
     conf = settings.get("coverage", {})
     map_style = str(conf.get("map_style") or "").strip() or None
     alpha = maps.FILL_ALPHA_BASEMAP if map_style else maps.FILL_ALPHA
     values = table[metric].tolist()
-    scale = maps.colour_scale(values, int(conf.get("bins", 5)), str(conf.get("scale", "linear")))
-    decimals = maps.label_decimals(scale, spec.factor, most=2)
-    entries = maps.legend(scale, values, lambda v: bound_text(metric, v, lang, decimals),
-                          no_value=t("coverage.no_value", lang))
+    scale, entries, empty = map_scale(table, metric, settings, lang)
 
     records = table.to_dict("records")
-    colours = {r["community"]: scale.rgba(r[metric], alpha) for r in records}
+    colours = {r["community"]: [*maps.fill_rgb(scale, r[metric], e), alpha] for r, e in zip(records, empty)}
     communities = [{"community": r["community"], "fill": colours[r["community"]], "tooltip": tooltip(r, lang)}
                    for r in records]
     largest = compounds["households_reached"].max() if not compounds.empty else None
@@ -166,8 +189,8 @@ def coverage_map(table: pd.DataFrame, compounds: pd.DataFrame, boundaries: dict,
     ranking_title = t("coverage.ranking", lang, metric=t(f"coverage.metric_{metric}", lang))
     ranking = charts.metric_ranking(
         labels=[r["community"] for r in records], values=values, title=ranking_title,
-        texts=[value_text(metric, v, lang) for v in values],
-        colours=[maps.LegendEntry("", scale.rgb(v), 0).hex for v in values],
+        texts=[t("coverage.no_data", lang) if e else value_text(metric, v, lang) for v, e in zip(values, empty)],
+        colours=[maps.LegendEntry("", maps.fill_rgb(scale, v, e), 0).hex for v, e in zip(values, empty)],
         height=max(height, 26 * len(records) + 40))
     return CoverageMap(deck, legend, ranking, ranking_title, scale, colours, unmapped, drawn)
 

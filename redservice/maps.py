@@ -28,6 +28,7 @@ REDS = [
     (239, 59, 44), (203, 24, 29), (165, 15, 21), (103, 0, 13),
 ]
 NO_VALUE = (205, 205, 205)  # neutral grey for a community whose figure cannot be computed
+NO_DATA = (236, 236, 236)  # paler grey for a community without a record in a period that has some
 FILL_ALPHA = 235
 FILL_ALPHA_BASEMAP = 170  # polygons let a configured basemap show through
 POINT_COLOUR = (255, 255, 255, 235)
@@ -165,17 +166,28 @@ def label_decimals(scale: Scale, factor: float = 1.0, most: int = 2) -> int:
     return decimals
 
 
-def legend(scale: Scale, values: Iterable, label: Callable[[float], str], no_value: str = fmt.DASH
-           ) -> list[LegendEntry]:
+def fill_rgb(scale: Scale, value, empty: bool = False) -> tuple[int, int, int]:
+    """A community's colour: pale grey without data (``empty``: no record in the period), grey
+    when its figure cannot be computed, else its class's red. Never the colour of 0 for no data."""
+    return NO_DATA if empty else scale.rgb(value)
+
+
+def legend(scale: Scale, values: Iterable, label: Callable[[float], str], no_value: str = fmt.DASH,
+           empty: Iterable[bool] | None = None, no_data: str = "无数据") -> list[LegendEntry]:
     """One entry per class ("lower–upper" written by ``label``) with the number of values in it,
-    light to dark, then a grey "—" entry when some value is missing."""
+    light to dark, then a grey "—" entry when some value is missing and a pale grey ``no_data``
+    entry for the values flagged ``empty`` (no record in the period; not counted in any class)."""
     values = list(values)
+    flags = list(empty) if empty is not None else [False] * len(values)
     counts = [0] * scale.classes
-    missing = 0
-    for v in values:
+    missing = sum(flags)
+    unknown = 0
+    for v, flag in zip(values, flags):
+        if flag:
+            continue
         i = scale.index(v)
         if i is None:
-            missing += 1
+            unknown += 1
         else:
             counts[i] += 1
     entries = []
@@ -183,8 +195,10 @@ def legend(scale: Scale, values: Iterable, label: Callable[[float], str], no_val
         lo, hi = scale.breaks[i], scale.breaks[i + 1]
         text = label(lo) if lo == hi else f"{label(lo)}–{label(hi)}"
         entries.append(LegendEntry(text, colour, counts[i]))
+    if unknown:
+        entries.append(LegendEntry(no_value, NO_VALUE, unknown))
     if missing:
-        entries.append(LegendEntry(no_value, NO_VALUE, missing))
+        entries.append(LegendEntry(no_data, NO_DATA, missing))
     return entries
 
 
@@ -271,6 +285,83 @@ def label_point(geometry: dict) -> list[float] | None:
     return None if best is None else [round(best[1], 6), round(best[2], 6)]
 
 
+# -- names placed clear of the compound dots ------------------------------------------------------
+LABEL_PX = 16  # the names' size in pixels (the TextLayer's get_size)
+LABEL_STEP_PX = 4  # the search grid for a name's place
+LABEL_REACH_PX = 60  # how far from the polygon's centroid a name may move
+
+
+def to_pixels(lon: float, lat: float, zoom: float) -> tuple[float, float]:
+    """Web Mercator world pixels at ``zoom`` (deck.gl: 512 pixels around the world at zoom 0)."""
+    size = 512 * 2 ** zoom
+    return (lon + 180) / 360 * size, _merc_y(lat) * size
+
+
+def from_pixels(x: float, y: float, zoom: float) -> list[float]:
+    size = 512 * 2 ** zoom
+    return [round(x / size * 360 - 180, 6), round(_inv_merc_y(y / size), 6)]
+
+
+def label_size(name: str) -> tuple[float, float]:
+    """Width and height in pixels of a drawn name with its white outline (over-estimated a little:
+    CJK characters a full em, others 0.62 em)."""
+    width = sum(LABEL_PX if ord(ch) > 0x2E80 else 0.62 * LABEL_PX for ch in str(name))
+    return width + 6, LABEL_PX + 6
+
+
+def _inside(x: float, y: float, ring: list[tuple[float, float]]) -> bool:
+    """Whether a point lies inside a ring (ray casting)."""
+    hit = False
+    for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1]):
+        if (y0 > y) != (y1 > y) and x < x0 + (y - y0) * (x1 - x0) / (y1 - y0):
+            hit = not hit
+    return hit
+
+
+def box_hits(cx: float, cy: float, w: float, h: float, dots: list[tuple[float, float, float]],
+             margin: float = 2.0) -> int:
+    """How many dots (x, y, radius in pixels) touch a w × h box centred on (cx, cy)."""
+    n = 0
+    for x, y, r in dots:
+        nx = min(max(x, cx - w / 2), cx + w / 2)
+        ny = min(max(y, cy - h / 2), cy + h / 2)
+        if (x - nx) ** 2 + (y - ny) ** 2 < (r + margin) ** 2:
+            n += 1
+    return n
+
+
+def place_label(name: str, geometry: dict, dots: list[tuple[float, float, float]], zoom: float
+                ) -> list[float] | None:
+    """Where a community's name goes: the place nearest its centroid (within ``LABEL_REACH_PX``)
+    where the name, inside the polygon, covers the fewest compound dots (``dots``: world pixels
+    and radius at ``zoom``) — none wherever there is room; the centroid when nothing is better."""
+    centre = label_point(geometry)
+    if centre is None:
+        return None
+    rings = [r for r in _rings(geometry) if len(r) >= 3]
+    ring = max(rings, key=lambda r: abs(_ring_area_centroid(r)[0]))
+    ring_px = [to_pixels(p[0], p[1], zoom) for p in ring]
+    cx, cy = to_pixels(centre[0], centre[1], zoom)
+    w, h = label_size(name)
+    near = [d for d in dots if abs(d[0] - cx) < LABEL_REACH_PX + w and abs(d[1] - cy) < LABEL_REACH_PX + h]
+    if box_hits(cx, cy, w, h, near) == 0:
+        return centre
+    steps = range(-LABEL_REACH_PX, LABEL_REACH_PX + 1, LABEL_STEP_PX)
+    best = None
+    for dx, dy in sorted(((dx, dy) for dx in steps for dy in steps), key=lambda d: d[0] ** 2 + d[1] ** 2):
+        x, y = cx + dx, cy + dy
+        hits = box_hits(x, y, w, h, near)
+        if best is not None and hits >= best[0]:
+            continue
+        corners = ((x - w / 2, y - h / 2), (x + w / 2, y - h / 2), (x - w / 2, y + h / 2), (x + w / 2, y + h / 2))
+        if not all(_inside(px, py, ring_px) for px, py in corners):
+            continue
+        best = (hits, x, y)
+        if hits == 0:
+            break
+    return centre if best is None else from_pixels(best[1], best[2], zoom)
+
+
 def bounds(features: list[dict]) -> tuple[float, float, float, float] | None:
     """(west, south, east, north) of the features' outer rings, or None."""
     xs: list[float] = []
@@ -342,11 +433,17 @@ def coverage_deck(boundaries: dict, communities: list[dict], compounds: list[dic
             "geometry": feature["geometry"],
             "properties": {"community": name, "fill_color": list(row["fill"]), "tooltip": row["tooltip"]},
         })
+    points = [c for c in (compounds or []) if not fmt.missing(c.get("lon")) and not fmt.missing(c.get("lat"))]
+    view = fit_view(bounds(features), width=width, height=height)
+    # each name where it covers no compound dot (dots and names keep their pixel sizes at any zoom:
+    # placed for the zoom the map opens at)
+    dots = [(*to_pixels(float(p["lon"]), float(p["lat"]), view["zoom"]), float(p["radius"]) + 1) for p in points]
     labels = []
     for feature in features:
-        point = label_point(feature["geometry"])
+        name = feature["properties"]["community"]
+        point = place_label(name, feature["geometry"], dots, view["zoom"])
         if point is not None:
-            labels.append({"name": feature["properties"]["community"], "position": point})
+            labels.append({"name": name, "position": point})
 
     layers = [
         pdk.Layer(
@@ -378,7 +475,6 @@ def coverage_deck(boundaries: dict, communities: list[dict], compounds: list[dic
             line_width_units=pdk.types.String("pixels"),
             pickable=False,
         ))
-    points = [c for c in (compounds or []) if not fmt.missing(c.get("lon")) and not fmt.missing(c.get("lat"))]
     if points:
         layers.append(pdk.Layer(
             "ScatterplotLayer",
@@ -408,7 +504,7 @@ def coverage_deck(boundaries: dict, communities: list[dict], compounds: list[dic
             character_set=pdk.types.String("".join(character_set(label["name"] for label in labels))),
             font_family=pdk.types.String(FONT),
             font_weight=600,
-            get_size=16,
+            get_size=LABEL_PX,
             size_units=pdk.types.String("pixels"),
             get_color=list(_hex_rgb(INK)) + [255],
             get_text_anchor=pdk.types.String("middle"),
@@ -417,8 +513,8 @@ def coverage_deck(boundaries: dict, communities: list[dict], compounds: list[dic
             outline_width=10,
             outline_color=[255, 255, 255, 240],
             pickable=False,
+            parameters={"depthTest": False},  # names over the dots, in drawing order
         ))
-    view = fit_view(bounds(features), width=width, height=height)
     deck_args = {}
     if map_style:
         deck_args["map_style"] = map_style

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from redservice import access, briefing, config, export, fmt, metrics
+from redservice import access, briefing, charts, config, doors, export, fmt, metrics
 from redservice.filters import (
     COMPARES,
     DEFAULT_COMPARE,
@@ -395,15 +395,77 @@ def download_excel(ctx: Context, df: pd.DataFrame, title: str, columns: dict[str
 
 
 def plotly(fig, filename: str, key: str | None = None, on_select="ignore"):
-    """Show a Plotly figure; its camera button downloads a crisp PNG named for the chart.
+    """Show a Plotly figure; its camera button downloads a crisp PNG named for the chart; Plotly's
+    own texts in the page's language (charts.plotly_locale).
     ``on_select`` ("rerun" or a callback) makes a click on a point or bar select it."""
     extra = {} if on_select == "ignore" else {"on_select": on_select, "selection_mode": "points"}
+    lang = st.session_state[CTX_KEY].lang if CTX_KEY in st.session_state else DEFAULT_LANG
     return st.plotly_chart(
         fig, width="stretch", theme=None, key=key,
         config={"displaylogo": False,
-                "toImageButtonOptions": {"format": "png", "scale": 2, "filename": filename}},
+                "toImageButtonOptions": {"format": "png", "scale": 2, "filename": filename},
+                **charts.plotly_locale(lang)},
         **extra,
     )
+
+
+DOOR = "_chart_door"  # session state: (page file, URL parameters) a chart click asked to open
+
+
+def chart_door(base: str, follow, names) -> tuple[str, object]:
+    """A chart whose bars are doors: (widget key, on_select callback) for ``plotly``. A click on a
+    bar labelled with one of ``names`` calls ``follow(label)``, e.g. ``open_community``. The key
+    changes after each click, so the chart comes back without a bar left selected."""
+    counter = f"_{base}_clicks"
+    key = f"{base}_{st.session_state.get(counter, 0)}"
+
+    def on_select() -> None:
+        label = doors.picked(charts.picked_label(st.session_state[key].selection), list(names))
+        st.session_state[counter] = st.session_state.get(counter, 0) + 1
+        if label is not None:
+            follow(label)
+
+    return key, on_select
+
+
+def _params() -> dict[str, list[str]]:
+    return {k: st.query_params.get_all(k) for k in st.query_params}
+
+
+def open_community(name: str) -> None:
+    """(A chart's callback) open the community's drill-down on 社区覆盖."""
+    st.session_state[DOOR] = doors.community_view(name, _params())
+
+
+def open_unit(name: str) -> None:
+    """(A chart's callback) open the unit's drill-down on 单位与支部."""
+    st.session_state[DOOR] = doors.unit_view(name, _params())
+
+
+def filter_to(key: str):
+    """(A chart's follow) set the filter bar's ``key`` (category, form …) to the clicked label: the
+    filter, bound to the URL, then holds on every page until cleared in the sidebar."""
+    def follow(name: str) -> None:
+        st.session_state[key] = [name]
+    return follow
+
+
+def follow_door() -> None:
+    """In the entry script, before the page runs: switch to the page a chart click asked for, its
+    drill-down chosen and the tab it names opened (the widgets' state set here: a URL value alone
+    does not reach a widget that ran before in this session)."""
+    target = st.session_state.pop(DOOR, None)
+    if target is not None:
+        page, params = target
+        if page == doors.UNITS_PAGE and "tab" in params:  # url_tabs keeps the tab's label in the state
+            st.session_state[UNITS_TAB] = t(f"units.tab_{params['tab'][0]}", st.session_state.get("lang", DEFAULT_LANG))
+        for key in (doors.UNIT_DRILL, doors.COMMUNITY_DRILL):
+            if key in params:
+                st.session_state[key] = params[key][0]
+        st.switch_page(page, query_params=params)
+
+
+UNITS_TAB = "units_tab"  # 单位与支部: the open tab, in Session State
 
 
 def url_tabs(labels: dict[str, str], key: str, param: str = "tab"):

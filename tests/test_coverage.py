@@ -333,9 +333,10 @@ def test_quantile_scale_from_the_settings(other_store):
     compounds = other_store.query("coverage_compounds", q1(), community=None)
     view = coverage.coverage_map(table, compounds, boundaries(), "hours", "zh",
                                  {"coverage": {"scale": "quantile", "bins": 3}})
-    # hours: 7.5 (青山), 1.0 (绿水), 0.5 (长安), 0 × 12: every tercile boundary is 0 but the top
-    assert view.scale.breaks == (0.0, 7.5)
-    assert "0–7.5" in view.legend_html and "15个" in view.legend_html
+    # hours: 7.5 (青山), 1.0 (绿水), 0.5 (长安); the 12 communities without a record are 无数据, not
+    # 0 hours in the lowest tercile (which would make every tercile boundary 0 but the top)
+    assert view.scale.breaks[0] == 0.5 and view.scale.breaks[-1] == 7.5 and len(view.scale.breaks) == 4
+    assert "无数据" in view.legend_html and "12个" in view.legend_html
 
 
 def test_every_rate_column_can_show_a_dash():
@@ -388,13 +389,14 @@ def test_second_county_renders_with_its_colours(tmp_path, monkeypatch):
     assert not at.exception
     fills = _fills(_deck(at))
     assert set(fills) == set(NAMES)
-    # coverage 0.04 (青山), 1/110 (绿水), 0 elsewhere, none for 兰亭: classes 0–1–2–3–4 % in four reds
+    # coverage 0.04 (青山), 1/110 (绿水), 0 for 长安 (a record, no household reached): classes
+    # 0–1–2–3–4 % in four reds; the 12 others have no record in the period: pale grey 无数据, not 0 %
     assert fills["青山社区"] == [*maps.REDS[8], maps.FILL_ALPHA]
     assert fills["绿水社区"] == [*maps.REDS[1], maps.FILL_ALPHA]
     assert fills["长安社区"] == [*maps.REDS[1], maps.FILL_ALPHA]
-    assert fills["兰亭社区"] == [*maps.NO_VALUE, maps.FILL_ALPHA]
+    assert fills["兰亭社区"] == fills["金沙社区"] == [*maps.NO_DATA, maps.FILL_ALPHA]
     legend = at.get("html")[0].proto.body
-    assert "3%–4%" in legend and "—（未填总户数）" in legend and "13个" in legend
+    assert "3%–4%" in legend and "无数据" in legend and "12个" in legend
 
     at.selectbox(key="drill").set_value("兰亭社区").run()
     assert not at.exception
@@ -423,7 +425,9 @@ def test_metric_and_community_from_the_url_in_english(tmp_path, monkeypatch):
     assert "Volunteer hours" in at.get("html")[0].proto.body
     fills = _fills(_deck(at))
     assert fills["青山社区"] == [*maps.REDS[8], maps.FILL_ALPHA]  # 7.5 hours, the most
-    assert fills["兰亭社区"] == [*maps.REDS[1], maps.FILL_ALPHA]  # hours need no household total
+    assert fills["长安社区"] == [*maps.REDS[1], maps.FILL_ALPHA]  # 0.5 hours
+    assert fills["兰亭社区"] == [*maps.NO_DATA, maps.FILL_ALPHA]  # no record in the period: "No data"
+    assert "No data" in at.get("html")[0].proto.body
     assert {m.label: m.value for m in at.metric}["Volunteer hours"] == "7.5 hours"
 
 
@@ -442,3 +446,69 @@ def test_small_county_without_boundaries_lists_every_community(tmp_path, monkeyp
     assert any("A社区、B社区、C社区" in i.value for i in at.info)
     table = at.dataframe[-1].value
     assert table["community"].tolist() == ["A社区", "B社区", "C社区"]
+
+
+def test_no_data_is_grey_and_outside_the_classes():
+    """A community without a record in a period that has data: pale grey, counted under 无数据, and
+    left out of the classes (its 0 would pull the scale down); a figure that cannot be computed
+    (no household total) stays the darker grey "—"; 报到党员数 (a count at the period's end) keeps 0."""
+    table = pd.DataFrame([
+        {"community": "甲社区", "households_total": 100.0, "members": 5, "hours": 30.0, "persons": 9, "records": 6,
+         "households_reached": 20, "coverage": 0.2, "hours_per_100": 30.0, "open_wishes": 0},
+        {"community": "乙社区", "households_total": 100.0, "members": 0, "hours": 0.0, "persons": 0, "records": 0,
+         "households_reached": 0, "coverage": 0.0, "hours_per_100": 0.0, "open_wishes": 0},
+        {"community": "丙社区", "households_total": None, "members": 2, "hours": 4.0, "persons": 2, "records": 1,
+         "households_reached": 1, "coverage": None, "hours_per_100": None, "open_wishes": 0},
+    ])
+    assert coverage.no_data(table, "coverage") == [False, True, False]
+    assert coverage.no_data(table, "members") == [False, False, False]
+    scale, entries, empty = coverage.map_scale(table, "coverage", {"coverage": {}}, "zh")
+    assert scale.breaks[0] == 0.0 and scale.breaks[-1] == pytest.approx(0.2)
+    colours = [maps.fill_rgb(scale, v, e) for v, e in zip(table["coverage"], empty)]
+    assert colours[0] == scale.colours[-1] and colours[1] == maps.NO_DATA and colours[2] == maps.NO_VALUE
+    assert maps.NO_DATA not in scale.colours and maps.NO_DATA != maps.NO_VALUE
+    assert [(e.label, e.count) for e in entries][-2:] == [("—（未填总户数）", 1), ("无数据", 1)]
+    assert sum(e.count for e in entries) == 3
+    _, entries_en, _ = coverage.map_scale(table, "hours", {"coverage": {}}, "en")
+    assert entries_en[-1].label == "No data" and entries_en[-1].rgb == maps.NO_DATA
+    # the briefing's map uses the same classes and greys
+    from redservice import briefing_figure
+    assert briefing_figure.coverage_scale(table, {"coverage": {}}, "zh", "coverage")[2] == [False, True, False]
+
+
+def test_the_ranking_says_no_data_in_grey():
+    table = coverage.community_table(pd.DataFrame([
+        {"community": "甲社区", "households_total": 100, "members": 5, "hours": 30.0, "persons": 9, "records": 6,
+         "households_reached": 20, "coverage": 0.2, "open_wishes": 0},
+        {"community": "乙社区", "households_total": 100, "members": 0, "hours": 0.0, "persons": 0, "records": 0,
+         "households_reached": 0, "coverage": 0.0, "open_wishes": 0}]))
+    compounds = pd.DataFrame(columns=["community", "compound", "households_total", "lon", "lat",
+                                      "households_reached", "hours", "persons", "records", "coverage"])
+    view = coverage.coverage_map(table, compounds, boundaries(["甲社区", "乙社区"]), "hours", "zh", {"coverage": {}})
+    bar = view.ranking.data[0]
+    texts = dict(zip(bar.y, bar.text))
+    assert texts["乙社区"] == "无数据" and texts["甲社区"].endswith("小时")
+    assert view.colours["乙社区"][:3] == list(maps.NO_DATA)
+
+
+def test_community_names_are_placed_clear_of_the_compound_dots(demo_store):
+    """On the demo county's map as it opens (its zoom), no compound dot touches a community's name
+    (the names were drawn on the centroids, under dots: 槐荫, 文昌 …)."""
+    table = coverage.community_table(demo_store.query("community_summary", q1()))
+    compounds = demo_store.query("coverage_compounds", q1(), community=None)
+    view = coverage.coverage_map(table, compounds, demo_store.boundaries(), "coverage", "zh", {"coverage": {}})
+    spec = _spec(view.deck)
+    zoom = spec["initialViewState"]["zoom"]
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    dots = [(*maps.to_pixels(*d["position"], zoom), d["radius"] + 1) for d in layers["compounds"]["data"]]
+    labels = layers["labels"]["data"]
+    assert len(labels) == 12
+    covered = [label["name"] for label in labels
+               if maps.box_hits(*maps.to_pixels(*label["position"], zoom), *maps.label_size(label["name"]), dots)]
+    assert not covered, covered
+    # each name stays inside its community
+    shapes = {f["properties"]["community"]: f["geometry"] for f in layers["communities"]["data"]["features"]}
+    for label in labels:
+        ring = maps._rings(shapes[label["name"]])[0]
+        assert maps._inside(*label["position"], [tuple(p[:2]) for p in ring]), label
+    assert layers["labels"]["parameters"] == {"depthTest": False}  # drawn over anything left
