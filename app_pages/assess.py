@@ -61,7 +61,8 @@ for col, (key, value) in zip(st.columns(len(cards)), cards):
         st.metric(T(f"assess.card.{key}"), value, help=T(f"assess.card.{key}_help"), border=True)
 
 tab_units, tab_members, tab_grades, tab_reminders, tab_pending, tab_feedback = ui.url_tabs(
-    {code: T(f"assess.tab_{code}") for code in ("units", "members", "grades", "reminders", "pending", "feedback")},
+    {code: T(f"assess.tab_{code}", evaluate=assess.mechanism(ctx.settings, "evaluate"))
+     for code in ("units", "members", "grades", "reminders", "pending", "feedback")},
     "assess_tab")
 
 # -- 单位考核 ---------------------------------------------------------------------------------

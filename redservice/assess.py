@@ -49,6 +49,14 @@ def targets(settings: dict) -> dict:
     return out
 
 
+MECHANISMS = {"report": "双报到", "serve": "双服务", "pair": "双包联", "evaluate": "双评价"}
+
+
+def mechanism(settings: dict, key: str) -> str:
+    """The configured name of one of the programme's mechanisms ([programme] mechanisms)."""
+    return str(settings.get("programme", {}).get("mechanisms", {}).get(key) or MECHANISMS[key])
+
+
 def grades(settings: dict) -> list[str]:
     return list(settings.get("evaluation", {}).get("grades", DEFAULT_GRADES))
 

@@ -194,6 +194,14 @@ def cover_rows(a: Assessment, unit: str, lang: str = "zh") -> list[tuple[str, st
     acts = over.get("activities_per_year", tg["activities_per_year"])
     contacts = over.get("contacts_per_quarter", tg["contacts_per_quarter"])
     completion_key = "assess.col.completion_final" if a.final else "assess.col.completion"
+
+    def under(key: str, label: str) -> str:  # "双报到：报到率" — the county's names of its mechanisms
+        return t("feedback.cover.under", lang, mechanism=assess.mechanism(a.settings, key), label=label)
+
+    members = a.members_of(unit)
+    graded = members[members["grade"].notna()].groupby("grade").size()
+    joiner = "、" if lang == "zh" else ", "
+    grade_text = joiner.join(f"{g}{int(graded[g])}" for g in assess.grades(a.settings) if g in graded.index)
     lines = [
         (t("assess.col.unit", lang), unit),
         (t("feedback.cover.as_of", lang), fmt.date(a.as_of, lang)),
@@ -201,14 +209,17 @@ def cover_rows(a: Assessment, unit: str, lang: str = "zh") -> list[tuple[str, st
                                               activities=acts, contacts=contacts)),
         (t("assess.col.on_roster", lang), str(int(u["on_roster"]))),
         (t("assess.col.reported", lang), str(int(u["reported"]))),
-        (t("assess.col.reporting_rate", lang), t("feedback.cover.against", lang,
-                                                 value=fmt.percent(u["reporting_rate"], lang),
-                                                 threshold=fmt.percent(tg["unit_reporting_rate_min"], lang, trim=True))),
-        (t(completion_key, lang), t("feedback.cover.against", lang, value=fmt.percent(u["completion_rate"], lang),
-                                    threshold=fmt.percent(tg["unit_completion_rate_min"], lang, trim=True))),
+        (under("report", t("assess.col.reporting_rate", lang)),
+         t("feedback.cover.against", lang, value=fmt.percent(u["reporting_rate"], lang),
+           threshold=fmt.percent(tg["unit_reporting_rate_min"], lang, trim=True))),
+        (under("serve", t(completion_key, lang)),
+         t("feedback.cover.against", lang, value=fmt.percent(u["completion_rate"], lang),
+           threshold=fmt.percent(tg["unit_completion_rate_min"], lang, trim=True))),
     ]
     for status in assess.STATUSES:
         lines.append((assess.status_label(status, lang), str(int(u[status]))))
+    lines.append((under("evaluate", t("feedback.cover.grades", lang)),
+                  grade_text or t("feedback.cover.grades_none", lang)))
     lines.append((t("assess.col.flags", lang),
                   "；".join(assess.flag_text(f, lang) for f in u["flags"]) or t("feedback.cover.no_flag", lang)))
     return lines

@@ -296,7 +296,8 @@ def test_feedback_workbooks(tmp_path):
     assert book.sheetnames == ["封面", "党员明细"]
     cover = {r[0]: r[1] for r in book["封面"].iter_rows(min_row=3, values_only=True) if r[0]}
     assert cover["名册党员"] == "2" and cover["已报到"] == "1"
-    assert cover["报到率"] == "50.0%（考核线95%）"
+    assert cover["双报到：报到率"] == "50.0%（考核线95%）"
+    assert cover["双评价：社区评价"] == "尚未评价"
     sheet = list(book["党员明细"].iter_rows(min_row=2, values_only=True))
     header, body = sheet[0], sheet[1:]
     assert len(body) == 2  # the reported member and the one who should have reported
