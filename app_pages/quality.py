@@ -10,11 +10,9 @@ from redservice import fmt, quality, ui
 
 ctx = ui.context()
 bound = quality.params(ctx.settings)
-rules = ctx.query("quality_rules", **bound)
+page = quality.parts(ctx.query("quality_page", **bound))  # one computation of the flags
+rules, units, communities, flagged = page["rule"], page["unit"], page["community"], page["record"]
 before = ctx.query("quality_rules", filters=ctx.filters.previous(), **bound)
-units = ctx.query("quality_rates", q_group="unit", **bound)
-communities = ctx.query("quality_rates", q_group="community", **bound)
-flagged = ctx.query("quality_flagged", **bound)
 
 checked = int(units["records"].sum()) if not units.empty else 0
 n_flagged = len(flagged)

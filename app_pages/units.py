@@ -17,7 +17,7 @@ median = scorecard.median_hours_per_member(
 units = scorecard.unit_scorecard(ctx.query("unit_scorecard"),
                                  scorecard.part(ctx.query("unit_points", **rules.query("unit")), "rows"),
                                  th, median, ctx.lang, end)
-units = scorecard.with_flag_rate(units, ctx.query("quality_rates", q_group="unit", **quality.params(ctx.settings)))
+units = scorecard.with_flag_rate(units, quality.parts(ctx.query("quality_page", **quality.params(ctx.settings)))["unit"])
 head = scorecard.summary(units, ctx.query("inactive_count").iloc[0]["inactive"], median)
 
 # -- headline tiles -------------------------------------------------------------------------

@@ -105,9 +105,35 @@ def rules_frame(current: pd.DataFrame, previous: pd.DataFrame, settings: dict, l
     return pd.DataFrame(rows)
 
 
+PART_COLUMNS = {
+    "rule": ["rule", "ord", "count", "records", "applicable"],
+    "unit": ["name", "records", "flagged", "rate"],
+    "community": ["name", "records", "flagged", "rate"],
+    "record": ["record_id", "date", "member_name", "member_id", "unit", "branch", "community", "category", "hours",
+               "content", "activity_id", "origin", "entered_on", "review_status", "rules"],
+}
+
+
+def parts(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """queries/quality_page.sql split into its parts: 'rule' (rule, ord, count, records,
+    applicable), 'unit' and 'community' (name, records, flagged, rate) and 'record' (the flagged
+    records, with the member's name as ``name``)."""
+    out = {}
+    for part, columns in PART_COLUMNS.items():
+        rows = df[df["part"] == part][columns].reset_index(drop=True)
+        if part == "rule":
+            rows = rows.astype({"ord": int, "count": int, "records": int, "applicable": bool})
+        elif part in ("unit", "community"):
+            rows = rows.astype({"records": int, "flagged": int, "rate": float})
+        else:
+            rows = rows.rename(columns={"member_name": "name"})
+        out[part] = rows
+    return out
+
+
 def rates_frame(df: pd.DataFrame, key: str, lang: str) -> pd.DataFrame:
-    """Per unit or community (quality_rates.sql): records, flagged records and the flag rate (one
-    decimal, as 12.3%)."""
+    """Per unit or community (part 'unit' / 'community' of quality_page.sql): records, flagged
+    records and the flag rate (one decimal, as 12.3%)."""
     label = t(f"quality.col.{key}", lang)
     return pd.DataFrame({
         label: df["name"].fillna("—"),
@@ -137,10 +163,8 @@ def flagged_frame(df: pd.DataFrame, lang: str, show_names: bool) -> pd.DataFrame
 def report(store, filters, scope, settings: dict) -> dict:
     """What ``python -m redservice quality --json`` prints: the rules' counts, the units' rates and
     the flagged records (from the same SQL files as the page)."""
-    bound = params(settings)
-    rules = store.query("quality_rules", filters, scope, **bound)
-    units = store.query("quality_rates", filters, scope, q_group="unit", **bound)
-    flagged = store.query("quality_flagged", filters, scope, **bound)
+    page = parts(store.query("quality_page", filters, scope, **params(settings)))
+    rules, units, flagged = page["rule"], page["unit"], page["record"]
     return {
         "period": {"start": filters.start.isoformat(), "end": filters.end.isoformat()},
         "rules": {r["rule"]: {"count": int(r["count"]) if r["applicable"] else None,

@@ -165,7 +165,7 @@ def unit_scorecard(units: pd.DataFrame, points: pd.DataFrame, th: Thresholds, me
 
 
 def with_flag_rate(units: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard with each unit's 数据质量 flag rate (quality_rates.sql by unit: flagged ÷ checked
+    """The scorecard with each unit's 数据质量 flag rate (quality_page.sql's part 'unit': flagged ÷ checked
     records of the period); empty for a unit with no checked record."""
     rates = rates[["name", "rate"]].rename(columns={"name": "unit", "rate": "flag_rate"})
     return units.merge(rates, on="unit", how="left")

@@ -311,7 +311,7 @@ def exclusion_key(rules: dict) -> str:
 
 def _excluded(directory: Path, fp: str, rules: dict) -> tuple[list[str], list[str]] | None:
     """With [quality] count_flagged = false: the records the excluding rules flag over all the
-    records (built once in memory without exclusion, then asked queries/quality_flagged.sql)."""
+    records (built once in memory without exclusion, then asked queries/quality_page.sql)."""
     if rules.get("quality") is None:
         return None
     from redservice import quality
@@ -328,14 +328,13 @@ def _excluded(directory: Path, fp: str, rules: dict) -> tuple[list[str], list[st
         available = {**dict(zip(MAXIMA, row)), **rules["quality"], "start": span[0], "end": span[1],
                      "rollups": False, "scope_units": None, "scope_communities": None,
                      **dict.fromkeys(("units", "branches", "communities", "categories", "forms"))}
-        sql = compose("quality_flagged")
+        sql = f"SELECT record_id, review_status, rules FROM ({compose('quality_page')}) q WHERE part = 'record'"
         flagged = probe.execute(sql, {p: available[p] for p in _parameters(sql)}).fetchall()
     finally:
         probe.close()
     ids, codes = [], []
     counted = set(rules.get("counted", DEFAULT_COUNTED))
-    for record in flagged:  # quality_flagged.sql: record_id first, then …, review_status, rules
-        record_id, status, rules_broken = record[0], record[-2], record[-1]
+    for record_id, status, rules_broken in flagged:
         kept = [r for r in rules_broken.split(",") if r in quality.EXCLUDING]
         if kept and (status is None or status in counted):  # a pending record counts nowhere anyway
             ids.append(record_id)

@@ -103,12 +103,21 @@ def test_each_rule_counts_what_was_worked_out_by_hand(directory):
     assert rules["applicable"].all()
 
 
+def page(directory, filters=None) -> dict:
+    return quality.parts(run(directory, "quality_page", filters))
+
+
+def test_the_page_query_agrees_with_the_rules_query(directory):
+    got = page(directory)["rule"]
+    assert got.equals(run(directory, "quality_rules").astype(got.dtypes.to_dict()))
+
+
 def test_flagged_records_and_unit_rates(directory):
-    flagged = run(directory, "quality_flagged").set_index("record_id")
+    flagged = page(directory)["record"].set_index("record_id")
     assert set(flagged.loc[["d2", "d3"], "rules"]) == {"duplicate"} and "d1" not in flagged.index
     assert "d4" not in flagged.index  # a returned record is not checked
-    units = run(directory, "quality_rates", q_group="unit").set_index("name")
-    communities = run(directory, "quality_rates", q_group="community").set_index("name")
+    units = page(directory)["unit"].set_index("name")
+    communities = page(directory)["community"].set_index("name")
     assert communities["records"].sum() == 92 and communities.loc["B社区", "flagged"] == 4  # the sign-ins
     # U1: 79 records; flagged: the 42 back-filled (the 20 bulk among them), 4 sign-ins, 4 for H1
     assert (units.loc["U1", "records"], units.loc["U1", "flagged"]) == (79, 50)
