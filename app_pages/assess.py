@@ -104,6 +104,12 @@ with tab_members:
             st.markdown(fmt.md_escape(T("assess.profile_grade", grade=row["grade"], community=row["grade_community"],
                                         comment=row["grade_comment"] or "") if isinstance(row["grade"], str)
                                       else T("assess.profile_no_grade")))
+            points = a.points_of(unit)
+            mine = points[points["member_id"] == who]["points"]
+            st.markdown(T("assess.profile_points", points=fmt.number(float(mine.iloc[0]) if len(mine) else 0.0,
+                                                                    ctx.lang, 1),
+                          hours=fmt.number(row["hours"], ctx.lang, 1), activities=int(row["activities"]),
+                          days=int(row["contact_days"]), status=assess.status_label(row["status"], ctx.lang)))
             records = ctx.query("assess_profile", member_id=who, **assess.params(ctx.settings, year, as_of))
             if records.empty:
                 st.info(T("assess.profile_none", date=fmt.date(as_of, ctx.lang)))

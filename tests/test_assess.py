@@ -365,6 +365,11 @@ def test_overview_says_what_is_not_counted_and_assess_page_runs():
         at.session_state["assess_tab"] = label
         at.run()
         assert not at.exception, label
+    # a member's 年度表现档案: the year's figures in a line and every approved record in a table
+    at = run_app(page="app_pages/assess.py", query_params={"tab": "members"})
+    at.selectbox(key="assess_member").select_index(1).run()
+    assert any(m.value.startswith("年内截至目前：服务") and "红色积分" in m.value for m in at.markdown)
+    assert "年度表现档案" in at.subheader[-1].value
     # a year without data is said so, not shown as zeros
     at = run_app(page="app_pages/assess.py", query_params={"period": "custom", "start": "2023-01-01",
                                                           "end": "2023-12-31"})
