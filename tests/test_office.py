@@ -220,15 +220,7 @@ def test_english_files(tmp_path):
     assert "Headline figures" in pptx_text(deck)
 
 
-ACCESS = """
-[users."zhang@example.cn"]
-role = "unit"
-units = ["县住建局"]
-
-[users."wang@example.cn"]
-role = "community"
-communities = ["北城社区"]
-"""
+from test_access import ACCESS  # zhang: 县住建局's unit role, wang: 北城社区's community role
 
 
 @pytest.mark.parametrize("email, scope", [
