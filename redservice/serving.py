@@ -415,6 +415,21 @@ def available_memory_mb() -> int:
     return machine_memory_mb() if free is None else free
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM, MB). Unlike ``ru_maxrss`` it starts afresh at
+    exec: a child started by a large parent reports its own peak, not the parent's."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
 def parse_size_mb(value, total_mb: int | None = None) -> int:
     """"50%" (of the machine's memory), "2GB", "512MB", "1.5GiB" or a number of MB → MB."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -500,6 +515,8 @@ def _build(directory: Path, rules: dict, limits: BuildLimits, budget_mb: int) ->
     fd, tmp = tempfile.mkstemp(prefix=".serving.", suffix=".tmp", dir=directory)
     os.close(fd)
     os.unlink(tmp)  # DuckDB creates the file itself
+    if limits.temp_directory:
+        Path(limits.temp_directory).mkdir(parents=True, exist_ok=True)
     spill = Path(limits.temp_directory or directory) / (Path(tmp).name + ".spill")
     threads = limits.threads or max(1, min(os.cpu_count() or 1, budget_mb // MB_PER_THREAD))
     try:
