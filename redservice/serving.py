@@ -253,9 +253,13 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
         ("compound_households",
          _local_ids("household_base", ("community", "compound"), "household", "compound_hh"), ""),
         ("unit_households", _local_ids("household_base", ("unit",), "household", "unit_hh"), ""),
+        # unit_hh_prev as red_prev: the window over the columns it needs; only the few rows with a
+        # previous date are joined back, on (record, household), which the importer keeps unique
         ("household_facts",
-         "SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, "
-         "LAG(h.date) OVER (PARTITION BY h.uid, h.household ORDER BY h.date) AS unit_hh_prev FROM household_base h "
+         "SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, l.unit_hh_prev FROM household_base h "
+         "LEFT JOIN (SELECT * FROM (SELECT rkey, household, LAG(date) OVER (PARTITION BY uid, household "
+         "ORDER BY date) AS unit_hh_prev FROM household_base) WHERE unit_hh_prev IS NOT NULL) l "
+         "ON l.rkey = h.rkey AND l.household = h.household "
          "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM h.cid AND c.household = h.household "
          "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM h.community "
          "AND p.compound IS NOT DISTINCT FROM h.compound AND p.household = h.household "
@@ -352,7 +356,7 @@ def points_rules_of(store_dir: str | Path | None = None) -> dict:
 NEED_BASE_MB = 96
 NEED_MB_PER_MILLION_ROWS = 80
 MIN_SHARE = 0.6
-MB_PER_THREAD = 128  # a thread is given to DuckDB for at least this much of the budget
+MB_PER_THREAD = 256  # a thread is given to DuckDB for at least this much of the budget
 # The tables copied from the record files as they are keep the files' order; every other table is
 # sorted by its ORDER BY (kept with preserve_insertion_order off) or read in no particular order.
 AS_FILED = ("communities", "compounds", "units", "branches", "evaluations", "wishes")
