@@ -254,11 +254,12 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          _local_ids("household_base", ("community", "compound"), "household", "compound_hh"), ""),
         ("unit_households", _local_ids("household_base", ("unit",), "household", "unit_hh"), ""),
         # unit_hh_prev as red_prev: the window over the columns it needs; only the few rows with a
-        # previous date are joined back, on (record, household), which the importer keeps unique
+        # previous date are joined back, on (record, household), which the importer keeps unique.
+        # Rows of one unit, household and date get the same dates in any order; rkey fixes which.
         ("household_facts",
          "SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, l.unit_hh_prev FROM household_base h "
          "LEFT JOIN (SELECT * FROM (SELECT rkey, household, LAG(date) OVER (PARTITION BY uid, household "
-         "ORDER BY date) AS unit_hh_prev FROM household_base) WHERE unit_hh_prev IS NOT NULL) l "
+         "ORDER BY date, rkey) AS unit_hh_prev FROM household_base) WHERE unit_hh_prev IS NOT NULL) l "
          "ON l.rkey = h.rkey AND l.household = h.household "
          "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM h.cid AND c.household = h.household "
          "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM h.community "
@@ -349,10 +350,10 @@ def points_rules_of(store_dir: str | Path | None = None) -> dict:
 
 # -- the build's memory ------------------------------------------------------------------------------------
 # What building the copy needs in DuckDB's buffer pool, in MB: a base and a share per million rows of
-# services and service_households (measured at 1 M records, 2.85 M rows, on 2 threads: it fails
-# below about 200 MB and is as fast as unbounded from about 300 MB; see docs/benchmarks.md). The
-# build starts with this budget and, if DuckDB still runs out, retries with twice as much up to the
-# configured limit; it refuses to start below MIN_SHARE of it.
+# services and service_households (at 1 M records, 2.85 M rows, the build fits in 324 MB on one
+# thread and needs about 400 MB on two; the demo's 50 k rows fit in 64 MB on one; see
+# docs/benchmarks.md). The build starts with this budget and, if DuckDB still runs out, retries with
+# twice as much up to the configured limit; it refuses to start below MIN_SHARE of it.
 NEED_BASE_MB = 96
 NEED_MB_PER_MILLION_ROWS = 80
 MIN_SHARE = 0.6
