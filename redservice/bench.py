@@ -9,9 +9,15 @@ For each size it
    file);
 3. times the set directly on a fresh ``Store`` (no Streamlit cache): cold = opening the store and
    the first run of the set; warm = the set re-run with the filters changed (another unit, another
-   period), median over repeated runs; peak memory in a subprocess of its own per size;
+   period), median over repeated runs;
 4. times the same figures with plain pandas — the records loaded once with ``read_parquet``, then
    filtered and grouped on each interaction, exact ``nunique`` included — as the baseline.
+
+Every measured phase runs in a fresh process of its own, started from the small parent that only
+orchestrates: building the store's records, building the serving copy (``python -m redservice
+build``, timed every run), recording the pages, and each engine's queries. Peak memory is that
+process's ``VmHWM`` (``serving.peak_rss_mb``), not ``ru_maxrss``, which survives exec and would report
+the parent's peak.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ import json
 import math
 import os
 import pickle
-import resource
 import statistics
 import subprocess
 import sys
@@ -75,9 +80,11 @@ def store_dir(rows: int, build_dir: Path = BUILD_DIR) -> Path:
     return Path(build_dir) / "stores" / f"rows-{rows}"
 
 
-def generate(rows: int, out: Path, source: Path = DEMO_DIR, threads: int | None = None) -> dict:
+def generate(rows: int, out: Path, source: Path = DEMO_DIR, threads: int | None = None, serve: bool = True) -> dict:
     """Write a store of exactly ``rows`` service records built from the demo county; reuse the one
-    already at ``out`` when it has the same shape. Returns its stamp (rows, counties, …)."""
+    already at ``out`` when it has the same shape. Returns its stamp (rows, counties, …). ``serve``:
+    refresh its serving copy too when it is missing or stale (the bench builds it in a process of
+    its own instead)."""
     out = Path(out)
     source = Path(source)
     con = duckdb.connect(":memory:")
@@ -107,7 +114,7 @@ def generate(rows: int, out: Path, source: Path = DEMO_DIR, threads: int | None 
         }
         (out / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         stamp_path.write_text(json.dumps(stamp, ensure_ascii=False), encoding="utf-8")
-    if not serving.is_fresh(out):  # as an import would: the serving copy follows the records
+    if serve and not serving.is_fresh(out):  # as an import would: the serving copy follows the records
         serving.refresh(out)
     return stamp
 
@@ -345,7 +352,7 @@ def _run_set(engine, calls: list[Call], each: list | None = None) -> tuple[float
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+    return serving.peak_rss_mb()
 
 
 def measure(engine_name: str, store: Path, recorded: dict, units: list[str], runs: int,
@@ -475,7 +482,7 @@ def _p50(values: list[float]) -> float | None:
 
 
 def _child(mode: str, spec: dict, workdir: Path) -> dict:
-    """Run ``mode`` (record / measure) in a fresh Python process; its output goes to stderr."""
+    """Run ``mode`` (generate / record / measure) in a fresh Python process; its output goes to stderr."""
     tag = f"{mode}-{spec.get('engine', 'app')}"
     spec_path, out_path = workdir / f"{tag}.spec.json", workdir / f"{tag}.out.json"
     spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
@@ -489,11 +496,15 @@ def bench_size(rows: int, build_dir: Path = BUILD_DIR, runs: int = 7, log=None) 
     """Every page × engine at one size: a list of result rows."""
     log = log or (lambda text: None)
     store = store_dir(rows, build_dir)
-    t0 = time.perf_counter()
-    stamp = generate(rows, store)
-    log(f"{rows:,} records: store ready ({stamp['counties']} counties, {time.perf_counter() - t0:.0f} s)")
     work = store.parent.parent / "runs" / f"rows-{rows}"
     work.mkdir(parents=True, exist_ok=True)
+    made = _child("generate", {"rows": rows, "store": str(store)}, work)
+    stamp = made["stamp"]
+    log(f"{rows:,} records: store ready ({stamp['counties']} counties, {made['seconds']:.0f} s, "
+        f"peak RSS {made['peak_rss_mb']:.0f} MB)")
+    built = build(store, work)
+    log(f"{rows:,} records: serving copy built in {built['seconds']:.1f} s, peak RSS {built['peak_rss_mb']:.0f} MB "
+        f"(DuckDB budget {built['budget_mb']} MB), {built['file_mb']:.0f} MB")
     units = sample_units(store, runs + 1)
     recorded = _child("record", {"store": str(store), "unit": units[-1] if units else None}, work)
     units = units[:runs]
@@ -529,7 +540,9 @@ def bench_size(rows: int, build_dir: Path = BUILD_DIR, runs: int = 7, log=None) 
                    "warm_unit_runs_ms": [_round(x) for x in warm.get("unit", [])],
                    "warm_period_runs_ms": [_round(x) for x in warm.get("period", [])],
                    "peak_rss_mb": round(measured[engine]["peak_rss_mb"], 1),
-                   "per_query_p50_ms": m.get("per_query_p50_ms"), "runs": runs, "error": info["error"]}
+                   "per_query_p50_ms": m.get("per_query_p50_ms"), "runs": runs, "error": info["error"],
+                   "build_s": built["seconds"], "build_peak_rss_mb": built["peak_rss_mb"],
+                   "build_budget_mb": built["budget_mb"], "store_peak_rss_mb": round(made["peak_rss_mb"], 1)}
             if engine == "pandas":
                 row["load_ms"] = _round(measured[engine]["load_ms"])
                 row["baseline"] = m["cold_ms"] is not None
@@ -558,6 +571,17 @@ def bench_size(rows: int, build_dir: Path = BUILD_DIR, runs: int = 7, log=None) 
                 row["note"] = "the page made no query"
             out.append(row)
     return out
+
+
+def build(store: Path, workdir: Path, memory_limit: str | None = None) -> dict:
+    """Rebuild the store's serving copy in a fresh process (``python -m redservice build --json``):
+    its seconds, peak RSS (MB, VmHWM of that process), DuckDB budget and file size."""
+    cmd = [sys.executable, "-m", "redservice", "build", "--data", str(store), "--json"]
+    if memory_limit:
+        cmd += ["--memory-limit", memory_limit]
+    out = subprocess.run(cmd, cwd=PROJECT_DIR, check=True, stdout=subprocess.PIPE, text=True).stdout
+    (Path(workdir) / "build.out.json").write_text(out, encoding="utf-8")
+    return json.loads(out)
 
 
 # Peak memory of the pandas baseline per service record (measured: 1.1 GB at 1 M records, the
@@ -613,7 +637,11 @@ def table(rows: list[dict]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)]
     fmt_line = lambda cells: "  ".join(str(c).rjust(w) if i not in (1, 2) else str(c).ljust(w)
                                        for i, (c, w) in enumerate(zip(cells, widths)))
-    return "\n".join([fmt_line(head), fmt_line(["-" * w for w in widths])] + [fmt_line(x) for x in lines])
+    builds = {r["rows"]: r for r in rows if "build_s" in r}
+    notes = [f"{n:,} records: serving copy built in {r['build_s']:.1f} s, peak RSS {r['build_peak_rss_mb']:.0f} MB "
+             f"(store records written with peak RSS {r['store_peak_rss_mb']:.0f} MB)" for n, r in builds.items()]
+    return "\n".join([fmt_line(head), fmt_line(["-" * w for w in widths])] + [fmt_line(x) for x in lines]
+                     + ([""] + notes if notes else []))
 
 
 def _fmt(value) -> str:
@@ -623,7 +651,11 @@ def _fmt(value) -> str:
 def _worker(argv: list[str]) -> int:
     mode, spec_path, out_path = argv
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    if mode == "record":
+    if mode == "generate":
+        t0 = time.perf_counter()
+        stamp = generate(spec["rows"], Path(spec["store"]), serve=False)
+        result = {"stamp": stamp, "seconds": time.perf_counter() - t0, "peak_rss_mb": _peak_rss_mb()}
+    elif mode == "record":
         result = record(Path(spec["store"]), spec.get("unit"))
     elif mode == "measure":
         result = measure(spec["engine"], Path(spec["store"]), spec["recorded"], spec["units"], spec["runs"],

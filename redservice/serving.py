@@ -50,7 +50,13 @@ The Parquet files of a generation are the records; the pages read a derived copy
 * ``meta``: the content fingerprint of the Parquet files it was built from and the largest ids.
 
 ``refresh`` writes the copy next to the Parquet files as ``serving.duckdb`` on every import (and in
-the bench). ``attach`` uses that file when its fingerprint matches the Parquet files now present
+the bench), within a memory budget (``BuildLimits``, the store's ``[build]`` settings): DuckDB's
+``memory_limit`` starts at what the records need (``need_mb``), never above the configured limit or
+the memory the machine has free, and DuckDB spills what does not fit to a temporary directory;
+insertion order is kept only for the tables copied as they are (every derived table is either
+sorted by its ORDER BY or read in no particular order). A build that cannot fit raises
+``BuildMemoryError`` (with a message in Chinese) before it starts, or when DuckDB runs out of its
+budget at the limit; the old copy is then left as it was. ``attach`` uses that file when its fingerprint matches the Parquet files now present
 (file times are not trusted: a git checkout sets them arbitrarily) and it holds every table this
 version reads; otherwise it builds the same tables in memory from the same statements — slower to
 open, never different. With ``source="raw"`` the statements become views over the Parquet files:
@@ -63,8 +69,11 @@ import contextlib
 import hashlib
 import json
 import os
+import re
+import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -234,11 +243,14 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          "LEFT JOIN excluded_records x ON x.record_id = s.record_id",
          ""),
         ("unit_members", _local_ids("service_base", ("unit",), "mid", "unit_mid"), ""),
+        # red_prev: the window reads only the columns it needs (a window holds whole rows: over
+        # every column of the records it took more memory and three times as long), joined back
+        # on the record's key
         ("services",
          "SELECT s.*, u.unit_mid, i.uid, COALESCE(s.community = p.paired_community, FALSE) AS paired, "
-         "r.uid AS roster_uid, r.bid AS roster_bid, "
-         "LAG(s.date) OVER (PARTITION BY s.counted, s.mid, s.form, s.aid, CASE WHEN s.aid IS NULL THEN s.date END "
-         "ORDER BY s.date, s.record_id) AS red_prev FROM service_base s "
+         "r.uid AS roster_uid, r.bid AS roster_bid, l.red_prev FROM service_base s "
+         "LEFT JOIN (SELECT record_id, LAG(date) OVER (PARTITION BY counted, mid, form, aid, CASE WHEN aid IS NULL "
+         "THEN date END ORDER BY date, record_id) AS red_prev FROM service_base) l ON l.record_id = s.record_id "
          "LEFT JOIN unit_members u ON u.unit IS NOT DISTINCT FROM s.unit AND u.mid = s.mid "
          "LEFT JOIN unit_ids i ON i.unit = s.unit LEFT JOIN units p ON p.unit = s.unit "
          "LEFT JOIN members r ON r.mid = s.mid",
@@ -253,9 +265,14 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
         ("compound_households",
          _local_ids("household_base", ("community", "compound"), "household", "compound_hh"), ""),
         ("unit_households", _local_ids("household_base", ("unit",), "household", "unit_hh"), ""),
+        # unit_hh_prev as red_prev: the window over the columns it needs; only the few rows with a
+        # previous date are joined back, on (record, household), which the importer keeps unique.
+        # Rows of one unit, household and date get the same dates in any order; rkey fixes which.
         ("household_facts",
-         "SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, "
-         "LAG(h.date) OVER (PARTITION BY h.counted, h.uid, h.household ORDER BY h.date) AS unit_hh_prev FROM household_base h "
+         "SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, l.unit_hh_prev FROM household_base h "
+         "LEFT JOIN (SELECT * FROM (SELECT rkey, household, LAG(date) OVER (PARTITION BY counted, uid, household "
+         "ORDER BY date, rkey) AS unit_hh_prev FROM household_base) WHERE unit_hh_prev IS NOT NULL) l "
+         "ON l.rkey = h.rkey AND l.household = h.household "
          "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM h.cid AND c.household = h.household "
          "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM h.community "
          "AND p.compound IS NOT DISTINCT FROM h.compound AND p.household = h.household "
@@ -309,7 +326,8 @@ def exclusion_key(rules: dict) -> str:
     return "" if quality is None else json.dumps(quality, sort_keys=True, ensure_ascii=False)
 
 
-def _excluded(directory: Path, fp: str, rules: dict) -> tuple[list[str], list[str]] | None:
+def _excluded(con: duckdb.DuckDBPyConnection, directory: Path, fp: str,
+              rules: dict) -> tuple[list[str], list[str]] | None:
     """With [quality] count_flagged = false: the records the excluding rules flag over all the
     records (built once in memory without exclusion, then asked queries/quality_page.sql)."""
     if rules.get("quality") is None:
@@ -317,7 +335,9 @@ def _excluded(directory: Path, fp: str, rules: dict) -> tuple[list[str], list[st
     from redservice import quality
     from redservice.store import _parameters, compose
 
-    probe = duckdb.connect(":memory:")
+    # in memory, within the build's own budget (and spilling where it spills)
+    limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    probe = duckdb.connect(":memory:", config={"memory_limit": limit, **({"temp_directory": spill} if spill else {})})
     try:
         probe.execute("SET enable_progress_bar = false")
         _create(probe, directory, True, fp, {**rules, "quality": None})
@@ -343,7 +363,16 @@ def _excluded(directory: Path, fp: str, rules: dict) -> tuple[list[str], list[st
 
 
 def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict) -> None:
-    excluded = _excluded(directory, fp, rules)
+    excluded = _excluded(con, directory, fp, rules)
+    preserve = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    try:
+        _create_tables(con, directory, materialize, fp, rules, excluded)
+    finally:
+        con.execute(f"SET preserve_insertion_order = {str(bool(preserve)).lower()}")
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict,
+                   excluded: tuple[list[str], list[str]] | None) -> None:
     for name, select, order in statements(directory):
         if name == "rollup_settings":  # parameters: a table in every mode (a view takes none)
             con.execute(f"CREATE TABLE {name} AS {select}", {k: rules[k] for k in RULES})
@@ -354,8 +383,10 @@ def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, 
             ids, codes = excluded or ([], [])
             con.execute(f"CREATE TABLE {name} AS {select}", {"excluded_ids": ids, "excluded_rules": codes})
         elif materialize:
-            # steps the queries do not read stay in temporary (memory) tables, out of the file
+            # steps the queries do not read stay in temporary (memory) tables, out of the file;
+            # order is kept where a statement sorts or copies a file (see AS_FILED)
             kind = "TEMP TABLE" if name in INTERMEDIATE else "TABLE"
+            con.execute(f"SET preserve_insertion_order = {str(name in AS_FILED).lower()}")
             con.execute(f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}")
         else:
             con.execute(f"CREATE VIEW {name} AS {select}")
@@ -397,19 +428,189 @@ def points_rules_of(store_dir: str | Path | None = None) -> dict:
         return scorecard.points_rules(config.defaults()).params()
 
 
-def refresh(directory: str | Path, rules: dict | None = None) -> Path:
+# -- the build's memory ------------------------------------------------------------------------------------
+# What building the copy needs in DuckDB's buffer pool, in MB: a base and a share per million rows of
+# services and service_households (at 1 M records, 2.85 M rows, the build fits in 324 MB on one
+# thread and needs about 400 MB on two; the demo's 50 k rows fit in 64 MB on one; see
+# docs/benchmarks.md). The build starts with this budget and, if DuckDB still runs out, retries with
+# twice as much up to the configured limit; it refuses to start below MIN_SHARE of it.
+NEED_BASE_MB = 96
+NEED_MB_PER_MILLION_ROWS = 80
+MIN_SHARE = 0.6
+MB_PER_THREAD = 256  # a thread is given to DuckDB for at least this much of the budget
+# The tables copied from the record files as they are keep the files' order; every other table is
+# sorted by its ORDER BY (kept with preserve_insertion_order off) or read in no particular order.
+AS_FILED = ("communities", "compounds", "units", "branches", "evaluations", "wishes")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|[KMGT]i?B?)?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class BuildLimits:
+    """The store's ``[build]`` settings: ``memory_limit_mb`` the most the build may use (from "50%"
+    of the machine's memory or a size such as "2GB"), ``temp_directory`` where DuckDB spills (None:
+    beside the copy being built, removed afterwards), ``threads`` (0: the cores, fewer when the
+    budget is small)."""
+
+    memory_limit_mb: int
+    temp_directory: Path | None = None
+    threads: int = 0
+
+
+class BuildMemoryError(RuntimeError):
+    """The copy cannot be built within the memory allowed. ``kind``: "limit" (the configured limit is
+    below what the records need), "machine" (the machine has not that much memory free) or "ran_out"
+    (DuckDB ran out at the limit). ``message()`` says so in Chinese (``message("en")`` in English)."""
+
+    def __init__(self, kind: str, need_mb: int, limit_mb: int, available_mb: int, detail: str = ""):
+        super().__init__(kind, need_mb, limit_mb, available_mb, detail)
+        self.kind, self.need_mb, self.limit_mb, self.available_mb = kind, need_mb, limit_mb, available_mb
+        self.detail = detail
+
+    def message(self, lang: str = "zh") -> str:
+        from redservice.i18n import t
+
+        return t(f"serving.memory.{self.kind}", lang, need=self.need_mb, limit=self.limit_mb,
+                 available=self.available_mb)
+
+    def __str__(self) -> str:
+        return self.message()
+
+
+def _meminfo(field: str) -> int | None:
+    """A field of /proc/meminfo in MB (None where there is none)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def machine_memory_mb() -> int:
+    total = _meminfo("MemTotal")
+    if total is None:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return total
+
+
+def available_memory_mb() -> int:
+    free = _meminfo("MemAvailable")
+    return machine_memory_mb() if free is None else free
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM, MB). Unlike ``ru_maxrss`` it starts afresh at
+    exec: a child started by a large parent reports its own peak, not the parent's."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def parse_size_mb(value, total_mb: int | None = None) -> int:
+    """"50%" (of the machine's memory), "2GB", "512MB", "1.5GiB" or a number of MB → MB."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number, unit = float(value), "MB"
+    else:
+        m = _SIZE.match(str(value))
+        if not m:
+            raise ValueError(f"[build] memory_limit: not a size or a share of memory: {value!r}")
+        number, unit = float(m.group(1)), (m.group(2) or "MB").upper()
+    if unit == "%":
+        if not 0 < number <= 100:
+            raise ValueError(f"[build] memory_limit: a share of memory is 1–100 %: {value!r}")
+        return int((total_mb if total_mb is not None else machine_memory_mb()) * number / 100)
+    scale = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}[unit[0]]
+    return int(number * scale)
+
+
+def build_limits_of(store_dir: str | Path | None = None) -> BuildLimits:
+    """The ``[build]`` settings of a store (the defaults without a store)."""
+    from redservice import config
+
+    build = (config.settings(store_dir) if store_dir else config.defaults()).get("build", {})
+    temp = str(build.get("temp_directory") or "").strip()
+    return BuildLimits(parse_size_mb(build.get("memory_limit", "50%")), Path(temp).expanduser() if temp else None,
+                       int(build.get("threads", 0) or 0))
+
+
+def record_rows_of(file: Path) -> int:
+    """Rows of a Parquet file (from its footer)."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(file).metadata.num_rows
+
+
+def record_rows(directory: str | Path) -> int:
+    """Rows of services and service_households in ``directory``."""
+    files = (Path(directory) / parquet_name(t) for t in ("services", "service_households"))
+    return sum(record_rows_of(f) for f in files if f.is_file())
+
+
+def need_mb(rows: int) -> int:
+    """What building the copy of ``rows`` rows of services and service_households needs (MB)."""
+    return int(NEED_BASE_MB + NEED_MB_PER_MILLION_ROWS * rows / 1e6)
+
+
+def plan_budget(rows: int, limits: BuildLimits, available_mb: int | None = None) -> int:
+    """DuckDB's memory_limit (MB) to start the build with; raises BuildMemoryError, before anything
+    is written, when the configured limit or the machine's free memory is too small."""
+    need = need_mb(rows)
+    available = available_memory_mb() if available_mb is None else available_mb
+    floor = int(need * MIN_SHARE)
+    if limits.memory_limit_mb < floor:
+        raise BuildMemoryError("limit", need, limits.memory_limit_mb, available)
+    # the machine: leave a fifth of what is free to the process and the others on the machine
+    if available * 0.8 < floor:
+        raise BuildMemoryError("machine", need, limits.memory_limit_mb, available)
+    return max(floor, min(need, limits.memory_limit_mb, int(available * 0.8)))
+
+
+def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimits | None = None) -> Path:
     """Write ``serving.duckdb`` for the records of ``directory`` (atomically: a new file replaces the
-    old); ``rules``: the 红色积分 rules the rollups are built with (default: the default settings')."""
+    old); ``rules``: what it is built with (``build_rules``: the 红色积分 rules of the rollups, the
+    counted 审核状态, the [quality] exclusion; default: the default settings');
+    ``limits``: the memory it may use (default: the default [build] settings). Raises
+    BuildMemoryError, leaving the old copy, when it cannot be built within them."""
     directory = Path(directory)
+    limits = limits or build_limits_of()
+    rules = rules or build_rules()
+    rows = record_rows(directory)
+    need, budget = need_mb(rows), plan_budget(rows, limits)
+    while True:
+        try:
+            _build(directory, rules, limits, budget)
+            return path(directory)
+        except duckdb.OutOfMemoryException as exc:
+            if budget >= limits.memory_limit_mb:
+                raise BuildMemoryError("ran_out", need, limits.memory_limit_mb, available_memory_mb(),
+                                       str(exc).split("\n")[0]) from exc
+            budget = min(limits.memory_limit_mb, budget * 2)
+
+
+def _build(directory: Path, rules: dict, limits: BuildLimits, budget_mb: int) -> None:
+    """One attempt at the copy within ``budget_mb`` of DuckDB memory."""
     fd, tmp = tempfile.mkstemp(prefix=".serving.", suffix=".tmp", dir=directory)
     os.close(fd)
     os.unlink(tmp)  # DuckDB creates the file itself
+    if limits.temp_directory:
+        Path(limits.temp_directory).mkdir(parents=True, exist_ok=True)
+    spill = Path(limits.temp_directory or directory) / (Path(tmp).name + ".spill")
+    threads = limits.threads or max(1, min(os.cpu_count() or 1, budget_mb // MB_PER_THREAD))
     try:
-        con = duckdb.connect(tmp)
+        con = duckdb.connect(tmp, config={"memory_limit": f"{budget_mb}MB", "threads": threads,
+                                          "temp_directory": str(spill)})
         try:
             con.execute("SET enable_progress_bar = false")
-            con.execute("SET preserve_insertion_order = true")
-            _create(con, directory, True, fingerprint(directory), rules or build_rules())
+            _create(con, directory, True, fingerprint(directory), rules)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -419,7 +620,8 @@ def refresh(directory: str | Path, rules: dict | None = None) -> Path:
         Path(tmp).unlink(missing_ok=True)
         Path(tmp + ".wal").unlink(missing_ok=True)
         raise
-    return path(directory)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def stored_fingerprint(directory: str | Path) -> str | None:

@@ -77,6 +77,8 @@ class ImportFailed(RuntimeError):
             return exc
         if isinstance(exc, StaleBatch):
             return cls("stale", detail=str(exc)[:200], attempts=1)
+        if isinstance(exc, serving.BuildMemoryError):
+            return cls(f"memory_{exc.kind}", need=exc.need_mb, limit=exc.limit_mb, available=exc.available_mb)
         if isinstance(exc, OSError):
             if exc.errno == errno.ENOSPC or "No space left" in str(exc):
                 return cls("no_space", detail=_short(exc))
@@ -233,6 +235,7 @@ def commit(batch, actor: str | None = None) -> str | None:
             return None
         try:
             _check_space(directory, tables, archives)
+            _check_memory(directory, tables)
         except ImportFailed as exc:
             _audit_failure(directory, batch, actor, exc)
             raise
@@ -285,6 +288,24 @@ def _check_space(directory: Path, tables: dict, archives: list) -> None:
         raise ImportFailed("no_space", detail=f"{free / 2**20:.0f} MB < {need / 2**20:.0f} MB")
 
 
+def _check_memory(directory: Path, tables: dict) -> None:
+    """Refuse before writing when the serving copy of the new generation could not be built within
+    the store's [build] memory_limit or the machine's free memory (serving.plan_budget)."""
+    current = storage.table_dir(directory)
+    rows = 0
+    for table in ("services", "service_households"):
+        if table in tables:
+            rows += len(tables[table])
+        elif (current / parquet_name(table)).is_file():
+            rows += serving.record_rows_of(current / parquet_name(table))
+    try:
+        serving.plan_budget(rows, serving.build_limits_of(directory))
+    except (serving.BuildMemoryError, ValueError) as exc:
+        if isinstance(exc, ValueError):  # a [build] memory_limit that is not a size
+            raise ImportFailed("memory_setting", detail=str(exc)[:200]) from exc
+        raise ImportFailed.from_exception(exc) from exc
+
+
 def _write_generation(batch, directory: Path, generation: str, current, stage: Path, tables: dict,
                       archives: list) -> None:
     """Steps 2-4 of the module docstring: stage, rename, replace the pointer (the commit point)."""
@@ -304,7 +325,7 @@ def _write_generation(batch, directory: Path, generation: str, current, stage: P
             write_table(stage_tables, table, [])
         _checkpoint(f"table:{table}")
     # the serving copy travels with the generation it describes
-    serving.refresh(stage_tables, serving.build_rules(directory))
+    serving.refresh(stage_tables, serving.build_rules(directory), serving.build_limits_of(directory))
     _checkpoint("serving")
     if archives:
         fernet = _fernet(batch.key)

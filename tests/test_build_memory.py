@@ -1,0 +1,150 @@
+"""Building the serving copy within a memory budget: a copy built under a tiny DuckDB memory_limit
+(spilling) is the same copy; the tables with an ORDER BY keep it with insertion order off; a limit
+too small is refused before anything is written (in Chinese, the store unchanged); a build that
+runs out at the limit fails the same way, never half written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import duckdb
+import pytest
+from conftest import SMALL, write_store
+from test_import_failures import ledger
+from test_ingest_kill import snapshot
+
+from redservice import cli, ingest, serving, storage
+from redservice.config import PROJECT_DIR
+from redservice.ingest import load
+
+
+def _tables(file) -> dict[str, list]:
+    """Every table of a serving file, its rows sorted (order is checked apart: rows that tie on the
+    ORDER BY, such as household_facts' of one date and household, come in any order)."""
+    con = duckdb.connect(str(file), read_only=True)
+    try:
+        names = [n for n, _s, _o in serving.statements(file.parent) if n not in serving.INTERMEDIATE] + ["meta"]
+        return {n: sorted(con.execute(f"SELECT * FROM {n}").fetchall(), key=repr) for n in names}
+    finally:
+        con.close()
+
+
+def test_a_copy_built_while_spilling_is_the_same_copy(demo_copy, tmp_path):
+    rules = serving.points_rules_of()
+    roomy = serving.BuildLimits(4096)
+    serving._build(demo_copy, rules, roomy, 4096)
+    expected = _tables(serving.path(demo_copy))
+    spill = tmp_path / "spill"
+    serving._build(demo_copy, rules, serving.BuildLimits(64, spill, 1), 64)  # 64 MB: the demo spills
+    assert _tables(serving.path(demo_copy)) == expected
+    assert not spill.exists() or not any(spill.iterdir())  # the spill files are gone
+
+
+def test_ordered_tables_keep_their_order_with_insertion_order_off(demo_copy):
+    serving.refresh(demo_copy, limits=serving.BuildLimits(64, None, 2))
+    con = duckdb.connect(str(serving.path(demo_copy)), read_only=True)
+    try:
+        for name, _select, order in serving.statements(demo_copy):
+            if not order or name in serving.INTERMEDIATE:
+                continue
+            keys = [k.strip() for k in order.split(",")]
+            rows = con.execute(f"SELECT {', '.join(keys)} FROM {name}").fetchall()
+            assert rows == sorted(rows, key=lambda r: tuple((v is None, v) for v in r)), name
+    finally:
+        con.close()
+
+
+def test_sizes_and_shares_of_memory():
+    assert serving.parse_size_mb("50%", total_mb=24000) == 12000
+    assert serving.parse_size_mb("2GB") == 2048 and serving.parse_size_mb("1.5GiB") == 1536
+    assert serving.parse_size_mb("512MB") == 512 and serving.parse_size_mb(300) == 300
+    for bad in ("lots", "0%", "150%", ""):
+        with pytest.raises(ValueError):
+            serving.parse_size_mb(bad)
+
+
+def test_the_budget_follows_the_records_within_the_limit_and_the_free_memory():
+    limits = serving.BuildLimits(12000)
+    need = serving.need_mb(2_850_000)
+    assert serving.plan_budget(2_850_000, limits, available_mb=20000) == need
+    assert serving.plan_budget(2_850_000, serving.BuildLimits(need - 20), available_mb=20000) == need - 20
+    with pytest.raises(serving.BuildMemoryError) as refused:
+        serving.plan_budget(2_850_000, serving.BuildLimits(64), available_mb=20000)
+    assert refused.value.kind == "limit"
+    assert "[build] memory_limit" in refused.value.message() and "64 MB" in refused.value.message()
+    with pytest.raises(serving.BuildMemoryError) as machine:
+        serving.plan_budget(2_850_000, limits, available_mb=100)
+    assert machine.value.kind == "machine" and "可用内存" in machine.value.message()
+
+
+def test_a_limit_too_small_leaves_the_old_copy(demo_copy):
+    serving.refresh(demo_copy)
+    before = serving.path(demo_copy).read_bytes()
+    with pytest.raises(serving.BuildMemoryError) as refused:
+        serving.refresh(demo_copy, limits=serving.BuildLimits(1))
+    assert refused.value.kind == "limit" and "无法生成查询副本" in str(refused.value)
+    assert serving.path(demo_copy).read_bytes() == before
+    assert not list(demo_copy.glob(".serving.*"))
+
+
+def test_a_build_that_runs_out_at_the_limit_fails_cleanly(demo_copy, monkeypatch):
+    serving.refresh(demo_copy)
+    before = serving.path(demo_copy).read_bytes()
+    monkeypatch.setattr(serving, "plan_budget", lambda rows, limits, available_mb=None: 2)
+    tries = []
+    real = serving._build
+
+    def build(directory, rules, limits, budget_mb):
+        tries.append(budget_mb)
+        return real(directory, rules, limits, budget_mb)
+
+    monkeypatch.setattr(serving, "_build", build)
+    with pytest.raises(serving.BuildMemoryError) as ran_out:
+        serving.refresh(demo_copy, limits=serving.BuildLimits(4))
+    assert ran_out.value.kind == "ran_out" and "内存不足" in ran_out.value.message()
+    assert tries == [2, 4]  # twice the budget, up to the limit
+    assert serving.path(demo_copy).read_bytes() == before
+    assert not list(demo_copy.glob(".serving.*"))
+
+
+def test_an_import_that_cannot_fit_is_refused_before_writing(tmp_path, capsys):
+    store = write_store(tmp_path / "store", **SMALL)
+    (store / "config.toml").write_text('[build]\nmemory_limit = "1MB"\n', encoding="utf-8")
+    before = snapshot(store)
+    code = cli.main(["import", "--data", str(store), str(ledger(tmp_path / "a.csv", 1))])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "[build] memory_limit" in err and "现有数据没有任何改动" in err and "Traceback" not in err
+    assert snapshot(store) == before
+    assert not (store / load.STAGING_DIR).exists()
+
+
+def test_an_import_whose_build_runs_out_leaves_the_store(tmp_path, capsys, monkeypatch):
+    store = write_store(tmp_path / "store", **SMALL)
+    ingest.run(store, [ingest.Source("a.csv", ledger(tmp_path / "a.csv", 1).read_bytes())])
+    before = snapshot(store)
+
+    def ran_out(*args, **kwargs):
+        raise serving.BuildMemoryError("ran_out", 500, 400, 8000)
+
+    monkeypatch.setattr(load.serving, "refresh", ran_out)
+    code = cli.main(["import", "--data", str(store), str(ledger(tmp_path / "b.csv", 2))])
+    err = capsys.readouterr().err
+    assert code == 3 and "内存不足" in err and "现有数据没有任何改动" in err
+    assert snapshot(store) == before
+    assert sorted(p.name for p in (store / storage.TABLES_DIR).iterdir()) == [before["generation"]]
+
+
+def test_build_command_reports_time_and_its_own_peak(demo_copy):
+    out = subprocess.run([sys.executable, "-m", "redservice", "build", "--data", str(demo_copy), "--json",
+                          "--memory-limit", "1GB"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True,
+                         timeout=300)
+    result = json.loads(out.stdout)
+    assert result["seconds"] > 0 and 0 < result["peak_rss_mb"] < 1024 and result["memory_limit_mb"] == 1024
+    assert serving.is_fresh(demo_copy)
+    refused = subprocess.run([sys.executable, "-m", "redservice", "build", "--data", str(demo_copy),
+                              "--memory-limit", "1MB"], check=False, cwd=PROJECT_DIR, capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 3 and "[build] memory_limit" in refused.stderr
