@@ -540,6 +540,11 @@ def _workbook_error(exc: Exception) -> ReadError:
     while cause is not None and seen < 10:  # openpyxl wraps defusedxml's refusal in its own errors
         if type(cause).__name__ in {"EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden"}:
             return ReadError("xml_bomb")
+        # with lxml installed (python-docx needs it) openpyxl parses with lxml, whose own guard stops
+        # an entity expansion: the same refusal in other words
+        if type(cause).__name__ == "XMLSyntaxError" and any(
+                w in str(cause) for w in ("amplification", "entity reference loop", "Detected an entity")):
+            return ReadError("xml_bomb")
         cause, seen = cause.__cause__ or cause.__context__, seen + 1
     return ReadError("broken_workbook", detail=f"{name}: {str(exc)[:200]}")
 
