@@ -1,8 +1,9 @@
-"""The serving copy never changes an answer: every query every page makes, with the filters the
-viewer can change (another unit, another period), gives the same figures from the serving file,
-from the copy built in memory, from views over the raw Parquet records and without the rollups
-and first occurrences (``Store(rollups=False)``: the records themselves); and the frames the store
-builds through Arrow are the frames DuckDB's own conversion makes, dtypes included."""
+"""The serving copy never changes an answer: every query every page makes gives the same figures
+from the serving file, from the copy built in memory, from views over the raw Parquet records and
+without the rollups and first occurrences (``Store(rollups=False)``: the records themselves); with
+the filters the viewer can change (another unit, another period), the same from the file, the copy
+in memory and the records; and the frames the store builds through Arrow are the frames DuckDB's
+own conversion makes, dtypes included."""
 
 import shutil
 
@@ -40,10 +41,14 @@ def _compare_every_page(directory, unit, monkeypatch):
         calls = [bench.Call.from_json(c) for c in found["calls"]]
         follows = [c["follows"] for c in found["calls"]]
         sets = [calls] + bench.variants(calls, units, 2, "unit", follows) + bench.variants(calls, units, 2, "period", follows)
-        for calls in sets:
+        for n, calls in enumerate(sets):
             for c in calls:
-                results = {k: s.query(c.name, c.filters, c.scope, **dict(c.extra)) for k, s in stores.items()}
-                for k in ("memory", "raw", "records"):
+                # the raw views recompute the whole copy per query (a second or more each on the
+                # demo): every call is checked against them as the page makes it, the variants of
+                # another unit and period against the copy in memory and the records without rollups
+                modes = stores if n == 0 else {k: s for k, s in stores.items() if k != "raw"}
+                results = {k: s.query(c.name, c.filters, c.scope, **dict(c.extra)) for k, s in modes.items()}
+                for k in (k for k in ("memory", "raw", "records") if k in results):
                     assert bench.compare_frames(results["file"], results[k], c.name) is None, (page, k, c)
                 _same_as_duckdb(stores["file"], c, results["file"], page)
                 compared += 1
