@@ -4,7 +4,6 @@ member's record of the year, the communities' grades (双评价) and their confl
 the reminders with a notice to copy, the records waiting for approval, and the 反馈表 per unit.
 Figures from queries/assess_*.sql and approval_*.sql (redservice.assess, .feedback, .approval)."""
 
-import pandas as pd
 import streamlit as st
 
 from redservice import approval, assess, export, feedback, fmt, ui
@@ -33,7 +32,7 @@ def query(name, filters=None, **extra):
 
 try:
     tg = assess.targets(ctx.settings)
-    approval.counted(ctx.settings), approval.pending(ctx.settings)
+    _checked = approval.counted(ctx.settings), approval.pending(ctx.settings)  # raise here, not on a tab
     a = feedback.load(query, ctx.filters, ctx.scope, ctx.settings, year, as_of)
 except SettingsError as exc:  # a wrong [targets], [evaluation] or [approval] in config.toml
     st.error(T("assess.settings_error", error=str(exc)), icon=":material/error:")
@@ -219,5 +218,4 @@ with tab_feedback:
                            mime="application/zip", icon=":material/folder_zip:", key="assess_feedback_all",
                            on_click="ignore")
         with c2:
-            cover = pd.DataFrame(feedback.cover_rows(a, unit, ctx.lang), columns=["item", "value"])
-            st.table(cover.set_index("item").rename_axis(None).rename(columns={"value": feedback.title(year, ctx.lang)}))
+            st.table(feedback.cover_frame(a, unit, ctx.lang))

@@ -225,6 +225,12 @@ def cover_rows(a: Assessment, unit: str, lang: str = "zh") -> list[tuple[str, st
     return lines
 
 
+def cover_frame(a: Assessment, unit: str, lang: str = "zh") -> pd.DataFrame:
+    """The cover as a table for the page: its lines under the sheet's title."""
+    rows = cover_rows(a, unit, lang)
+    return pd.DataFrame({title(a.year, lang): [v for _, v in rows]}, index=[k for k, _ in rows])
+
+
 def workbook(a: Assessment, unit: str, lang: str = "zh") -> bytes:
     """The unit's 反馈表: a cover sheet and the members sheet (every string written as text)."""
     buf = io.BytesIO()

@@ -359,6 +359,7 @@ def test_overview_says_what_is_not_counted_and_assess_page_runs():
     assert any("待审核记录38条" in c.value and "已退回等未通过审核的记录7条" in c.value for c in at.caption)
     at = run_app(page="app_pages/assess.py")
     assert not at.exception
+    assert not at.json  # nothing the page computes is written out by Streamlit's magic
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["逾期未报到"] == "22人"
     for label in [tab.label for tab in at.tabs]:
