@@ -261,7 +261,7 @@ def report_of(a) -> dict:
     } for _, r in members.iterrows()]
     return {"year": a.year, "as_of": a.as_of.isoformat(), "final": is_final(a.year, a.as_of),
             "pace": round(pace(a.year, a.as_of), 4),
-            "targets": {k: v for k, v in tg.items() if k != "units"} | {"units": tg["units"]},
+            "targets": tg,
             "units": out_units, "members": out_members}
 
 

@@ -275,6 +275,8 @@ def cmd_quality(args) -> int:
 def _assessment(args):
     """The assessment of ``assess`` / ``feedback`` (redservice.feedback.Assessment): the year, the
     as-of date (default: the data's last date in the year), the filters and the viewer's scope."""
+    import pandas as pd
+
     from redservice import assess, feedback, fmt, scorecard
     from redservice.filters import Filters
     from redservice.store import Store
@@ -284,9 +286,7 @@ def _assessment(args):
     settings = config.settings(store.directory)
     y0, y1 = assess.year_bounds(args.year)
     span = store.query("data_range", None, scope).iloc[0]
-    last = None if fmt.missing(span["last_date"]) else span["last_date"]
-    if hasattr(last, "date"):
-        last = last.date()
+    last = None if fmt.missing(span["last_date"]) else pd.Timestamp(span["last_date"]).date()
     as_of = args.as_of or assess.default_as_of(args.year, last)
     if not y0 <= as_of <= y1:
         raise CliError(f"截至日期 {as_of} 不在 {args.year} 年内")

@@ -63,22 +63,23 @@ def listing(lang: str = "zh") -> list[tuple[str, str, str]]:
     return [(e.code, t(e.title_key, lang), e.page) for e in EXPORTS]
 
 
+def _set_env(values: dict) -> None:
+    """Set the variables (a None value unsets one)."""
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @contextlib.contextmanager
 def _env(**values):
     old = {k: os.environ.get(k) for k in values}
     try:
-        for k, v in values.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_env(values)
         yield
     finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        _set_env(old)
 
 
 def build(name: str, directory: str | Path, params: dict, viewer: str | None = None, lang: str = "zh") -> tuple[str, bytes]:

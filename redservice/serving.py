@@ -78,6 +78,7 @@ from pathlib import Path
 
 import duckdb
 
+from redservice.approval import DEFAULT_COUNTED  # the 审核状态 that count when no setting says otherwise
 from redservice.schema import TABLES, parquet_name
 
 FILE = "serving.duckdb"
@@ -94,8 +95,6 @@ MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids"
           "compound_household_max": ("compound_households", "compound_hh"),
           "unit_household_max": ("unit_households", "unit_hh")}
 # The 红色积分 rules (the bound parameters of queries/red_points.sql) the rollups are built with.
-# The 审核状态 whose records count when no setting says otherwise ([approval] counted).
-DEFAULT_COUNTED = ("已通过",)
 RULES = ("points_per_hour", "max_hours_per_month", "points_per_red_day", "red_day_form", "points_per_wish",
          "points_per_good_rating", "good_rating_min", "max_points_per_month")
 # Per branch and month: the eligible member-months (member_months.eligible, and the months with
