@@ -3,7 +3,7 @@ filter bar (bound to the URL) and the page header; each page is a thin file in a
 
 import streamlit as st
 
-from redservice import config, ui
+from redservice import config, sessions, ui
 from redservice.i18n import t
 
 st.set_page_config(
@@ -12,6 +12,7 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="expanded",
 )
+sessions.install()  # tabs gone for good are shut down, their uploads released (once per server)
 
 # (file, catalogue key, icon); the first page is the default one.
 PAGES = [

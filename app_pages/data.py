@@ -9,16 +9,6 @@ lang = ctx.lang
 UPLOAD_TYPES = ["csv", "xlsx", "xls"]
 
 
-@st.cache_data(show_spinner=False)
-def _template(table: str) -> bytes:
-    return ingest.template_xlsx(table)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _known_names(version: str) -> dict:
-    return datamgmt.known_names(ctx.directory, ctx.settings)
-
-
 def _mapping_form(index: int, report, files, add_new: bool) -> None:
     """Each of the file's columns with a choice of template field, a preview, and 保存为映射 (opened
     by itself when the file could not be read, on request when it only has columns of its own)."""
@@ -30,7 +20,7 @@ def _mapping_form(index: int, report, files, add_new: bool) -> None:
     table = st.selectbox(ctx.t("mapping.table"), tables, key=f"map_table_{index}",
                          index=tables.index(report.table) if report.table in tables else tables.index("services"),
                          format_func=lambda v: datamgmt.table_label(v, lang))
-    guess = datamgmt.mapping_guess(report, table, _known_names(ctx.version))
+    guess = datamgmt.mapping_guess(report, table, datamgmt.known_names_of(ctx.directory, ctx.version))
     options = datamgmt.field_options(table)
     chosen = {}
     grid = st.columns(4)
@@ -74,7 +64,7 @@ per_row = 4  # eight templates in two rows: full names even on a 1366 px laptop
 cols = [c for _ in range(-(-len(ingest.ORDER) // per_row)) for c in st.columns(per_row)]
 for col, table in zip(cols, ingest.ORDER):
     with col:
-        st.download_button(datamgmt.table_label(table, lang), data=_template(table),
+        st.download_button(datamgmt.table_label(table, lang), data=datamgmt.template(table),
                            file_name=ingest.templates.template_filename(table), key=f"tpl_{table}",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/download:", on_click="ignore", width="stretch")
@@ -102,10 +92,14 @@ with right:
 
 if uploads:
     files = [(f.name, f.getvalue()) for f in uploads]
-    key = datamgmt.fingerprint(files, table, add_new, ctx.version)
+    key = datamgmt.fingerprint(files, table, add_new, ctx.version) + lang  # the rejected rows' workbook is in it
     if st.session_state.get("data_batch_key") != key:
         with st.spinner(ctx.t("data.checking")):
-            st.session_state["data_batch"] = datamgmt.check(ctx.directory, files, table, add_new)
+            try:
+                st.session_state["data_batch"] = datamgmt.check(ctx.directory, files, table, add_new, lang=lang)
+            except ingest.ImportFailed as exc:
+                st.error(fmt.md_escape(exc.message(lang)), icon=":material/error:")
+                st.stop()
         st.session_state["data_batch_key"] = key
     batch = st.session_state["data_batch"]
 
@@ -145,7 +139,7 @@ if uploads:
 
     if batch.rejected:
         st.download_button(ctx.t("data.download_rejected", n=batch.rejected),
-                           data=ingest.rejected_excel(batch.reports, lang), file_name="未导入的行.xlsx",
+                           data=datamgmt.rejected_workbook(batch, lang), file_name="未导入的行.xlsx",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/download:", on_click="ignore", key="data_rejected")
     if batch.loaded:
@@ -154,7 +148,7 @@ if uploads:
                  disabled=not (can_write and batch.loaded)):
         try:
             with st.spinner(ctx.t("data.importing")):
-                fresh, generation, committed = datamgmt.import_batch(batch, ui.actor())
+                fresh, generation, committed = datamgmt.import_batch(batch, files, ui.actor(), lang)
         except ingest.ImportFailed as exc:
             st.error(fmt.md_escape(exc.message(lang)), icon=":material/error:")
             st.stop()

@@ -4,12 +4,13 @@ and the store's status. The page itself only lays these out."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from pathlib import Path
 
 import pandas as pd
 
-from redservice import config, fmt, ingest
+from redservice import config, fmt, ingest, isolation
 from redservice.filters import Filters
 from redservice.i18n import t
 from redservice.privacy import mask_name, mask_phone
@@ -33,16 +34,40 @@ def fingerprint(files: list[tuple[str, bytes]], table: str | None, add_new: bool
 
 
 def check(directory: str | Path, files: list[tuple[str, bytes]], table: str | None = None,
-          add_new: bool = False, mapping=None) -> ingest.Batch:
-    """Read and check the files against the store; writes nothing. Each file is decoded in a child
-    process with memory and time limits (``[import] parse_memory_mb``, ``parse_timeout_s``), so the
-    server never holds what a file expands to. The batch kept for the page holds the reports only:
-    the store's tables it was checked against are released (``import_batch`` checks again).
-    ``mapping``: an unsaved column mapping to read them with (the mapping form's preview)."""
+          add_new: bool = False, mapping=None, lang: str = "zh") -> ingest.Batch:
+    """Read and check the files against the store; writes nothing. The check runs in a child
+    process (``redservice.isolation``) and each file is decoded in a grandchild with memory and time limits
+    (``[import] parse_memory_mb``, ``parse_timeout_s``), so the server never holds what a file
+    expands to, nor the store's rows it is checked against. The batch handed back is the report
+    only (``_compact``), with its rejected rows as a workbook in ``lang``. ``mapping``: an unsaved
+    column mapping to read them with (the mapping form's preview). Raises ``ingest.ImportFailed``
+    when the child could not finish."""
+    return isolation.call(f"{__name__}:_check_here", str(directory), files, table, add_new, mapping, lang)
+
+
+def _check_here(directory: str, files, table, add_new, mapping, lang) -> ingest.Batch:
     batch = ingest.prepare(directory, [ingest.Source(name, data) for name, data in files], table=table,
                            add_new_names=add_new, mapping_name=mapping, isolate=True)
-    batch.states = {}  # the store's rows as Python objects: tens of MB per session, not needed to show the report
+    return _compact(batch, lang)
+
+
+def _compact(batch: ingest.Batch, lang: str) -> ingest.Batch:
+    """What the page keeps of a batch in the session: the reports, with the rejected rows as the
+    finished workbook in the page's language rather than millions of cells; not the store's rows,
+    the files' bytes (the uploader holds them) or the archives."""
+    batch.states, batch.archives, batch.sources = {}, [], []
+    if batch.rejected:
+        batch.rejected_workbooks = {lang: ingest.rejected_excel(batch.reports, lang)}
+        for report in batch.reports:
+            report.rejected_rows = []
     return batch
+
+
+def rejected_workbook(batch: ingest.Batch, lang: str) -> bytes:
+    """The 未导入的行 workbook of a checked batch (``check`` made it in the page's language)."""
+    if lang in batch.rejected_workbooks:
+        return batch.rejected_workbooks[lang]
+    return next(iter(batch.rejected_workbooks.values()), None) or ingest.rejected_excel(batch.reports, lang)
 
 
 # -- column mappings ---------------------------------------------------------------------------------
@@ -69,6 +94,20 @@ def mapping_guess(report, table: str, known: dict[str, set[str]] | None = None) 
     headers = [c.strip() for c in report.header]
     guess = mapping.guess(headers, table, report.sample, known)
     return {h: guess.get(h) for h in mapping_headers(report)}
+
+
+@functools.lru_cache(maxsize=len(ingest.ORDER))
+def template(table: str) -> bytes:
+    """A table's template workbook, made once per server. (Cached here, not in the page: a cached
+    function defined in a page keeps that page's globals of its last run, uploads included, alive
+    for as long as the server runs.)"""
+    return ingest.template_xlsx(table)
+
+
+@functools.lru_cache(maxsize=4)
+def known_names_of(directory: str, version: str) -> dict[str, set[str]]:
+    """``known_names`` of the store at ``version`` (cached per store version)."""
+    return known_names(directory, config.settings(directory))
 
 
 def known_names(directory: str | Path, settings: dict) -> dict[str, set[str]]:
@@ -121,7 +160,10 @@ def try_mapping(directory, files, add_new: bool, candidate, lang: str) -> tuple[
         mapping.validate(candidate)
     except mapping.MappingError as exc:
         return None, t(f"mapping.{exc.kind}", lang, **exc.params)
-    return check(directory, files, None, add_new, candidate), None
+    try:
+        return check(directory, files, None, add_new, candidate, lang), None
+    except ingest.ImportFailed as exc:
+        return None, exc.message(lang)
 
 
 def save_mapping(directory, candidate, lang: str) -> str | None:
@@ -135,29 +177,35 @@ def save_mapping(directory, candidate, lang: str) -> str | None:
     return None
 
 
-def import_batch(batch: ingest.Batch, actor: str | None = None) -> tuple[ingest.Batch, str | None, bool]:
-    """Import a checked batch: under the store's import queue (the command line's imports take turns
-    with it), check the same files again and commit them. If the store changed since the check,
-    return the new check without writing (the user confirms again): (batch, generation, committed).
-    Any other failure (a full disk, the file system) raises ``ingest.ImportFailed``, whose message
-    says what happened and that nothing was changed."""
-    from redservice.ingest import load
-
+def import_batch(batch: ingest.Batch, files: list[tuple[str, bytes]], actor: str | None = None,
+                 lang: str = "zh") -> tuple[ingest.Batch, str | None, bool]:
+    """Import checked files (``batch``: their check; ``files``: the same files): in a child process
+    (``redservice.isolation``), under the store's import queue (the command line's imports take turns with
+    it), check the files again and commit them. If the store changed since the check, return the
+    new check without writing (the user confirms again): (batch, generation, committed). Any other
+    failure (a full disk, the file system) raises ``ingest.ImportFailed``, whose message says what
+    happened and that nothing was changed."""
     directory = Path(batch.directory)
     if not writable(directory):
         raise ingest.RefusedStore(str(directory))  # before the queue's lock file is created in it
+    return isolation.call(f"{__name__}:_import_here", str(directory), files, batch.table_arg,
+                          batch.add_new_names, batch.base_generation, actor, lang)
+
+
+def _import_here(directory: str, files, table, add_new, base_generation, actor, lang):
+    from redservice.ingest import load
+
+    sources = [ingest.Source(name, data) for name, data in files]
     try:
-        with load.lock(directory, load.QUEUE_FILE):
-            fresh = ingest.prepare(directory, batch.sources, table=batch.table_arg,
-                                   add_new_names=batch.add_new_names, isolate=True)
-            if fresh.base_generation != batch.base_generation:
-                fresh.states = {}
-                return fresh, None, False
+        with load.lock(Path(directory), load.QUEUE_FILE):
+            fresh = ingest.prepare(directory, sources, table=table, add_new_names=add_new, isolate=True)
+            if fresh.base_generation != base_generation:
+                return _compact(fresh, lang), None, False
             try:
-                return fresh, ingest.commit(fresh, actor), True
+                generation = ingest.commit(fresh, actor)
             except ingest.StaleBatch:
-                fresh.states = {}
-                return fresh, None, False
+                return _compact(fresh, lang), None, False
+            return _compact(fresh, lang), generation, True
     except ingest.ImportFailed:
         raise
     except Exception as exc:

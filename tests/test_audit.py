@@ -25,8 +25,8 @@ def test_every_import_is_logged_and_the_log_outlives_generations(store, tmp_path
     first = ledger(tmp_path / "台账1.csv", 1)
     assert cli.main(["import", "--data", str(store), str(first)]) == 0
     page_file = ledger(tmp_path / "台账2.csv", 2)
-    batch = datamgmt.check(store, [(page_file.name, page_file.read_bytes())])
-    _, generation, committed = datamgmt.import_batch(batch, "org@example.cn")
+    files = [(page_file.name, page_file.read_bytes())]
+    _, generation, committed = datamgmt.import_batch(datamgmt.check(store, files), files, "org@example.cn")
     assert committed and generation
     assert cli.main(["import", "--data", str(store), str(first)]) == 0  # the same file again: nothing new
     prefix = (store / audit.AUDIT_FILE).read_bytes()

@@ -118,19 +118,20 @@ def test_preview_masks_names_and_never_shows_household_codes(demo_copy):
 
 
 def test_import_batch_rechecks_when_the_store_moved(demo_copy):
-    batch = datamgmt.check(demo_copy, [("a.csv", CSV)])
-    assert not batch.states  # the session keeps the report, not the store's rows
+    files = [("a.csv", CSV)]
+    batch = datamgmt.check(demo_copy, files)
+    assert not batch.states and not batch.sources  # the session keeps the report, not the store's rows
     ingest.run(demo_copy, [ingest.Source("b.csv", "服务日期,姓名,所属单位,服务社区,服务类别,服务时长（小时）\n"
                                                  "2025-04-03,李明强,县卫生健康局,河阳社区,送政策,1\n".encode())])
-    fresh, generation, committed = datamgmt.import_batch(batch)
+    fresh, generation, committed = datamgmt.import_batch(batch, files)
     assert not committed and generation is None and fresh.reports[0].loaded == 1
-    fresh, generation, committed = datamgmt.import_batch(fresh)
+    fresh, generation, committed = datamgmt.import_batch(fresh, files)
     assert committed and generation
 
 
 def test_rejected_rows_download(demo_copy):
     batch = datamgmt.check(demo_copy, [("a.csv", CSV)])
-    frame = pd.read_excel(io.BytesIO(ingest.rejected_excel(batch.reports)), dtype=str)
+    frame = pd.read_excel(io.BytesIO(datamgmt.rejected_workbook(batch, "zh")), dtype=str)
     assert frame.iloc[0]["所属单位"] == "县住建" and "县住建局" in frame.iloc[0]["错误原因"]
 
 

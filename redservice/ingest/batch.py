@@ -81,6 +81,7 @@ class Batch:
     sources: list = field(default_factory=list)
     table_arg: str | None = None
     add_new_names: bool = False
+    rejected_workbooks: dict[str, bytes] = field(default_factory=dict)  # lang -> 未导入的行 (the page's copy)
 
     @property
     def fatal(self) -> bool:

@@ -35,6 +35,11 @@ class RowError:
     params: dict = field(default_factory=dict)
     sheet: str = ""
 
+    def __post_init__(self):
+        # a message quotes a value by QUOTE_CHARS characters (``quote``): keep no more of it than that,
+        # so 2,000 rejected rows of 2,000-character values are not 4 million characters of report
+        self.params = {k: v[:QUOTE_CHARS + 1] if isinstance(v, str) else v for k, v in self.params.items()}
+
     def detail(self, lang: str = "zh") -> str:
         params = {k: quote(v) for k, v in self.params.items()}
         if self.kind == "key_conflict":

@@ -1,0 +1,89 @@
+"""Closing the sessions Streamlit forgets.
+
+When a browser tab goes away, Streamlit keeps its session for ``server.disconnectedSessionTTL``
+seconds (2 minutes) in case the tab reconnects. When that time is up the session is dropped from
+its reconnect storage without being shut down (streamlit#12506, still so in the pinned 1.67): its
+uploaded files, session state and media stay in the server's memory for as long as it runs. One
+30 MB upload on 数据管理 left the server 60–90 MB larger for good.
+
+``install()`` gives the reconnect storage Streamlit's own ``TTLCleanupCache``, which calls a hook
+for every entry it lets go (expired or evicted, not when a tab reconnects), and the hook shuts the
+session down: ``AppSession.shutdown`` removes its uploaded files and media, stops its script and
+clears its caches. A sweep on the server's event loop expires entries even when no other tab
+connects or disconnects. These are Streamlit internals: if they are not where this module expects
+them, ``install`` logs a warning and changes nothing (tests/test_sessions.py fails on such a
+Streamlit).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+_LOG = logging.getLogger(__name__)
+_lock = threading.Lock()
+_installed_on: set[int] = set()  # id() of the runtimes already done (AppTest makes several)
+
+
+def _release(info) -> None:
+    session = getattr(info, "session", None)
+    if session is not None:
+        try:
+            session.shutdown()
+        except Exception:  # a session half shut down already must not stop the sweep
+            _LOG.exception("could not shut down an expired session")
+
+
+def guard(storage, timer=None):
+    """Replace ``storage``'s TTL cache (a ``MemorySessionStorage``) by one that shuts its expired
+    sessions down; returns the new cache, or None when the storage is not as expected."""
+    from streamlit.runtime.caching.ttl_cache import TTLCache
+    from streamlit.runtime.caching.ttl_cleanup_cache import TTLCleanupCache
+
+    cache = getattr(storage, "_cache", None)
+    if isinstance(cache, TTLCleanupCache):
+        return cache
+    if not isinstance(cache, TTLCache):
+        return None
+    guarded = TTLCleanupCache(maxsize=cache.maxsize, ttl=cache.ttl, timer=timer or cache.timer,
+                              on_release=_release)
+    for key, value in list(cache.items()):
+        guarded[key] = value
+    storage._cache = guarded
+    return guarded
+
+
+def install() -> bool:
+    """Guard the running server's reconnect storage and sweep it periodically (once per server).
+    Returns whether the guard is in place."""
+    from streamlit import config
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return False
+    runtime = Runtime.instance()
+    with _lock:
+        if id(runtime) in _installed_on:
+            return True
+        from streamlit.runtime.caching.ttl_cache import TTLCache
+
+        storage = getattr(getattr(runtime, "_session_mgr", None), "_session_storage", None)
+        try:
+            loop = runtime._get_async_objs().eventloop
+        except (AttributeError, RuntimeError):
+            loop = None
+        if loop is None or not isinstance(getattr(storage, "_cache", None), TTLCache):
+            _LOG.warning("Streamlit's session storage is not as expected: expired sessions are not shut down")
+            return False
+        _installed_on.add(id(runtime))
+    every = min(30.0, max(1.0, float(config.get_option("server.disconnectedSessionTTL")) / 4))
+
+    def sweep() -> None:  # on the event loop, where Streamlit itself touches the storage
+        cache = guard(storage)  # the first sweep puts the guard in place
+        if cache is not None:
+            cache.expire()
+        if not loop.is_closed():
+            loop.call_later(every, sweep)
+
+    loop.call_soon_threadsafe(sweep)
+    return True
