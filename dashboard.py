@@ -31,6 +31,9 @@ OWN_HEADER = {"briefing"}
 
 # Pages only some roles may open (the rest are open to every signed-in role).
 RESTRICTED = {"data": ("orgdept",)}
+# Pages a viewer limited to some counties (access file: counties = [...]) may not open: importing
+# changes the whole city's store (per-county import is issue 22's next part).
+WHOLE_STORE = {"data"}
 
 lang = ui.language()
 who = ui.viewer(lang)
@@ -39,7 +42,7 @@ navigation = st.navigation(
         st.Page(path, title=t(f"page.{key}", lang), icon=icon, help=t(f"page.{key}_help", lang),
                 url_path=key, default=(i == 0))
         for i, (path, key, icon) in enumerate(PAGES)
-        if who.role in RESTRICTED.get(key, (who.role,))
+        if who.role in RESTRICTED.get(key, (who.role,)) and not (who.scope.counties and key in WHOLE_STORE)
     ],
     position="top",
 )
