@@ -255,6 +255,15 @@ def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) ->
     return ctx
 
 
+def store_counties(directory: str, scope: Scope) -> tuple[str, ...]:
+    """The store's counties (所属县（市、区）) within the scope, before the filter bar runs (the entry
+    script offers 区县对比 only for two or more); cached with the filter bar's own options."""
+    store = get_store(directory)
+    probe = Filters.make(dt.date.today(), dt.date.today())
+    return briefing.store_counties(
+        lambda name, filters=None: _cached(directory, store.version(), name, repr((probe, scope, [])), probe, scope, {}))
+
+
 def county_name(ctx: Context) -> str:
     """The level's name in the viewer's language: the counties chosen or in scope, else the area's
     (settings, else the store's manifest: the city for a store of several counties)."""

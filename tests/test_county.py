@@ -149,3 +149,12 @@ def test_one_county_store_offers_no_county_choice(small_store):
     options = small_store.query("filter_options", None)
     assert options[options["dimension"] == "county"].empty
 
+
+def test_county_comparison_rows_equal_the_county_kpis(city):
+    rows = city.query("county_compare", Filters.make(*Q1_2025)).set_index("county")
+    assert list(rows.index) == ["乙县", "甲县"]
+    for county in rows.index:
+        expected = cur(city, [county])
+        for key in metrics.KPIS:
+            assert rows.loc[county, key] == pytest.approx(expected[key]), (county, key)
+    assert rows.loc["甲县", "households_total"] == 150

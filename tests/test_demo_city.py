@@ -120,3 +120,52 @@ def _ytd(directory):
 
 def metrics_value(at, label):
     return next(m.value for m in at.metric if m.label == label)
+
+
+def test_county_outlines_are_dissolved_from_the_communities(city, city_dir):
+    from redservice import counties
+
+    county_of = dict(city.con.execute("SELECT community, county FROM communities").fetchall())
+    outlines = counties.county_outlines(city.boundaries(), county_of)
+    assert sorted(outlines) == sorted(demo.CITY_COUNTIES)
+    for county, lines in outlines.items():
+        # the 12 communities of a county share their inner edges: one closed outer ring is left
+        assert len(lines) == 1 and lines[0][0] == lines[0][-1], county
+    square = [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], [[1, 0], [2, 0], [2, 1], [1, 1], [1, 0]]]
+    (ring,) = counties.dissolve(square)
+    assert len(ring) == 7 and ring[0] == ring[-1]  # the 6 outer edges; the shared one is gone
+
+
+def test_the_county_comparison_page(city_dir, monkeypatch):
+    from conftest import run_app
+
+    at = run_app(data_dir=city_dir, monkeypatch=monkeypatch, page="app_pages/counties.py")
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 13 and set(table["区县"]) == set(demo.CITY_COUNTIES)
+    assert {"每百名党员服务时长", "报到党员 · 较上期", "报到党员 · 同比"} <= set(table.columns)
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert {layer["id"] for layer in deck["layers"]} >= {"counties", "county_outlines"}
+    # a click on a county sets the filter bar's 区县 (the callback's effect), and the header follows
+    at.session_state["county"] = ["芮城县"]
+    at.run()
+    assert not at.exception and at.title[0].value.startswith("芮城县")
+    assert len(at.dataframe[0].value) == 13  # the comparison keeps every county, the chosen outlined
+
+
+def test_picked_county():
+    from redservice import counties
+
+    assert counties.picked_county({"objects": {"counties": [{"properties": {"county": "绛县"}}]}}) == "绛县"
+    assert counties.picked_county({"objects": {}}) is None and counties.picked_county(None) is None
+
+
+def test_city_briefing_sentence(city):
+    from redservice import briefing
+
+    f = Filters.make(*(dt.date.fromisoformat(d) for d in Q1))
+    text = briefing.paragraph(metrics.kpis(city, f), None, "zh", None,
+                              briefing.store_counties(lambda name, filters=None: city.query(name, filters)))
+    assert "全市13个县（市、区）" in text and "个党支部" in text and "名在职党员" in text
+    one = briefing.paragraph(metrics.kpis(city, Filters.make(f.start, f.end, counties=["平陆县"])), "ytd", "zh")
+    assert one.startswith("今年以来，平陆县共145个党支部")
