@@ -392,8 +392,8 @@ def cmd_export(args) -> int:
         raise CliError(f"没有名为“{args.name}”的导出；可用 export --list 查看") from exc
     scope = _scope(args)  # checks --as against the access file
     directory = config.data_dir(args.data)
-    params = {"unit": args.unit, "branch": args.branch, "community": args.community, "category": args.category,
-              "form": args.form}
+    params = {"county": args.county, "unit": args.unit, "branch": args.branch, "community": args.community,
+              "category": args.category, "form": args.form}
     if args.start or args.end:
         store = Store(directory)
         try:

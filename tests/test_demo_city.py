@@ -169,3 +169,21 @@ def test_city_briefing_sentence(city):
     assert "全市13个县（市、区）" in text and "个党支部" in text and "名在职党员" in text
     one = briefing.paragraph(metrics.kpis(city, Filters.make(f.start, f.end, counties=["平陆县"])), "ytd", "zh")
     assert one.startswith("今年以来，平陆县共145个党支部")
+
+
+def test_exports_of_a_county_and_of_the_comparison(city_dir, tmp_path):
+    import openpyxl
+
+    from redservice import cli
+
+    out = tmp_path / "scorecard.xlsx"
+    assert cli.main(["export", "单位评分表", "--data", str(city_dir), "--county", "芮城县", "--out", str(out)]) == 0
+    text = {str(c.value) for ws in openpyxl.load_workbook(out).worksheets for row in ws.iter_rows() for c in row
+            if c.value is not None}
+    assert any("芮城县" in x for x in text)
+    assert not any(c in x for x in text for c in demo.CITY_COUNTIES if c != "芮城县")
+    out = tmp_path / "counties.xlsx"
+    assert cli.main(["export", "counties", "--data", str(city_dir), "--out", str(out)]) == 0
+    text = {str(c.value) for ws in openpyxl.load_workbook(out).worksheets for row in ws.iter_rows() for c in row
+            if c.value is not None}
+    assert set(demo.CITY_COUNTIES) <= text
