@@ -92,6 +92,20 @@ def cmd_kpis(args) -> int:
     from redservice.i18n import t
 
     store, filters, scope = _selection(args)
+    if args.by == "county":
+        from redservice import briefing
+
+        names = filters.counties or briefing.store_counties(lambda name, filters=None: store.query(name, filters, scope))
+        if not names:
+            raise CliError("数据中没有所属县（市、区）：--by county 需要社区名录填写所属县")
+        by = {c: metrics.kpis_json(metrics.kpis(store, filters.within(counties=[c]), scope)) for c in names}
+        if args.json:
+            print(json.dumps(by, ensure_ascii=False, indent=1))
+            return 0
+        for county, figures in by.items():
+            print(county + "：" + "，".join(f"{t(f'kpi.{k}', 'zh')} {metrics.format_value(k, v, 'zh')}"
+                                           for k, v in figures.items()))
+        return 0
     kpis = metrics.kpis(store, filters, scope)
     if args.json:
         print(json.dumps(metrics.kpis_json(kpis), ensure_ascii=False, indent=1))
@@ -542,6 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("kpis", help="print the headline KPIs (the same SQL as the 总览 page)")
     _add_selection(p)
+    p.add_argument("--by", choices=("county",), help="one set of KPIs per county (所属县（市、区）)")
     p.set_defaults(func=cmd_kpis)
 
     p = sub.add_parser("brief", help="print the briefing paragraph (the same text as the 汇报 page)")

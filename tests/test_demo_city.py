@@ -82,6 +82,8 @@ def test_city_equals_the_sum_of_its_counties(city_dir, city):
     recount = metrics.kpis_json(metrics.kpis(city, Filters.make(*(dt.date.fromisoformat(d) for d in Q1))))
     for key in DISTINCT:
         assert whole[key] == everyone[key] == recount[key], key
+    by = _cli("kpis", *data, "--by", "county")  # one object per county, the same as --county X
+    assert by == dict(zip(demo.CITY_COUNTIES, parts))
     # a branch of a unit of the city is counted in each county it is in, once in the city
     assert whole["branches"] < sum(p["branches"] for p in parts)
 
