@@ -168,11 +168,12 @@ def county_map(df: pd.DataFrame, boundaries: dict, county_of: dict[str, str], me
     inner lines), each county's dissolved outline, and its name. A click picks a county
     (``picked_county``)."""
     values = dict(zip(df["county"], df[metric]))
-    scale = maps.colour_scale([v for v in values.values() if not fmt.missing(v)])
+    # quantile classes: a dozen counties spread over the colours, one far ahead does not wash out the rest
+    scale = maps.colour_scale([v for v in values.values() if not fmt.missing(v)], method="quantile")
     fills, features = {}, []
     for county, value in values.items():
         rgb = maps.fill_rgb(scale, value, empty=fmt.missing(value))
-        fills[county] = list(rgb) + [235]
+        fills[county] = list(rgb) + [255]  # opaque: a county's communities show no seams between them
     tip = {c: f"{c}\n{t(f'counties.{metric}', lang)}：{metric_text(metric, values[c], lang)}" for c in values}
     for feature in (boundaries or {}).get("features", []):
         props = feature.get("properties") or {}

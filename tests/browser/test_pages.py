@@ -207,6 +207,7 @@ def test_demo_city_pages(chromium, tmp_path):
     serving.refresh(city)
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     problems = []
+    (tmp_path / "server").mkdir()
     with streamlit_server(tmp_path / "server", city) as url:
         paths = navigation_paths(chromium, url)
         assert "counties" in paths
