@@ -21,6 +21,7 @@ PAGES = [
     ("app_pages/units.py", "units", ":material/groups:"),
     ("app_pages/services.py", "services", ":material/volunteer_activism:"),
     ("app_pages/wishes.py", "wishes", ":material/favorite:"),
+    ("app_pages/counties.py", "counties", ":material/compare_arrows:"),
     ("app_pages/briefing.py", "briefing", ":material/slideshow:"),
     ("app_pages/assess.py", "assess", ":material/fact_check:"),
     ("app_pages/quality.py", "quality", ":material/rule:"),
@@ -32,15 +33,22 @@ OWN_HEADER = {"briefing"}
 
 # Pages only some roles may open (the rest are open to every signed-in role).
 RESTRICTED = {"data": ("orgdept",)}
+# Pages a viewer limited to some counties (access file: counties = [...]) may not open: importing
+# changes the whole city's store (per-county import is issue 22's next part).
+WHOLE_STORE = {"data"}
+# Pages of a store of two or more counties (a store of one county shows the pages it always did).
+SEVERAL_COUNTIES = {"counties"}
 
 lang = ui.language()
 who = ui.viewer(lang)
+several = len(ui.store_counties(str(config.data_dir()), who.scope)) > 1
 navigation = st.navigation(
     [
         st.Page(path, title=t(f"page.{key}", lang), icon=icon, help=t(f"page.{key}_help", lang),
                 url_path=key, default=(i == 0))
         for i, (path, key, icon) in enumerate(PAGES)
-        if who.role in RESTRICTED.get(key, (who.role,))
+        if who.role in RESTRICTED.get(key, (who.role,)) and not (who.scope.counties and key in WHOLE_STORE)
+        and (several or key not in SEVERAL_COUNTIES)
     ],
     position="top",
 )

@@ -1,6 +1,7 @@
 -- Shared filtered relations, prepended by the store to every query as CTEs.
--- This is the one choke point: the viewer's scope ($scope_units, $scope_communities) and the
--- filter bar ($units, $branches, $communities, $categories, $forms) apply here and nowhere else.
+-- This is the one choke point: the viewer's scope ($scope_units, $scope_communities, $scope_counties)
+-- and the filter bar ($counties, $units, $branches, $communities, $categories, $forms) apply here and
+-- nowhere else (lists read from the raw tables are narrowed by f_county_communities / f_county_units).
 -- A NULL list means "no restriction"; an empty list matches nothing.
 -- Queries read f_members, f_services, f_households, f_wishes and f_dims, never the raw tables
 -- (f_records / f_household_records: the same with the uncounted records, for 待审核 and 数据质量)
@@ -24,11 +25,39 @@
 -- two ways) scans the table twice, reading only the columns each use needs, instead of one copy of
 -- every record or of the whole roster with its names and phones (a scan of the date-sorted table
 -- is cheaper than the copy: the unit scorecard at 10 M records, 250 → 180 ms).
+-- The county level (docs/guide.md, 口径): $counties (the filter bar's 区县) and $scope_counties (a
+-- county's viewer) are lists of 所属县（市、区）; NULL: no restriction. f_county_communities: the
+-- communities of the counties chosen and in scope (every community when neither is set);
+-- f_county_units: the units a county view lists — the counties' own units and any unit (a unit of
+-- the city, 市直单位, or of another county) with a member reported or a record served in them;
+-- f_county_own_units: the counties' own units only (a unit's 报到率 is computed for these alone).
+-- Lists of communities, units and branches read from the raw tables are narrowed by these.
+f_county_communities AS (
+    SELECT c.community FROM communities c
+    WHERE ($counties IS NULL OR list_contains($counties, c.county))
+      AND ($scope_counties IS NULL OR list_contains($scope_counties, c.county))
+),
+f_county_own_units AS (
+    SELECT u.unit FROM units u
+    WHERE ($counties IS NULL OR list_contains($counties, u.county))
+      AND ($scope_counties IS NULL OR list_contains($scope_counties, u.county))
+),
+f_county_units AS (
+    SELECT unit FROM f_county_own_units
+    UNION
+    SELECT d.unit FROM dim_scoped d
+    WHERE d.dimension = 'unit'
+      AND ($counties IS NULL OR list_contains($counties, d.county))
+      AND ($scope_counties IS NULL OR list_contains($scope_counties, d.county))
+),
 f_members AS NOT MATERIALIZED (
     SELECT m.member_id, m.name, m.unit, m.branch, m.community, m.reported_on,
-           m.gender, m.compound, m.phone, m.mid, m.bid, m.cid, m.uid, m.roll_status, m.left_on, m.listed_on
+           m.gender, m.compound, m.phone, m.mid, m.bid, m.cid, m.uid, m.roll_status, m.left_on, m.listed_on,
+           m.county
     FROM members m
-    WHERE ($units IS NULL OR list_contains($units, m.unit))
+    WHERE ($counties IS NULL OR list_contains($counties, m.county))
+      AND ($scope_counties IS NULL OR list_contains($scope_counties, m.county))
+      AND ($units IS NULL OR list_contains($units, m.unit))
       AND ($branches IS NULL OR list_contains($branches, m.branch))
       AND ($communities IS NULL OR list_contains($communities, m.community))
       AND ($scope_units IS NULL OR list_contains($scope_units, m.unit))
@@ -40,9 +69,11 @@ f_records AS NOT MATERIALIZED (
     SELECT s.record_id, s.date, s.member_id, s.name, s.unit, s.branch, s.community, s.compound,
            s.category, s.form, s.activity_id, s.content, s.persons, s.hours, s.note, s.mid, s.aid, s.unit_mid,
            s.uid, s.paired, s.roster_uid, s.roster_bid, s.red_prev, s.review_status, s.origin, s.entered_on,
-           s.rkey, s.counted, s.excluded_rules
+           s.rkey, s.counted, s.excluded_rules, s.county
     FROM services s
-    WHERE ($units IS NULL OR list_contains($units, s.unit))
+    WHERE ($counties IS NULL OR list_contains($counties, s.county))
+      AND ($scope_counties IS NULL OR list_contains($scope_counties, s.county))
+      AND ($units IS NULL OR list_contains($units, s.unit))
       AND ($branches IS NULL OR list_contains($branches, s.branch))
       AND ($communities IS NULL OR list_contains($communities, s.community))
       AND ($categories IS NULL OR list_contains($categories, s.category))
@@ -59,9 +90,11 @@ f_household_records AS NOT MATERIALIZED (
     -- counted or not (see f_records)
     SELECT h.date, h.mid, h.member_id, h.unit, h.uid, h.branch, h.community, h.cid, h.compound,
            h.category, h.form, h.household, h.community_hh, h.compound_hh, h.unit_hh, h.unit_hh_prev, h.rkey,
-           h.counted
+           h.counted, h.county
     FROM household_facts h
-    WHERE ($units IS NULL OR list_contains($units, h.unit))
+    WHERE ($counties IS NULL OR list_contains($counties, h.county))
+      AND ($scope_counties IS NULL OR list_contains($scope_counties, h.county))
+      AND ($units IS NULL OR list_contains($units, h.unit))
       AND ($branches IS NULL OR list_contains($branches, h.branch))
       AND ($communities IS NULL OR list_contains($communities, h.community))
       AND ($categories IS NULL OR list_contains($categories, h.category))
@@ -77,7 +110,9 @@ f_wishes AS (
            w.claim_unit, w.claimer, w.claim_member_id, w.claim_branch, w.claimed_on,
            w.completed_on, w.status, w.satisfaction, w.claim_mid
     FROM wishes w
-    WHERE ($units IS NULL OR list_contains($units, w.claim_unit))
+    WHERE ($counties IS NULL OR w.community IN (SELECT community FROM f_county_communities))
+      AND ($scope_counties IS NULL OR w.community IN (SELECT community FROM f_county_communities))
+      AND ($units IS NULL OR list_contains($units, w.claim_unit))
       AND ($branches IS NULL OR list_contains($branches, w.claim_branch))
       AND ($communities IS NULL OR list_contains($communities, w.community))
       AND ($scope_units IS NULL OR list_contains($scope_units, w.claim_unit))
@@ -87,7 +122,9 @@ f_evaluations AS (
     -- 社区评价表 (双评价): grades by the member's unit and the grading community
     SELECT e.year, e.member_id, e.name, e.unit, e.community, e.grade, e.comment, e.evaluated_on, e.evaluator
     FROM evaluations e
-    WHERE ($units IS NULL OR list_contains($units, e.unit))
+    WHERE ($counties IS NULL OR e.community IN (SELECT community FROM f_county_communities))
+      AND ($scope_counties IS NULL OR e.community IN (SELECT community FROM f_county_communities))
+      AND ($units IS NULL OR list_contains($units, e.unit))
       AND ($communities IS NULL OR list_contains($communities, e.community))
       AND ($scope_units IS NULL OR list_contains($scope_units, e.unit))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, e.community))
@@ -98,11 +135,13 @@ f_rollups AS (
     -- members: nothing narrows the records (no filter, no scope): red_prev, member_months, red_carry;
     -- units: nothing narrows a unit's records but whole units (unit filter and scope allowed):
     --   unit_hh_prev, whose chains run within one unit, and the per-unit rollups
+    -- (a county, chosen or in scope, cuts a unit of the city's records: no rollup then)
     SELECT $rollups AND $units IS NULL AND $branches IS NULL AND $communities IS NULL
                AND $categories IS NULL AND $forms IS NULL AND $scope_units IS NULL
-               AND $scope_communities IS NULL AS members,
+               AND $scope_communities IS NULL AND $counties IS NULL AND $scope_counties IS NULL AS members,
            $rollups AND $branches IS NULL AND $communities IS NULL AND $categories IS NULL
-               AND $forms IS NULL AND $scope_communities IS NULL AS units
+               AND $forms IS NULL AND $scope_communities IS NULL
+               AND $counties IS NULL AND $scope_counties IS NULL AS units
 ),
 f_member_months AS (
     -- the 红色积分 rollups (redservice.serving), empty unless f_rollups.members
@@ -144,13 +183,14 @@ f_dims AS (
     -- within the viewer's scope only (the filter bar offers every value the viewer may pick)
     SELECT v.dimension, v.value, v.parent
     FROM dim_values v
-    WHERE $scope_units IS NULL AND $scope_communities IS NULL
+    WHERE $scope_units IS NULL AND $scope_communities IS NULL AND $scope_counties IS NULL
     UNION ALL
     SELECT DISTINCT d.dimension, d.value, d.parent
     FROM dim_scoped d
-    WHERE ($scope_units IS NOT NULL OR $scope_communities IS NOT NULL)
+    WHERE ($scope_units IS NOT NULL OR $scope_communities IS NOT NULL OR $scope_counties IS NOT NULL)
       AND ($scope_units IS NULL OR list_contains($scope_units, d.unit))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, d.community))
+      AND ($scope_counties IS NULL OR list_contains($scope_counties, d.county))
 ),
 -- 数据质量: the [quality] rules (redservice.quality binds them as $q_...), one definition each, over
 -- the period's records that are checked: approved or pending (审核状态 in $q_statuses, or no status).

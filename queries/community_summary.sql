@@ -49,4 +49,5 @@ LEFT JOIN hh h ON h.community = c.community
 LEFT JOIN open_wishes o ON o.community = c.community
 WHERE ($communities IS NULL OR list_contains($communities, c.community))
   AND ($scope_communities IS NULL OR list_contains($scope_communities, c.community))
+  AND (($counties IS NULL AND $scope_counties IS NULL) OR c.community IN (SELECT community FROM f_county_communities))
 ORDER BY hours DESC, c.community

@@ -29,6 +29,7 @@ listed AS (
     WHERE ($community IS NULL OR community = $community)
       AND ($communities IS NULL OR list_contains($communities, community))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, community))
+      AND (($counties IS NULL AND $scope_counties IS NULL) OR community IN (SELECT community FROM f_county_communities))
 ),
 keys AS (
     SELECT community, compound FROM listed

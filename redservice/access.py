@@ -4,6 +4,7 @@
     role = "unit"                      # leader | orgdept | unit | community (or 领导/组织部/单位/社区)
     units = ["县住建局"]               # for role "unit"
     communities = ["北城社区"]         # for role "community"
+    counties = ["平陆县"]              # optional, any role: only these counties (a county's 组织部)
     show_names = true                  # optional: override the role's default
 
     groups_claim = "groups"            # optional: the ID token claim listing the user's groups
@@ -11,7 +12,8 @@
     role = "orgdept"
 
 领导 sees everything with names masked; 组织部 everything with names visible; 单位 only its own
-unit(s); 社区 only its own community. With no access file the app runs in local single-user mode
+unit(s); 社区 only its own community; ``counties`` limits any role to those counties (a county's
+组织部 in a city's store: its figures, names and exports). With no access file the app runs in local single-user mode
 as 组织部. With an access file, an unknown or logged-out user, or one whose identity provider says
 the e-mail address is not verified (``email_verified`` false), gets no scope at all (no figures).
 """
@@ -73,8 +75,13 @@ def load(path: Path) -> dict[str, Viewer]:
             raise AccessError(f"访问控制文件中 {email} 为单位角色，但没有列出 units")
         if role == "community" and not communities:
             raise AccessError(f"访问控制文件中 {email} 为社区角色，但没有列出 communities")
+        counties = entry.get("counties")
+        if counties is not None and (not isinstance(counties, list) or not counties
+                                     or not all(isinstance(c, str) and c.strip() for c in counties)):
+            raise AccessError(f"访问控制文件中 {email} 的 counties 应为非空的县（市、区）名称列表")
+        counties = tuple(c.strip() for c in counties) if counties is not None else None
         show = entry.get("show_names", DEFAULT_SHOW_NAMES[role])
-        scope = Scope(units=units, communities=communities, show_names=bool(show), label=role)
+        scope = Scope(units=units, communities=communities, show_names=bool(show), label=role, counties=counties)
         viewers[email.strip().lower()] = Viewer(email, role, scope)
     return viewers
 

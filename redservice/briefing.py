@@ -77,9 +77,24 @@ def period_phrase(filters: Filters, period: str | None, lang: str) -> str:
     return t("brief.between", lang, start=fmt.date(filters.start, lang), end=fmt.date(filters.end, lang))
 
 
-def scope_phrase(filters: Filters, lang: str, scope: Scope | None = None) -> str:
+def store_counties(query: Callable[..., pd.DataFrame]) -> tuple[str, ...]:
+    """The counties (所属县（市、区）) of the store within the viewer's scope, from the filter bar's
+    options (``query(name, filters=None)``: the page's cached query or ``Store.query``)."""
+    options = query("filter_options", filters=None)
+    return tuple(sorted(options.loc[options["dimension"] == "county", "value"].dropna()))
+
+
+def county_phrase(counties: tuple[str, ...], lang: str) -> str:
+    """芮城县 / 芮城县等3个县（市、区） (en: Ruicheng County / … and 3 counties in all)."""
+    first, n = counties[0], len(counties)
+    return first if n == 1 else t("brief.counties_many", lang, first=first, n=n)
+
+
+def scope_phrase(filters: Filters, lang: str, scope: Scope | None = None, counties: tuple[str, ...] = ()) -> str:
     """全县 / 县住建局 / 县住建局等3个单位 (en: the county / …). The units or communities named are
-    the filter's, else the viewer's scope: a unit's user never reads 全县 about one unit's figures."""
+    the filter's, else the viewer's scope: a unit's user never reads 全县 about one unit's figures.
+    ``counties``: the store's counties within the scope; with two or more, the counties chosen (the
+    filter's, else the scope's) are named, or else the city: 全市13个县（市、区）."""
     # zh: 共 keeps a name ending in a digit apart from the count that follows ("U1共2个党支部").
     joiner = "共" if lang == "zh" else ""
     units = filters.units or (scope.units if scope is not None else None)
@@ -90,10 +105,16 @@ def scope_phrase(filters: Filters, lang: str, scope: Scope | None = None) -> str
     if communities:
         first, n = communities[0], len(communities)
         return (first if n == 1 else t("brief.communities_many", lang, first=first, n=n)) + joiner
+    chosen = filters.counties or (scope.counties if scope is not None else None)
+    if chosen:
+        return county_phrase(chosen, lang) + joiner
+    if len(counties) > 1:
+        return t("brief.city", lang, n=len(counties))
     return t("brief.county", lang)
 
 
-def paragraph(result: dict, period: str | None, lang: str = "zh", scope: Scope | None = None) -> str:
+def paragraph(result: dict, period: str | None, lang: str = "zh", scope: Scope | None = None,
+              counties: tuple[str, ...] = ()) -> str:
     """The summary paragraph for the KPI result (``metrics.kpis``), naming the viewer's scope."""
     cur = result["current"]
     filters: Filters = result["filters"]
@@ -103,7 +124,7 @@ def paragraph(result: dict, period: str | None, lang: str = "zh", scope: Scope |
         return t("brief.no_data", lang, period=period_phrase(filters, period, lang))
     values = {
         "period": period_phrase(filters, period, lang),
-        "scope": scope_phrase(filters, lang, scope),
+        "scope": scope_phrase(filters, lang, scope, counties),
         "branches": _exact(cur["branches"], lang),
         "members": approx(cur["members"], lang),
         "communities": _exact(cur["communities"], lang),
@@ -173,6 +194,16 @@ class Briefing:
         return [t("briefing.separator", lang).join(first), t("briefing.rounding", lang)]
 
 
+def area_name(settings: dict, manifest: dict, lang: str, filters: Filters | None = None,
+              scope: Scope | None = None) -> str:
+    """The level the figures describe, for titles: the counties chosen (the filter's, else the
+    viewer's scope), else the store's area (``county_name``: the city for a store of a city)."""
+    chosen = (filters.counties if filters is not None else None) or (scope.counties if scope is not None else None)
+    if chosen:
+        return county_phrase(chosen, lang)
+    return county_name(settings, manifest, lang)
+
+
 def county_name(settings: dict, manifest: dict, lang: str) -> str:
     """The area's name in ``lang``: the settings' [display], else the store's manifest, else 本县."""
     suffix = "" if lang == "zh" else "_en"
@@ -198,7 +229,7 @@ def gather(query: Callable[..., pd.DataFrame], filters: Filters, period: str | N
     trend_start = min(filters.start, period_range("last12", filters.end)[0])
     return Briefing(
         lang=lang, county=county, filters=filters, period=period, result=result,
-        text=paragraph(result, period, lang, scope),
+        text=paragraph(result, period, lang, scope, store_counties(query)),
         trend=charts.fill_months(query("monthly_trend", filters=filters.with_period(trend_start, filters.end)),
                                  trend_start, filters.end),
         trend_start=trend_start,

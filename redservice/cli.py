@@ -25,6 +25,8 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
     _add_data(p)
     p.add_argument("--start", type=_date, help="first day, YYYY-MM-DD (default: the app's default period)")
     p.add_argument("--end", type=_date, help="last day, YYYY-MM-DD")
+    p.add_argument("--county", action="append", default=[],
+                   help="county, 所属县（市、区） (repeatable; a store of several counties)")
     p.add_argument("--unit", action="append", default=[], help="work unit (repeatable)")
     p.add_argument("--branch", action="append", default=[], help="Party branch (repeatable)")
     p.add_argument("--community", action="append", default=[], help="community (repeatable)")
@@ -64,7 +66,7 @@ def _selection(args):
     scope = _scope(args)
     store = Store(config.data_dir(args.data))
     filters = metrics.default_filters(
-        store, scope, start=args.start, end=args.end, units=args.unit, branches=args.branch,
+        store, scope, start=args.start, end=args.end, counties=args.county, units=args.unit, branches=args.branch,
         communities=args.community, categories=args.category, forms=args.form, compare=args.compare)
     if filters.end < filters.start:
         raise CliError(f"结束日期 {filters.end} 早于开始日期 {filters.start}")
@@ -74,6 +76,12 @@ def _selection(args):
 def cmd_demo(args) -> int:
     from redservice import demo
 
+    if args.city:
+        if not args.out:
+            raise CliError("--city 需要 --out 目录（演示城市是生成的数据，不写入 data/demo）")
+        out = demo.write_city(args.out)
+        print(f"demo city written to {out}")
+        return 0
     out = demo.write(args.out or config.DEMO_DIR)
     print(f"demo county written to {out}")
     return 0
@@ -84,6 +92,20 @@ def cmd_kpis(args) -> int:
     from redservice.i18n import t
 
     store, filters, scope = _selection(args)
+    if args.by == "county":
+        from redservice import briefing
+
+        names = filters.counties or briefing.store_counties(lambda name, filters=None: store.query(name, filters, scope))
+        if not names:
+            raise CliError("数据中没有所属县（市、区）：--by county 需要社区名录填写所属县")
+        by = {c: metrics.kpis_json(metrics.kpis(store, filters.within(counties=[c]), scope)) for c in names}
+        if args.json:
+            print(json.dumps(by, ensure_ascii=False, indent=1))
+            return 0
+        for county, figures in by.items():
+            print(county + "：" + "，".join(f"{t(f'kpi.{k}', 'zh')} {metrics.format_value(k, v, 'zh')}"
+                                           for k, v in figures.items()))
+        return 0
     kpis = metrics.kpis(store, filters, scope)
     if args.json:
         print(json.dumps(metrics.kpis_json(kpis), ensure_ascii=False, indent=1))
@@ -102,7 +124,8 @@ def cmd_brief(args) -> int:
     store, filters, scope = _selection(args)
     period = "ytd" if not (args.start or args.end) else None
     result = metrics.kpis(store, filters, scope)
-    text = briefing.paragraph(result, period, args.lang, scope)
+    text = briefing.paragraph(result, period, args.lang, scope,
+                              briefing.store_counties(lambda name, filters=None: store.query(name, filters, scope)))
     written, archived = {}, None
     if args.png or args.pdf or args.docx or args.pptx or args.archive:
         from redservice.brief import snapshot
@@ -290,7 +313,8 @@ def _assessment(args):
     as_of = args.as_of or assess.default_as_of(args.year, last)
     if not y0 <= as_of <= y1:
         raise CliError(f"截至日期 {as_of} 不在 {args.year} 年内")
-    filters = Filters.make(y0, as_of, units=args.unit, branches=args.branch, communities=args.community)
+    filters = Filters.make(y0, as_of, counties=args.county, units=args.unit,
+                           branches=args.branch, communities=args.community)
     try:
         a = feedback.load(lambda name, f=None, **extra: store.query(name, f or filters, scope, **extra),
                           filters, scope, settings, args.year, as_of)
@@ -382,8 +406,8 @@ def cmd_export(args) -> int:
         raise CliError(f"没有名为“{args.name}”的导出；可用 export --list 查看") from exc
     scope = _scope(args)  # checks --as against the access file
     directory = config.data_dir(args.data)
-    params = {"unit": args.unit, "branch": args.branch, "community": args.community, "category": args.category,
-              "form": args.form}
+    params = {"county": args.county, "unit": args.unit, "branch": args.branch, "community": args.community,
+              "category": args.category, "form": args.form}
     if args.start or args.end:
         store = Store(directory)
         try:
@@ -526,10 +550,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="write the synthetic demo county")
     p.add_argument("--out", help="directory to write (default: data/demo)")
+    p.add_argument("--city", action="store_true",
+                   help="write the synthetic demo city of 13 counties instead (needs --out)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("kpis", help="print the headline KPIs (the same SQL as the 总览 page)")
     _add_selection(p)
+    p.add_argument("--by", choices=("county",), help="one set of KPIs per county (所属县（市、区）)")
     p.set_defaults(func=cmd_kpis)
 
     p = sub.add_parser("brief", help="print the briefing paragraph (the same text as the 汇报 page)")
@@ -593,6 +620,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_data(p)
         p.add_argument("--year", type=int, required=True, help="the year assessed, e.g. 2025")
         p.add_argument("--as-of", type=_date, help="as of this day, YYYY-MM-DD (default: the data's last date in the year)")
+        p.add_argument("--county", action="append", default=[], help="county (repeatable)")
         p.add_argument("--unit", action="append", default=[], help="work unit (repeatable)")
         p.add_argument("--branch", action="append", default=[], help="Party branch (repeatable)")
         p.add_argument("--community", action="append", default=[], help="community (repeatable)")

@@ -959,3 +959,197 @@ def write(out: str | Path, seed: int = SEED) -> Path:
     (out / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1) + "\n",
                                      encoding="utf-8")
     return out
+
+
+# -- the demo city (issue 22) ------------------------------------------------------------------------
+# ``python -m redservice demo --city`` writes a synthetic city of 13 counties, generated, never
+# committed: 平陆县 is the demo county exactly (its 2025 Q1 figures are the seed's), the other 12 are
+# thinned copies of it — their names prefixed with the county's, a share of its service records and
+# wishes (a few thousand records each), its households scaled — and three units of the city
+# (市直单位, no county) whose members report and serve in the counties.
+CITY = "运城市"
+CITY_LABEL = "运城市（演示）"
+CITY_COUNTIES = ("盐湖区", "永济市", "河津市", "临猗县", "万荣县", "闻喜县", "稷山县", "新绛县", "绛县",
+                 "垣曲县", "夏县", "平陆县", "芮城县")
+DEMO_COUNTY = "平陆县"
+CITY_UNITS = ("市委组织部", "市财政局", "市住建局")
+CITY_COLUMNS = 4  # counties per row on the map
+
+
+def _renamer(county: str):
+    """A county's copy of a demo name: 县住建局 → 芮城县住建局, 北城社区 → 芮城县北城社区."""
+    def name(value):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        value = str(value)
+        return county + value[1:] if value.startswith("县") else county + value
+    return name
+
+
+def _county_copy(tables: dict[str, pd.DataFrame], county: str, index: int, rng: random.Random) -> dict:
+    """A thinned copy of the demo county named for ``county``, drawn at cell ``index`` of the city."""
+    name = _renamer(county)
+    code = f"C{index:02d}-"
+    share = 0.15 + 0.25 * rng.random()  # of the service records and wishes kept
+    scale = 0.5 + rng.random()  # of each community's households
+    dx = (index % CITY_COLUMNS) * 4.4 * CELL[0]
+    dy = -(index // CITY_COLUMNS) * 3.4 * CELL[1]
+    out = {}
+    c = tables["communities"].copy()
+    c["code"] = [f"14{index:02d}{i:08d}" for i in range(len(c))]
+    c["community"] = c["community"].map(name)
+    c["households"] = (c["households"] * scale).round().astype(int)
+    c["population"] = (c["households"] * 2.76).round().astype(int)
+    c["lon"], c["lat"] = c["lon"] + dx, c["lat"] + dy
+    out["communities"] = c
+    p = tables["compounds"].copy()
+    for col in ("compound", "community"):
+        p[col] = p[col].map(name)
+    p["households"] = (p["households"] * scale).round().astype("Int64")
+    p["lon"], p["lat"] = p["lon"] + dx, p["lat"] + dy
+    out["compounds"] = p
+    u = tables["units"].copy()
+    for col in ("unit", "paired_community"):
+        u[col] = u[col].map(name)
+    out["units"] = u
+    b = tables["branches"].copy()
+    for col in ("branch", "unit"):
+        b[col] = b[col].map(name)
+    out["branches"] = b
+    m = tables["members"].copy()
+    m["member_id"] = code + m["member_id"]
+    for col in ("unit", "branch", "community", "compound"):
+        m[col] = m[col].map(name)
+    out["members"] = m
+    s = tables["services"]
+    keep = [rng.random() < share for _ in range(len(s))]
+    s = s[keep].copy()
+    kept_ids = set(s["record_id"])
+    for col in ("record_id", "member_id", "activity_id"):
+        s[col] = s[col].map(lambda v: None if v is None or v != v else code + str(v))
+    for col in ("unit", "branch", "community", "compound"):
+        s[col] = s[col].map(name)
+    out["services"] = s
+    h = tables["service_households"]
+    h = h[h["record_id"].isin(kept_ids)].copy()
+    h["record_id"] = code + h["record_id"]
+    h["household"] = h["household"].map(lambda v: household_hash(f"{county}:{v}", DEMO_HOUSEHOLD_KEY))
+    out["service_households"] = h
+    w = tables["wishes"]
+    w = w[[rng.random() < share for _ in range(len(w))]].copy()
+    w["wish_id"] = code + w["wish_id"]
+    w["claim_member_id"] = w["claim_member_id"].map(lambda v: None if v is None or v != v else code + str(v))
+    for col in ("community", "compound", "claim_unit", "claim_branch"):
+        w[col] = w[col].map(name)
+    out["wishes"] = w
+    e = tables["evaluations"].copy()
+    e["member_id"] = code + e["member_id"]
+    for col in ("unit", "community"):
+        e[col] = e[col].map(name)
+    e["evaluator"] = e["community"] + "党委"
+    out["evaluations"] = e
+    return out
+
+
+def _city_units(counties: list[dict], rng: random.Random) -> dict:
+    """Three units of the city (市直单位: 所属市 only): a branch each, two members per unit in every
+    county but the demo's, reporting and serving in that county's first communities."""
+    units = [{"unit": u, "category": "党政机关", "paired_community": None} for u in CITY_UNITS]
+    branches = [{"branch": f"{u}机关党支部", "unit": u, "members_on_roll": 2 * (len(counties))} for u in CITY_UNITS]
+    members, services, households = [], [], []
+    for ci, county in enumerate(counties):
+        community = county["communities"]["community"].iloc[ci % 3]
+        for ui, unit in enumerate(CITY_UNITS):
+            for k in range(2):
+                mid = f"SZ{ui}{ci:02d}{k}"
+                members.append({"member_id": mid, "name": f"市直党员{ui}{ci:02d}{k}", "unit": unit,
+                                "branch": f"{unit}机关党支部", "community": community,
+                                "reported_on": dt.date(2024, 3, 1 + k + ui), "gender": "男" if k else "女",
+                                "compound": None, "phone": f"1390359{ui}{ci:02d}{k}", "roll_status": "在册",
+                                "listed_on": None})
+                for month in range(1, 16):
+                    day = dt.date(2024 + (month - 1) // 12, (month - 1) % 12 + 1, rng.randint(3, 26))
+                    rid = f"SZ-{mid}-{month:02d}"
+                    services.append({"record_id": rid, "date": day, "member_id": mid, "name": members[-1]["name"],
+                                     "unit": unit, "branch": f"{unit}机关党支部", "community": community,
+                                     "compound": None, "category": rng.choice(["送政策", "送文化", "政策宣讲"]),
+                                     "form": "日常服务", "activity_id": None, "content": "市直单位党员进社区服务",
+                                     "persons": rng.randint(1, 6), "hours": float(rng.choice([1, 1.5, 2, 3])),
+                                     "note": None, "review_status": "已通过", "origin": "扫码签到",
+                                     "entered_on": day})
+                    households.append({"record_id": rid, "household": household_hash(
+                        f"{community}:{rng.randint(1, 400)}号", DEMO_HOUSEHOLD_KEY)})
+    return {"units": pd.DataFrame(units), "branches": pd.DataFrame(branches), "members": pd.DataFrame(members),
+            "services": pd.DataFrame(services), "service_households": pd.DataFrame(households)}
+
+
+def generate_city(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], dict]:
+    """All tables of the demo city, and its boundaries."""
+    tables, county = generate(seed)
+    rng = random.Random(seed + 22)
+    parts, shapes = [], []
+    for index, name in enumerate(CITY_COUNTIES):
+        if name == DEMO_COUNTY:
+            part = {t: df.copy() for t, df in tables.items()}
+            dx = (index % CITY_COLUMNS) * 4.4 * CELL[0]
+            dy = -(index // CITY_COLUMNS) * 3.4 * CELL[1]
+            # the demo county as it is (its names, figures and records), moved to its place on the map
+            part["communities"]["lon"] += dx
+            part["communities"]["lat"] += dy
+            part["compounds"]["lon"] += dx
+            part["compounds"]["lat"] += dy
+            renamed = {n: n for n, _, _, _ in COMMUNITIES}
+        else:
+            part = _county_copy(tables, name, index, rng)
+            dx = (index % CITY_COLUMNS) * 4.4 * CELL[0]
+            dy = -(index // CITY_COLUMNS) * 3.4 * CELL[1]
+            renamed = {n: _renamer(name)(n) for n, _, _, _ in COMMUNITIES}
+        part["communities"]["county"] = name
+        part["communities"]["city"] = CITY
+        part["units"]["county"] = name
+        part["units"]["city"] = CITY
+        parts.append(part)
+        for n, _, _, _ in COMMUNITIES:
+            ring = [[round(x + dx, 6), round(y + dy, 6)] for x, y in county.polygons[n]]
+            shapes.append({"type": "Feature", "properties": {"community": renamed[n], "county": name,
+                                                             "synthetic": True},
+                           "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    extra = _city_units([p for p, n in zip(parts, CITY_COUNTIES) if n != DEMO_COUNTY], rng)
+    extra["units"]["county"], extra["units"]["city"] = None, CITY
+    out = {}
+    for table in tables:
+        frames = [p[table] for p in parts] + ([extra[table]] if table in extra else [])
+        out[table] = pd.concat(frames, ignore_index=True)
+    out["services"] = out["services"].sort_values(["date", "record_id"], kind="stable").reset_index(drop=True)
+    doc = {"type": "FeatureCollection", "name": f"{CITY_LABEL}社区边界",
+           "note": "合成边界，仅供演示，不代表真实行政区划。Synthetic boundaries for the demo only.",
+           "features": shapes}
+    return out, doc
+
+
+def write_city(out: str | Path, seed: int = SEED) -> Path:
+    """Write the demo city to ``out`` (generated on demand, not committed)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables, doc = generate_city(seed)
+    for table, df in tables.items():
+        write_table(out, table, df)
+    (out / "config.toml").write_text(DEMO_CONFIG.replace("平陆县（演示）", CITY_LABEL), encoding="utf-8")
+    (out / BOUNDARIES_FILE).write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+    manifest = {
+        "name": CITY_LABEL,
+        "county": CITY,
+        "county_en": "Yuncheng City (demo)",
+        "city": CITY,
+        "city_en": "Yuncheng City (demo)",
+        "level": "city",
+        "counties": list(CITY_COUNTIES),
+        "synthetic": True,
+        "description": "合成演示数据（13个县（市、区）），由 python -m redservice demo --city 生成；"
+                       "不代表任何真实单位或个人。平陆县即演示县，其余各县由演示县缩减、改名而成。",
+        "generator": {"command": "python -m redservice demo --city", "seed": seed},
+        "period": [START.isoformat(), END.isoformat()],
+    }
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1) + "\n",
+                                     encoding="utf-8")
+    return out

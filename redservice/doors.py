@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 # The filter bar's URL parameters (dashboard.py, ui.filter_bar): kept when a click opens another page;
 # a page's own parameters (map, drill, tab …) are not.
-FILTER_PARAMS = ("lang", "period", "start", "end", "compare", "unit", "branch", "community", "category", "form")
+FILTER_PARAMS = ("lang", "period", "start", "end", "compare", "county", "unit", "branch", "community", "category", "form")
 COVERAGE_PAGE = "app_pages/coverage.py"
 UNITS_PAGE = "app_pages/units.py"
 UNIT_DRILL = "drill_unit"  # 单位与支部: the widget key and URL parameter of the unit drilled into

@@ -22,7 +22,7 @@ def excel_writer(buf) -> pd.ExcelWriter:
     return pd.ExcelWriter(buf, engine="xlsxwriter", engine_kwargs={"options": dict(WORKBOOK_OPTIONS)})
 
 
-_DIM_LABEL = {"units": "filter.unit", "branches": "filter.branch", "communities": "filter.community",
+_DIM_LABEL = {"counties": "filter.county", "units": "filter.unit", "branches": "filter.branch", "communities": "filter.community",
               "categories": "filter.category", "forms": "filter.form"}
 
 
@@ -35,6 +35,8 @@ def describe_scope(scope: Scope | None, lang: str = "zh") -> str | None:
         return t("export.scope_units", lang, names=joiner.join(scope.units))
     if scope.communities is not None:
         return t("export.scope_communities", lang, names=joiner.join(scope.communities))
+    if scope.counties is not None:
+        return t("export.scope_counties", lang, names=joiner.join(scope.counties))
     return None
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 PERIODS = ("ytd", "this_month", "last_month", "this_quarter", "last_quarter", "last12", "all", "custom")
 DEFAULT_PERIOD = "ytd"
-DIMENSIONS = ("units", "branches", "communities", "categories", "forms")
+DIMENSIONS = ("counties", "units", "branches", "communities", "categories", "forms")
 # What the KPI tiles compare with: "prev" 环比 (the period before, ``previous_period``) or "yoy" 同比
 # (the same dates a year before, ``year_before``).
 COMPARES = ("prev", "yoy")
@@ -140,6 +140,7 @@ class Filters:
 
     start: dt.date
     end: dt.date
+    counties: tuple[str, ...] | None = None  # 区县 (所属县（市、区）): offered when the store holds several
     units: tuple[str, ...] | None = None
     branches: tuple[str, ...] | None = None
     communities: tuple[str, ...] | None = None
@@ -191,15 +192,17 @@ class Scope:
     communities: tuple[str, ...] | None = None
     show_names: bool = True
     label: str = field(default="local", compare=True)
+    counties: tuple[str, ...] | None = None  # a county's viewer: only these counties' rows
 
     def params(self) -> dict:
         return {
             "scope_units": list(self.units) if self.units is not None else None,
             "scope_communities": list(self.communities) if self.communities is not None else None,
+            "scope_counties": list(self.counties) if self.counties is not None else None,
         }
 
     def key(self) -> tuple:
-        return (self.units, self.communities, self.show_names)
+        return (self.units, self.communities, self.show_names, self.counties)
 
 
 EVERYTHING = Scope()

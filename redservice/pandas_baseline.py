@@ -43,7 +43,7 @@ COLUMNS = {
                  "activity_id", "persons", "hours", "review_status"],
     "service_households": ["record_id", "household"],
     "wishes": ["community", "claim_unit", "claim_branch", "posted_on", "claimed_on", "completed_on"],
-    "communities": ["community", "households"],
+    "communities": ["community", "households", "county"],
 }
 
 
@@ -212,6 +212,8 @@ def filter_options(data: Frames, filters: Filters | None = None, scope: Scope = 
     if scope.communities is not None:
         communities = communities[communities.isin(list(scope.communities))]
     rows |= {("community", c, None) for c in communities}
+    if "county" in data.communities:  # 区县: the counties the community list names
+        rows |= {("county", c, None) for c in data.communities["county"].dropna().unique()}
     clean = [tuple(None if (isinstance(v, float) and np.isnan(v)) or v is pd.NA else v for v in r) for r in rows]
     out = pd.DataFrame(sorted(set(clean), key=lambda r: (r[0], r[1] is None, r[1] or "", r[2] is None, r[2] or "")),
                        columns=["dimension", "value", "parent"])
@@ -243,7 +245,8 @@ EXTRA = {"approval_period": {"pending"}}
 def supports(name: str, filters: Filters | None = None, extra: dict | None = None) -> bool:
     """Whether this baseline has the query (with these arguments)."""
     return (name in QUERIES and set(extra or {}) <= EXTRA.get(name, set())
-            and (filters is not None or name in ("data_range", "filter_options")))
+            and (filters is not None or name in ("data_range", "filter_options"))
+            and (filters is None or filters.counties is None))  # no 区县 filter here (yet)
 
 
 def query(data: Frames, name: str, filters: Filters | None = None, scope: Scope = EVERYTHING,

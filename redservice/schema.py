@@ -13,6 +13,7 @@ TABLES: dict[str, dict[str, str]] = {
         "code": "VARCHAR",  # 社区编码
         "street": "VARCHAR",  # 所属街道（乡镇）
         "county": "VARCHAR",  # 所属县（市、区）
+        "city": "VARCHAR",  # 所属市 (optional)
         "households": "INTEGER",  # 总户数
         "population": "INTEGER",  # 常住人口
         "lon": "DOUBLE",
@@ -29,6 +30,8 @@ TABLES: dict[str, dict[str, str]] = {
         "unit": "VARCHAR",  # 单位名称 (key)
         "category": "VARCHAR",  # 单位类别
         "paired_community": "VARCHAR",  # 包联社区
+        "county": "VARCHAR",  # 所属县（市、区）: empty for a unit of the city (市直单位)
+        "city": "VARCHAR",  # 所属市 (optional)
     },
     "branches": {
         "branch": "VARCHAR",  # 支部名称 (key)

@@ -16,6 +16,10 @@ The Parquet files of a generation are the records; the pages read a derived copy
   bitmap the size of the largest community per group — exact, and several times cheaper than a
   hash of every (community, household) pair;
 * ``services.paired``: the record is in its unit's 包联 (paired) community (no join per query);
+* ``county`` (members, services, household_facts, dim_scoped): the county the row counts in — a
+  record the county of the community where it was served, a member the county of the community
+  reported to, either else its unit's (``COMMUNITY_COUNTY``, ``UNIT_COUNTY``); NULL in a store
+  whose lists name no county;
 * ``services.roster_uid`` / ``roster_bid``: the unit and branch of the record's member on the roster
   (NULL when not on it), so that per-member figures roll up to them without a join;
 * ``household_facts``: one row per (service record, household) carrying the record's date and
@@ -83,7 +87,7 @@ from redservice.schema import TABLES, parquet_name
 
 FILE = "serving.duckdb"
 ALIAS = "serving"
-FORMAT_VERSION = "7"
+FORMAT_VERSION = "8"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_base")
@@ -94,6 +98,11 @@ MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids"
           "community_household_max": ("community_households", "community_hh"),
           "compound_household_max": ("compound_households", "compound_hh"),
           "unit_household_max": ("unit_households", "unit_hh")}
+# The county (所属县（市、区）) of each community and unit, one row per name: a record counts in the
+# county of the community where it was served (else its unit's: a unit of the city, 市直单位, has
+# none), a member in the county of the community reported to (else the unit's); see docs/guide.md.
+COMMUNITY_COUNTY = "(SELECT community, MIN(county) AS county FROM communities GROUP BY community)"
+UNIT_COUNTY = "(SELECT unit, MIN(county) AS county FROM units GROUP BY unit)"
 # The 红色积分 rules (the bound parameters of queries/red_points.sql) the rollups are built with.
 RULES = ("points_per_hour", "max_hours_per_month", "points_per_red_day", "red_day_form", "points_per_wish",
          "points_per_good_rating", "good_rating_min", "max_points_per_month")
@@ -229,9 +238,12 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
         ("activity_ids", _ids("activity_id", "aid", (_typed(d, "services"),)), ""),
         ("unit_ids", _ids("unit", "uid", (_typed(d, "units"), _typed(d, "members"), _typed(d, "services"))), ""),
         ("members",
-         f"SELECT {member_cols}, i.mid, b.bid, c.cid, u.uid FROM ({_typed(d, 'members')}) m "
+         f"SELECT {member_cols}, i.mid, b.bid, c.cid, u.uid, COALESCE(kc.county, ku.county) AS county "
+         f"FROM ({_typed(d, 'members')}) m "
          "LEFT JOIN member_ids i ON i.member_id = m.member_id LEFT JOIN branch_ids b ON b.branch = m.branch "
-         "LEFT JOIN community_ids c ON c.community = m.community LEFT JOIN unit_ids u ON u.unit = m.unit",
+         "LEFT JOIN community_ids c ON c.community = m.community LEFT JOIN unit_ids u ON u.unit = m.unit "
+         f"LEFT JOIN {COMMUNITY_COUNTY} kc ON kc.community = m.community "
+         f"LEFT JOIN {UNIT_COUNTY} ku ON ku.unit = m.unit",
          "member_id"),
         ("service_base",
          f"SELECT {service_cols}, i.mid, a.aid, hash(s.record_id) AS rkey, "
@@ -247,7 +259,8 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
         # on the record's key
         ("services",
          "SELECT s.*, u.unit_mid, i.uid, COALESCE(s.community = p.paired_community, FALSE) AS paired, "
-         "r.uid AS roster_uid, r.bid AS roster_bid, l.red_prev FROM service_base s "
+         "r.uid AS roster_uid, r.bid AS roster_bid, l.red_prev, COALESCE(k.county, p.county) AS county "
+         f"FROM service_base s LEFT JOIN {COMMUNITY_COUNTY} k ON k.community = s.community "
          "LEFT JOIN (SELECT record_id, LAG(date) OVER (PARTITION BY counted, mid, form, aid, CASE WHEN aid IS NULL "
          "THEN date END ORDER BY date, record_id) AS red_prev FROM service_base) l ON l.record_id = s.record_id "
          "LEFT JOIN unit_members u ON u.unit IS NOT DISTINCT FROM s.unit AND u.mid = s.mid "
@@ -257,7 +270,7 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
         ("household_ids", _ids("household", "hid", (_typed(d, "service_households"),)), ""),
         ("household_base",
          "SELECT s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, s.category, "
-         f"s.form, s.rkey, s.counted, i.hid AS household FROM ({_typed(d, 'service_households')}) h "
+         f"s.form, s.rkey, s.counted, i.hid AS household, s.county FROM ({_typed(d, 'service_households')}) h "
          "JOIN services s ON s.record_id = h.record_id JOIN household_ids i ON i.household = h.household "
          "LEFT JOIN community_ids c ON c.community = s.community", ""),
         ("community_households", _local_ids("household_base", ("cid",), "household", "community_hh"), ""),
@@ -307,12 +320,13 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          "WHERE counted AND unit_hh_prev < DATE_TRUNC('month', date)",
          "month, uid"),
         ("dim_scoped",
-         "SELECT 'unit' AS dimension, unit AS value, CAST(NULL AS VARCHAR) AS parent, unit, community FROM members "
-         "UNION SELECT 'unit', unit, NULL, unit, community FROM services "
-         "UNION SELECT 'branch', branch, unit, unit, community FROM members WHERE branch IS NOT NULL "
-         "UNION SELECT 'branch', branch, unit, unit, community FROM services WHERE branch IS NOT NULL "
-         "UNION SELECT 'category', category, NULL, unit, community FROM services WHERE category IS NOT NULL "
-         "UNION SELECT 'form', form, NULL, unit, community FROM services WHERE form IS NOT NULL",
+         "SELECT 'unit' AS dimension, unit AS value, CAST(NULL AS VARCHAR) AS parent, unit, community, county "
+         "FROM members "
+         "UNION SELECT 'unit', unit, NULL, unit, community, county FROM services "
+         "UNION SELECT 'branch', branch, unit, unit, community, county FROM members WHERE branch IS NOT NULL "
+         "UNION SELECT 'branch', branch, unit, unit, community, county FROM services WHERE branch IS NOT NULL "
+         "UNION SELECT 'category', category, NULL, unit, community, county FROM services WHERE category IS NOT NULL "
+         "UNION SELECT 'form', form, NULL, unit, community, county FROM services WHERE form IS NOT NULL",
          "unit, community"),
         ("dim_values", "SELECT DISTINCT dimension, value, parent FROM dim_scoped", "dimension, value"),
     ]
@@ -345,8 +359,8 @@ def _excluded(con: duckdb.DuckDBPyConnection, directory: Path, fp: str,
             return [], []
         row = probe.execute(f"SELECT {', '.join(MAXIMA)} FROM meta").fetchone()
         available = {**dict(zip(MAXIMA, row)), **rules["quality"], "start": span[0], "end": span[1],
-                     "rollups": False, "scope_units": None, "scope_communities": None,
-                     **dict.fromkeys(("units", "branches", "communities", "categories", "forms"))}
+                     "rollups": False, "scope_units": None, "scope_communities": None, "scope_counties": None,
+                     **dict.fromkeys(("counties", "units", "branches", "communities", "categories", "forms"))}
         sql = f"SELECT record_id, review_status, rules FROM ({compose('quality_page')}) q WHERE part = 'record'"
         flagged = probe.execute(sql, {p: available[p] for p in _parameters(sql)}).fetchall()
     finally:

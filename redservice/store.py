@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from redservice import serving, storage
 from redservice.config import PROJECT_DIR
-from redservice.filters import EVERYTHING, Filters, Scope
+from redservice.filters import DIMENSIONS, EVERYTHING, Filters, Scope
 from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE
 
 QUERY_DIR = PROJECT_DIR / "queries"
@@ -243,7 +243,7 @@ class Store:
                      **(filters.params() if filters else {}),
                      **extra, **scope.params()}
         if filters is None:
-            for dim in ("units", "branches", "communities", "categories", "forms"):
+            for dim in DIMENSIONS:
                 available.setdefault(dim, None)
         wanted = _parameters(sql)
         missing = [p for p in wanted if p not in available]

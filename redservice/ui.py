@@ -52,6 +52,7 @@ class Context:
     last: dt.date | None
     settings: dict
     status: str = "ok"  # filters.period_status: "ok", "empty" (no data in the period) or "reversed"
+    counties: tuple[str, ...] = ()  # the store's counties within the scope (two or more: a city)
 
     @property
     def store(self) -> Store:
@@ -143,7 +144,7 @@ def viewer(lang: str) -> access.Viewer:
     if who.local:
         sb.caption(t("access.local_mode", lang))
     else:
-        scope_names = "、".join(who.scope.units or who.scope.communities or ())
+        scope_names = "、".join(who.scope.units or who.scope.communities or who.scope.counties or ())
         sb.caption(t("access.signed_in", lang, email=who.email, role=t(f"access.role_{who.role}", lang),
                      scope=scope_names or t("filter.all", lang)))
         sb.button(t("access.logout", lang), on_click=st.logout, key="logout")
@@ -228,6 +229,11 @@ def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) ->
 
     everyone = t("filter.all", lang)
     programme = settings["programme"]
+    counties = tuple(values("county"))
+    chosen_counties = None
+    if len(counties) > 1:  # a store of one county looks as it always did: no 区县 filter
+        chosen_counties = sb.multiselect(t("filter.county", lang), list(counties), key="county",
+                                         bind="query-params", placeholder=everyone, **off)
     units = sb.multiselect(t("filter.unit", lang), values("unit"), key="unit", bind="query-params",
                            placeholder=everyone, **off)
     branches = sb.multiselect(t("filter.branch", lang), values("branch", units or None), key="branch",
@@ -241,17 +247,27 @@ def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) ->
     forms = sb.multiselect(t("filter.form", lang), _ordered(values("form"), programme["forms"]), key="form",
                            bind="query-params", placeholder=everyone, **off)
 
-    filters = Filters.make(start, end, compare, units=units, branches=branches, communities=communities,
-                           categories=categories, forms=forms)
+    filters = Filters.make(start, end, compare, counties=chosen_counties, units=units, branches=branches,
+                           communities=communities, categories=categories, forms=forms)
     ctx = Context(directory, version, lang, scope, filters, period or DEFAULT_PERIOD, first, last, settings,
-                  status)
+                  status, counties)
     st.session_state[CTX_KEY] = ctx
     return ctx
 
 
+def store_counties(directory: str, scope: Scope) -> tuple[str, ...]:
+    """The store's counties (所属县（市、区）) within the scope, before the filter bar runs (the entry
+    script offers 区县对比 only for two or more); cached with the filter bar's own options."""
+    store = get_store(directory)
+    probe = Filters.make(dt.date.today(), dt.date.today())
+    return briefing.store_counties(
+        lambda name, filters=None: _cached(directory, store.version(), name, repr((probe, scope, [])), probe, scope, {}))
+
+
 def county_name(ctx: Context) -> str:
-    """The area's name in the viewer's language: settings, else the store's manifest."""
-    return briefing.county_name(ctx.settings, ctx.store.manifest(), ctx.lang)
+    """The level's name in the viewer's language: the counties chosen or in scope, else the area's
+    (settings, else the store's manifest: the city for a store of several counties)."""
+    return briefing.area_name(ctx.settings, ctx.store.manifest(), ctx.lang, ctx.filters, ctx.scope)
 
 
 # Static CSS (never data): a tile's label, and its change with 环比/同比, wrap to a second line
@@ -275,7 +291,7 @@ def header(ctx: Context, page_title: str) -> None:
     bits = [fmt.date_range(ctx.filters.start, ctx.filters.end, ctx.lang)]
     if ctx.last:
         bits.append(ctx.t("app.data_until", date=fmt.date(ctx.last, ctx.lang)))
-    active = ctx.filters.active_dimensions()
+    active = {d: v for d, v in ctx.filters.active_dimensions().items() if d != "counties"}  # in the title
     if active:
         names = "；".join("、".join(fmt.md_escape(x) for x in v) for v in active.values())
         bits.append(ctx.t("filter.in_force", filters=names))

@@ -224,3 +224,16 @@ def test_sign_in_dependencies_are_pinned():
     pins = (PROJECT_DIR / "requirements.txt").read_text(encoding="utf-8").lower()
     assert "authlib==" in pins and "httpx==" in pins
     assert auth_util.is_authlib_installed()
+
+
+def test_counties_limit_any_role(tmp_path):
+    path = tmp_path / "access.toml"
+    path.write_text('[users."x@example.cn"]\nrole = "orgdept"\ncounties = ["芮城县"]\n'
+                    '[users."y@example.cn"]\nrole = "leader"\n', encoding="utf-8")
+    viewers = access.load(path)
+    assert viewers["x@example.cn"].scope.counties == ("芮城县",)
+    assert viewers["x@example.cn"].scope.params()["scope_counties"] == ["芮城县"]
+    assert viewers["y@example.cn"].scope.counties is None
+    path.write_text('[users."x@example.cn"]\nrole = "orgdept"\ncounties = "芮城县"\n', encoding="utf-8")
+    with pytest.raises(access.AccessError, match="counties"):
+        access.load(path)

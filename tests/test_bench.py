@@ -22,7 +22,9 @@ def test_bench_cli_at_a_small_size(tmp_path):
         [sys.executable, "-m", "redservice", "bench", "--rows", "20000", "--runs", "2", "--json", "--out",
          str(tmp_path)], cwd=PROJECT_DIR, capture_output=True, text=True, check=True, timeout=900)
     rows = json.loads(out.stdout)
-    pages = {key for _path, key in bench.pages()}
+    # the bench's stores repeat the demo's one 所属县 (a province flattened into one county): 区县对比,
+    # a page of several counties, is not offered there
+    pages = {key for _path, key in bench.pages()} - {"counties"}
     assert {r["page"] for r in rows} == pages
     for r in rows:
         assert r["rows"] == 20000 and r["engine"] in ("duckdb", "pandas")

@@ -13,7 +13,10 @@ from test_access import ACCESS, login
 _ENTRY = (PROJECT_DIR / "dashboard.py").read_text(encoding="utf-8")
 _PAGES = ast.literal_eval(_ENTRY.split("PAGES = ", 1)[1].split("]\n", 1)[0] + "]")
 RESTRICTED = ast.literal_eval(_ENTRY.split("RESTRICTED = ", 1)[1].split("\n", 1)[0])
-PAGES = [path for path, *_ in _PAGES]
+SEVERAL_COUNTIES = ast.literal_eval(_ENTRY.split("SEVERAL_COUNTIES = ", 1)[1].split("\n", 1)[0])
+# The pages of the demo county (a store of one county): 区县对比 is a city's page.
+PAGES = [path for path, key, *_ in _PAGES if key not in SEVERAL_COUNTIES]
+ALL_PAGES = [path for path, *_ in _PAGES]
 KEYS = {path: key for path, key, *_ in _PAGES}
 UNITS = pd.read_parquet(DEMO_DIR / "units.parquet")["unit"].tolist()
 COMMUNITIES = pd.read_parquet(DEMO_DIR / "communities.parquet")["community"].tolist()
@@ -110,3 +113,44 @@ def test_leader_sees_no_member_names(access_file, page):
     assert not at.exception, at.exception
     texts = set(every_tab_texts(at, page))
     assert not (texts & NAMES)
+
+
+# -- the county scope (issue 22): a county's 组织部 in the demo city sees only its county ----------------
+COUNTY_ACCESS = """
+[users."ruicheng@example.cn"]
+role = "orgdept"
+counties = ["芮城县"]
+"""
+WHOLE_STORE = ast.literal_eval(_ENTRY.split("WHOLE_STORE = ", 1)[1].split("\n", 1)[0])
+
+
+@pytest.fixture(scope="module")
+def city_dir(tmp_path_factory):
+    from redservice import demo, serving
+
+    out = demo.write_city(tmp_path_factory.mktemp("city") / "city")
+    serving.refresh(out)
+    return out
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_county_orgdept_sees_only_its_county(city_dir, tmp_path, monkeypatch, page):
+    from redservice import demo
+
+    path = tmp_path / "access.toml"
+    path.write_text(COUNTY_ACCESS, encoding="utf-8")
+    monkeypatch.setenv("REDSERVICE_ACCESS", str(path))
+    monkeypatch.setenv("REDSERVICE_DATA", str(city_dir))
+    if KEYS[page] in WHOLE_STORE | SEVERAL_COUNTIES:  # one county in scope: no comparison of counties
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            run_app(user=login("ruicheng@example.cn"), page=page)
+        return
+    at = run_app(user=login("ruicheng@example.cn"), page=page)
+    assert not at.exception, at.exception
+    # every other county's name, and its communities and units (named after it); 平陆县's own names
+    # are inside 芮城县's (县住建局 in 芮城县住建局) and are checked through the county's name. The
+    # units of the city (市直单位) that served in 芮城县 are shown there, with their 芮城县 figures.
+    others = [c for c in demo.CITY_COUNTIES if c != "芮城县"]
+    texts = every_tab_texts(at, page)
+    assert not leaks(texts, others)
+    assert any("芮城县" in text for text in texts)

@@ -95,10 +95,13 @@ def _locked(base: Path):
 
 
 def _scope_json(scope) -> dict | None:
-    if scope is None or (scope.units is None and scope.communities is None):
+    if scope is None or (scope.units is None and scope.communities is None and scope.counties is None):
         return None
-    return {"units": None if scope.units is None else list(scope.units),
-            "communities": None if scope.communities is None else list(scope.communities)}
+    out = {"units": None if scope.units is None else list(scope.units),
+           "communities": None if scope.communities is None else list(scope.communities)}
+    if scope.counties is not None:  # a county's viewer (issue 22); absent from archives made before
+        out["counties"] = list(scope.counties)
+    return out
 
 
 def is_bundled_demo(directory: str | os.PathLike) -> bool:
@@ -170,7 +173,8 @@ def as_scope(entry: dict, show_names: bool = True):
         return EVERYTHING
     return Scope(units=None if scope["units"] is None else tuple(scope["units"]),
                  communities=None if scope["communities"] is None else tuple(scope["communities"]),
-                 show_names=show_names, label="archive")
+                 show_names=show_names, label="archive",
+                 counties=tuple(scope["counties"]) if scope.get("counties") is not None else None)
 
 
 def entries(directory: str | os.PathLike, scope=None) -> list[dict]:

@@ -119,7 +119,8 @@ def freeze(data) -> dict:
         "filter_lines": export.describe_filters(f, lang, scope),
         "scope": None if scope is None else {"units": None if scope.units is None else list(scope.units),
                                              "communities": None if scope.communities is None else
-                                             list(scope.communities)},
+                                             list(scope.communities),
+                                             **({"counties": list(scope.counties)} if scope.counties else {})},
         "text": data.text,
         "kpis": kpis(data.result, lang),
         "charts": charts(data),
@@ -166,7 +167,7 @@ def from_store(store, filters, period: str | None, lang: str, scope, settings: d
     settings = config.settings(store.directory) if settings is None else settings
     manifest = store.manifest()
     return briefing.gather(
-        query, filters, period, lang, settings, briefing.county_name(settings, manifest, lang),
+        query, filters, period, lang, settings, briefing.area_name(settings, manifest, lang, filters, scope),
         briefing.source_name(store), bool(manifest.get("synthetic")), metrics.data_range(store, scope)[1],
         store.boundaries(), scope=scope)
 

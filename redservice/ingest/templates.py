@@ -66,6 +66,7 @@ TEMPLATES: dict[str, Template] = {
             C("street", "所属街道（乡镇）", "name", False,
               ("所属街道", "所属乡镇", "街道", "乡镇", "街道(乡镇)", "街道乡镇"), "圣人涧镇"),
             C("county", "所属县（市、区）", "name", False, ("所属县", "县(市、区)", "县区", "所属县区", "县"), "平陆县"),
+            C("city", "所属市", "name", False, ("所属地市", "地市", "市"), "运城市"),
             C("population", "常住人口", "count", False, ("人口", "常住人口(人)"), "8611"),
             C("lon", "经度", "lon", False, (), "111.2134"),
             C("lat", "纬度", "lat", False, (), "34.8495"),
@@ -82,6 +83,9 @@ TEMPLATES: dict[str, Template] = {
             C("category", "单位类别", "name", False, ("类别", "单位性质", "单位类型"), "党政机关"),
             C("paired_community", "包联社区", "name", False, ("包联", "结对社区", "共建社区", "联系社区"),
               "河阳社区", refers="community"),
+            C("county", "所属县（市、区）", "name", False, ("所属县", "县(市、区)", "县区", "所属县区", "县"), "平陆县",
+              note="市直单位不填，填所属市"),
+            C("city", "所属市", "name", False, ("所属地市", "地市", "市"), "运城市"),
         )),
         Template("branches", "党支部名录", (
             C("branch", "支部名称", "name", True, ("党支部", "党支部名称", "支部", "所在党支部"), "县住建局第一党支部"),

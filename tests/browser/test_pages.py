@@ -195,3 +195,32 @@ def test_data_page_upload_report(chromium, app_url, tmp_path):
         page.screenshot(path=str(SCREENSHOT_DIR / f"data_upload_{lang}.png"), full_page=True)
         assert not outside
         context.close()
+
+
+def test_demo_city_pages(chromium, tmp_path):
+    """The demo city (python -m redservice demo --city): its navigation (区县对比 included) in zh, the
+    区县 filter in the sidebar, and a county chosen through the URL named in the header."""
+    from browser.conftest import streamlit_server
+    from redservice import demo, serving
+
+    city = demo.write_city(tmp_path / "city")
+    serving.refresh(city)
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    problems = []
+    (tmp_path / "server").mkdir()
+    with streamlit_server(tmp_path / "server", city) as url:
+        paths = navigation_paths(chromium, url)
+        assert "counties" in paths
+        for path in [p for p in paths if p in ("", "counties", "briefing")]:
+            context, page, outside, _ = open_page(chromium, f"{url}/{path}")
+            page.screenshot(path=str(SCREENSHOT_DIR / f"city_{path or 'overview'}_zh.png"))
+            state = page.evaluate(PAGE_STATE)
+            if state["exceptions"] or state["errors"] or outside:
+                problems.append(f"{path}: {state['exceptions'] + state['errors']} {outside[:3]}")
+            if any(not d or d["w"] < 100 for d in state["decks"]) or any(not c["svg"] for c in state["plotly"]):
+                problems.append(f"{path}: a chart or map did not draw")
+            context.close()
+        context, page, _, _ = open_page(chromium, f"{url}/counties?county=芮城县")
+        assert page.locator("h1").first.inner_text().startswith("芮城县")
+        context.close()
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,82 @@
+-- 区县对比: one row per county (所属县（市、区）) of the community list, within the filters and the
+-- viewer's scope, for one period. Grain: county. Parameters: $start, $end (inclusive) and the shared
+-- filters. The figures are kpis.sql's, grouped by the county each row counts in (docs/guide.md,
+-- 口径: a record the county of the community where it was served, a member the county of the
+-- community reported to, a wish its community's county), so each row equals kpis.sql with that
+-- county chosen: members (reported on or before $end), branches and communities (distinct among
+-- them), hours and persons (sums), households (DISTINCT household codes), activities (distinct
+-- 活动编号), activity_persons, wishes claimed / completed in the period, active_members (reported
+-- members of the county with a service in the county in the period). households_total: the 总户数
+-- of the county's communities (NULL unless every one gives it), the base of the per-100-households
+-- figures.
+WITH
+county_list AS (
+    SELECT c.county, COUNT(*) AS communities_listed,
+           CASE WHEN COUNT(c.households) = COUNT(*) THEN CAST(SUM(c.households) AS BIGINT) END AS households_total
+    FROM communities c
+    WHERE c.county IS NOT NULL
+      AND ($counties IS NULL OR list_contains($counties, c.county))
+      AND ($scope_counties IS NULL OR list_contains($scope_counties, c.county))
+      AND ($communities IS NULL OR list_contains($communities, c.community))
+      AND ($scope_communities IS NULL OR list_contains($scope_communities, c.community))
+    GROUP BY c.county
+),
+reported AS (
+    SELECT county, COUNT(*) AS members, COUNT(DISTINCT bid) AS branches, COUNT(DISTINCT cid) AS communities
+    FROM f_members
+    WHERE reported_on <= $end
+    GROUP BY county
+),
+svc AS (
+    SELECT county, COALESCE(SUM(hours), 0) AS hours, COALESCE(SUM(persons), 0) AS persons_served,
+           COUNT(DISTINCT aid) AS activities,
+           COALESCE(SUM(persons) FILTER (WHERE activity_id IS NOT NULL), 0) AS activity_persons
+    FROM f_services
+    WHERE date BETWEEN $start AND $end
+    GROUP BY county
+),
+active AS (
+    SELECT m.county, COUNT(*) AS active_members
+    FROM f_members m
+    WHERE m.reported_on <= $end
+      AND EXISTS (SELECT 1 FROM f_services s
+                  WHERE s.mid = m.mid AND s.county = m.county AND s.date BETWEEN $start AND $end)
+    GROUP BY m.county
+),
+hh AS (
+    SELECT county, COUNT(DISTINCT household) AS households
+    FROM f_households
+    WHERE date BETWEEN $start AND $end
+    GROUP BY county
+),
+wish AS (
+    SELECT c.county,
+           COUNT(*) FILTER (WHERE w.claimed_on BETWEEN $start AND $end) AS wishes_claimed,
+           COUNT(*) FILTER (WHERE w.completed_on BETWEEN $start AND $end) AS wishes_completed
+    FROM f_wishes w
+    JOIN (SELECT community, MIN(county) AS county FROM communities GROUP BY community) c
+      ON c.community = w.community
+    GROUP BY c.county
+)
+SELECT l.county,
+       l.households_total,
+       COALESCE(r.branches, 0) AS branches,
+       COALESCE(r.members, 0) AS members,
+       COALESCE(r.communities, 0) AS communities,
+       COALESCE(s.hours, 0) AS hours,
+       COALESCE(h.households, 0) AS households,
+       COALESCE(s.persons_served, 0) AS persons_served,
+       COALESCE(w.wishes_claimed, 0) AS wishes_claimed,
+       COALESCE(w.wishes_completed, 0) AS wishes_completed,
+       COALESCE(s.activities, 0) AS activities,
+       COALESCE(s.activity_persons, 0) AS activity_persons,
+       COALESCE(a.active_members, 0) AS active_members,
+       CASE WHEN COALESCE(r.members, 0) = 0 THEN NULL
+            ELSE CAST(COALESCE(a.active_members, 0) AS DOUBLE) / r.members END AS participation_rate
+FROM county_list l
+LEFT JOIN reported r ON r.county = l.county
+LEFT JOIN svc s ON s.county = l.county
+LEFT JOIN active a ON a.county = l.county
+LEFT JOIN hh h ON h.county = l.county
+LEFT JOIN wish w ON w.county = l.county
+ORDER BY l.county

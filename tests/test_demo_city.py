@@ -1,0 +1,191 @@
+"""``python -m redservice demo --city``: a synthetic city of 13 counties, generated (never committed),
+whose 平陆县 is the demo county; the city's ``kpis --json`` against its counties' (issue 22)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import pytest
+
+from redservice import demo, metrics
+from redservice.config import DEMO_DIR, PROJECT_DIR
+from redservice.filters import Filters
+from redservice.store import Store
+
+Q1 = ("2025-01-01", "2025-03-31")
+# kpis --json figures that add up from the counties to the city (docs/guide.md, 口径: 全市与各县) and
+# those recounted at each level (a branch, an activity or a member may be in several counties).
+ADDITIVE = ("members", "communities", "hours", "households", "persons_served", "wishes_claimed",
+            "wishes_completed")
+DISTINCT = ("branches", "activities", "participation_rate")
+
+
+@pytest.fixture(scope="module")
+def city_dir(tmp_path_factory):
+    return demo.write_city(tmp_path_factory.mktemp("city") / "city")
+
+
+@pytest.fixture(scope="module")
+def city(city_dir):
+    store = Store(city_dir)
+    yield store
+    store.close()
+
+
+def _cli(*args) -> dict:
+    out = subprocess.run([sys.executable, "-m", "redservice", *args], cwd=PROJECT_DIR, capture_output=True,
+                         text=True, check=True, timeout=300)
+    return json.loads(out.stdout)
+
+
+def test_thirteen_labelled_synthetic_counties(city, city_dir):
+    manifest = json.loads((city_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["synthetic"] is True and manifest["name"] == "运城市（演示）"
+    counties = city.query("filter_options", None)
+    counties = sorted(counties.loc[counties["dimension"] == "county", "value"])
+    assert counties == sorted(demo.CITY_COUNTIES) and len(counties) == 13
+    per_county = dict(city.con.execute("SELECT county, COUNT(*) FROM services GROUP BY county").fetchall())
+    assert per_county["平陆县"] == Store(DEMO_DIR).con.execute("SELECT COUNT(*) FROM services").fetchone()[0]
+    others = [n for c, n in per_county.items() if c not in ("平陆县", None)]
+    assert len(others) == 12 and all(1_000 <= n <= 10_000 for n in others)  # a few thousand each
+    units = dict(city.con.execute("SELECT unit, county FROM units WHERE unit IN ('市财政局', '县住建局')").fetchall())
+    assert units == {"市财政局": None, "县住建局": "平陆县"}  # a unit of the city has no county
+
+
+def test_not_committed(city_dir):
+    tracked = subprocess.run(["git", "ls-files"], cwd=PROJECT_DIR, capture_output=True, text=True).stdout
+    assert "运城" not in tracked and "city/" not in tracked
+
+
+def test_the_demo_county_is_the_seed(city):
+    demo_store = Store(DEMO_DIR)
+    f = Filters.make(*(dt.date.fromisoformat(d) for d in Q1))
+    inside = metrics.kpis_json(metrics.kpis(city, Filters.make(f.start, f.end, counties=["平陆县"])))
+    alone = metrics.kpis_json(metrics.kpis(demo_store, f))
+    assert inside == alone
+    assert inside["households"] == demo.TARGETS["households"]
+    assert inside["hours"] == demo.TARGETS["hours"]
+
+
+def test_city_equals_the_sum_of_its_counties(city_dir, city):
+    """kpis --json for the city = the sum of kpis --county X --json over the 13 counties for every
+    additive figure; the distinct figures equal a fresh recount (the same query over every county)."""
+    data = ["--data", str(city_dir), "--start", Q1[0], "--end", Q1[1], "--json"]
+    whole = _cli("kpis", *data)
+    parts = [_cli("kpis", *data, "--county", c) for c in demo.CITY_COUNTIES]
+    for key in ADDITIVE:  # hours: to 0.1 h in the JSON; every demo record's hours are whole halves
+        assert whole[key] == pytest.approx(sum(p[key] for p in parts)), key
+    everyone = _cli("kpis", *data, *[a for c in demo.CITY_COUNTIES for a in ("--county", c)])
+    recount = metrics.kpis_json(metrics.kpis(city, Filters.make(*(dt.date.fromisoformat(d) for d in Q1))))
+    for key in DISTINCT:
+        assert whole[key] == everyone[key] == recount[key], key
+    by = _cli("kpis", *data, "--by", "county")  # one object per county, the same as --county X
+    assert by == dict(zip(demo.CITY_COUNTIES, parts))
+    # a branch of a unit of the city is counted in each county it is in, once in the city
+    assert whole["branches"] < sum(p["branches"] for p in parts)
+
+
+def _county_box(at):
+    return [m for m in at.sidebar.multiselect if m.label in ("区县", "County")]
+
+
+def test_the_filter_bar_offers_counties_and_the_header_names_the_level(city_dir, monkeypatch):
+    from conftest import run_app
+
+    at = run_app(data_dir=city_dir, monkeypatch=monkeypatch)
+    assert not at.exception, at.exception
+    assert len(_county_box(at)) == 1 and len(_county_box(at)[0].options) == 13
+    assert at.title[0].value.startswith("运城市")
+    at = run_app({"county": "芮城县"}, data_dir=city_dir, monkeypatch=monkeypatch)
+    assert at.title[0].value.startswith("芮城县")
+    assert metrics_value(at, "报到党员") == metrics.format_value(
+        "members", metrics.kpis(Store(city_dir), Filters.make(*_ytd(city_dir), counties=["芮城县"]))["current"]["members"],
+        "zh")
+
+
+def test_one_county_looks_as_before(monkeypatch):
+    from conftest import run_app
+
+    at = run_app(data_dir=DEMO_DIR, monkeypatch=monkeypatch)
+    assert not at.exception and not _county_box(at)
+    assert at.title[0].value.startswith("平陆县在职党员进社区工作数据看板")
+
+
+def _ytd(directory):
+    store = Store(directory)
+    f = metrics.default_filters(store)
+    return f.start, f.end
+
+
+def metrics_value(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_county_outlines_are_dissolved_from_the_communities(city, city_dir):
+    from redservice import counties
+
+    county_of = dict(city.con.execute("SELECT community, county FROM communities").fetchall())
+    outlines = counties.county_outlines(city.boundaries(), county_of)
+    assert sorted(outlines) == sorted(demo.CITY_COUNTIES)
+    for county, lines in outlines.items():
+        # the 12 communities of a county share their inner edges: one closed outer ring is left
+        assert len(lines) == 1 and lines[0][0] == lines[0][-1], county
+    square = [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], [[1, 0], [2, 0], [2, 1], [1, 1], [1, 0]]]
+    (ring,) = counties.dissolve(square)
+    assert len(ring) == 7 and ring[0] == ring[-1]  # the 6 outer edges; the shared one is gone
+
+
+def test_the_county_comparison_page(city_dir, monkeypatch):
+    from conftest import run_app
+
+    at = run_app(data_dir=city_dir, monkeypatch=monkeypatch, page="app_pages/counties.py")
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 13 and set(table["区县"]) == set(demo.CITY_COUNTIES)
+    assert {"每百名党员服务时长", "报到党员 · 较上期", "报到党员 · 同比"} <= set(table.columns)
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert {layer["id"] for layer in deck["layers"]} >= {"counties", "county_outlines"}
+    # a click on a county sets the filter bar's 区县 (the callback's effect), and the header follows
+    at.session_state["county"] = ["芮城县"]
+    at.run()
+    assert not at.exception and at.title[0].value.startswith("芮城县")
+    assert len(at.dataframe[0].value) == 13  # the comparison keeps every county, the chosen outlined
+
+
+def test_picked_county():
+    from redservice import counties
+
+    assert counties.picked_county({"objects": {"counties": [{"properties": {"county": "绛县"}}]}}) == "绛县"
+    assert counties.picked_county({"objects": {}}) is None and counties.picked_county(None) is None
+
+
+def test_city_briefing_sentence(city):
+    from redservice import briefing
+
+    f = Filters.make(*(dt.date.fromisoformat(d) for d in Q1))
+    text = briefing.paragraph(metrics.kpis(city, f), None, "zh", None,
+                              briefing.store_counties(lambda name, filters=None: city.query(name, filters)))
+    assert "全市13个县（市、区）" in text and "个党支部" in text and "名在职党员" in text
+    one = briefing.paragraph(metrics.kpis(city, Filters.make(f.start, f.end, counties=["平陆县"])), "ytd", "zh")
+    assert one.startswith("今年以来，平陆县共145个党支部")
+
+
+def test_exports_of_a_county_and_of_the_comparison(city_dir, tmp_path):
+    import openpyxl
+
+    from redservice import cli
+
+    out = tmp_path / "scorecard.xlsx"
+    assert cli.main(["export", "单位评分表", "--data", str(city_dir), "--county", "芮城县", "--out", str(out)]) == 0
+    text = {str(c.value) for ws in openpyxl.load_workbook(out).worksheets for row in ws.iter_rows() for c in row
+            if c.value is not None}
+    assert any("芮城县" in x for x in text)
+    assert not any(c in x for x in text for c in demo.CITY_COUNTIES if c != "芮城县")
+    out = tmp_path / "counties.xlsx"
+    assert cli.main(["export", "counties", "--data", str(city_dir), "--out", str(out)]) == 0
+    text = {str(c.value) for ws in openpyxl.load_workbook(out).worksheets for row in ws.iter_rows() for c in row
+            if c.value is not None}
+    assert set(demo.CITY_COUNTIES) <= text
