@@ -258,8 +258,9 @@ def _tuples(fields: dict) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
 
 
-def record(store: Path, unit: str | None = None) -> dict:
-    """Run every page in AppTest against ``store`` and record its Store.query calls. Each page is
+def record(store: Path, unit: str | None = None, only: list[str] | None = None) -> dict:
+    """Run every page (``only``: the pages of these keys) in AppTest against ``store`` and record its
+    Store.query calls. Each page is
     run twice, the second time with ``unit`` selected in the URL: calls whose filters change with it
     follow the viewer's selection; the others (the filter bar's own queries) do not.
     Returns {page file: {"key", "calls": [Call json + "follows"], "error": str | None}}."""
@@ -293,6 +294,8 @@ def record(store: Path, unit: str | None = None) -> dict:
     found = {}
     try:
         for i, (path, key) in enumerate(pages()):
+            if only and key not in only:
+                continue
             plain, error = run(path, i == 0, {})
             chosen, _ = run(path, i == 0, {"unit": unit}) if unit else ([], None)
             # calls are matched in order while both runs make the same ones; after the first
@@ -492,8 +495,9 @@ def _child(mode: str, spec: dict, workdir: Path) -> dict:
     return json.loads(out_path.read_text(encoding="utf-8"))
 
 
-def bench_size(rows: int, build_dir: Path = BUILD_DIR, runs: int = 7, log=None) -> list[dict]:
-    """Every page × engine at one size: a list of result rows."""
+def bench_size(rows: int, build_dir: Path = BUILD_DIR, runs: int = 7, log=None,
+               only: list[str] | None = None) -> list[dict]:
+    """Every page × engine at one size (``only``: the pages of these keys): a list of result rows."""
     log = log or (lambda text: None)
     store = store_dir(rows, build_dir)
     work = store.parent.parent / "runs" / f"rows-{rows}"
@@ -506,7 +510,7 @@ def bench_size(rows: int, build_dir: Path = BUILD_DIR, runs: int = 7, log=None) 
     log(f"{rows:,} records: serving copy built in {built['seconds']:.1f} s, peak RSS {built['peak_rss_mb']:.0f} MB "
         f"(DuckDB budget {built['budget_mb']} MB), {built['file_mb']:.0f} MB")
     units = sample_units(store, runs + 1)
-    recorded = _child("record", {"store": str(store), "unit": units[-1] if units else None}, work)
+    recorded = _child("record", {"store": str(store), "unit": units[-1] if units else None, "only": only}, work)
     units = units[:runs]
     log(f"{rows:,} records: recorded {sum(len(v['calls']) for v in recorded.values())} queries on "
         f"{len(recorded)} pages")
@@ -609,10 +613,11 @@ def _round(value):
     return None if value is None else round(value, 1)
 
 
-def run(sizes: list[int], build_dir: Path = BUILD_DIR, runs: int = 7, log=None) -> list[dict]:
+def run(sizes: list[int], build_dir: Path = BUILD_DIR, runs: int = 7, log=None,
+        only: list[str] | None = None) -> list[dict]:
     rows = []
     for size in sizes:
-        rows.extend(bench_size(size, build_dir, runs, log))
+        rows.extend(bench_size(size, build_dir, runs, log, only))
     results = Path(build_dir) / "results.json"
     results.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
     return rows
@@ -640,8 +645,18 @@ def table(rows: list[dict]) -> str:
     builds = {r["rows"]: r for r in rows if "build_s" in r}
     notes = [f"{n:,} records: serving copy built in {r['build_s']:.1f} s, peak RSS {r['build_peak_rss_mb']:.0f} MB "
              f"(store records written with peak RSS {r['store_peak_rss_mb']:.0f} MB)" for n, r in builds.items()]
+    notes += [f"{n:,} records: 数据质量 ÷ 总览 (warm p50, DuckDB): {q:,.0f} / {o:,.0f} ms = {q / o:.2f}×"
+              for n, q, o in quality_ratios(rows)]
     return "\n".join([fmt_line(head), fmt_line(["-" * w for w in widths])] + [fmt_line(x) for x in lines]
                      + ([""] + notes if notes else []))
+
+
+def quality_ratios(rows: list[dict]) -> list[tuple[int, float, float]]:
+    """(records, 数据质量's warm p50, 总览's) per size measured with both (issue 20's target: the
+    quality page's queries at 10 M within 3× the overview's)."""
+    warm = {(r["rows"], r["page"]): r["warm_p50_ms"] for r in rows if r["engine"] == "duckdb"}
+    return [(n, warm[(n, "quality")], warm[(n, "overview")]) for n in sorted({r["rows"] for r in rows})
+            if warm.get((n, "quality")) and warm.get((n, "overview"))]
 
 
 def _fmt(value) -> str:
@@ -656,7 +671,7 @@ def _worker(argv: list[str]) -> int:
         stamp = generate(spec["rows"], Path(spec["store"]), serve=False)
         result = {"stamp": stamp, "seconds": time.perf_counter() - t0, "peak_rss_mb": _peak_rss_mb()}
     elif mode == "record":
-        result = record(Path(spec["store"]), spec.get("unit"))
+        result = record(Path(spec["store"]), spec.get("unit"), spec.get("only"))
     elif mode == "measure":
         result = measure(spec["engine"], Path(spec["store"]), spec["recorded"], spec["units"], spec["runs"],
                          Path(spec["results"]))
