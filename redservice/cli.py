@@ -486,7 +486,8 @@ def cmd_bench(args) -> int:
         unknown = [k for k in only if k not in known]
         if unknown:
             raise CliError(f"未知页面：{'、'.join(unknown)}（可选：{'、'.join(known)}）")
-    rows = bench.run(args.rows, Path(args.out) if args.out else bench.BUILD_DIR, args.runs, log, only)
+    rows = bench.run(args.rows, Path(args.out) if args.out else bench.BUILD_DIR, args.runs, log, only, args.keep_copy,
+                     not args.no_baseline)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
@@ -567,6 +568,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=7, help="warm runs per kind of change (default: 7)")
     p.add_argument("--out", help="build directory for the stores and results (default: bench/)")
     p.add_argument("--pages", help="only these pages, comma-separated keys (e.g. overview,quality; default: all)")
+    p.add_argument("--keep-copy", action="store_true",
+                   help="use a store's serving copy as it is when built from its records (not rebuilt nor timed)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the plain-pandas baseline")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench)
 
