@@ -188,8 +188,12 @@ f_q_groups AS MATERIALIZED (
     GROUP BY GROUPING SETS ((uid), (community))
 ),
 f_q_sign_in AS MATERIALIZED (
-    SELECT mid FROM f_q_records GROUP BY mid
-    HAVING COUNT(*) >= $q_sign_in_min_records AND MAX(hours) <= $q_sign_in_max_hours
+    -- members with at least $q_sign_in_min_records records, none of more than $q_sign_in_max_hours: the
+    -- few with that many short records, less those with a longer one (not every member grouped)
+    SELECT c.mid
+    FROM (SELECT mid FROM f_q_records WHERE hours <= $q_sign_in_max_hours
+          GROUP BY mid HAVING COUNT(*) >= $q_sign_in_min_records) c
+    WHERE NOT EXISTS (SELECT 1 FROM f_q_records r WHERE r.mid = c.mid AND r.hours > $q_sign_in_max_hours)
 ),
 f_q_backfill_units AS (
     SELECT uid
