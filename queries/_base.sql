@@ -192,99 +192,60 @@ f_dims AS (
       AND ($scope_communities IS NULL OR list_contains($scope_communities, d.community))
       AND ($scope_counties IS NULL OR list_contains($scope_counties, d.county))
 ),
--- 数据质量: the [quality] rules (redservice.quality binds them as $q_...), one definition each, over
--- the period's records that are checked: approved or pending (审核状态 in $q_statuses, or no status).
+-- 数据质量: the [quality] rules (redservice.quality binds them as $q_...), over the period's records that
+-- are checked: approved or pending (审核状态 in quality_settings.statuses, the serving copy's, or no
+-- status). The five record-level rules (day_hours, duplicate, late_entry, bulk_identical,
+-- household_repeat) judge a record by itself or by the whole day it belongs to, over every checked
+-- record whatever the view asks: built once with the copy (quality_flags; their one definition is
+-- queries/_quality_flags.sql) with the settings of quality_settings, and a view shows the flags of the
+-- records it shows (a member's 8 h in community A and 8 h in B the same day: flagged in a view of A
+-- alone). sign_in_only and backfill_share judge a member's or a unit's whole period: computed here.
 -- rkey: a hash of the record's 记录编号, carried to the household facts (redservice.serving).
--- f_q_flags: one row per flagged record (rkey) and rule broken; f_q_rule_counts: one row per rule with its
--- count in the rule's own unit (member-days, records, members, household-days, units) and the
--- records it flags. A rule whose column no record of the period has (录入日期, 记录来源) is not
--- applicable (applicable = FALSE) rather than 0.
-f_q_records AS MATERIALIZED (
-    SELECT s.record_id, s.rkey, s.date, s.mid, s.uid, s.unit, s.community, s.category, s.hours, s.content,
-           s.activity_id, s.origin, s.entered_on
+-- f_q_record_flags: the record-level flags of the view's checked records (one row per record and
+-- rule; household_repeat: per household too); f_q_groups: per work unit (uid) and per community,
+-- the checked records, the back-filled ones and those with a 录入日期 / 记录来源; f_q_flags: one row
+-- per flagged record (rkey) and rule broken, with its unit (uid) and community; f_q_rule_counts: one
+-- row per rule with its count in the rule's own unit (member-days, records, members, household-days,
+-- units) and the records it flags. A rule whose column no record of the period has (录入日期,
+-- 记录来源) is not applicable (applicable = FALSE) rather than 0.
+f_q_records AS NOT MATERIALIZED (
+    SELECT s.record_id, s.rkey, s.date, s.mid, s.uid, s.unit, s.community, s.hours, s.origin, s.entered_on
     FROM f_records s
     WHERE s.date BETWEEN $start AND $end
-      AND (s.review_status IS NULL OR list_contains($q_statuses, s.review_status))
+      AND (s.review_status IS NULL OR list_contains((SELECT statuses FROM quality_settings), s.review_status))
 ),
-f_q_member_days AS MATERIALIZED (
-    -- member-days with more than one record (the only place a duplicate can be: most have one)
-    -- or more hours than a day may hold
-    SELECT mid, date, SUM(hours) > $q_max_hours_per_day AS long_day
-    FROM f_q_records GROUP BY mid, date
-    HAVING COUNT(*) > 1 OR SUM(hours) > $q_max_hours_per_day
+f_q_record_flags AS MATERIALIZED (
+    SELECT r.rkey, f.rule, f.household, r.mid, r.date, r.uid, r.community
+    FROM f_q_records r
+    JOIN quality_flags f ON f.rkey = r.rkey
 ),
-f_q_day_hours AS (
-    SELECT mid, date FROM f_q_member_days WHERE long_day
-),
-f_q_duplicates AS (
-    -- records alike in member, date, community, category and hours: the first (by 记录编号) is kept
-    SELECT rkey
-    FROM (SELECT r.rkey, ROW_NUMBER() OVER (PARTITION BY r.mid, r.date, r.community, r.category, r.hours
-                                                 ORDER BY r.record_id) AS n
-          FROM f_q_records r
-          JOIN f_q_member_days d ON d.mid = r.mid AND d.date = r.date) t
-    WHERE n > 1
-),
-f_q_bulk_groups AS (
-    SELECT uid, date, hours, content
+f_q_groups AS MATERIALIZED (
+    SELECT CASE WHEN GROUPING(uid) = 0 THEN 'unit' ELSE 'community' END AS part, uid, community,
+           CASE WHEN GROUPING(uid) = 0 THEN ANY_VALUE(unit) ELSE community END AS name,
+           COUNT(*) AS records, COUNT(*) FILTER (WHERE origin = $q_backfill_origin) AS backfilled,
+           COUNT(entered_on) AS entered, COUNT(origin) AS origins
     FROM f_q_records
-    WHERE activity_id IS NULL
-    GROUP BY uid, date, hours, content
-    HAVING COUNT(DISTINCT mid) >= $q_bulk_min_members
+    GROUP BY GROUPING SETS ((uid), (community))
 ),
-f_q_sign_in AS (
-    SELECT mid FROM f_q_records GROUP BY mid
-    HAVING COUNT(*) >= $q_sign_in_min_records AND MAX(hours) <= $q_sign_in_max_hours
-),
-f_q_household_candidates AS MATERIALIZED (
-    -- household-days with more records than allowed among all the period's records; only these few
-    -- are then counted again over the checked ones
-    SELECT h.household, h.date
-    FROM f_household_records h
-    WHERE h.date BETWEEN $start AND $end
-    GROUP BY h.household, h.date
-    HAVING COUNT(*) > $q_household_max_per_day
-),
-f_q_household_rows AS (
-    SELECT h.household, h.date, r.rkey
-    FROM f_household_records h
-    JOIN f_q_household_candidates c ON c.household = h.household AND c.date = h.date
-    JOIN f_q_records r ON r.rkey = h.rkey
-    WHERE h.date BETWEEN $start AND $end
-),
-f_q_household_days AS (
-    SELECT household, date FROM f_q_household_rows
-    GROUP BY household, date
-    HAVING COUNT(*) > $q_household_max_per_day
+f_q_sign_in AS MATERIALIZED (
+    -- members with at least $q_sign_in_min_records records, none of more than $q_sign_in_max_hours: the
+    -- few with that many short records, less those with a longer one (not every member grouped)
+    SELECT c.mid
+    FROM (SELECT mid FROM f_q_records WHERE hours <= $q_sign_in_max_hours
+          GROUP BY mid HAVING COUNT(*) >= $q_sign_in_min_records) c
+    WHERE NOT EXISTS (SELECT 1 FROM f_q_records r WHERE r.mid = c.mid AND r.hours > $q_sign_in_max_hours)
 ),
 f_q_backfill_units AS (
     SELECT uid
-    FROM f_q_records
-    GROUP BY uid
-    HAVING COUNT(*) >= $q_backfill_min_records
-       AND COUNT(*) FILTER (WHERE origin = $q_backfill_origin) > $q_backfill_share_max * COUNT(*)
+    FROM f_q_groups
+    WHERE part = 'unit' AND records >= $q_backfill_min_records AND backfilled > $q_backfill_share_max * records
 ),
 f_q_flags AS MATERIALIZED (
-    SELECT r.rkey, 'day_hours' AS rule FROM f_q_records r JOIN f_q_day_hours d ON d.mid = r.mid AND d.date = r.date
+    SELECT DISTINCT rkey, rule, uid, community FROM f_q_record_flags
     UNION ALL
-    SELECT rkey, 'duplicate' AS rule FROM f_q_duplicates
+    SELECT r.rkey, 'sign_in_only' AS rule, r.uid, r.community FROM f_q_records r JOIN f_q_sign_in m ON m.mid = r.mid
     UNION ALL
-    SELECT rkey, 'late_entry' AS rule FROM f_q_records
-    WHERE entered_on > date + CAST($q_max_entry_delay_days AS INTEGER)
-    UNION ALL
-    SELECT r.rkey, 'bulk_identical' AS rule
-    FROM f_q_records r
-    JOIN f_q_bulk_groups b ON b.uid IS NOT DISTINCT FROM r.uid AND b.date = r.date AND b.hours = r.hours
-                          AND b.content IS NOT DISTINCT FROM r.content
-    WHERE r.activity_id IS NULL
-    UNION ALL
-    SELECT r.rkey, 'sign_in_only' AS rule FROM f_q_records r JOIN f_q_sign_in m ON m.mid = r.mid
-    UNION ALL
-    SELECT DISTINCT h.rkey, 'household_repeat' AS rule
-    FROM f_q_household_rows h
-    JOIN f_q_household_days d ON d.household = h.household AND d.date = h.date
-    UNION ALL
-    SELECT r.rkey, 'backfill_share' AS rule
+    SELECT r.rkey, 'backfill_share' AS rule, r.uid, r.community
     FROM f_q_records r JOIN f_q_backfill_units u ON u.uid IS NOT DISTINCT FROM r.uid
     WHERE r.origin = $q_backfill_origin
 ),
@@ -296,11 +257,14 @@ f_q_rule_counts AS (
     FROM (VALUES ('day_hours', 1), ('duplicate', 2), ('late_entry', 3), ('bulk_identical', 4),
                  ('sign_in_only', 5), ('household_repeat', 6), ('backfill_share', 7)) k(rule, ord)
     LEFT JOIN (SELECT rule, COUNT(*) AS records FROM f_q_flags GROUP BY rule) f ON f.rule = k.rule
-    LEFT JOIN (SELECT 'day_hours' AS rule, COUNT(*) AS count FROM f_q_day_hours
+    LEFT JOIN (SELECT 'day_hours' AS rule, COUNT(*) AS count
+               FROM (SELECT DISTINCT mid, date FROM f_q_record_flags WHERE rule = 'day_hours') d
                UNION ALL SELECT 'sign_in_only', COUNT(*) FROM f_q_sign_in
-               UNION ALL SELECT 'household_repeat', COUNT(*) FROM f_q_household_days
+               UNION ALL SELECT 'household_repeat', COUNT(*)
+               FROM (SELECT DISTINCT household, date FROM f_q_record_flags WHERE rule = 'household_repeat') h
                UNION ALL SELECT 'backfill_share', COUNT(*) FROM f_q_backfill_units) n ON n.rule = k.rule
-    CROSS JOIN (SELECT COUNT(entered_on) > 0 AS entered, COUNT(origin) > 0 AS origins FROM f_q_records) a
+    CROSS JOIN (SELECT COALESCE(SUM(entered), 0) > 0 AS entered, COALESCE(SUM(origins), 0) > 0 AS origins
+                FROM f_q_groups WHERE part = 'unit') a
 ),
 -- 年度考核 (redservice.assess binds the [targets] and [evaluation] settings as $t_..., $o_..., $grades):
 -- the year [$year_start, $year_end] as of $as_of; elapsed / year_days: the days from 1 January to

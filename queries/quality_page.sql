@@ -14,20 +14,22 @@ WITH flagged AS (
            string_agg(f.rule, ',' ORDER BY CASE f.rule WHEN 'day_hours' THEN 1 WHEN 'duplicate' THEN 2
                WHEN 'late_entry' THEN 3 WHEN 'bulk_identical' THEN 4 WHEN 'sign_in_only' THEN 5
                WHEN 'household_repeat' THEN 6 ELSE 7 END) AS rules
-    FROM (SELECT DISTINCT rkey, rule FROM f_q_flags) f
+    FROM f_q_flags f
     GROUP BY f.rkey
 ),
-checked AS (
-    SELECT r.unit, r.community, f.rules
-    FROM f_q_records r
-    LEFT JOIN flagged f ON f.rkey = r.rkey
+flagged_groups AS (
+    -- flagged records per unit and per community (the checked records per group: f_q_groups)
+    SELECT CASE WHEN GROUPING(uid) = 0 THEN 'unit' ELSE 'community' END AS part, uid, community,
+           COUNT(DISTINCT rkey) AS flagged
+    FROM f_q_flags
+    GROUP BY GROUPING SETS ((uid), (community))
 ),
 rates AS (
-    SELECT CASE WHEN GROUPING(unit) = 0 THEN 'unit' ELSE 'community' END AS part,
-           CASE WHEN GROUPING(unit) = 0 THEN unit ELSE community END AS name,
-           COUNT(*) AS records, COUNT(rules) AS flagged, CAST(COUNT(rules) AS DOUBLE) / COUNT(*) AS rate
-    FROM checked
-    GROUP BY GROUPING SETS ((unit), (community))
+    SELECT g.part, g.name, g.records, COALESCE(f.flagged, 0) AS flagged,
+           CAST(COALESCE(f.flagged, 0) AS DOUBLE) / g.records AS rate
+    FROM f_q_groups g
+    LEFT JOIN flagged_groups f ON f.part = g.part AND f.uid IS NOT DISTINCT FROM g.uid
+                              AND f.community IS NOT DISTINCT FROM g.community
 )
 SELECT 'rule' AS part, c.rule, c.ord, c.count, c.records, c.applicable,
        CAST(NULL AS VARCHAR) AS name, CAST(NULL AS BIGINT) AS flagged, CAST(NULL AS DOUBLE) AS rate,

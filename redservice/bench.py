@@ -258,8 +258,9 @@ def _tuples(fields: dict) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
 
 
-def record(store: Path, unit: str | None = None) -> dict:
-    """Run every page in AppTest against ``store`` and record its Store.query calls. Each page is
+def record(store: Path, unit: str | None = None, only: list[str] | None = None) -> dict:
+    """Run every page (``only``: the pages of these keys) in AppTest against ``store`` and record its
+    Store.query calls. Each page is
     run twice, the second time with ``unit`` selected in the URL: calls whose filters change with it
     follow the viewer's selection; the others (the filter bar's own queries) do not.
     Returns {page file: {"key", "calls": [Call json + "follows"], "error": str | None}}."""
@@ -298,6 +299,8 @@ def record(store: Path, unit: str | None = None) -> dict:
     found = {}
     try:
         for i, (path, key) in enumerate(pages()):
+            if only and key not in only:
+                continue
             plain, error = run(path, i == 0, {})
             if plain is None:
                 continue
@@ -499,8 +502,12 @@ def _child(mode: str, spec: dict, workdir: Path) -> dict:
     return json.loads(out_path.read_text(encoding="utf-8"))
 
 
-def bench_size(rows: int, build_dir: Path = BUILD_DIR, runs: int = 7, log=None) -> list[dict]:
-    """Every page × engine at one size: a list of result rows."""
+def bench_size(rows: int, build_dir: Path = BUILD_DIR, runs: int = 7, log=None,
+               only: list[str] | None = None, keep_copy: bool = False, baseline: bool = True) -> list[dict]:
+    """Every page × engine at one size (``only``: the pages of these keys): a list of result rows.
+    ``keep_copy``: use the store's serving copy as it is when it was built from these records
+    (not rebuilt nor timed: at 10 M a build takes minutes); ``baseline``: False skips the pandas
+    baseline (at 10 M it needs about 12 GB and most of the run's time)."""
     log = log or (lambda text: None)
     store = store_dir(rows, build_dir)
     work = store.parent.parent / "runs" / f"rows-{rows}"
@@ -509,22 +516,26 @@ def bench_size(rows: int, build_dir: Path = BUILD_DIR, runs: int = 7, log=None) 
     stamp = made["stamp"]
     log(f"{rows:,} records: store ready ({stamp['counties']} counties, {made['seconds']:.0f} s, "
         f"peak RSS {made['peak_rss_mb']:.0f} MB)")
-    built = build(store, work)
-    log(f"{rows:,} records: serving copy built in {built['seconds']:.1f} s, peak RSS {built['peak_rss_mb']:.0f} MB "
-        f"(DuckDB budget {built['budget_mb']} MB), {built['file_mb']:.0f} MB")
+    if keep_copy and serving.is_fresh(store):
+        built = {"seconds": None, "peak_rss_mb": None, "budget_mb": None}
+        log(f"{rows:,} records: serving copy kept as built ({serving.path(store).stat().st_size / 2**20:.0f} MB)")
+    else:
+        built = build(store, work)
+        log(f"{rows:,} records: serving copy built in {built['seconds']:.1f} s, peak RSS {built['peak_rss_mb']:.0f} MB "
+            f"(DuckDB budget {built['budget_mb']} MB), {built['file_mb']:.0f} MB")
     units = sample_units(store, runs + 1)
-    recorded = _child("record", {"store": str(store), "unit": units[-1] if units else None}, work)
+    recorded = _child("record", {"store": str(store), "unit": units[-1] if units else None, "only": only}, work)
     units = units[:runs]
     log(f"{rows:,} records: recorded {sum(len(v['calls']) for v in recorded.values())} queries on "
         f"{len(recorded)} pages")
     measured = {}
     for engine in ENGINES:
-        if engine == "pandas" and not _pandas_fits(rows):
+        if engine == "pandas" and (not baseline or not _pandas_fits(rows)):
             need, have = rows * PANDAS_BYTES_PER_RECORD / 2**30, _available_gb()
-            log(f"{rows:,} records: pandas not run: it would need about {need:.0f} GB, {have:.0f} GB available")
+            why = f"needs ~{need:.0f} GB, {have:.0f} GB available" if baseline else "not asked for (--no-baseline)"
+            log(f"{rows:,} records: pandas not run: {why}")
             measured[engine] = {"pages": {p: {"queries": len(v["calls"]), "cold_ms": None, "warm": {},
-                                              "skipped": f"needs ~{need:.0f} GB, {have:.0f} GB available"}
-                                          for p, v in recorded.items()},
+                                              "skipped": why} for p, v in recorded.items()},
                                 "peak_rss_mb": 0.0, "load_ms": None, "results": {}}
             continue
         results = work / f"results-{engine}.pickle"
@@ -616,10 +627,11 @@ def _round(value):
     return None if value is None else round(value, 1)
 
 
-def run(sizes: list[int], build_dir: Path = BUILD_DIR, runs: int = 7, log=None) -> list[dict]:
+def run(sizes: list[int], build_dir: Path = BUILD_DIR, runs: int = 7, log=None,
+        only: list[str] | None = None, keep_copy: bool = False, baseline: bool = True) -> list[dict]:
     rows = []
     for size in sizes:
-        rows.extend(bench_size(size, build_dir, runs, log))
+        rows.extend(bench_size(size, build_dir, runs, log, only, keep_copy, baseline))
     results = Path(build_dir) / "results.json"
     results.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
     return rows
@@ -632,7 +644,7 @@ def table(rows: list[dict]) -> str:
     lines = []
     for r in rows:
         if r["engine"] == "pandas" and not r.get("baseline"):
-            why = "not run (memory)" if r.get("skipped") else "no baseline"
+            why = ("not run (memory)" if "GB" in r["skipped"] else "not run") if r.get("skipped") else "no baseline"
             lines.append([f"{r['rows']:,}", r["page"], "pandas", "—", why, "", "", "", "", ""])
             continue
         split = "" if r["warm_unit_p50_ms"] is None else f"{r['warm_unit_p50_ms']:.0f} / {r['warm_period_p50_ms']:.0f}"
@@ -644,11 +656,21 @@ def table(rows: list[dict]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)]
     fmt_line = lambda cells: "  ".join(str(c).rjust(w) if i not in (1, 2) else str(c).ljust(w)
                                        for i, (c, w) in enumerate(zip(cells, widths)))
-    builds = {r["rows"]: r for r in rows if "build_s" in r}
+    builds = {r["rows"]: r for r in rows if r.get("build_s") is not None}
     notes = [f"{n:,} records: serving copy built in {r['build_s']:.1f} s, peak RSS {r['build_peak_rss_mb']:.0f} MB "
              f"(store records written with peak RSS {r['store_peak_rss_mb']:.0f} MB)" for n, r in builds.items()]
+    notes += [f"{n:,} records: 数据质量 ÷ 总览 (warm p50, DuckDB): {q:,.0f} / {o:,.0f} ms = {q / o:.2f}×"
+              for n, q, o in quality_ratios(rows)]
     return "\n".join([fmt_line(head), fmt_line(["-" * w for w in widths])] + [fmt_line(x) for x in lines]
                      + ([""] + notes if notes else []))
+
+
+def quality_ratios(rows: list[dict]) -> list[tuple[int, float, float]]:
+    """(records, 数据质量's warm p50, 总览's) per size measured with both (issue 20's target: the
+    quality page's queries at 10 M within 3× the overview's)."""
+    warm = {(r["rows"], r["page"]): r["warm_p50_ms"] for r in rows if r["engine"] == "duckdb"}
+    return [(n, warm[(n, "quality")], warm[(n, "overview")]) for n in sorted({r["rows"] for r in rows})
+            if warm.get((n, "quality")) and warm.get((n, "overview"))]
 
 
 def _fmt(value) -> str:
@@ -663,7 +685,7 @@ def _worker(argv: list[str]) -> int:
         stamp = generate(spec["rows"], Path(spec["store"]), serve=False)
         result = {"stamp": stamp, "seconds": time.perf_counter() - t0, "peak_rss_mb": _peak_rss_mb()}
     elif mode == "record":
-        result = record(Path(spec["store"]), spec.get("unit"))
+        result = record(Path(spec["store"]), spec.get("unit"), spec.get("only"))
     elif mode == "measure":
         result = measure(spec["engine"], Path(spec["store"]), spec["recorded"], spec["units"], spec["runs"],
                          Path(spec["results"]))

@@ -503,7 +503,15 @@ def cmd_bench(args) -> int:
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    rows = bench.run(args.rows, Path(args.out) if args.out else bench.BUILD_DIR, args.runs, log)
+    only = None
+    if args.pages:
+        only = [k.strip() for k in args.pages.split(",") if k.strip()]
+        known = [key for _path, key in bench.pages()]
+        unknown = [k for k in only if k not in known]
+        if unknown:
+            raise CliError(f"未知页面：{'、'.join(unknown)}（可选：{'、'.join(known)}）")
+    rows = bench.run(args.rows, Path(args.out) if args.out else bench.BUILD_DIR, args.runs, log, only, args.keep_copy,
+                     not args.no_baseline)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
@@ -586,6 +594,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="service records per store, comma-separated (default: 100000,1000000,10000000)")
     p.add_argument("--runs", type=int, default=7, help="warm runs per kind of change (default: 7)")
     p.add_argument("--out", help="build directory for the stores and results (default: bench/)")
+    p.add_argument("--pages", help="only these pages, comma-separated keys (e.g. overview,quality; default: all)")
+    p.add_argument("--keep-copy", action="store_true",
+                   help="use a store's serving copy as it is when built from its records (not rebuilt nor timed)")
+    p.add_argument("--no-baseline", action="store_true", help="skip the plain-pandas baseline")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench)
 

@@ -68,6 +68,18 @@ def params(settings: dict) -> dict:
     return out
 
 
+# The settings of the EXCLUDING rules (and of which records are checked), built into the serving
+# copy's quality_flags (queries/_quality_flags.sql): a changed setting rebuilds the copy in memory
+# until the next import writes the file again (redservice.serving.attach).
+BUILT = ("statuses", "max_hours_per_day", "max_entry_delay_days", "bulk_min_members", "household_max_per_day")
+
+
+def flag_params(settings: dict) -> dict:
+    """The settings quality_flags is built with, as its parameters ($q_statuses …)."""
+    bound = params(settings)
+    return {f"q_{k}": bound[f"q_{k}"] for k in BUILT}
+
+
 def rule_name(rule: str, lang: str) -> str:
     return t(f"quality.rule.{rule}", lang)
 

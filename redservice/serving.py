@@ -49,6 +49,11 @@ The Parquet files of a generation are the records; the pages read a derived copy
   an earlier month (``unit_hh_prev`` NULL or before the month); ``unit_household_returns``: the
   rows of a household served again after an earlier month (counted or not depending on where the
   period starts). queries/unit_scorecard.sql reads the period's whole months from them;
+* ``quality_flags``: the flags of the record-level [quality] rules (day_hours, duplicate, late_entry,
+  bulk_identical, household_repeat: queries/_quality_flags.sql, their one definition) over every
+  checked record, one row per flagged record (``rkey``) and rule, built with the settings in
+  ``quality_settings`` (a store whose settings differ builds the copy in memory, see ``attach``);
+  the 数据质量 queries read them instead of judging whole days per query (queries/_base.sql);
 * ``rollup_settings``: the 红色积分 rules the rollups were built with (the store's [points]
   settings); a query with other rules does not read what depends on them;
 * ``meta``: the content fingerprint of the Parquet files it was built from and the largest ids.
@@ -87,7 +92,7 @@ from redservice.schema import TABLES, parquet_name
 
 FILE = "serving.duckdb"
 ALIAS = "serving"
-FORMAT_VERSION = "8"
+FORMAT_VERSION = "9"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_base")
@@ -143,6 +148,15 @@ SELECT uid, bid, month, SUM(hours) AS hours, SUM(red_days) AS red_days, SUM(wish
 FROM scored
 GROUP BY uid, bid, month
 """
+# The record-level [quality] rules' settings as a table (redservice.quality.flag_params binds them);
+# key: all of them as one string, which a file must match to be used (see attach).
+_QUALITY_SETTINGS = ("SELECT CAST($q_statuses AS VARCHAR[]) AS statuses, "
+                     "CAST($q_max_hours_per_day AS DOUBLE) AS max_hours_per_day, "
+                     "CAST($q_max_entry_delay_days AS INTEGER) AS max_entry_delay_days, "
+                     "CAST($q_bulk_min_members AS INTEGER) AS bulk_min_members, "
+                     "CAST($q_household_max_per_day AS INTEGER) AS household_max_per_day, "
+                     "CAST($key AS VARCHAR) AS key")
+_QUALITY_FLAGS = Path(__file__).resolve().parent.parent / "queries" / "_quality_flags.sql"
 _digests: dict[tuple, str] = {}
 _digest_lock = threading.Lock()
 
@@ -225,7 +239,9 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
              "CAST($exclusion AS VARCHAR) AS exclusion", ""),
             # the records [quality] count_flagged = false leaves out, with the rules they broke
             ("excluded_records", "SELECT UNNEST(CAST($excluded_ids AS VARCHAR[])) AS record_id, "
-             "UNNEST(CAST($excluded_rules AS VARCHAR[])) AS rules", "")]
+             "UNNEST(CAST($excluded_rules AS VARCHAR[])) AS rules", ""),
+            # the thresholds of the record-level [quality] rules quality_flags is built with
+            ("quality_settings", _QUALITY_SETTINGS, "")]
     out += [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches", "evaluations")]
     out += [
         ("member_ids", _ids("member_id", "mid", (_typed(d, "members"), _typed(d, "services"), claimers)), ""),
@@ -329,8 +345,27 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          "UNION SELECT 'form', form, NULL, unit, community, county FROM services WHERE form IS NOT NULL",
          "unit, community"),
         ("dim_values", "SELECT DISTINCT dimension, value, parent FROM dim_scoped", "dimension, value"),
+        # 数据质量: the record-level rules' flags over every checked record (queries/_quality_flags.sql)
+        ("quality_flags", quality_flags_sql(), ""),
     ]
     return out
+
+
+def quality_flags_sql() -> str:
+    """queries/_quality_flags.sql without its comments: the one definition of the record-level
+    [quality] rules, built into the copy (a view over the records with source="raw")."""
+    return re.sub(r"--[^\n]*", "", _QUALITY_FLAGS.read_text(encoding="utf-8")).strip()
+
+
+def quality_key(rules: dict) -> str:
+    """What quality_flags is built with (the record-level [quality] rules' settings) as one string."""
+    return json.dumps(rules.get("checks") or _default_checks(), sort_keys=True, ensure_ascii=False)
+
+
+def _default_checks() -> dict:
+    from redservice import quality
+
+    return quality.flag_params({})
 
 
 def exclusion_key(rules: dict) -> str:
@@ -342,11 +377,10 @@ def exclusion_key(rules: dict) -> str:
 def _excluded(con: duckdb.DuckDBPyConnection, directory: Path, fp: str,
               rules: dict) -> tuple[list[str], list[str]] | None:
     """With [quality] count_flagged = false: the records the excluding rules flag over all the
-    records (built once in memory without exclusion, then asked queries/quality_page.sql)."""
+    records (the copy built once in memory without exclusion, then its quality_flags read)."""
     if rules.get("quality") is None:
         return None
     from redservice import quality
-    from redservice.store import _parameters, compose
 
     # in memory, within the build's own budget (and spilling where it spills)
     limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
@@ -354,21 +388,15 @@ def _excluded(con: duckdb.DuckDBPyConnection, directory: Path, fp: str,
     try:
         probe.execute("SET enable_progress_bar = false")
         _create(probe, directory, True, fp, {**rules, "quality": None})
-        span = probe.execute("SELECT MIN(date), MAX(date) FROM services").fetchone()
-        if span[0] is None:
-            return [], []
-        row = probe.execute(f"SELECT {', '.join(MAXIMA)} FROM meta").fetchone()
-        available = {**dict(zip(MAXIMA, row)), **rules["quality"], "start": span[0], "end": span[1],
-                     "rollups": False, "scope_units": None, "scope_communities": None, "scope_counties": None,
-                     **dict.fromkeys(("counties", "units", "branches", "communities", "categories", "forms"))}
-        sql = f"SELECT record_id, review_status, rules FROM ({compose('quality_page')}) q WHERE part = 'record'"
-        flagged = probe.execute(sql, {p: available[p] for p in _parameters(sql)}).fetchall()
+        flagged = probe.execute("SELECT s.record_id, ANY_VALUE(s.review_status), list(DISTINCT f.rule) "
+                                "FROM quality_flags f JOIN services s ON s.rkey = f.rkey "
+                                "GROUP BY s.record_id ORDER BY s.record_id").fetchall()
     finally:
         probe.close()
     ids, codes = [], []
     counted = set(rules.get("counted", DEFAULT_COUNTED))
     for record_id, status, rules_broken in flagged:
-        kept = [r for r in rules_broken.split(",") if r in quality.EXCLUDING]
+        kept = [r for r in quality.RULES if r in rules_broken and r in quality.EXCLUDING]
         if kept and (status is None or status in counted):  # a pending record counts nowhere anyway
             ids.append(record_id)
             codes.append(",".join(kept))
@@ -392,6 +420,9 @@ def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize:
         elif name == "approval_settings":
             con.execute(f"CREATE TABLE {name} AS {select}", {"counted": list(rules.get("counted", DEFAULT_COUNTED)),
                                                              "exclusion": exclusion_key(rules)})
+        elif name == "quality_settings":
+            checks = rules.get("checks") or _default_checks()
+            con.execute(f"CREATE TABLE {name} AS {select}", {**checks, "key": quality_key(rules)})
         elif name == "excluded_records":
             ids, codes = excluded or ([], [])
             con.execute(f"CREATE TABLE {name} AS {select}", {"excluded_ids": ids, "excluded_rules": codes})
@@ -414,7 +445,8 @@ def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize:
 def build_rules(store_dir: str | Path | None = None) -> dict:
     """What the serving copy is built with for a store: its 红色积分 rules (``points_rules_of``) and
     ``counted``, the 审核状态 whose records count ([approval] counted; a record without a status
-    always counts)."""
+    always counts), ``quality`` (the [quality] rules when count_flagged = false, else None) and
+    ``checks`` (the record-level [quality] rules' settings that quality_flags is built with)."""
     from redservice import approval, config, quality, scorecard
 
     settings = config.settings(store_dir) if store_dir else config.defaults()
@@ -426,7 +458,11 @@ def build_rules(store_dir: str | Path | None = None) -> dict:
         excluding = None if quality.count_flagged(settings) else quality.params(settings)
     except (scorecard.SettingsError, KeyError, TypeError, ValueError):
         excluding = None
-    return {**points_rules_of(store_dir), "counted": counted, "quality": excluding}
+    try:
+        checks = quality.flag_params(settings)
+    except (scorecard.SettingsError, KeyError, TypeError, ValueError):  # the 数据质量 page says what is wrong
+        checks = quality.flag_params({})
+    return {**points_rules_of(store_dir), "counted": counted, "quality": excluding, "checks": checks}
 
 
 def points_rules_of(store_dir: str | Path | None = None) -> dict:
@@ -667,7 +703,8 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
     files). Returns the mode used ("file", "memory" or "raw") and the stats the store binds: the
     largest ids (``meta``) and the rules the rollups were built with (``rollup_<rule>``).
     ``rules``: what to build with here (``build_rules``: the 红色积分 rules, which a file keeps as it
-    was built, and the counted 审核状态, which a file must match)."""
+    was built, and the counted 审核状态, the [quality] exclusion and the record-level [quality] rules,
+    which a file must match)."""
     if source not in ("auto", "memory", "raw"):
         raise ValueError(source)
     directory = Path(directory)
@@ -687,7 +724,10 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
                 # and the 审核状态 that count are the ones asked for (a changed [approval] setting
                 # rebuilds in memory until the next import writes the file again)
                 stored, exclusion = con.execute(f"SELECT counted, exclusion FROM {ALIAS}.approval_settings").fetchone()
-                if sorted(stored) == sorted(rules.get("counted", DEFAULT_COUNTED)) and exclusion == exclusion_key(rules):
+                # and so are the record-level [quality] rules' settings
+                checks = con.execute(f"SELECT key FROM {ALIAS}.quality_settings").fetchone()[0]
+                if (sorted(stored) == sorted(rules.get("counted", DEFAULT_COUNTED)) and exclusion == exclusion_key(rules)
+                        and checks == quality_key(rules)):
                     mode = "file"
             if mode != "file":
                 con.execute(f"DETACH {ALIAS}")

@@ -117,3 +117,30 @@ def test_compare_frames_finds_a_difference(demo_store):
     shuffled = options.sample(frac=1, random_state=1)
     assert bench.compare_frames(options, shuffled, "filter_options") is None  # a set of values
     assert bench.compare_frames(pd.DataFrame({"a": [None]}), pd.DataFrame({"a": [float("nan")]})) is None
+
+
+def test_pages_can_be_chosen_and_the_quality_ratio_is_printed(tmp_path):
+    """``bench --pages overview,quality`` records and measures those two pages only, and the table
+    ends with the 数据质量 ÷ 总览 ratio (issue 20's target is on it); ``--keep-copy`` uses the
+    serving copy already built from the records, ``--no-baseline`` skips pandas."""
+    out = subprocess.run(
+        [sys.executable, "-m", "redservice", "bench", "--rows", "20000", "--runs", "1", "--pages", "overview,quality",
+         "--out", str(tmp_path)], cwd=PROJECT_DIR, capture_output=True, text=True, check=True, timeout=900)
+    rows = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert {r["page"] for r in rows} == {"overview", "quality"}
+    [(n, quality, overview)] = bench.quality_ratios(rows)
+    assert n == 20000 and quality > 0 and overview > 0
+    assert f"20,000 records: 数据质量 ÷ 总览 (warm p50, DuckDB): {quality:,.0f} / {overview:,.0f} ms" in out.stdout
+    # again on the same store, its serving copy kept as built and without the pandas baseline
+    again = subprocess.run(
+        [sys.executable, "-m", "redservice", "bench", "--rows", "20000", "--runs", "1", "--pages", "quality",
+         "--keep-copy", "--no-baseline", "--json", "--out", str(tmp_path)], cwd=PROJECT_DIR, capture_output=True,
+        text=True, check=True, timeout=900)
+    rows = json.loads(again.stdout)
+    assert "serving copy kept as built" in again.stderr and "serving copy built in" not in again.stderr
+    assert {(r["page"], r["engine"]) for r in rows} == {("quality", "duckdb"), ("quality", "pandas")}
+    assert all(r["build_s"] is None for r in rows)
+    assert next(r for r in rows if r["engine"] == "pandas")["skipped"] == "not asked for (--no-baseline)"
+    bad = subprocess.run([sys.executable, "-m", "redservice", "bench", "--rows", "20000", "--pages", "nosuch",
+                          "--out", str(tmp_path)], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "未知页面：nosuch" in bad.stderr

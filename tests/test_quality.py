@@ -142,6 +142,57 @@ def test_thresholds_come_from_the_settings(directory):
     assert int(rules.loc["bulk_identical", "count"]) == 0
 
 
+def test_a_record_level_flag_does_not_depend_on_the_view(tmp_path):
+    """The record-level rules judge the whole day, over every checked record, whatever the filter
+    bar shows (docs/guide.md, 数据质量): a member's 8 h in A社区 and 8 h in B社区 the same day is a
+    16-hour member-day in a view of A alone; a household served four times by two units is a
+    repeated household-day in a view of one unit. sign_in_only stays a judgement on the view's period."""
+    m, n = member("x1", "U1"), member("y1", "U2")
+    day = D(2025, 3, 2)
+    services = [rec(m, day, 8, community="A社区", rid="x-a"), rec(m, day, 8, community="B社区", rid="x-b")]
+    services += [rec(m, D(2025, 3, 3), 1, category=c, households=["H9"], rid=f"h-{c}") for c in ("义诊", "义剪")]
+    services += [rec(n, D(2025, 3, 3), 1, category=c, households=["H9"], rid=f"k-{c}") for c in ("义诊", "义剪")]
+    directory = write_store(tmp_path / "v", communities=[{"community": "A社区", "households": 10},
+                                                         {"community": "B社区", "households": 10}],
+                            units=[{"unit": "U1"}, {"unit": "U2"}], members=[m, n], services=services)
+    counts = lambda **dims: {r: (int(v["count"]), int(v["records"])) for r, v in run(  # noqa: E731
+        directory, "quality_rules", Filters.make(*MARCH, **dims)).set_index("rule").iterrows()}
+    assert counts()["day_hours"] == (1, 2) and counts()["household_repeat"] == (1, 4)
+    assert counts(communities=["A社区"])["day_hours"] == (1, 1)
+    assert counts(communities=["B社区"])["day_hours"] == (1, 1)
+    assert counts(units=["U2"])["household_repeat"] == (1, 2) and counts(units=["U2"])["day_hours"] == (0, 0)
+    flagged = page(directory, Filters.make(*MARCH, communities=["A社区"]))["record"]
+    assert set(flagged["record_id"]) == {"x-a", "h-义诊", "h-义剪", "k-义诊", "k-义剪"}
+
+
+def test_the_copy_is_built_with_the_rules_and_rebuilt_when_they_change(directory):
+    """The record-level rules' settings are built into the serving file; a store whose settings no
+    longer match it builds the copy in memory with the new ones (until the next import)."""
+    from redservice import serving
+
+    serving.refresh(directory, serving.build_rules(directory))
+    store = Store(directory)
+    assert store.mode == "file"
+    store.close()
+    (directory / "config.toml").write_text("[quality]\nhousehold_max_per_day = 1\n", encoding="utf-8")
+    store = Store(directory)
+    try:
+        assert store.mode == "memory"
+        rules = store.query("quality_rules", Filters.make(*MARCH), **quality.params(config.settings(directory)))
+        # H1 (four records) and H2 (three) are both repeated now
+        assert int(rules.set_index("rule").loc["household_repeat", "count"]) == 2
+    finally:
+        store.close()
+    (directory / "config.toml").write_text("[quality]\nsign_in_min_records = 3\n", encoding="utf-8")
+    store = Store(directory)  # a per-period rule's setting: the file is still the copy
+    try:
+        assert store.mode == "file"
+        rules = store.query("quality_rules", Filters.make(*MARCH), **quality.params(config.settings(directory)))
+        assert int(rules.set_index("rule").loc["sign_in_only", "count"]) == 2
+    finally:
+        store.close()
+
+
 def test_cli_prints_the_same_figures(directory, capsys):
     assert cli.main(["quality", "--data", str(directory), "--start", "2025-03-01", "--end", "2025-03-31",
                      "--json"]) == 0
