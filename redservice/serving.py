@@ -370,9 +370,17 @@ def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, 
         con.execute(f"SET preserve_insertion_order = {str(bool(preserve)).lower()}")
 
 
+def _last_reads(stmts: list[tuple[str, str, str]]) -> dict[str, int]:
+    """For each intermediate step, the index of the last statement that reads it."""
+    return {step: max(i for i, (_n, select, _o) in enumerate(stmts) if re.search(rf"\b{step}\b", select))
+            for step in INTERMEDIATE}
+
+
 def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict,
                    excluded: tuple[list[str], list[str]] | None) -> None:
-    for name, select, order in statements(directory):
+    stmts = statements(directory)
+    last_reads = _last_reads(stmts)
+    for i, (name, select, order) in enumerate(stmts):
         if name == "rollup_settings":  # parameters: a table in every mode (a view takes none)
             con.execute(f"CREATE TABLE {name} AS {select}", {k: rules[k] for k in RULES})
         elif name == "approval_settings":
@@ -387,11 +395,12 @@ def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize:
             kind = "TEMP TABLE" if name in INTERMEDIATE else "TABLE"
             con.execute(f"SET preserve_insertion_order = {str(name in AS_FILED).lower()}")
             con.execute(f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}")
+            # an intermediate step is dropped as soon as nothing else reads it: it would otherwise
+            # hold the budget (or spill) while the steps after it run
+            for step in (s for s, last in last_reads.items() if last == i):
+                con.execute(f"DROP TABLE {step}")
         else:
             con.execute(f"CREATE VIEW {name} AS {select}")
-    if materialize:
-        for name in INTERMEDIATE:
-            con.execute(f"DROP TABLE {name}")
     maxima = ", ".join(f"CAST(COALESCE((SELECT MAX({col}) FROM {table}), 1) AS INTEGER) AS {stat}"
                        for stat, (table, col) in MAXIMA.items())
     con.execute(f"CREATE TABLE meta AS SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}", {"fp": fp})
