@@ -135,6 +135,8 @@ FROM scored
 GROUP BY uid, bid, month
 """
 _digests: dict[tuple, str] = {}
+_footers: dict[tuple, tuple[tuple[str, ...], int]] = {}
+_footer_con: duckdb.DuckDBPyConnection | None = None
 _digest_lock = threading.Lock()
 
 
@@ -172,6 +174,29 @@ def fingerprint(directory: str | Path) -> str:
     return hashlib.sha256(";".join(parts).encode()).hexdigest()
 
 
+def _footer(file: Path) -> tuple[tuple[str, ...], int]:
+    """A Parquet file's column names and rows, read from its footer by DuckDB (pyarrow is not needed
+    to build the copy: it would add about 30 MB to the build's process); remembered while the file's
+    size and modification time stay the same."""
+    global _footer_con
+    st = file.stat()
+    key = (str(file), st.st_size, st.st_mtime_ns)
+    with _digest_lock:
+        if key in _footers:
+            return _footers[key]
+        if _footer_con is None:  # one small in-memory database for every footer (a connection takes 40 ms)
+            _footer_con = duckdb.connect(":memory:")
+        con = _footer_con.cursor()
+    try:
+        names = con.execute("SELECT name FROM parquet_schema($f) WHERE num_children IS NULL", {"f": str(file)}).fetchall()
+        rows = con.execute("SELECT SUM(num_rows) FROM parquet_file_metadata($f)", {"f": str(file)}).fetchone()[0]
+    finally:
+        con.close()
+    with _digest_lock:
+        _footers[key] = (tuple(n for (n,) in names), int(rows or 0))
+        return _footers[key]
+
+
 # -- the statements ---------------------------------------------------------------------------------------
 def _typed(directory: Path, table: str) -> str:
     """The table's records with the schema's types (no rows when its file is missing; NULL for a
@@ -179,9 +204,7 @@ def _typed(directory: Path, table: str) -> str:
     columns = TABLES[table]
     file = directory / parquet_name(table)
     if file.is_file():
-        import pyarrow.parquet as pq
-
-        have = set(pq.read_schema(file).names)
+        have = set(_footer(file)[0])
         cols = ", ".join(f"CAST({c if c in have else 'NULL'} AS {ty}) AS {c}" for c, ty in columns.items())
         return f"SELECT {cols} FROM read_parquet({sql_string(str(file))})"
     return "SELECT " + ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items()) + " WHERE 1 = 0"
@@ -552,9 +575,7 @@ def build_limits_of(store_dir: str | Path | None = None) -> BuildLimits:
 
 def record_rows_of(file: Path) -> int:
     """Rows of a Parquet file (from its footer)."""
-    import pyarrow.parquet as pq
-
-    return pq.ParquetFile(file).metadata.num_rows
+    return _footer(Path(file))[1]
 
 
 def record_rows(directory: str | Path) -> int:
