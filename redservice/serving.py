@@ -86,7 +86,7 @@ ALIAS = "serving"
 FORMAT_VERSION = "7"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
-INTERMEDIATE = ("service_base", "household_base")
+INTERMEDIATE = ("service_base", "household_base", "household_keys")
 # The largest id of each kind, bound by the store as $<name> for exact bitmap counts (bitstring_agg).
 MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids", "mid"),
           "branch_max": ("branch_ids", "bid"), "community_max": ("community_ids", "cid"),
@@ -283,22 +283,26 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          f"s.form, s.rkey, s.counted, i.hid AS household FROM ({_typed(d, 'service_households')}) h "
          "JOIN services s ON s.record_id = h.record_id JOIN household_ids i ON i.household = h.household "
          "LEFT JOIN community_ids c ON c.community = s.community", ""),
-        ("community_households", _local_ids("household_base", ("cid",), "household", "community_hh"), ""),
-        ("compound_households",
-         _local_ids("household_base", ("community", "compound"), "household", "compound_hh"), ""),
-        ("unit_households", _local_ids("household_base", ("unit",), "household", "unit_hh"), ""),
-        # unit_hh_prev as red_prev: the window over the columns it needs; only the few rows with a
-        # previous date are joined back, on (record, household), which the importer keeps unique.
-        # Rows of one unit, household and date get the same dates in any order; rkey fixes which.
+        # household_keys: each row's local ids and its previous date by the same unit, computed by
+        # windows over the columns they need (narrow rows: a window or a join over household_base's
+        # text columns spilled under the budget); the local-id tables are its distinct rows, and
+        # household_facts joins it back on (record, household), which the importer keeps unique.
+        # DENSE_RANK over a partition's households is ROW_NUMBER over its distinct households, as
+        # _local_ids numbers them. Rows of one unit, household and date get the same dates in any
+        # order; rkey fixes which.
+        ("household_keys",
+         "SELECT rkey, household, cid, community, compound, unit, "
+         "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY cid ORDER BY household) AS INTEGER) AS community_hh, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY community, compound ORDER BY household) AS INTEGER) AS compound_hh, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY unit ORDER BY household) AS INTEGER) AS unit_hh FROM household_base",
+         ""),
+        ("community_households", "SELECT DISTINCT cid, household, community_hh FROM household_keys", ""),
+        ("compound_households", "SELECT DISTINCT community, compound, household, compound_hh FROM household_keys", ""),
+        ("unit_households", "SELECT DISTINCT unit, household, unit_hh FROM household_keys", ""),
         ("household_facts",
-         "SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, l.unit_hh_prev FROM household_base h "
-         "LEFT JOIN (SELECT * FROM (SELECT rkey, household, LAG(date) OVER (PARTITION BY counted, uid, household "
-         "ORDER BY date, rkey) AS unit_hh_prev FROM household_base) WHERE unit_hh_prev IS NOT NULL) l "
-         "ON l.rkey = h.rkey AND l.household = h.household "
-         "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM h.cid AND c.household = h.household "
-         "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM h.community "
-         "AND p.compound IS NOT DISTINCT FROM h.compound AND p.household = h.household "
-         "LEFT JOIN unit_households u ON u.unit IS NOT DISTINCT FROM h.unit AND u.household = h.household",
+         "SELECT h.*, k.community_hh, k.compound_hh, k.unit_hh, k.unit_hh_prev FROM household_base h "
+         "JOIN household_keys k ON k.rkey = h.rkey AND k.household = h.household",
          "date, household"),
         ("red_carry",
          "SELECT mid, CAST(DATE_TRUNC('month', date) AS DATE) AS month, red_prev FROM services "
