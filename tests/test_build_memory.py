@@ -148,3 +148,15 @@ def test_build_command_reports_time_and_its_own_peak(demo_copy):
                               "--memory-limit", "1MB"], check=False, cwd=PROJECT_DIR, capture_output=True, text=True,
                              timeout=300)
     assert refused.returncode == 3 and "[build] memory_limit" in refused.stderr
+
+
+def test_the_build_process_loads_no_pandas(demo_copy):
+    """python -m redservice build reads the store's settings through modules that use pandas in their
+    functions only: the process that builds the copy does not load pandas, numpy or pyarrow."""
+    code = ("import sys; from redservice import cli; "
+            f"assert cli.main(['build', '--data', {str(demo_copy)!r}, '--json']) == 0; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow', 'streamlit', 'plotly') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True,
+                         timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert serving.is_fresh(demo_copy)
