@@ -467,12 +467,14 @@ def points_rules_of(store_dir: str | Path | None = None) -> dict:
 # What building the copy needs in DuckDB's buffer pool, in MB: a base and a share per million rows of
 # services and service_households (at 1 M records, 2.85 M rows, the build fits in 324 MB on one
 # thread and needs about 400 MB on two; the demo's 50 k rows fit in 64 MB on one; see
-# docs/benchmarks.md). The build starts with this budget and, if DuckDB still runs out, retries with
-# twice as much up to the configured limit; it refuses to start below MIN_SHARE of it.
+# docs/benchmarks.md), up to NEED_MAX_MB: beyond it the build spills rather than grows (10 M
+# records, 28.5 M rows, build within 1,200 MB on one thread). The build starts with this budget and,
+# if DuckDB still runs out, retries with twice as much up to the configured limit; it refuses to
+# start below MIN_SHARE of it.
 NEED_BASE_MB = 96
 NEED_MB_PER_MILLION_ROWS = 80
+NEED_MAX_MB = 1200
 MIN_SHARE = 0.6
-MB_PER_THREAD = 256  # a thread is given to DuckDB for at least this much of the budget
 # The tables copied from the record files as they are keep the files' order; every other table is
 # sorted by its ORDER BY (kept with preserve_insertion_order off) or read in no particular order.
 AS_FILED = ("communities", "compounds", "units", "branches", "evaluations", "wishes")
@@ -483,8 +485,8 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|[KMGT]i?B?)?\s*$", re.IGNORECASE)
 class BuildLimits:
     """The store's ``[build]`` settings: ``memory_limit_mb`` the most the build may use (from "50%"
     of the machine's memory or a size such as "2GB"), ``temp_directory`` where DuckDB spills (None:
-    beside the copy being built, removed afterwards), ``threads`` (0: the cores, fewer when the
-    budget is small)."""
+    beside the copy being built, removed afterwards), ``threads`` (0: one; more threads need more
+    of the budget each)."""
 
     memory_limit_mb: int
     temp_directory: Path | None = None
@@ -590,7 +592,7 @@ def record_rows(directory: str | Path) -> int:
 
 def need_mb(rows: int) -> int:
     """What building the copy of ``rows`` rows of services and service_households needs (MB)."""
-    return int(NEED_BASE_MB + NEED_MB_PER_MILLION_ROWS * rows / 1e6)
+    return int(min(NEED_MAX_MB, NEED_BASE_MB + NEED_MB_PER_MILLION_ROWS * rows / 1e6))
 
 
 def plan_budget(rows: int, limits: BuildLimits, available_mb: int | None = None) -> int:
@@ -637,7 +639,10 @@ def _build(directory: Path, rules: dict, limits: BuildLimits, budget_mb: int) ->
     if limits.temp_directory:
         Path(limits.temp_directory).mkdir(parents=True, exist_ok=True)
     spill = Path(limits.temp_directory or directory) / (Path(tmp).name + ".spill")
-    threads = limits.threads or max(1, min(os.cpu_count() or 1, budget_mb // MB_PER_THREAD))
+    # one thread unless [build] threads says otherwise: each thread's sorts and hash tables need a
+    # share of the budget that grows with the records (two threads ran out at 1 M records within
+    # 324 MB and at 10 M within 1,200 MB, where one thread fits)
+    threads = limits.threads or 1
     try:
         con = duckdb.connect(tmp, config={"memory_limit": f"{budget_mb}MB", "threads": threads,
                                           "temp_directory": str(spill)})

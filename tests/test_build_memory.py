@@ -77,6 +77,9 @@ def test_the_budget_follows_the_records_within_the_limit_and_the_free_memory():
     with pytest.raises(serving.BuildMemoryError) as machine:
         serving.plan_budget(2_850_000, limits, available_mb=100)
     assert machine.value.kind == "machine" and "可用内存" in machine.value.message()
+    # beyond NEED_MAX_MB the build spills rather than grows: 10 M records (28.5 M rows) start there
+    assert serving.need_mb(28_500_000) == serving.NEED_MAX_MB == serving.plan_budget(28_500_000, limits, 20000)
+    assert serving.need_mb(2_850_000) < serving.NEED_MAX_MB
 
 
 def test_a_limit_too_small_leaves_the_old_copy(demo_copy):
