@@ -403,6 +403,33 @@ def _last_reads(stmts: list[tuple[str, str, str]]) -> dict[str, int]:
             for step in INTERMEDIATE}
 
 
+def _unit_ranges(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str | None]]:
+    """The units cut, in their sort order, into ranges [lo, hi) of about UNIT_RANGE_ROWS service
+    records each (None: unbounded; the last range takes the records without a unit too)."""
+    records = con.execute("SELECT COUNT(*) FROM services").fetchone()[0]
+    parts = max(1, -(-records // UNIT_RANGE_ROWS))
+    if parts == 1:
+        return [(None, None)]
+    units = con.execute("SELECT COUNT(*) FROM unit_ids").fetchone()[0]
+    # unit_ids numbers the units in their sort order: a range starts at every n-th unit
+    bounds = [r[0] for r in con.execute(
+        "SELECT unit FROM unit_ids WHERE uid > 1 AND (uid - 1) % $step = 0 ORDER BY uid",
+        {"step": max(1, -(-units // parts))}).fetchall()]
+    edges = [None, *bounds, None]
+    return list(zip(edges, edges[1:]))
+
+
+def _create_by_unit_range(con: duckdb.DuckDBPyConnection, name: str, select: str, order: str) -> None:
+    """``CREATE TABLE name AS select ORDER BY order`` (an order starting with unit) one range of units
+    at a time: the DISTINCT of each range fits the budget where the whole one did not (dim_scoped at
+    10 M records ran out of 1,200 MB), and the ranges, appended in unit order, keep the table sorted."""
+    for i, (lo, hi) in enumerate(_unit_ranges(con)):
+        where = "($lo IS NULL OR unit >= $lo OR ($hi IS NULL AND unit IS NULL)) AND ($hi IS NULL OR unit < $hi)"
+        part = f"SELECT * FROM ({select}) r WHERE {where} ORDER BY {order}"
+        con.execute(f"CREATE TABLE {name} AS {part}" if i == 0 else f"INSERT INTO {name} {part}",
+                    {"lo": lo, "hi": hi})
+
+
 def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict,
                    excluded: tuple[list[str], list[str]] | None) -> None:
     stmts = statements(directory)
@@ -421,7 +448,10 @@ def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize:
             # order is kept where a statement sorts or copies a file (see AS_FILED)
             kind = "TEMP TABLE" if name in INTERMEDIATE else "TABLE"
             con.execute(f"SET preserve_insertion_order = {str(name in AS_FILED).lower()}")
-            con.execute(f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}")
+            if name in BY_UNIT_RANGE:
+                _create_by_unit_range(con, name, select, order)
+            else:
+                con.execute(f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}")
             # an intermediate step is dropped as soon as nothing else reads it: it would otherwise
             # hold the budget (or spill) while the steps after it run
             for step in (s for s, last in last_reads.items() if last == i):
@@ -475,6 +505,10 @@ NEED_BASE_MB = 96
 NEED_MB_PER_MILLION_ROWS = 80
 NEED_MAX_MB = 1200
 MIN_SHARE = 0.6
+# Tables whose statement is a DISTINCT over every record and whose ORDER BY starts with unit: built
+# one range of units at a time, about UNIT_RANGE_ROWS service records a range.
+BY_UNIT_RANGE = ("dim_scoped",)
+UNIT_RANGE_ROWS = 2_000_000
 # The tables copied from the record files as they are keep the files' order; every other table is
 # sorted by its ORDER BY (kept with preserve_insertion_order off) or read in no particular order.
 AS_FILED = ("communities", "compounds", "units", "branches", "evaluations", "wishes")

@@ -42,6 +42,45 @@ def test_a_copy_built_while_spilling_is_the_same_copy(demo_copy, tmp_path):
     assert not spill.exists() or not any(spill.iterdir())  # the spill files are gone
 
 
+def test_a_copy_built_one_range_of_units_at_a_time_is_the_same_copy(demo_copy, monkeypatch):
+    rules = serving.points_rules_of()
+    serving._build(demo_copy, rules, serving.BuildLimits(4096), 4096)
+    expected = _tables(serving.path(demo_copy))
+    monkeypatch.setattr(serving, "UNIT_RANGE_ROWS", 5000)  # the demo's 17,766 records: 4 ranges
+    con = duckdb.connect(str(serving.path(demo_copy)), read_only=True)
+    try:
+        ranges = serving._unit_ranges(con)
+        assert len(ranges) == 4 and ranges[0][0] is None and ranges[-1][1] is None
+        ordered = {n: o for n, _s, o in serving.statements(demo_copy) if n in serving.BY_UNIT_RANGE}
+        before = {n: con.execute(f"SELECT * FROM {n}").fetchall() for n in ordered}
+    finally:
+        con.close()
+    serving._build(demo_copy, rules, serving.BuildLimits(64, None, 1), 64)
+    assert _tables(serving.path(demo_copy)) == expected
+    con = duckdb.connect(str(serving.path(demo_copy)), read_only=True)
+    try:  # in the same order too (rows that tie on the ORDER BY may come in any order)
+        for name, order in ordered.items():
+            keys = [k.strip() for k in order.split(",")]
+            got = con.execute(f"SELECT {', '.join(keys)} FROM {name}").fetchall()
+            assert got == sorted(got, key=lambda r: tuple((v is None, v) for v in r)), name
+            assert sorted(con.execute(f"SELECT * FROM {name}").fetchall(), key=repr) == sorted(before[name], key=repr)
+    finally:
+        con.close()
+
+
+def test_unit_ranges_take_every_unit_once_and_the_records_without_one(monkeypatch):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE services AS SELECT CASE WHEN i % 7 = 0 THEN NULL ELSE 'u' || (i % 50) END AS unit, "
+                "i FROM range(1000) t(i)")
+    con.execute("CREATE TABLE unit_ids AS SELECT unit, CAST(ROW_NUMBER() OVER (ORDER BY unit) AS INTEGER) AS uid "
+                "FROM (SELECT DISTINCT unit FROM services WHERE unit IS NOT NULL)")
+    monkeypatch.setattr(serving, "UNIT_RANGE_ROWS", 300)
+    assert len(serving._unit_ranges(con)) == 4
+    select = "SELECT DISTINCT unit, i % 3 AS k FROM services"
+    serving._create_by_unit_range(con, "t", select, "unit, k")
+    assert con.execute("SELECT * FROM t").fetchall() == con.execute(f"{select} ORDER BY unit, k").fetchall()
+
+
 def test_ordered_tables_keep_their_order_with_insertion_order_off(demo_copy):
     serving.refresh(demo_copy, limits=serving.BuildLimits(64, None, 2))
     con = duckdb.connect(str(serving.path(demo_copy)), read_only=True)
