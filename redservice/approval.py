@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
-
-from redservice import fmt
+from redservice import fmt, lazy
 from redservice.i18n import t
 from redservice.privacy import mask_name
 from redservice.scorecard import SettingsError
+
+pd = lazy.module("pandas")  # loaded when first used (see redservice/lazy.py)
 
 DEFAULT_COUNTED = ("已通过",)
 DEFAULT_PENDING = ("待审核",)

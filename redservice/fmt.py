@@ -10,9 +10,10 @@ import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-import pandas as pd
-
+from redservice import lazy
 from redservice.i18n import normalise_lang, t
+
+pd = lazy.module("pandas")  # loaded when first used (see redservice/lazy.py)
 
 DASH = "—"
 # The largest table, in cells, shown coloured through a pandas Styler. Streamlit renders a Styler

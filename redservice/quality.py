@@ -6,11 +6,11 @@ CLI and the exports."""
 
 from __future__ import annotations
 
-import pandas as pd
-
-from redservice import fmt
+from redservice import fmt, lazy
 from redservice.i18n import t
 from redservice.privacy import mask_name
+
+pd = lazy.module("pandas")  # loaded when first used (see redservice/lazy.py)
 
 RULES = ("day_hours", "duplicate", "late_entry", "bulk_identical", "sign_in_only", "household_repeat",
          "backfill_share")

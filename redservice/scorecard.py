@@ -18,12 +18,12 @@ import re
 from dataclasses import dataclass, fields, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-import pandas as pd
-
-from redservice import fmt
+from redservice import fmt, lazy
 from redservice.filters import Filters, Scope
 from redservice.i18n import t
 from redservice.privacy import mask_name, mask_phone
+
+pd = lazy.module("pandas")  # loaded when first used (see redservice/lazy.py)
 
 LEVELS = ("member", "branch", "unit")
 WINDOWS = ("month", "year", "all")

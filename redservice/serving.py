@@ -95,7 +95,7 @@ ALIAS = "serving"
 FORMAT_VERSION = "9"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
-INTERMEDIATE = ("service_base", "household_base")
+INTERMEDIATE = ("service_base", "household_base", "household_keys")
 # The largest id of each kind, bound by the store as $<name> for exact bitmap counts (bitstring_agg).
 MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids", "mid"),
           "branch_max": ("branch_ids", "bid"), "community_max": ("community_ids", "cid"),
@@ -158,6 +158,8 @@ _QUALITY_SETTINGS = ("SELECT CAST($q_statuses AS VARCHAR[]) AS statuses, "
                      "CAST($key AS VARCHAR) AS key")
 _QUALITY_FLAGS = Path(__file__).resolve().parent.parent / "queries" / "_quality_flags.sql"
 _digests: dict[tuple, str] = {}
+_footers: dict[tuple, tuple[tuple[str, ...], int]] = {}
+_footer_con: duckdb.DuckDBPyConnection | None = None
 _digest_lock = threading.Lock()
 
 
@@ -195,6 +197,29 @@ def fingerprint(directory: str | Path) -> str:
     return hashlib.sha256(";".join(parts).encode()).hexdigest()
 
 
+def _footer(file: Path) -> tuple[tuple[str, ...], int]:
+    """A Parquet file's column names and rows, read from its footer by DuckDB (pyarrow is not needed
+    to build the copy: it would add about 30 MB to the build's process); remembered while the file's
+    size and modification time stay the same."""
+    global _footer_con
+    st = file.stat()
+    key = (str(file), st.st_size, st.st_mtime_ns)
+    with _digest_lock:
+        if key in _footers:
+            return _footers[key]
+        if _footer_con is None:  # one small in-memory database for every footer (a connection takes 40 ms)
+            _footer_con = duckdb.connect(":memory:")
+        con = _footer_con.cursor()
+    try:
+        names = con.execute("SELECT name FROM parquet_schema($f) WHERE num_children IS NULL", {"f": str(file)}).fetchall()
+        rows = con.execute("SELECT SUM(num_rows) FROM parquet_file_metadata($f)", {"f": str(file)}).fetchone()[0]
+    finally:
+        con.close()
+    with _digest_lock:
+        _footers[key] = (tuple(n for (n,) in names), int(rows or 0))
+        return _footers[key]
+
+
 # -- the statements ---------------------------------------------------------------------------------------
 def _typed(directory: Path, table: str) -> str:
     """The table's records with the schema's types (no rows when its file is missing; NULL for a
@@ -202,9 +227,7 @@ def _typed(directory: Path, table: str) -> str:
     columns = TABLES[table]
     file = directory / parquet_name(table)
     if file.is_file():
-        import pyarrow.parquet as pq
-
-        have = set(pq.read_schema(file).names)
+        have = set(_footer(file)[0])
         cols = ", ".join(f"CAST({c if c in have else 'NULL'} AS {ty}) AS {c}" for c, ty in columns.items())
         return f"SELECT {cols} FROM read_parquet({sql_string(str(file))})"
     return "SELECT " + ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items()) + " WHERE 1 = 0"
@@ -289,22 +312,26 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          f"s.form, s.rkey, s.counted, i.hid AS household, s.county FROM ({_typed(d, 'service_households')}) h "
          "JOIN services s ON s.record_id = h.record_id JOIN household_ids i ON i.household = h.household "
          "LEFT JOIN community_ids c ON c.community = s.community", ""),
-        ("community_households", _local_ids("household_base", ("cid",), "household", "community_hh"), ""),
-        ("compound_households",
-         _local_ids("household_base", ("community", "compound"), "household", "compound_hh"), ""),
-        ("unit_households", _local_ids("household_base", ("unit",), "household", "unit_hh"), ""),
-        # unit_hh_prev as red_prev: the window over the columns it needs; only the few rows with a
-        # previous date are joined back, on (record, household), which the importer keeps unique.
-        # Rows of one unit, household and date get the same dates in any order; rkey fixes which.
+        # household_keys: each row's local ids and its previous date by the same unit, computed by
+        # windows over the columns they need (narrow rows: a window or a join over household_base's
+        # text columns spilled under the budget); the local-id tables are its distinct rows, and
+        # household_facts joins it back on (record, household), which the importer keeps unique.
+        # DENSE_RANK over a partition's households is ROW_NUMBER over its distinct households, as
+        # _local_ids numbers them. Rows of one unit, household and date get the same dates in any
+        # order; rkey fixes which.
+        ("household_keys",
+         "SELECT rkey, household, cid, community, compound, unit, "
+         "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY cid ORDER BY household) AS INTEGER) AS community_hh, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY community, compound ORDER BY household) AS INTEGER) AS compound_hh, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY unit ORDER BY household) AS INTEGER) AS unit_hh FROM household_base",
+         ""),
+        ("community_households", "SELECT DISTINCT cid, household, community_hh FROM household_keys", ""),
+        ("compound_households", "SELECT DISTINCT community, compound, household, compound_hh FROM household_keys", ""),
+        ("unit_households", "SELECT DISTINCT unit, household, unit_hh FROM household_keys", ""),
         ("household_facts",
-         "SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, l.unit_hh_prev FROM household_base h "
-         "LEFT JOIN (SELECT * FROM (SELECT rkey, household, LAG(date) OVER (PARTITION BY counted, uid, household "
-         "ORDER BY date, rkey) AS unit_hh_prev FROM household_base) WHERE unit_hh_prev IS NOT NULL) l "
-         "ON l.rkey = h.rkey AND l.household = h.household "
-         "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM h.cid AND c.household = h.household "
-         "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM h.community "
-         "AND p.compound IS NOT DISTINCT FROM h.compound AND p.household = h.household "
-         "LEFT JOIN unit_households u ON u.unit IS NOT DISTINCT FROM h.unit AND u.household = h.household",
+         "SELECT h.*, k.community_hh, k.compound_hh, k.unit_hh, k.unit_hh_prev FROM household_base h "
+         "JOIN household_keys k ON k.rkey = h.rkey AND k.household = h.household",
          "date, household"),
         ("red_carry",
          "SELECT mid, CAST(DATE_TRUNC('month', date) AS DATE) AS month, red_prev FROM services "
@@ -412,9 +439,44 @@ def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, 
         con.execute(f"SET preserve_insertion_order = {str(bool(preserve)).lower()}")
 
 
+def _last_reads(stmts: list[tuple[str, str, str]]) -> dict[str, int]:
+    """For each intermediate step, the index of the last statement that reads it."""
+    return {step: max(i for i, (_n, select, _o) in enumerate(stmts) if re.search(rf"\b{step}\b", select))
+            for step in INTERMEDIATE}
+
+
+def _unit_ranges(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str | None]]:
+    """The units cut, in their sort order, into ranges [lo, hi) of about UNIT_RANGE_ROWS service
+    records each (None: unbounded; the last range takes the records without a unit too)."""
+    records = con.execute("SELECT COUNT(*) FROM services").fetchone()[0]
+    parts = max(1, -(-records // UNIT_RANGE_ROWS))
+    if parts == 1:
+        return [(None, None)]
+    units = con.execute("SELECT COUNT(*) FROM unit_ids").fetchone()[0]
+    # unit_ids numbers the units in their sort order: a range starts at every n-th unit
+    bounds = [r[0] for r in con.execute(
+        "SELECT unit FROM unit_ids WHERE uid > 1 AND (uid - 1) % $step = 0 ORDER BY uid",
+        {"step": max(1, -(-units // parts))}).fetchall()]
+    edges = [None, *bounds, None]
+    return list(zip(edges, edges[1:]))
+
+
+def _create_by_unit_range(con: duckdb.DuckDBPyConnection, name: str, select: str, order: str) -> None:
+    """``CREATE TABLE name AS select ORDER BY order`` (an order starting with unit) one range of units
+    at a time: the DISTINCT of each range fits the budget where the whole one did not (dim_scoped at
+    10 M records ran out of 1,200 MB), and the ranges, appended in unit order, keep the table sorted."""
+    for i, (lo, hi) in enumerate(_unit_ranges(con)):
+        where = "($lo IS NULL OR unit >= $lo OR ($hi IS NULL AND unit IS NULL)) AND ($hi IS NULL OR unit < $hi)"
+        part = f"SELECT * FROM ({select}) r WHERE {where} ORDER BY {order}"
+        con.execute(f"CREATE TABLE {name} AS {part}" if i == 0 else f"INSERT INTO {name} {part}",
+                    {"lo": lo, "hi": hi})
+
+
 def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict,
                    excluded: tuple[list[str], list[str]] | None) -> None:
-    for name, select, order in statements(directory):
+    stmts = statements(directory)
+    last_reads = _last_reads(stmts)
+    for i, (name, select, order) in enumerate(stmts):
         if name == "rollup_settings":  # parameters: a table in every mode (a view takes none)
             con.execute(f"CREATE TABLE {name} AS {select}", {k: rules[k] for k in RULES})
         elif name == "approval_settings":
@@ -431,12 +493,16 @@ def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize:
             # order is kept where a statement sorts or copies a file (see AS_FILED)
             kind = "TEMP TABLE" if name in INTERMEDIATE else "TABLE"
             con.execute(f"SET preserve_insertion_order = {str(name in AS_FILED).lower()}")
-            con.execute(f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}")
+            if name in BY_UNIT_RANGE:
+                _create_by_unit_range(con, name, select, order)
+            else:
+                con.execute(f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}")
+            # an intermediate step is dropped as soon as nothing else reads it: it would otherwise
+            # hold the budget (or spill) while the steps after it run
+            for step in (s for s, last in last_reads.items() if last == i):
+                con.execute(f"DROP TABLE {step}")
         else:
             con.execute(f"CREATE VIEW {name} AS {select}")
-    if materialize:
-        for name in INTERMEDIATE:
-            con.execute(f"DROP TABLE {name}")
     maxima = ", ".join(f"CAST(COALESCE((SELECT MAX({col}) FROM {table}), 1) AS INTEGER) AS {stat}"
                        for stat, (table, col) in MAXIMA.items())
     con.execute(f"CREATE TABLE meta AS SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}", {"fp": fp})
@@ -481,12 +547,18 @@ def points_rules_of(store_dir: str | Path | None = None) -> dict:
 # What building the copy needs in DuckDB's buffer pool, in MB: a base and a share per million rows of
 # services and service_households (at 1 M records, 2.85 M rows, the build fits in 324 MB on one
 # thread and needs about 400 MB on two; the demo's 50 k rows fit in 64 MB on one; see
-# docs/benchmarks.md). The build starts with this budget and, if DuckDB still runs out, retries with
-# twice as much up to the configured limit; it refuses to start below MIN_SHARE of it.
+# docs/benchmarks.md), up to NEED_MAX_MB: beyond it the build spills rather than grows (10 M
+# records, 28.5 M rows, build within 1,200 MB on one thread). The build starts with this budget and,
+# if DuckDB still runs out, retries with twice as much up to the configured limit; it refuses to
+# start below MIN_SHARE of it.
 NEED_BASE_MB = 96
 NEED_MB_PER_MILLION_ROWS = 80
+NEED_MAX_MB = 1200
 MIN_SHARE = 0.6
-MB_PER_THREAD = 256  # a thread is given to DuckDB for at least this much of the budget
+# Tables whose statement is a DISTINCT over every record and whose ORDER BY starts with unit: built
+# one range of units at a time, about UNIT_RANGE_ROWS service records a range.
+BY_UNIT_RANGE = ("dim_scoped",)
+UNIT_RANGE_ROWS = 2_000_000
 # The tables copied from the record files as they are keep the files' order; every other table is
 # sorted by its ORDER BY (kept with preserve_insertion_order off) or read in no particular order.
 AS_FILED = ("communities", "compounds", "units", "branches", "evaluations", "wishes")
@@ -497,8 +569,8 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|[KMGT]i?B?)?\s*$", re.IGNORECASE)
 class BuildLimits:
     """The store's ``[build]`` settings: ``memory_limit_mb`` the most the build may use (from "50%"
     of the machine's memory or a size such as "2GB"), ``temp_directory`` where DuckDB spills (None:
-    beside the copy being built, removed afterwards), ``threads`` (0: the cores, fewer when the
-    budget is small)."""
+    beside the copy being built, removed afterwards), ``threads`` (0: one; more threads need more
+    of the budget each)."""
 
     memory_limit_mb: int
     temp_directory: Path | None = None
@@ -593,9 +665,7 @@ def build_limits_of(store_dir: str | Path | None = None) -> BuildLimits:
 
 def record_rows_of(file: Path) -> int:
     """Rows of a Parquet file (from its footer)."""
-    import pyarrow.parquet as pq
-
-    return pq.ParquetFile(file).metadata.num_rows
+    return _footer(Path(file))[1]
 
 
 def record_rows(directory: str | Path) -> int:
@@ -606,7 +676,7 @@ def record_rows(directory: str | Path) -> int:
 
 def need_mb(rows: int) -> int:
     """What building the copy of ``rows`` rows of services and service_households needs (MB)."""
-    return int(NEED_BASE_MB + NEED_MB_PER_MILLION_ROWS * rows / 1e6)
+    return int(min(NEED_MAX_MB, NEED_BASE_MB + NEED_MB_PER_MILLION_ROWS * rows / 1e6))
 
 
 def plan_budget(rows: int, limits: BuildLimits, available_mb: int | None = None) -> int:
@@ -653,7 +723,10 @@ def _build(directory: Path, rules: dict, limits: BuildLimits, budget_mb: int) ->
     if limits.temp_directory:
         Path(limits.temp_directory).mkdir(parents=True, exist_ok=True)
     spill = Path(limits.temp_directory or directory) / (Path(tmp).name + ".spill")
-    threads = limits.threads or max(1, min(os.cpu_count() or 1, budget_mb // MB_PER_THREAD))
+    # one thread unless [build] threads says otherwise: each thread's sorts and hash tables need a
+    # share of the budget that grows with the records (two threads ran out at 1 M records within
+    # 324 MB and at 10 M within 1,200 MB, where one thread fits)
+    threads = limits.threads or 1
     try:
         con = duckdb.connect(tmp, config={"memory_limit": f"{budget_mb}MB", "threads": threads,
                                           "temp_directory": str(spill)})

@@ -42,6 +42,45 @@ def test_a_copy_built_while_spilling_is_the_same_copy(demo_copy, tmp_path):
     assert not spill.exists() or not any(spill.iterdir())  # the spill files are gone
 
 
+def test_a_copy_built_one_range_of_units_at_a_time_is_the_same_copy(demo_copy, monkeypatch):
+    rules = serving.points_rules_of()
+    serving._build(demo_copy, rules, serving.BuildLimits(4096), 4096)
+    expected = _tables(serving.path(demo_copy))
+    monkeypatch.setattr(serving, "UNIT_RANGE_ROWS", 5000)  # the demo's 17,766 records: 4 ranges
+    con = duckdb.connect(str(serving.path(demo_copy)), read_only=True)
+    try:
+        ranges = serving._unit_ranges(con)
+        assert len(ranges) == 4 and ranges[0][0] is None and ranges[-1][1] is None
+        ordered = {n: o for n, _s, o in serving.statements(demo_copy) if n in serving.BY_UNIT_RANGE}
+        before = {n: con.execute(f"SELECT * FROM {n}").fetchall() for n in ordered}
+    finally:
+        con.close()
+    serving._build(demo_copy, rules, serving.BuildLimits(64, None, 1), 64)
+    assert _tables(serving.path(demo_copy)) == expected
+    con = duckdb.connect(str(serving.path(demo_copy)), read_only=True)
+    try:  # in the same order too (rows that tie on the ORDER BY may come in any order)
+        for name, order in ordered.items():
+            keys = [k.strip() for k in order.split(",")]
+            got = con.execute(f"SELECT {', '.join(keys)} FROM {name}").fetchall()
+            assert got == sorted(got, key=lambda r: tuple((v is None, v) for v in r)), name
+            assert sorted(con.execute(f"SELECT * FROM {name}").fetchall(), key=repr) == sorted(before[name], key=repr)
+    finally:
+        con.close()
+
+
+def test_unit_ranges_take_every_unit_once_and_the_records_without_one(monkeypatch):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE services AS SELECT CASE WHEN i % 7 = 0 THEN NULL ELSE 'u' || (i % 50) END AS unit, "
+                "i FROM range(1000) t(i)")
+    con.execute("CREATE TABLE unit_ids AS SELECT unit, CAST(ROW_NUMBER() OVER (ORDER BY unit) AS INTEGER) AS uid "
+                "FROM (SELECT DISTINCT unit FROM services WHERE unit IS NOT NULL)")
+    monkeypatch.setattr(serving, "UNIT_RANGE_ROWS", 300)
+    assert len(serving._unit_ranges(con)) == 4
+    select = "SELECT DISTINCT unit, i % 3 AS k FROM services"
+    serving._create_by_unit_range(con, "t", select, "unit, k")
+    assert con.execute("SELECT * FROM t").fetchall() == con.execute(f"{select} ORDER BY unit, k").fetchall()
+
+
 def test_ordered_tables_keep_their_order_with_insertion_order_off(demo_copy):
     serving.refresh(demo_copy, limits=serving.BuildLimits(64, None, 2))
     con = duckdb.connect(str(serving.path(demo_copy)), read_only=True)
@@ -77,6 +116,9 @@ def test_the_budget_follows_the_records_within_the_limit_and_the_free_memory():
     with pytest.raises(serving.BuildMemoryError) as machine:
         serving.plan_budget(2_850_000, limits, available_mb=100)
     assert machine.value.kind == "machine" and "可用内存" in machine.value.message()
+    # beyond NEED_MAX_MB the build spills rather than grows: 10 M records (28.5 M rows) start there
+    assert serving.need_mb(28_500_000) == serving.NEED_MAX_MB == serving.plan_budget(28_500_000, limits, 20000)
+    assert serving.need_mb(2_850_000) < serving.NEED_MAX_MB
 
 
 def test_a_limit_too_small_leaves_the_old_copy(demo_copy):
@@ -148,3 +190,15 @@ def test_build_command_reports_time_and_its_own_peak(demo_copy):
                               "--memory-limit", "1MB"], check=False, cwd=PROJECT_DIR, capture_output=True, text=True,
                              timeout=300)
     assert refused.returncode == 3 and "[build] memory_limit" in refused.stderr
+
+
+def test_the_build_process_loads_no_pandas(demo_copy):
+    """python -m redservice build reads the store's settings through modules that use pandas in their
+    functions only: the process that builds the copy does not load pandas, numpy or pyarrow."""
+    code = ("import sys; from redservice import cli; "
+            f"assert cli.main(['build', '--data', {str(demo_copy)!r}, '--json']) == 0; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow', 'streamlit', 'plotly') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True,
+                         timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert serving.is_fresh(demo_copy)
