@@ -101,8 +101,9 @@ def test_nothing_overflows_or_overlaps(chromium, app_url, paths, viewport, lang)
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("query", ["period=custom&start=2020-01-01&end=2020-06-30",
-                                   "period=custom&start=2026-01-01&end=2026-03-31"], ids=["before", "after"])
+# a period before the data (one after it is the same empty state, checked in AppTest by
+# tests/test_requested_period.py)
+@pytest.mark.parametrize("query", ["period=custom&start=2020-01-01&end=2020-06-30"], ids=["before"])
 def test_a_period_without_data_shows_no_zero(chromium, app_url, paths, query):
     for path in [p for p in paths if p != "data"]:
         context, page, _, _ = open_page(chromium, f"{app_url}/{path}?{query}")
