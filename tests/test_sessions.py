@@ -51,6 +51,42 @@ def test_expired_and_evicted_sessions_are_shut_down_reconnected_ones_are_not():
     assert gone.session.closed or extra[0].session.closed
 
 
+def test_a_released_session_keeps_nothing_a_page_put_in_its_state(monkeypatch):
+    """The runtime's loop variable keeps the last active session referenced after it went away:
+    what its page left in session_state and in widget metadata (a format_func closing over the
+    page's globals, which hold the uploads) must be released all the same."""
+    import gc
+    import weakref
+
+    from streamlit.runtime.state.common import WidgetMetadata
+    from streamlit.runtime.state.session_state import SessionState
+
+    class Globals(dict):  # a page's globals: the uploaded files, the report
+        pass
+
+    page = Globals(uploads=bytearray(1 << 20))
+    alive = weakref.ref(page)
+    state = SessionState()
+    state["data_batch"] = Globals(rows=page)
+    fmt = lambda value, page=page: str(value)  # as a page's format_func
+    state._new_widget_state.set_widget_metadata(
+        WidgetMetadata(id="table", deserializer=fmt, serializer=fmt, value_type="string_value"))
+    stray = FakeInfo("last")  # what the runtime's loop still points at
+    stray.session._session_state = state
+    del page, fmt
+    trims = []
+    monkeypatch.setattr(sessions, "give_back_memory", lambda: trims.append(1))
+    sessions._release(stray)
+    gc.collect()
+    assert stray.session.closed and alive() is None
+    assert sessions._released.is_set()  # the next sweep gives the memory back
+    sessions._released.clear()
+
+
+def test_memory_is_given_back():
+    sessions.give_back_memory()  # glibc: malloc_trim; elsewhere only gc (must not raise)
+
+
 def test_a_storage_of_another_shape_is_left_alone():
     class Other:
         _cache = {}
