@@ -15,7 +15,12 @@ pointing at the last session that was active until another tab connects. Through
 (widget metadata → a page's ``format_func`` → the page's globals) the last upload's files, the
 report and its frames stayed in memory (about 60 MB after one 29 MB upload). After a sweep that let
 sessions go, the freed memory is handed back to the system (``gc.collect`` and glibc's
-``malloc_trim``), so the server's RSS comes back down instead of staying at its peak. A sweep on the server's event loop expires entries even when no other tab
+``malloc_trim``), so the server's RSS comes back down instead of staying at its peak. And glibc's
+mmap threshold is fixed at 1 MB (``mallopt``): by default it rises to the size of the largest block
+freed (up to 32 MB), after which a 29 MB upload, its pickled copy for the check's child process and
+the parsed report are carved out of the heap and fragment it, and ``malloc_trim`` gets little
+back; with the threshold fixed every such block is its own mapping, returned whole when freed.
+Measured with ``python -m redservice.upload_memory`` (docs/import.md). A sweep on the server's event loop expires entries even when no other tab
 connects or disconnects. These are Streamlit internals: if they are not where this module expects
 them, ``install`` logs a warning and changes nothing (tests/test_sessions.py fails on such a
 Streamlit).
@@ -74,6 +79,24 @@ def _libc_trim():
     return trim
 
 
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+MMAP_THRESHOLD = 1 << 20
+
+
+@functools.lru_cache(maxsize=1)
+def fix_mmap_threshold() -> bool:
+    """Serve every allocation of 1 MB or more with its own mapping (glibc only; once)."""
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):
+        return False
+    if mallopt is None:
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+
+
 def give_back_memory() -> None:
     """Collect cycles and hand the C heap's free pages back to the system (glibc only)."""
     gc.collect()
@@ -109,6 +132,7 @@ def install() -> bool:
 
     if not Runtime.exists():
         return False
+    fix_mmap_threshold()
     runtime = Runtime.instance()
     with _lock:
         if id(runtime) in _installed_on:
