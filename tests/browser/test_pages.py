@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import pytest
 
 from browser.conftest import SCREENSHOT_DIR
+from browser.layout_check import LAYOUT
 from redservice.config import PROJECT_DIR
 from redservice.i18n import t
 
@@ -112,7 +113,8 @@ def test_every_page_in_both_languages(chromium, app_url):
             url = f"{app_url}/{path}?lang={lang}" if lang == "en" else f"{app_url}/{path}"
             context, page, outside, seconds = open_page(chromium, url)
             name = f"{path or 'overview'}_{lang}"
-            page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"))
+            page.screenshot(path=str(SCREENSHOT_DIR / f"{name}_1920x1080.png"))
+            problems += [f"{name} (1920x1080): {p}" for p in page.evaluate(LAYOUT)]
             state = page.evaluate(PAGE_STATE)
             print(f"{name}: full render in {seconds:.2f} s")
             where = f"{name} ({url})"
