@@ -42,15 +42,35 @@ def to_arrow(table: str, data) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=list(columns))
 
 
-def write_table(directory: str | Path, table: str, data) -> Path:
-    """Write one table of the store atomically; returns its path."""
+def write_table(directory: str | Path, table: str, data, name: str | None = None) -> Path:
+    """Write one table of the store atomically (as ``name``, default ``<table>.parquet``); returns its path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    target = directory / parquet_name(table)
+    target = directory / (name or parquet_name(table))
     fd, tmp = tempfile.mkstemp(prefix=f".{table}.", suffix=".tmp", dir=directory)
     os.close(fd)
     try:
         pq.write_table(to_arrow(table, data), tmp, compression="zstd", row_group_size=1_000_000)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_arrow(directory: str | Path, table: str, data: pa.Table, name: str | None = None) -> Path:
+    """``write_table`` for rows already in Arrow (the store's schema; a column missing is NULL)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    columns = TABLES[table]
+    arrays = [data.column(c).cast(ARROW_TYPES[ty]) if c in data.column_names else pa.nulls(data.num_rows, ARROW_TYPES[ty])
+              for c, ty in columns.items()]
+    target = directory / (name or parquet_name(table))
+    fd, tmp = tempfile.mkstemp(prefix=f".{table}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        pq.write_table(pa.Table.from_arrays(arrays, names=list(columns)), tmp, compression="zstd",
+                       row_group_size=1_000_000)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

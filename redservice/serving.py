@@ -87,6 +87,7 @@ from pathlib import Path
 
 import duckdb
 
+from redservice import storage
 from redservice.approval import DEFAULT_COUNTED  # the 审核状态 that count when no setting says otherwise
 from redservice.schema import TABLES, parquet_name
 
@@ -175,7 +176,9 @@ def sql_string(value: str) -> str:
 def _digest(file: Path) -> str:
     """SHA-256 of a file, remembered while its size and modification time stay the same."""
     st = file.stat()
-    key = (str(file), st.st_size, st.st_mtime_ns)
+    # by inode: the partitions a generation shares with the previous one are hard links of the same
+    # file (never rewritten in place: a new file replaces an old one), hashed once per process
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     with _digest_lock:
         if key in _digests:
             return _digests[key]
@@ -192,9 +195,20 @@ def fingerprint(directory: str | Path) -> str:
     """Content fingerprint of every record table (a missing table counts as missing)."""
     parts = [FORMAT_VERSION]
     for table in SOURCES:
-        file = Path(directory) / parquet_name(table)
-        parts.append(f"{table}:{_digest(file) if file.is_file() else '-'}")
+        parts.append(f"{table}:{_table_digest(Path(directory), table)}")
     return hashlib.sha256(";".join(parts).encode()).hexdigest()
+
+
+def _table_digest(directory: Path, table: str) -> str:
+    """A table's content digest: its one file's SHA-256, or its partitions' (county and SHA-256 of
+    each, in order: the same records give the same digest however they are split); '-' when absent."""
+    if (directory / parquet_name(table)).is_file():
+        return _digest(directory / parquet_name(table))
+    parts = storage.partition_files(directory, table)
+    if not parts:
+        return "-"
+    return "partitioned:" + hashlib.sha256("|".join(
+        f"{county}={_digest(file)}" for county, file in parts.items()).encode()).hexdigest()
 
 
 def _footer(file: Path) -> tuple[tuple[str, ...], int]:
@@ -225,11 +239,15 @@ def _typed(directory: Path, table: str) -> str:
     """The table's records with the schema's types (no rows when its file is missing; NULL for a
     column the file predates, such as 审核状态 in a store written before the column existed)."""
     columns = TABLES[table]
-    file = directory / parquet_name(table)
-    if file.is_file():
-        have = set(_footer(file)[0])
+    files = storage.table_files(directory, table)
+    if files:
+        have = set().union(*(_footer(f)[0] for f in files))
         cols = ", ".join(f"CAST({c if c in have else 'NULL'} AS {ty}) AS {c}" for c, ty in columns.items())
-        return f"SELECT {cols} FROM read_parquet({sql_string(str(file))})"
+        if len(files) == 1:
+            return f"SELECT {cols} FROM read_parquet({sql_string(str(files[0]))})"
+        # a county's records per file (storage.PARTITIONED); files of older writers may lack a column
+        listed = ", ".join(sql_string(str(f)) for f in files)
+        return f"SELECT {cols} FROM read_parquet([{listed}], union_by_name = true)"
     return "SELECT " + ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items()) + " WHERE 1 = 0"
 
 
@@ -670,8 +688,7 @@ def record_rows_of(file: Path) -> int:
 
 def record_rows(directory: str | Path) -> int:
     """Rows of services and service_households in ``directory``."""
-    files = (Path(directory) / parquet_name(t) for t in ("services", "service_households"))
-    return sum(record_rows_of(f) for f in files if f.is_file())
+    return sum(record_rows_of(f) for t in ("services", "service_households") for f in storage.table_files(directory, t))
 
 
 def need_mb(rows: int) -> int:
@@ -693,7 +710,8 @@ def plan_budget(rows: int, limits: BuildLimits, available_mb: int | None = None)
     return max(floor, min(need, limits.memory_limit_mb, int(available * 0.8)))
 
 
-def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimits | None = None) -> Path:
+def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimits | None = None,
+            previous: str | Path | None = None, counties: set | None = None) -> Path:
     """Write ``serving.duckdb`` for the records of ``directory`` (atomically: a new file replaces the
     old); ``rules``: what it is built with (``build_rules``: the 红色积分 rules of the rollups, the
     counted 审核状态, the [quality] exclusion; default: the default settings');
