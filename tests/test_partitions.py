@@ -5,13 +5,16 @@ incremental serving refresh equal to a full rebuild — on the demo city (13 cou
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 
 import duckdb
 import pytest
 
-from redservice import demo, ingest, serving, storage
+from redservice import demo, ingest, metrics, serving, storage
 from redservice.config import DEMO_DIR
+from redservice.filters import Filters
+from redservice.privacy import KEY_ENV, household_hash
 from redservice.store import Store
 
 TODAY = dt.date(2025, 6, 30)
@@ -54,6 +57,14 @@ def figures(directory) -> tuple:
 
 def inodes(directory, table="services") -> dict:
     return {c: f.stat().st_ino for c, f in storage.partition_files(storage.table_dir(directory), table).items()}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_key():
+    """The demo's household key, so that a ledger's 服务户号 can name households the city already has."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(KEY_ENV, demo.DEMO_HOUSEHOLD_KEY.decode())
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +165,99 @@ def test_generations_written_before_partitions_are_read_and_migrated(tmp_path):
     assert list(storage.partition_files(tables, "services")) == ["平陆县"]  # the demo's one county
     after = figures(store)
     assert after == (before[0] + 1, before[1] + 2)
+
+
+# -- the serving copy refreshed in place -------------------------------------------------------------
+def hard_ledger(directory) -> str:
+    """夏县's ledger made to move what a refresh must get right: records dated among the old ones (a
+    member's chain of 红色服务日 and a unit's chain of a household go on after them), households the
+    city's 市直 unit already served, a member reported in 盐湖区 serving in 夏县 (two counties), a
+    红色服务日 activity over two months, a duplicate and an over-long day (quality flags), a new month."""
+    con = duckdb.connect()
+    tables = storage.table_dir(directory)
+    served = {h for (h,) in con.execute(
+        f"SELECT DISTINCT h.household FROM read_parquet('{tables}/service_households/*/*.parquet') h "
+        f"JOIN read_parquet('{tables}/services/*/*.parquet') s USING (record_id) WHERE s.unit = '市委组织部'").fetchall()}
+    con.close()
+    key = demo.DEMO_HOUSEHOLD_KEY
+    known = [f"夏县北城社区:{n}号" for n in range(1, 401) if household_hash(f"夏县北城社区:{n}号", key) in served][:3]
+    assert len(known) == 3
+    (name, unit, community), = members_of(directory, "夏县", 1)
+    head = HEADER.rstrip("\n") + ",活动形式,活动编号\n"
+    rows = [
+        ("H001", "2024-06-15", "市直党员0100", "市委组织部", "夏县北城社区", "送政策", 2, "、".join(known[:2]), "日常服务", ""),
+        ("H002", "2024-06-15", "市直党员0100", "市委组织部", "夏县北城社区", "送政策", 2, known[0], "日常服务", ""),
+        ("H003", "2024-06-15", "市直党员0100", "市委组织部", "夏县北城社区", "送文化", 9, "", "日常服务", ""),
+        ("H004", "2025-02-10", "市直党员0000", "市委组织部", "夏县北城社区", "送文化", 1.5, known[2], "红色服务日", "XHD-01"),
+        ("H005", "2025-03-03", "市直党员0000", "市委组织部", "夏县北城社区", "送文化", 1.5, known[2], "红色服务日", "XHD-01"),
+        ("H006", "2024-02-02", name, unit, community, "送政策", 3, "夏县新户1、夏县新户2", "日常服务", ""),
+        ("H007", "2025-04-02", name, unit, community, "送政策", 1, "夏县新户2", "红色服务日", "XHD-02"),
+    ]
+    return head + "".join(",".join(map(str, r)) + "\n" for r in rows)
+
+
+def tables_differing(a, b) -> dict:
+    """{table: (rows only in a, rows only in b)} of two serving copies (every table compared as a
+    multiset of rows); {} when they are the same."""
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
+    con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
+    names = [{t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = $d",
+                                         {"d": d}).fetchall()} for d in ("a", "b")]
+    assert names[0] == names[1]
+    out = {}
+    for t in sorted(names[0]):
+        counts = [con.execute(f"SELECT COUNT(*) FROM (SELECT * FROM {x}.{t} EXCEPT ALL SELECT * FROM {y}.{t})").fetchone()[0]
+                  for x, y in (("a", "b"), ("b", "a"))]
+        if any(counts):
+            out[t] = tuple(counts)
+    con.close()
+    return out
+
+
+def test_the_incremental_refresh_equals_a_rebuild(city, tmp_path):
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    before = storage.table_dir(store)
+    batch, generation = run(store, [("夏县台账.csv", hard_ledger(store))], county="夏县")
+    assert generation and batch.reports[0].loaded == 7, [e.reason("") for e in batch.reports[0].errors]
+    assert serving.last_refresh["mode"] == "incremental", serving.last_refresh
+    tables = storage.table_dir(store)
+    # the rebuild of the same records, carrying the previous copy's ids
+    rebuilt = tmp_path / "rebuilt"
+    shutil.copytree(tables, rebuilt, copy_function=os.link, ignore=shutil.ignore_patterns(serving.FILE))
+    serving.refresh(rebuilt, serving.build_rules(store), previous=before)
+    assert serving.last_refresh["mode"] == "full"
+    assert serving.stored_fingerprint(rebuilt) == serving.stored_fingerprint(tables)
+    assert tables_differing(serving.path(tables), serving.path(rebuilt)) == {}
+    # the chains and flags it had to move did move
+    con = duckdb.connect(str(serving.path(tables)), read_only=True)
+    flags = dict(con.execute("SELECT s.record_id, list(f.rule ORDER BY f.rule) FROM quality_flags f "
+                             "JOIN services s USING (rkey) WHERE s.record_id LIKE 'H00%' GROUP BY 1").fetchall())
+    red = dict(con.execute("SELECT record_id, red_prev FROM services WHERE record_id IN ('H004', 'H005')").fetchall())
+    con.close()
+    assert flags["H002"] == ["day_hours", "duplicate"] and flags["H003"] == ["day_hours"]
+    assert red == {"H004": None, "H005": dt.date(2025, 2, 10)}
+    # and the figures are those of a copy built from nothing (other ids, the same numbers): the city,
+    # 夏县, and 盐湖区 where 市直党员0000 is reported (a member counted in each county served, once in the city)
+    file, memory = Store(store), Store(store, "memory")
+    try:
+        for period in (("2024-01-01", "2024-12-31"), ("2025-01-01", "2025-04-30"), ("2024-06-15", "2024-06-15")):
+            for counties in (None, ["夏县"], ["盐湖区"], ["夏县", "盐湖区"]):
+                f = Filters.make(*map(dt.date.fromisoformat, period), counties=counties)
+                assert metrics.kpis(file, f) == metrics.kpis(memory, f), (period, counties)
+    finally:
+        file.close()
+        memory.close()
+
+
+def test_a_status_update_rebuilds(city, tmp_path):
+    """A 审核状态 changed by a re-import moves the record's chains and flags: the copy is rebuilt (and
+    the county's files alone are still written)."""
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    text = ledger(store, "平陆县", "PL").replace("\n", ",已退回\n").replace("服务户号,已退回", "服务户号,审核状态")
+    batch, generation = run(store, [("平陆县4月更正.csv", text)], county="平陆县")
+    assert generation and batch.reports[0].updated == 3
+    assert serving.last_refresh == {"reason": "records changed or removed (a 审核状态 update, say)", "mode": "full"}
+    assert serving.is_fresh(storage.table_dir(store))
