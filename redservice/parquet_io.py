@@ -33,12 +33,20 @@ def to_arrow(table: str, data) -> pa.Table:
     """Rows (a DataFrame or a list of dicts) as an Arrow table of the store's schema.
 
     Missing columns become NULL; columns outside the schema are dropped."""
-    df = data if isinstance(data, pd.DataFrame) else pd.DataFrame(list(data))
+    frame = data if isinstance(data, pd.DataFrame) else None
+    rows = None if frame is not None else (data if isinstance(data, list) else list(data))
+    n = len(frame) if frame is not None else len(rows)
     columns = TABLES[table]
     arrays = []
     for col, ty in columns.items():
-        values = [_cell(v) for v in df[col]] if col in df else [None] * len(df)
-        arrays.append(pa.array(values, type=ARROW_TYPES[ty]))
+        if frame is not None:
+            values = frame[col].tolist() if col in frame else [None] * n
+        else:
+            values = [r.get(col) for r in rows]
+        try:  # most columns convert as they are (NaN as NULL); the others cell by cell
+            arrays.append(pa.array(values, type=ARROW_TYPES[ty], from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+            arrays.append(pa.array([_cell(v) for v in values], type=ARROW_TYPES[ty]))
     return pa.Table.from_arrays(arrays, names=list(columns))
 
 
