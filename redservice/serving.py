@@ -217,7 +217,7 @@ def _footer(file: Path) -> tuple[tuple[str, ...], int]:
     size and modification time stay the same."""
     global _footer_con
     st = file.stat()
-    key = (str(file), st.st_size, st.st_mtime_ns)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)  # by inode, as _digest
     with _digest_lock:
         if key in _footers:
             return _footers[key]
@@ -785,7 +785,10 @@ def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimit
     if carry is not None and counties is not None:
         from redservice import serving_incremental
 
-        reason = serving_incremental.refresh(directory, Path(previous), counties, rules, limits, budget)
+        try:
+            reason = serving_incremental.refresh(directory, Path(previous), counties, rules, limits, budget)
+        except duckdb.Error as exc:  # out of memory, say: the rebuild below has its own budget and retries
+            reason = f"refresh in place failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
         if reason is None:
             last_refresh.update(mode="incremental", counties=sorted(counties, key=str))
             return path(directory)
@@ -794,7 +797,10 @@ def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimit
         last_refresh.update(reason="every county's records written" if carry else "no previous copy")
     while True:
         try:
-            _build(directory, rules, limits, budget, carry)
+            if carry is None:
+                _build(directory, rules, limits, budget)
+            else:
+                _build(directory, rules, limits, budget, carry)
             last_refresh.update(mode="full")
             return path(directory)
         except duckdb.OutOfMemoryException as exc:

@@ -63,6 +63,8 @@ def _unchanged(directory: Path, previous: Path, counties: set) -> str | None:
                     return f"{table}: records of {county} changed"
             continue
         a, b = previous / parquet_name(table), directory / parquet_name(table)
+        if not a.is_file() and b.is_file() and serving.record_rows_of(b) == 0:
+            continue  # a table the previous generation lacked, written empty
         if a.is_file() != b.is_file() or (a.is_file() and not _same_file(a, b)):
             return f"{table} changed"
     return None
@@ -90,14 +92,27 @@ def refresh(directory: Path, previous: Path, counties: set, rules: dict, limits:
     done, else the reason it was not (nothing written)."""
     if rules.get("quality") is not None:
         return "[quality] count_flagged = false: the excluded records are judged over every record"
-    if not counties:
-        return "no county's records changed"
     why = _unchanged(directory, previous, counties)
     if why:
         return why
     old_file = serving.path(previous)
     if serving.stored_fingerprint(previous) != serving.fingerprint(previous):
         return "the previous copy is not fresh"
+    if not counties:  # the same records (an import that only archived its files): the same copy
+        con = duckdb.connect(str(old_file), read_only=True)
+        try:
+            reason = _settings_differ(con, rules)
+        finally:
+            con.close()
+        if reason is None:  # a copy is never changed once written (a new file replaces it): shared
+            tmp = Path(directory) / f".serving.{os.getpid()}.link"
+            tmp.unlink(missing_ok=True)
+            try:
+                os.link(old_file, tmp)
+            except OSError:
+                shutil.copyfile(old_file, tmp)
+            os.replace(tmp, serving.path(directory))
+        return reason
     fd, tmp = tempfile.mkstemp(prefix=".serving.", suffix=".tmp", dir=directory)
     os.close(fd)
     spill = Path(limits.temp_directory or directory) / (Path(tmp).name + ".spill")

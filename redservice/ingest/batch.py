@@ -187,10 +187,11 @@ def _foreign_records(directory: Path, county, ids: list[str]) -> dict[str, tuple
     try:
         con.execute("SET enable_progress_bar = false")
         listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        con.execute("CREATE TEMP TABLE ids AS SELECT UNNEST(CAST($ids AS VARCHAR[])) AS id", {"ids": ids})
         found = con.execute(
             f"SELECT record_id, date, name, unit, community, hours, filename FROM read_parquet([{listed}], "
-            "union_by_name = true, filename = true) WHERE list_contains($ids, record_id) "
-            "OR list_contains($ids, regexp_replace(record_id, '-[0-9]+$', ''))", {"ids": ids}).fetchall()
+            "union_by_name = true, filename = true) WHERE record_id IN (SELECT id FROM ids) "
+            "OR regexp_replace(record_id, '-[0-9]+$', '') IN (SELECT id FROM ids)").fetchall()
     finally:
         con.close()
     out = {}
