@@ -158,7 +158,8 @@ def hard_ledger(directory) -> str:
     """夏县's ledger made to move what a refresh must get right: records dated among the old ones (a
     member's chain of 红色服务日 and a unit's chain of a household go on after them), households the
     city's 市直 unit already served, a member reported in 盐湖区 serving in 夏县 (two counties), a
-    红色服务日 activity over two months, a duplicate and an over-long day (quality flags), a new month."""
+    红色服务日 activity over two months, a duplicate and an over-long day (quality flags), a new month,
+    a member of a 盐湖区 unit serving in 夏县."""
     con = duckdb.connect()
     tables = storage.table_dir(directory)
     served = {h for (h,) in con.execute(
@@ -173,6 +174,7 @@ def hard_ledger(directory) -> str:
     known = [f"夏县北城社区:{n}号" for n in range(1, 401) if household_hash(f"夏县北城社区:{n}号", key) in served][:3]
     assert len(known) == 3
     (name, unit, community), = members_of(directory, "夏县", 1)
+    (other, other_unit, _), = members_of(directory, "盐湖区", 1)  # of a unit of 盐湖区: found when needed
     head = HEADER.rstrip("\n") + ",活动形式,活动编号\n"
     rows = [
         ("H001", "2024-06-15", "市直党员0100", "市委组织部", "夏县北城社区", "送政策", 2, "、".join(known[:2]), "日常服务", ""),
@@ -183,6 +185,7 @@ def hard_ledger(directory) -> str:
         ("H006", "2024-02-02", name, unit, community, "送政策", 3, "夏县新户1、夏县新户2", "日常服务", ""),
         ("H007", "2025-04-02", name, unit, community, "送政策", 1, "夏县新户2", "红色服务日", "XHD-02"),
         ("H008", day.isoformat(), "市直党员0100", "市委组织部", "夏县北城社区", "送祝福", 1, "", "日常服务", ""),
+        ("H009", "2025-03-20", other, other_unit, "夏县北城社区", "义诊", 2, "夏县新户3", "日常服务", ""),
     ]
     return head + "".join(",".join(map(str, r)) + "\n" for r in rows)
 
@@ -213,7 +216,7 @@ def test_the_incremental_refresh_equals_a_rebuild(city, tmp_path):
     before = storage.table_dir(store)
     files = inodes(store), inodes(store, "service_households")
     batch, generation = run(store, [("夏县台账.csv", hard_ledger(store))], county="夏县")
-    assert generation and batch.reports[0].loaded == 8, [e.reason("") for e in batch.reports[0].errors]
+    assert generation and batch.reports[0].loaded == 9, [e.reason("") for e in batch.reports[0].errors]
     assert serving.last_refresh["mode"] == "incremental", serving.last_refresh
     tables = storage.table_dir(store)
     # 夏县's files alone were written; every other county's is a hard link of the previous generation's

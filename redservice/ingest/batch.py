@@ -312,14 +312,55 @@ class Importer:
         limits = Limits.from_settings(settings)
         self.limits = {True: limits.max_field_chars, False: limits.max_name_chars}  # by "is free text"
         self.key = key
-        names = ("communities", "compounds", "units", "branches", "members")
+        names = ("communities", "compounds", "units", "branches")
         known = {t: _read_table(directory, t) if directory.is_dir() else [] for t in names}
         self.known_counties = {t: {r[t[:-1] if t != "communities" else "community"]: r.get("county") for r in known[t]}
                                for t in ("communities", "units")}
-        self.states = _States(directory, known, self.records_scope)
-        self.names = Names.from_tables(known)
+        # the members whose names rows may refer to: with --county, those of the units that have a member
+        # or a record there, of the county's units and of the city's (every member of such a unit, so that
+        # a name is found unique or ambiguous as in the whole roster); the others when a row needs them
+        self.member_units: set | None = None
+        self._other_members = None
+        members = self._members_of_county(directory) if county else None
+        if members is None:
+            known["members"] = _read_table(directory, "members") if directory.is_dir() else []
+            members = known["members"]
+        self.states = _States(directory, known, self.records_scope)  # members read whole if a batch changes them
+        self.names = Names.from_tables({**known, "members": members})
         self._suggestions: dict = {}
         self._hashes: dict[str, str] = {}
+
+    def _members_of_county(self, directory: Path):
+        """The members of the county's units (see __init__), or None to read every member."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        tables = storage.table_dir(directory)
+        path = tables / "members.parquet"
+        if not directory.is_dir() or not storage.is_partitioned(tables, "services") or not path.is_file():
+            return None
+        data = pq.read_table(path, partitioning=None)
+        data = data.select([c for c in TABLES["members"] if c in data.column_names])
+        ours = [n for n, c in self.known_counties["communities"].items() if c is not None and name_key(c) == name_key(self.county)]
+        units = {n for n, c in self.known_counties["units"].items() if c is None or name_key(c) == name_key(self.county)}
+        units |= set(pc.unique(pc.filter(data.column("unit"), pc.is_in(data.column("community"), pa.array(ours, pa.string())))).to_pylist())
+        part = storage.partition_files(tables, "services").get(self.county)
+        if part is not None:
+            units |= set(pc.unique(pq.read_table(part, columns=["unit"], partitioning=None).column("unit")).to_pylist())
+        units.discard(None)
+        mask = pc.fill_null(pc.is_in(data.column("unit"), pa.array(sorted(units), pa.string())), False)
+        self.member_units = units
+        self._other_members = data.filter(pc.invert(mask))
+        return data.filter(mask).to_pylist()
+
+    def all_members(self, unit=None) -> None:
+        """Make every member known (a row names a member or a unit outside those read first)."""
+        if self._other_members is None or (unit is not None and unit in self.member_units):
+            return
+        for row in self._other_members.to_pylist():
+            self.names.add_member(row)
+        self._other_members = None
 
     # -- helpers --------------------------------------------------------------------------------
     def suggest(self, entity, name, scope=None):
@@ -731,6 +772,10 @@ class Importer:
         """member_id from 党员编号, else the one member called so in the unit, else derived."""
         col = self._col(table, "name")
         given = p.get("member_id")
+        if given and given not in self.names.members:
+            self.all_members()
+        if not given:
+            self.all_members(unit)
         if given:
             known = self.names.members.get(given)
             if table != "members" and known and known["name"] and name_key(known["name"]) != name_key(p["name"]):
@@ -851,6 +896,7 @@ class Importer:
             return None
         claim_member_id = claim_branch = None
         if p.get("claimer") and unit:
+            self.all_members(unit)
             ids = self.names.members_named(p["claimer"], unit)
             if len(ids) == 1:
                 claim_member_id = ids[0]
