@@ -238,10 +238,13 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
     con.execute(
         "INSERT INTO household_facts BY NAME SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, k.unit_hh_prev "
         "FROM n_hb h JOIN hp k ON k.rkey = h.rkey AND k.household = h.household "
-        "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM h.cid AND c.household = h.household "
-        "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM h.community "
+        "LEFT JOIN (SELECT * FROM community_households WHERE household IN (SELECT household FROM n_hb)) c "
+        "ON c.cid IS NOT DISTINCT FROM h.cid AND c.household = h.household "
+        "LEFT JOIN (SELECT * FROM compound_households WHERE household IN (SELECT household FROM n_hb)) p "
+        "ON p.community IS NOT DISTINCT FROM h.community "
         "AND p.compound IS NOT DISTINCT FROM h.compound AND p.household = h.household "
-        "LEFT JOIN unit_households u ON u.unit IS NOT DISTINCT FROM h.unit AND u.household = h.household "
+        "LEFT JOIN (SELECT * FROM unit_households WHERE household IN (SELECT household FROM n_hb)) u "
+        "ON u.unit IS NOT DISTINCT FROM h.unit AND u.household = h.household "
         "ORDER BY h.date, h.household")
     # the rollups of what the new records touch
     mids = "mid IN (SELECT mid FROM m_new)"
@@ -285,12 +288,12 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
     con.execute("CREATE TEMP VIEW q_household_facts AS SELECT * FROM household_facts WHERE date IN (SELECT date FROM qd)")
     con.execute("INSERT INTO quality_flags BY NAME " + flags)
     # the filter bar's values the new records bring
-    scoped = stmts["dim_scoped"]
-    scoped = scoped[scoped.index("UNION SELECT 'unit', unit, NULL"):].removeprefix("UNION ")
+    # (the statement's parts over the records, over the new ones; compared with the rows of their units)
+    scoped = " UNION ".join(part for part in stmts["dim_scoped"].split(" UNION ") if re.search(r"\bFROM services\b", part))
     con.execute("CREATE TEMP VIEW n_services_full AS SELECT * FROM services WHERE record_id IN (SELECT record_id FROM n_base)")
     scoped = re.sub(r"\bFROM services\b", "FROM n_services_full", scoped)
-    con.execute(f"INSERT INTO dim_scoped SELECT * FROM (({scoped}) EXCEPT (SELECT * FROM dim_scoped)) x "
-                "ORDER BY unit, community")
+    con.execute(f"INSERT INTO dim_scoped SELECT * FROM (({scoped}) EXCEPT (SELECT * FROM dim_scoped WHERE unit IN "
+                "(SELECT unit FROM n_base))) x ORDER BY unit, community")
     con.execute("INSERT INTO dim_values SELECT * FROM ((SELECT DISTINCT dimension, value, parent FROM dim_scoped) "
                 "EXCEPT (SELECT * FROM dim_values)) x ORDER BY dimension, value")
     # meta: the fingerprint of the new records, the largest ids
