@@ -14,6 +14,7 @@ import pytest
 from redservice import demo, ingest, metrics, serving, storage
 from redservice.config import DEMO_DIR
 from redservice.filters import Filters
+from redservice.ingest import load
 from redservice.privacy import KEY_ENV, household_hash
 from redservice.store import Store
 
@@ -210,12 +211,30 @@ def tables_differing(a, b) -> dict:
     return out
 
 
-def test_the_incremental_refresh_equals_a_rebuild(city, tmp_path):
+class Crash(BaseException):
+    pass
+
+
+def test_the_incremental_refresh_equals_a_rebuild(city, tmp_path, monkeypatch):
     store = tmp_path / "store"
     shutil.copytree(city, store)
     before = storage.table_dir(store)
     files = inodes(store), inodes(store, "service_households")
-    batch, generation = run(store, [("夏县台账.csv", hard_ledger(store))], county="夏县")
+    text = hard_ledger(store)
+    # a crash once the copy is refreshed in the staging directory, before the commit: nothing changed
+
+    def crash(stage):
+        if stage == "serving":
+            raise Crash(stage)
+
+    pointer = storage.read_pointer(store)
+    with monkeypatch.context() as m:
+        m.setattr(load, "_checkpoint", crash)
+        with pytest.raises(Crash):
+            run(store, [("夏县台账.csv", text)], county="夏县")
+    assert storage.read_pointer(store) == pointer and (inodes(store), inodes(store, "service_households")) == files
+    assert not (store / load.STAGING_DIR).exists() and serving.is_fresh(before)
+    batch, generation = run(store, [("夏县台账.csv", text)], county="夏县")
     assert generation and batch.reports[0].loaded == 9, [e.reason("") for e in batch.reports[0].errors]
     assert serving.last_refresh["mode"] == "incremental", serving.last_refresh
     tables = storage.table_dir(store)
