@@ -156,18 +156,25 @@ def _new_ids(con, table: str, column: str, name: str, values: str) -> None:
 
 
 def _new_local_ids(con, table: str, groups: tuple[str, ...], column: str, name: str, source: str) -> None:
+    """Number the (group, value) pairs of ``source`` that ``table`` does not have after their group's
+    largest id (serving._local_ids with ``carry``). Only the rows of the values and groups concerned are read."""
     on = " AND ".join(f"p.{g} IS NOT DISTINCT FROM v.{g}" for g in groups) + f" AND p.{column} = v.{column}"
     top_on = " AND ".join(f"t.{g} IS NOT DISTINCT FROM f.{g}" for g in groups)
     keys = ", ".join(groups)
     fkeys = ", ".join("f." + g for g in groups)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lv AS SELECT DISTINCT {keys}, {column} FROM ({source}) v "
+                f"WHERE {column} IS NOT NULL")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lp AS SELECT * FROM {table} WHERE {column} IN (SELECT {column} FROM lv)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lf AS SELECT v.* FROM lv v WHERE NOT EXISTS (SELECT 1 FROM lp p WHERE {on})")
+    group_in = " AND ".join(f"p.{g} IS NOT DISTINCT FROM v.{g}" for g in groups)
     con.execute(
         f"INSERT INTO {table} ({keys}, {column}, {name}) "
-        f"WITH f AS (SELECT DISTINCT {keys}, {column} FROM ({source}) v WHERE {column} IS NOT NULL "
-        f"AND NOT EXISTS (SELECT 1 FROM {table} p WHERE {on})), "
-        f"top AS (SELECT {keys}, MAX({name}) AS m FROM {table} p WHERE EXISTS (SELECT 1 FROM f v WHERE "
-        + " AND ".join(f"p.{g} IS NOT DISTINCT FROM v.{g}" for g in groups) + f") GROUP BY {keys}) "
+        f"WITH top AS (SELECT {keys}, MAX({name}) AS m FROM {table} p WHERE EXISTS (SELECT 1 FROM "
+        f"(SELECT DISTINCT {keys} FROM lf) v WHERE {group_in}) GROUP BY {keys}) "
         f"SELECT {fkeys}, f.{column}, CAST(COALESCE(t.m, 0) + ROW_NUMBER() OVER (PARTITION BY {fkeys} "
-        f"ORDER BY f.{column}) AS INTEGER) FROM f LEFT JOIN top t ON {top_on}")
+        f"ORDER BY f.{column}) AS INTEGER) FROM lf f LEFT JOIN top t ON {top_on}")
+    for temp in ("lv", "lp", "lf"):
+        con.execute(f"DROP TABLE {temp}")
 
 
 def _restricted(select: str, table: str, where: str) -> str:
