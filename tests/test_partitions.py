@@ -129,6 +129,20 @@ def test_lists_without_a_county_take_the_import_county(tmp_path):
                    dry_run=True)
     error = batch.reports[0].errors[0]
     assert (error.row, error.column, error.kind) == (2, "所属县（市、区）", "other_county")
+    # a list that moves a community to another county moves its records to that county's folder
+    batch, generation = run(store, [("社区名录.csv", "社区名称,总户数,所属县（市、区）\n北城社区,1200,夏县\n")])
+    assert generation and batch.reports[0].updated == 1
+    tables = storage.table_dir(store)
+    con = duckdb.connect()
+    stored = dict(con.execute(f"SELECT county, COUNT(*) FROM read_parquet('{tables}/services/*/*.parquet', "
+                              "hive_partitioning = true) GROUP BY county").fetchall())
+    con.close()
+    shown = Store(store)
+    try:
+        assert dict(shown.con.execute("SELECT county, COUNT(*) FROM services GROUP BY county").fetchall()) == stored
+    finally:
+        shown.close()
+    assert set(stored) == {"平陆县", "夏县"}
 
 
 def test_generations_written_before_partitions_are_read_and_migrated(tmp_path):
