@@ -52,8 +52,6 @@ def ledger_rows(n: int, seed: int = 1) -> list[list[str]]:
 
 
 def main(argv=None) -> int:
-    import sys
-
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
         return child(argv[1:])
