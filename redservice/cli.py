@@ -244,7 +244,7 @@ def cmd_import(args) -> int:
 
     try:
         batch, generation = ingest.run(directory, sources, table=args.table, add_new_names=args.add_new_names,
-                                       dry_run=args.dry_run, mapping=args.mapping)
+                                       dry_run=args.dry_run, mapping=args.mapping, county=args.county)
     except MappingError as exc:
         raise CliError(t(f"mapping.{exc.kind}", **exc.params)) from exc
     except Exception as exc:  # a failure of the machine, not of the files: exit 3, the store unchanged
@@ -619,6 +619,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object per file (one per line)")
     p.add_argument("--mapping", metavar="NAME", help="read every file with this saved column mapping "
                    "(saved mappings apply by themselves to files with the same header)")
+    p.add_argument("--county", metavar="NAME", help="the county (所属县（市、区）) of every row: the lists' rows "
+                   "without one get it, rows of another county are rejected, and only this county's records "
+                   "are read and rewritten")
     p.add_argument("--max-errors", type=int, default=20, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_import)
 

@@ -87,6 +87,7 @@ from pathlib import Path
 
 import duckdb
 
+from redservice import storage
 from redservice.approval import DEFAULT_COUNTED  # the 审核状态 that count when no setting says otherwise
 from redservice.schema import TABLES, parquet_name
 
@@ -175,7 +176,9 @@ def sql_string(value: str) -> str:
 def _digest(file: Path) -> str:
     """SHA-256 of a file, remembered while its size and modification time stay the same."""
     st = file.stat()
-    key = (str(file), st.st_size, st.st_mtime_ns)
+    # by inode: the partitions a generation shares with the previous one are hard links of the same
+    # file (never rewritten in place: a new file replaces an old one), hashed once per process
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     with _digest_lock:
         if key in _digests:
             return _digests[key]
@@ -192,9 +195,20 @@ def fingerprint(directory: str | Path) -> str:
     """Content fingerprint of every record table (a missing table counts as missing)."""
     parts = [FORMAT_VERSION]
     for table in SOURCES:
-        file = Path(directory) / parquet_name(table)
-        parts.append(f"{table}:{_digest(file) if file.is_file() else '-'}")
+        parts.append(f"{table}:{_table_digest(Path(directory), table)}")
     return hashlib.sha256(";".join(parts).encode()).hexdigest()
+
+
+def _table_digest(directory: Path, table: str) -> str:
+    """A table's content digest: its one file's SHA-256, or its partitions' (county and SHA-256 of
+    each, in order: the same records give the same digest however they are split); '-' when absent."""
+    if (directory / parquet_name(table)).is_file():
+        return _digest(directory / parquet_name(table))
+    parts = storage.partition_files(directory, table)
+    if not parts:
+        return "-"
+    return "partitioned:" + hashlib.sha256("|".join(
+        f"{county}={_digest(file)}" for county, file in parts.items()).encode()).hexdigest()
 
 
 def _footer(file: Path) -> tuple[tuple[str, ...], int]:
@@ -203,7 +217,7 @@ def _footer(file: Path) -> tuple[tuple[str, ...], int]:
     size and modification time stay the same."""
     global _footer_con
     st = file.stat()
-    key = (str(file), st.st_size, st.st_mtime_ns)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)  # by inode, as _digest
     with _digest_lock:
         if key in _footers:
             return _footers[key]
@@ -225,33 +239,61 @@ def _typed(directory: Path, table: str) -> str:
     """The table's records with the schema's types (no rows when its file is missing; NULL for a
     column the file predates, such as 审核状态 in a store written before the column existed)."""
     columns = TABLES[table]
-    file = directory / parquet_name(table)
-    if file.is_file():
-        have = set(_footer(file)[0])
+    files = storage.table_files(directory, table)
+    if files:
+        have = set().union(*(_footer(f)[0] for f in files))
         cols = ", ".join(f"CAST({c if c in have else 'NULL'} AS {ty}) AS {c}" for c, ty in columns.items())
-        return f"SELECT {cols} FROM read_parquet({sql_string(str(file))})"
+        if len(files) == 1:
+            return f"SELECT {cols} FROM read_parquet({sql_string(str(files[0]))})"
+        # a county's records per file (storage.PARTITIONED); files of older writers may lack a column
+        listed = ", ".join(sql_string(str(f)) for f in files)
+        return f"SELECT {cols} FROM read_parquet([{listed}], union_by_name = true)"
     return "SELECT " + ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items()) + " WHERE 1 = 0"
 
 
-def _ids(column: str, name: str, sources: tuple[str, ...]) -> str:
-    """A dense integer id (1..n, in the order of the values) for every value of ``column``."""
+def _ids(column: str, name: str, sources: tuple[str, ...], carry: str | None = None) -> str:
+    """A dense integer id (1..n, in the order of the values) for every value of ``column``. With
+    ``carry`` (the table of the previous copy, attached as ``prev``): a value keeps the id it had
+    there, and the values it did not have are numbered after the largest kept, in their order — so
+    an import that adds values leaves every other id as it was (see ``refresh``)."""
     union = " UNION ".join(f"SELECT DISTINCT {column} FROM ({src}) t{i}" for i, src in enumerate(sources))
-    return (f"SELECT {column}, CAST(ROW_NUMBER() OVER (ORDER BY {column}) AS INTEGER) AS {name} "
-            f"FROM ({union}) v WHERE {column} IS NOT NULL")
+    if carry is None:
+        return (f"SELECT {column}, CAST(ROW_NUMBER() OVER (ORDER BY {column}) AS INTEGER) AS {name} "
+                f"FROM ({union}) v WHERE {column} IS NOT NULL")
+    return (f"WITH v AS (SELECT {column} FROM ({union}) u WHERE {column} IS NOT NULL), "
+            f"kept AS (SELECT p.{column}, p.{name} FROM prev.{carry} p WHERE p.{column} IN (SELECT {column} FROM v)), "
+            f"fresh AS (SELECT {column} FROM v WHERE {column} NOT IN (SELECT {column} FROM kept)) "
+            f"SELECT {column}, {name} FROM kept UNION ALL "
+            f"SELECT {column}, CAST((SELECT COALESCE(MAX({name}), 0) FROM kept) + ROW_NUMBER() OVER (ORDER BY {column}) "
+            f"AS INTEGER) AS {name} FROM fresh")
 
 
-def _local_ids(source: str, groups: tuple[str, ...], column: str, name: str) -> str:
+def _local_ids(source: str, groups: tuple[str, ...], column: str, name: str, carry: str | None = None) -> str:
     """A dense id of ``column`` within each group (1..n per group): a grouped distinct count is then
-    an exact bitmap of at most the largest group's size (``bitstring_agg(name, 1, $<name>_max)``)."""
+    an exact bitmap of at most the largest group's size (``bitstring_agg(name, 1, $<name>_max)``).
+    With ``carry``: as ``_ids``, per group (a value new to a group is numbered after the group's largest)."""
     keys = ", ".join(groups)
-    return (f"SELECT {keys}, {column}, CAST(ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {column}) AS INTEGER) "
-            f"AS {name} FROM (SELECT DISTINCT {keys}, {column} FROM {source} WHERE {column} IS NOT NULL) g")
+    if carry is None:
+        return (f"SELECT {keys}, {column}, CAST(ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {column}) AS INTEGER) "
+                f"AS {name} FROM (SELECT DISTINCT {keys}, {column} FROM {source} WHERE {column} IS NOT NULL) g")
+    on = " AND ".join(f"p.{g} IS NOT DISTINCT FROM v.{g}" for g in groups) + f" AND p.{column} = v.{column}"
+    top_on = " AND ".join(f"t.{g} IS NOT DISTINCT FROM f.{g}" for g in groups)
+    return (f"WITH v AS (SELECT DISTINCT {keys}, {column} FROM {source} WHERE {column} IS NOT NULL), "
+            f"kept AS (SELECT p.* FROM prev.{carry} p WHERE EXISTS (SELECT 1 FROM v WHERE {on})), "
+            f"fresh AS (SELECT v.* FROM v WHERE NOT EXISTS (SELECT 1 FROM kept p WHERE {on})), "
+            f"top AS (SELECT {keys}, MAX({name}) AS m FROM kept GROUP BY {keys}) "
+            f"SELECT {keys}, {column}, {name} FROM kept UNION ALL "
+            f"SELECT {', '.join('f.' + g for g in groups)}, f.{column}, CAST(COALESCE(t.m, 0) + ROW_NUMBER() OVER "
+            f"(PARTITION BY {', '.join('f.' + g for g in groups)} ORDER BY f.{column}) AS INTEGER) AS {name} "
+            f"FROM fresh f LEFT JOIN top t ON {top_on}")
 
 
-def statements(directory: str | Path) -> list[tuple[str, str, str]]:
+def statements(directory: str | Path, carry: bool = False) -> list[tuple[str, str, str]]:
     """(name, SELECT, ORDER BY) for every table of the serving copy, in dependency order. The first,
-    ``rollup_settings``, takes the 红色积分 rules as parameters (see ``_create``)."""
+    ``rollup_settings``, takes the 红色积分 rules as parameters (see ``_create``). ``carry``: the ids
+    (dense and local) keep their values of the previous copy, attached as ``prev`` (``refresh``)."""
     d = Path(directory)
+    c = (lambda table: table) if carry else (lambda table: None)
     member_cols = ", ".join(f"m.{c}" for c in TABLES["members"])
     service_cols = ", ".join(f"s.{c}" for c in TABLES["services"])
     wish_cols = ", ".join(f"w.{c}" for c in TABLES["wishes"])
@@ -267,15 +309,17 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
             ("quality_settings", _QUALITY_SETTINGS, "")]
     out += [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches", "evaluations")]
     out += [
-        ("member_ids", _ids("member_id", "mid", (_typed(d, "members"), _typed(d, "services"), claimers)), ""),
+        ("member_ids", _ids("member_id", "mid", (_typed(d, "members"), _typed(d, "services"), claimers), c("member_ids")), ""),
         ("wishes",
          f"SELECT {wish_cols}, i.mid AS claim_mid FROM ({_typed(d, 'wishes')}) w "
          "LEFT JOIN member_ids i ON i.member_id = w.claim_member_id", ""),
-        ("branch_ids", _ids("branch", "bid", (_typed(d, "branches"), _typed(d, "members"), _typed(d, "services"))), ""),
+        ("branch_ids", _ids("branch", "bid", (_typed(d, "branches"), _typed(d, "members"), _typed(d, "services")),
+                                  c("branch_ids")), ""),
         ("community_ids",
-         _ids("community", "cid", (_typed(d, "communities"), _typed(d, "members"), _typed(d, "services"))), ""),
-        ("activity_ids", _ids("activity_id", "aid", (_typed(d, "services"),)), ""),
-        ("unit_ids", _ids("unit", "uid", (_typed(d, "units"), _typed(d, "members"), _typed(d, "services"))), ""),
+         _ids("community", "cid", (_typed(d, "communities"), _typed(d, "members"), _typed(d, "services")),
+              c("community_ids")), ""),
+        ("activity_ids", _ids("activity_id", "aid", (_typed(d, "services"),), c("activity_ids")), ""),
+        ("unit_ids", _ids("unit", "uid", (_typed(d, "units"), _typed(d, "members"), _typed(d, "services")), c("unit_ids")), ""),
         ("members",
          f"SELECT {member_cols}, i.mid, b.bid, c.cid, u.uid, COALESCE(kc.county, ku.county) AS county "
          f"FROM ({_typed(d, 'members')}) m "
@@ -292,7 +336,7 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          "LEFT JOIN member_ids i ON i.member_id = s.member_id LEFT JOIN activity_ids a ON a.activity_id = s.activity_id "
          "LEFT JOIN excluded_records x ON x.record_id = s.record_id",
          ""),
-        ("unit_members", _local_ids("service_base", ("unit",), "mid", "unit_mid"), ""),
+        ("unit_members", _local_ids("service_base", ("unit",), "mid", "unit_mid", c("unit_members")), ""),
         # red_prev: the window reads only the columns it needs (a window holds whole rows: over
         # every column of the records it took more memory and three times as long), joined back
         # on the record's key
@@ -306,7 +350,7 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
          "LEFT JOIN unit_ids i ON i.unit = s.unit LEFT JOIN units p ON p.unit = s.unit "
          "LEFT JOIN members r ON r.mid = s.mid",
          "date, mid, record_id"),
-        ("household_ids", _ids("household", "hid", (_typed(d, "service_households"),)), ""),
+        ("household_ids", _ids("household", "hid", (_typed(d, "service_households"),), c("household_ids")), ""),
         ("household_base",
          "SELECT s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, s.category, "
          f"s.form, s.rkey, s.counted, i.hid AS household, s.county FROM ({_typed(d, 'service_households')}) h "
@@ -375,6 +419,26 @@ def statements(directory: str | Path) -> list[tuple[str, str, str]]:
         # 数据质量: the record-level rules' flags over every checked record (queries/_quality_flags.sql)
         ("quality_flags", quality_flags_sql(), ""),
     ]
+    if carry:  # the local ids of households carried too: numbered before, and joined to, household_keys
+        names = [n for n, _, _ in out]
+        local = {"community_households": ("cid",), "compound_households": ("community", "compound"),
+                 "unit_households": ("unit",)}
+        ids = {"community_households": "community_hh", "compound_households": "compound_hh",
+               "unit_households": "unit_hh"}
+        carried = [(t, _local_ids("household_base", g, "household", ids[t], t), "") for t, g in local.items()]
+        keys = ("household_keys",
+                "SELECT k.rkey, k.household, k.unit_hh_prev, c.community_hh, p.compound_hh, u.unit_hh FROM "
+                "(SELECT rkey, household, cid, community, compound, unit, "
+                "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev "
+                "FROM household_base) k "
+                "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM k.cid AND c.household = k.household "
+                "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM k.community "
+                "AND p.compound IS NOT DISTINCT FROM k.compound AND p.household = k.household "
+                "LEFT JOIN unit_households u ON u.unit IS NOT DISTINCT FROM k.unit AND u.household = k.household", "")
+        out = [x for x in out if x[0] not in local and x[0] != "household_keys"]
+        at = [n for n, _, _ in out].index("household_facts")
+        out[at:at] = carried + [keys]
+        assert sorted(n for n, _, _ in out) == sorted(names)
     return out
 
 
@@ -430,11 +494,12 @@ def _excluded(con: duckdb.DuckDBPyConnection, directory: Path, fp: str,
     return ids, codes
 
 
-def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict) -> None:
+def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict,
+            carry: bool = False) -> None:
     excluded = _excluded(con, directory, fp, rules)
     preserve = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     try:
-        _create_tables(con, directory, materialize, fp, rules, excluded)
+        _create_tables(con, directory, materialize, fp, rules, excluded, carry)
     finally:
         con.execute(f"SET preserve_insertion_order = {str(bool(preserve)).lower()}")
 
@@ -473,8 +538,8 @@ def _create_by_unit_range(con: duckdb.DuckDBPyConnection, name: str, select: str
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict,
-                   excluded: tuple[list[str], list[str]] | None) -> None:
-    stmts = statements(directory)
+                   excluded: tuple[list[str], list[str]] | None, carry: bool = False) -> None:
+    stmts = statements(directory, carry)
     last_reads = _last_reads(stmts)
     for i, (name, select, order) in enumerate(stmts):
         if name == "rollup_settings":  # parameters: a table in every mode (a view takes none)
@@ -670,8 +735,7 @@ def record_rows_of(file: Path) -> int:
 
 def record_rows(directory: str | Path) -> int:
     """Rows of services and service_households in ``directory``."""
-    files = (Path(directory) / parquet_name(t) for t in ("services", "service_households"))
-    return sum(record_rows_of(f) for f in files if f.is_file())
+    return sum(record_rows_of(f) for t in ("services", "service_households") for f in storage.table_files(directory, t))
 
 
 def need_mb(rows: int) -> int:
@@ -693,20 +757,51 @@ def plan_budget(rows: int, limits: BuildLimits, available_mb: int | None = None)
     return max(floor, min(need, limits.memory_limit_mb, int(available * 0.8)))
 
 
-def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimits | None = None) -> Path:
+# How the last ``refresh`` of this process built its copy: {"mode": "full" | "incremental", "reason": …}
+# (the bench and the tests read it; the reason says why an import's copy was not refreshed in place).
+last_refresh: dict = {}
+
+
+def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimits | None = None,
+            previous: str | Path | None = None, counties: set | None = None) -> Path:
     """Write ``serving.duckdb`` for the records of ``directory`` (atomically: a new file replaces the
     old); ``rules``: what it is built with (``build_rules``: the 红色积分 rules of the rollups, the
     counted 审核状态, the [quality] exclusion; default: the default settings');
     ``limits``: the memory it may use (default: the default [build] settings). Raises
-    BuildMemoryError, leaving the old copy, when it cannot be built within them."""
+    BuildMemoryError, leaving the old copy, when it cannot be built within them.
+
+    ``previous``: the directory of the generation this one follows (an import). Its copy's ids are
+    carried (a value keeps its id; ``_ids``), and when ``counties`` names the counties whose records
+    alone changed, the copy is refreshed in place of a rebuild: the previous copy with those
+    counties' new records added (``serving_incremental``), identical table by table to a rebuild
+    that carries the same ids; it falls back to the rebuild whenever it cannot be sure of that."""
     directory = Path(directory)
     limits = limits or build_limits_of()
     rules = rules or build_rules()
     rows = record_rows(directory)
     need, budget = need_mb(rows), plan_budget(rows, limits)
+    carry = _carryable(previous)
+    last_refresh.clear()
+    if carry is not None and counties is not None:
+        from redservice import serving_incremental
+
+        try:
+            reason = serving_incremental.refresh(directory, Path(previous), counties, rules, limits, budget)
+        except duckdb.Error as exc:  # out of memory, say: the rebuild below has its own budget and retries
+            reason = f"refresh in place failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+        if reason is None:
+            last_refresh.update(mode="incremental", counties=sorted(counties, key=str))
+            return path(directory)
+        last_refresh.update(reason=reason)
+    elif counties is None and previous is not None:
+        last_refresh.update(reason="every county's records written" if carry else "no previous copy")
     while True:
         try:
-            _build(directory, rules, limits, budget)
+            if carry is None:
+                _build(directory, rules, limits, budget)
+            else:
+                _build(directory, rules, limits, budget, carry)
+            last_refresh.update(mode="full")
             return path(directory)
         except duckdb.OutOfMemoryException as exc:
             if budget >= limits.memory_limit_mb:
@@ -715,24 +810,52 @@ def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimit
             budget = min(limits.memory_limit_mb, budget * 2)
 
 
-def _build(directory: Path, rules: dict, limits: BuildLimits, budget_mb: int) -> None:
-    """One attempt at the copy within ``budget_mb`` of DuckDB memory."""
+CARRIED = ("member_ids", "branch_ids", "community_ids", "activity_ids", "unit_ids", "household_ids", "unit_members",
+           "community_households", "compound_households", "unit_households")
+
+
+def _carryable(previous: str | Path | None) -> Path | None:
+    """The previous generation's copy when its ids can be carried (it has every id table)."""
+    if previous is None or not path(previous).is_file():
+        return None
+    try:
+        con = duckdb.connect(str(path(previous)), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        have = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+    return path(previous) if set(CARRIED) <= have else None
+
+
+def _connect(file: str, limits: BuildLimits, budget_mb: int, spill: Path) -> duckdb.DuckDBPyConnection:
+    # one thread unless [build] threads says otherwise: each thread's sorts and hash tables need a
+    # share of the budget that grows with the records (two threads ran out at 1 M records within
+    # 324 MB and at 10 M within 1,200 MB, where one thread fits)
+    con = duckdb.connect(file, config={"memory_limit": f"{budget_mb}MB", "threads": limits.threads or 1,
+                                       "temp_directory": str(spill)})
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _build(directory: Path, rules: dict, limits: BuildLimits, budget_mb: int, carry: Path | None = None) -> None:
+    """One attempt at the copy within ``budget_mb`` of DuckDB memory (``carry``: the copy whose ids
+    are kept)."""
     fd, tmp = tempfile.mkstemp(prefix=".serving.", suffix=".tmp", dir=directory)
     os.close(fd)
     os.unlink(tmp)  # DuckDB creates the file itself
     if limits.temp_directory:
         Path(limits.temp_directory).mkdir(parents=True, exist_ok=True)
     spill = Path(limits.temp_directory or directory) / (Path(tmp).name + ".spill")
-    # one thread unless [build] threads says otherwise: each thread's sorts and hash tables need a
-    # share of the budget that grows with the records (two threads ran out at 1 M records within
-    # 324 MB and at 10 M within 1,200 MB, where one thread fits)
-    threads = limits.threads or 1
     try:
-        con = duckdb.connect(tmp, config={"memory_limit": f"{budget_mb}MB", "threads": threads,
-                                          "temp_directory": str(spill)})
+        con = _connect(tmp, limits, budget_mb, spill)
         try:
-            con.execute("SET enable_progress_bar = false")
-            _create(con, directory, True, fingerprint(directory), rules)
+            if carry is not None:
+                con.execute(f"ATTACH {sql_string(str(carry))} AS prev (READ_ONLY)")
+            _create(con, directory, True, fingerprint(directory), rules, carry is not None)
+            if carry is not None:
+                con.execute("DETACH prev")
             con.execute("CHECKPOINT")
         finally:
             con.close()

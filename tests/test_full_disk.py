@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import uuid
 
-import pyarrow.parquet as pq
 import pytest
 from conftest import SMALL, write_store
 from test_import_failures import ROWS, ledger
@@ -75,7 +74,7 @@ def store(tmpfs, base):
 
 
 def _services(store) -> int:
-    return pq.read_metadata(storage.table_path(store, "services")).num_rows
+    return storage.read_table(store, "services").num_rows
 
 
 def test_the_free_space_check_refuses_on_a_real_full_disk(tmpfs, store, tmp_path, capsys):

@@ -11,7 +11,6 @@ import sys
 import textwrap
 
 import duckdb
-import pyarrow.parquet as pq
 import pytest
 
 from conftest import SMALL, write_store
@@ -52,7 +51,7 @@ def store(tmp_path):
 
 
 def services(directory):
-    return pq.read_table(storage.table_path(directory, "services")).to_pandas()
+    return storage.read_table(directory, "services").to_pandas()
 
 
 def test_five_concurrent_imports_all_land(store, tmp_path):

@@ -9,7 +9,6 @@ import json
 
 import openpyxl
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
 from conftest import SMALL, write_store
@@ -32,7 +31,7 @@ def run(directory, files, **kw):
 
 
 def table(directory, name):
-    return pq.read_table(storage.table_path(directory, name)).to_pandas()
+    return storage.read_table(directory, name).to_pandas()
 
 
 def xlsx(rows, merges=(), sheet="台账") -> bytes:

@@ -11,7 +11,6 @@ import shutil
 import zipfile
 
 import openpyxl
-import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -275,8 +274,8 @@ def test_round_trip(tmp_path_factory, rows, fmt, title, blanks):
     report = batch.reports[0]
     assert report.balanced and report.rejected == 0, [e.reason("rt") for e in report.errors]
     assert report.loaded == len(rows) and report.skipped["blank"] == blanks
-    services = pq.read_table(storage.table_path(directory, "services")).to_pandas().set_index("record_id")
-    links = pq.read_table(storage.table_path(directory, "service_households")).to_pandas()
+    services = storage.read_table(directory, "services").to_pandas().set_index("record_id")
+    links = storage.read_table(directory, "service_households").to_pandas()
     key = (directory / ".household_key").read_text().strip().encode()
     for i, r in enumerate(rows):
         got = services.loc[f"RT{i:04d}"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pyarrow.parquet as pq
 import pytest
 
 from conftest import run_app
@@ -29,7 +28,7 @@ def store(demo_copy):
 
 
 def services(directory):
-    return pq.read_table(storage.table_path(directory, "services")).to_pandas()
+    return storage.read_table(directory, "services").to_pandas()
 
 
 def test_own_layout_is_not_recognised_without_a_mapping(store):

@@ -24,7 +24,7 @@ MAX_ATTEMPTS = 5
 
 def run(directory: str | Path, sources: list[Source], table: str | None = None, add_new_names: bool = False,
         dry_run: bool = False, today=None, actor: str | None = None,
-        mapping: str | None = None) -> tuple[Batch, str | None]:
+        mapping: str | None = None, county: str | None = None) -> tuple[Batch, str | None]:
     """Prepare and (unless ``dry_run``) commit.
 
     Imports into one store take turns: each holds the store's queue lock from preparing its batch
@@ -37,14 +37,14 @@ def run(directory: str | Path, sources: list[Source], table: str | None = None, 
 
     if dry_run:
         return prepare(directory, sources, table=table, add_new_names=add_new_names, today=today,
-                       mapping_name=mapping), None
+                       mapping_name=mapping, county=county), None
     directory = Path(directory).expanduser()
     if directory.resolve() == DEMO_DIR.resolve():
         raise RefusedStore(str(directory))
     with load.lock(directory, load.QUEUE_FILE):
         for attempt in range(MAX_ATTEMPTS):
             batch = prepare(directory, sources, table=table, add_new_names=add_new_names, today=today,
-                            mapping_name=mapping)
+                            mapping_name=mapping, county=county)
             try:
                 return batch, commit(batch, actor)
             except StaleBatch as exc:

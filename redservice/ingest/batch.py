@@ -67,6 +67,8 @@ class TableState:
     rows: dict = field(default_factory=dict)
     origin: dict = field(default_factory=dict)  # key -> (file, row) that set or matched it in this batch
     touched: bool = False
+    changed: set = field(default_factory=set)  # keys of the rows this batch adds or updates
+    scope: object = None  # the county whose records alone were read (a partitioned table), or ALL
 
 
 @dataclass
@@ -82,6 +84,14 @@ class Batch:
     table_arg: str | None = None
     add_new_names: bool = False
     rejected_workbooks: dict[str, bytes] = field(default_factory=dict)  # lang -> 未导入的行 (the page's copy)
+    county: str | None = None  # import --county
+
+    @property
+    def records_scope(self):
+        """The county whose records alone this batch holds (its partition is rewritten whole, the
+        others kept), or ALL (the batch holds every record)."""
+        state = self.states.get("services") if "services" in self.states else None
+        return ALL if state is None else state.scope
 
     @property
     def fatal(self) -> bool:
@@ -115,34 +125,46 @@ class Batch:
 
 
 # -- the store as it is -------------------------------------------------------------------------------
-def _read_table(directory: Path, table: str) -> list[dict]:
+ALL = object()  # every county's records
+
+
+def _read_table(directory: Path, table: str, county=ALL) -> list[dict]:
+    """The rows of a table of the current generation; of a partitioned table (the records), only
+    those of ``county`` when one is given (None: the records of no county)."""
     import pyarrow.parquet as pq
 
-    path = storage.table_path(directory, table)
-    if not path.is_file():
-        return []
-    data = pq.read_table(path)
-    return data.select([c for c in TABLES[table] if c in data.column_names]).to_pylist()
+    tables = storage.table_dir(directory)
+    files = storage.table_files(tables, table)
+    if county is not ALL and storage.is_partitioned(tables, table):
+        one = storage.partition_files(tables, table).get(county)
+        files = [one] if one else []
+    rows: list[dict] = []
+    for path in files:
+        data = pq.read_table(path, partitioning=None)
+        rows += data.select([c for c in TABLES[table] if c in data.column_names]).to_pylist()
+    return rows
 
 
 class _States(dict):
     """The store's tables as TableStates, read only when a batch needs them (a 服务台账 batch reads
     the services; a 社区名录 batch does not)."""
 
-    def __init__(self, directory: Path, known: dict[str, list[dict]]):
+    def __init__(self, directory: Path, known: dict[str, list[dict]], scope_of=None):
         super().__init__()
         self.directory = directory
         self.known = known
+        self.scope_of = scope_of or (lambda table: ALL)
 
     def __missing__(self, table: str) -> TableState:
+        scope = self.scope_of(table) if table == "services" else ALL
         rows = self.known.get(table)
         if rows is None:
-            rows = _read_table(self.directory, table) if self.directory.is_dir() else []
+            rows = _read_table(self.directory, table, scope) if self.directory.is_dir() else []
         households: dict[str, list[str]] = {}
         if table == "services":
-            for link in (_read_table(self.directory, "service_households") if self.directory.is_dir() else []):
+            for link in (_read_table(self.directory, "service_households", scope) if self.directory.is_dir() else []):
                 households.setdefault(link["record_id"], []).append(link["household"])
-        state = TableState(table)
+        state = TableState(table, scope=scope)
         for row in rows:
             row = {c: row.get(c) for c in TABLES[table]}
             if table == "services":
@@ -150,6 +172,33 @@ class _States(dict):
             state.rows[tuple(row[k] for k in KEYS[table])] = row
         self[table] = state
         return state
+
+
+def _foreign_records(directory: Path, county, ids: list[str]) -> dict[str, tuple[str | None, dict]]:
+    """{record number: (county, record)} of the records of every county but ``county`` whose 记录编号
+    is one of ``ids`` (or, for a record of several participants, ``<id>-<n>``)."""
+    import duckdb
+
+    tables = storage.table_dir(directory)
+    files = [f for c, f in storage.partition_files(tables, "services").items() if c != county]
+    if not files:
+        return {}
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        con.execute("CREATE TEMP TABLE ids AS SELECT UNNEST(CAST($ids AS VARCHAR[])) AS id", {"ids": ids})
+        found = con.execute(
+            f"SELECT record_id, date, name, unit, community, hours, filename FROM read_parquet([{listed}], "
+            "union_by_name = true, filename = true) WHERE record_id IN (SELECT id FROM ids) "
+            "OR regexp_replace(record_id, '-[0-9]+$', '') IN (SELECT id FROM ids)").fetchall()
+    finally:
+        con.close()
+    out = {}
+    for record_id, date, name, unit, community, hours, filename in found:
+        other = storage.county_of_folder(Path(filename).parent.name)
+        out[record_id] = (other, {"date": date, "name": name, "unit": unit, "community": community, "hours": hours})
+    return out
 
 
 def derive_member_id(name: str, unit: str) -> str:
@@ -251,8 +300,11 @@ def _open(source: Source, table: str | None, limits: Limits, mappings: dict | No
 
 
 class Importer:
-    def __init__(self, directory: Path, add_new_names: bool, today: dt.date, settings: dict, key: bytes):
+    def __init__(self, directory: Path, add_new_names: bool, today: dt.date, settings: dict, key: bytes,
+                 county: str | None = None):
         self.directory = directory
+        self.county = county  # import --county: every row is of this county (None: any)
+        self.foreign: dict[str, tuple[str | None, dict]] = {}  # record numbers of other counties' records
         self.add_new = add_new_names
         self.today = today
         self.settings = settings.get("import", {})
@@ -260,12 +312,55 @@ class Importer:
         limits = Limits.from_settings(settings)
         self.limits = {True: limits.max_field_chars, False: limits.max_name_chars}  # by "is free text"
         self.key = key
-        names = ("communities", "compounds", "units", "branches", "members")
+        names = ("communities", "compounds", "units", "branches")
         known = {t: _read_table(directory, t) if directory.is_dir() else [] for t in names}
-        self.states = _States(directory, known)
-        self.names = Names.from_tables(known)
+        self.known_counties = {t: {r[t[:-1] if t != "communities" else "community"]: r.get("county") for r in known[t]}
+                               for t in ("communities", "units")}
+        # the members whose names rows may refer to: with --county, those of the units that have a member
+        # or a record there, of the county's units and of the city's (every member of such a unit, so that
+        # a name is found unique or ambiguous as in the whole roster); the others when a row needs them
+        self.member_units: set | None = None
+        self._other_members = None
+        members = self._members_of_county(directory) if county else None
+        if members is None:
+            known["members"] = _read_table(directory, "members") if directory.is_dir() else []
+            members = known["members"]
+        self.states = _States(directory, known, self.records_scope)  # members read whole if a batch changes them
+        self.names = Names.from_tables({**known, "members": members})
         self._suggestions: dict = {}
         self._hashes: dict[str, str] = {}
+
+    def _members_of_county(self, directory: Path):
+        """The members of the county's units (see __init__), or None to read every member."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        tables = storage.table_dir(directory)
+        path = tables / "members.parquet"
+        if not directory.is_dir() or not storage.is_partitioned(tables, "services") or not path.is_file():
+            return None
+        data = pq.read_table(path, partitioning=None)
+        data = data.select([c for c in TABLES["members"] if c in data.column_names])
+        ours = [n for n, c in self.known_counties["communities"].items() if c is not None and name_key(c) == name_key(self.county)]
+        units = {n for n, c in self.known_counties["units"].items() if c is None or name_key(c) == name_key(self.county)}
+        units |= set(pc.unique(pc.filter(data.column("unit"), pc.is_in(data.column("community"), pa.array(ours, pa.string())))).to_pylist())
+        part = storage.partition_files(tables, "services").get(self.county)
+        if part is not None:
+            units |= set(pc.unique(pq.read_table(part, columns=["unit"], partitioning=None).column("unit")).to_pylist())
+        units.discard(None)
+        mask = pc.fill_null(pc.is_in(data.column("unit"), pa.array(sorted(units), pa.string())), False)
+        self.member_units = units
+        self._other_members = data.filter(pc.invert(mask))
+        return data.filter(mask).to_pylist()
+
+    def all_members(self, unit=None) -> None:
+        """Make every member known (a row names a member or a unit outside those read first)."""
+        if self._other_members is None or (unit is not None and unit in self.member_units):
+            return
+        for row in self._other_members.to_pylist():
+            self.names.add_member(row)
+        self._other_members = None
 
     # -- helpers --------------------------------------------------------------------------------
     def suggest(self, entity, name, scope=None):
@@ -285,10 +380,10 @@ class Importer:
         state = self.states[table]
         row = {c: None for c in TABLES[table]}
         if entity == "community":
-            row["community"] = name
+            row.update(community=name, county=self.county)
             self.names.add_community(name)
         elif entity == "unit":
-            row["unit"] = name
+            row.update(unit=name, county=self.county)
             self.names.add_unit(name)
         elif entity == "branch":
             row.update(branch=name, unit=extra.get("unit"))
@@ -300,6 +395,7 @@ class Importer:
         if key not in state.rows:
             state.rows[key] = row
             state.touched = True
+            state.changed.add(key)
             report.new_names.setdefault(entity, [])
             if name not in report.new_names[entity]:
                 report.new_names[entity].append(name)
@@ -331,6 +427,110 @@ class Importer:
         errors.append((col, f"unknown_{entity}", params))
         return None
 
+    # -- one county (import --county) ------------------------------------------------------------
+    def county_of(self, entity: str, name) -> str | None:
+        """The county (所属县) of a community or unit as the store holds it with this batch's lists."""
+        if name is None:
+            return None
+        row = self.states[ENTITY_TABLE[entity]].rows.get((name,))
+        return row.get("county") if row else None
+
+    def lists_moved(self) -> bool:
+        """True when this batch's lists give a community or unit the store knows another county: the
+        records are then placed anew, every county's (see ``records_scope``)."""
+        for table in ("communities", "units"):
+            if table not in self.states:
+                continue
+            before = self.known_counties[table]
+            for key in self.states[table].changed:
+                name = key[0]
+                if name in before and (before[name] or None) != (self.states[table].rows[key].get("county") or None):
+                    return True
+        return False
+
+    def records_scope(self, table: str):
+        """Which records a batch reads: with --county, only that county's partition of a store whose
+        records are kept per county (storage.PARTITIONED), unless the batch moves names between
+        counties; else every county's."""
+        tables = storage.table_dir(self.directory)
+        if (self.county is None or table not in storage.PARTITIONED or not self.directory.is_dir()
+                or not storage.is_partitioned(tables, "services") or self.lists_moved()):
+            return ALL
+        return self.county
+
+    def _same_county(self, value) -> bool:
+        return value is not None and name_key(value) == name_key(self.county)
+
+    def check_county(self, table: str, rows: list, present: set, errors: list) -> None:
+        """import --county: a list row without 所属县 is of the county; any row the store would count
+        in another county (a record: its 服务社区's county, else its unit's; as the pages count it)
+        is rejected, naming the column."""
+        county = self.county
+        for row in rows:
+            if table in ("communities", "units"):
+                name_col = "community" if table == "communities" else "unit"
+                given = row.get("county")
+                if given is None:
+                    row["county"] = county
+                    present.add("county")
+                elif not self._same_county(given):
+                    errors.append((self._col(table, "county"), "other_county", {"value": given, "county": county}))
+                    return
+                else:
+                    row["county"] = county
+                stored = self.known_counties[table].get(row[name_col])
+                if stored is not None and not self._same_county(stored):
+                    errors.append((self._col(table, name_col), "listed_in_other_county",
+                                   {"what": "社区" if table == "communities" else "单位", "value": row[name_col],
+                                    "other": stored, "county": county}))
+                    return
+                continue
+            # the county the row counts in, and the column that says so
+            checks = {"services": (("community", "community"), ("unit", "unit")),
+                      "members": (("community", "community"), ("unit", "unit")),
+                      "wishes": (("community", "community"),), "evaluations": (("community", "community"),),
+                      "compounds": (("community", "community"),), "branches": (("unit", "unit"),)}[table]
+            found = None
+            for column, entity in checks:
+                other = self.county_of(entity, row.get(column))
+                if other is not None:
+                    found = (column, entity, other)
+                    break
+            if found is None:
+                if table == "services":  # a record is kept in its county's files: it needs one
+                    errors.append((self._col(table, "community"), "row_of_no_county",
+                                   {"value": row.get("community"), "county": county}))
+                    return
+                continue
+            column, entity, other = found
+            if not self._same_county(other):
+                errors.append((self._col(table, column), "row_in_other_county",
+                               {"what": self._col(table, column).header, "value": row.get(column), "other": other,
+                                "county": county}))
+                return
+
+    def find_foreign_records(self, job: FileJob) -> None:
+        """With only one county's records read, the record numbers of this file that other counties'
+        records already use (one query over their files' 记录编号), so that judge sees them."""
+        state = self.states["services"]
+        if state.scope is ALL:
+            return
+        ids = set()
+        for sheet, match in job.sheets:
+            column = match.fields.get("record_id", [None])[0]
+            if column is None:
+                continue
+            for _, cells in sheet.rows[match.row_index + 1:]:
+                if column < len(cells) and cells[column].strip():
+                    try:
+                        value = parse("code", cells[column].strip(), self.settings)
+                    except ParseError:
+                        continue
+                    if value:
+                        ids.add(value)
+        if ids:
+            self.foreign.update(_foreign_records(self.directory, state.scope, sorted(ids)))
+
     # -- the rows of one file --------------------------------------------------------------------
     def run(self, job: FileJob) -> None:
         report = job.report
@@ -339,6 +539,7 @@ class Importer:
         state = self.states[table]
         if table == "services":
             _record_ids_of_activities(job)
+            self.find_foreign_records(job)
         for sheet, match in job.sheets:
             sheet_label = sheet.name if len(job.sheets) > 1 else ""
             for number, cells in sheet.rows[match.row_index + 1:]:
@@ -403,6 +604,8 @@ class Importer:
         self.filled = False
         if not errors:
             rows = getattr(self, f"resolve_{template.table}")(report, parsed, present, errors)
+        if not errors and self.county is not None:
+            self.check_county(template.table, rows if isinstance(rows, list) else [rows], present, errors)
         if errors:
             self.reject(report, sheet, number, cells, errors)
             return
@@ -412,7 +615,7 @@ class Importer:
         for row in rows:  # a row naming several participants is one record each: all land or none
             key = tuple(row[k] for k in KEYS[template.table])
             outcome = self.judge(state, key, row, present)
-            if outcome[0] in ("conflict", "taken", "changed"):
+            if outcome[0] in ("conflict", "taken", "changed", "taken_elsewhere"):
                 self.reject(report, sheet, number, cells, [self.conflict_error(template, match, report, key, row,
                                                                                outcome)])
                 return
@@ -476,6 +679,9 @@ class Importer:
                                            "keyname": _key_label(template, match.fields)})
         stored = outcome[1]
         col = template.column("record_id")
+        if kind == "taken_elsewhere":
+            return (col, "record_in_other_county", {"record": key[0], "other": outcome[1] or "—",
+                                                     "stored": _record_text(outcome[2]), "row": _record_text(row)})
         if kind == "taken":
             return (col, "record_taken", {"record": key[0], "stored": _record_text(stored), "row": _record_text(row)})
         fields = "、".join(template.column(k).header for k in outcome[2])
@@ -493,6 +699,8 @@ class Importer:
         community) | changed (a stored record whose content other than 审核状态 differs). Columns the
         file lacks keep their stored values."""
         current = state.rows.get(key)
+        if current is None and state.table == "services" and key[0] in self.foreign:
+            return ("taken_elsewhere", *self.foreign[key[0]])
         if current is None:
             return ("new",)
         merged = dict(current)
@@ -514,11 +722,13 @@ class Importer:
         if outcome[0] == "new":
             state.rows[key] = {c: row.get(c) for c in row}
             state.touched = True
+            state.changed.add(key)
         elif outcome[0] == "updated":
             merged = dict(state.rows[key])
             merged.update({k: v for k, v in row.items() if k in present})
             state.rows[key] = merged
             state.touched = True
+            state.changed.add(key)
         state.origin.setdefault(key, where)
 
     def after_load(self, table: str, row: dict) -> None:
@@ -562,6 +772,10 @@ class Importer:
         """member_id from 党员编号, else the one member called so in the unit, else derived."""
         col = self._col(table, "name")
         given = p.get("member_id")
+        if given and given not in self.names.members:
+            self.all_members()
+        if not given:
+            self.all_members(unit)
         if given:
             known = self.names.members.get(given)
             if table != "members" and known and known["name"] and name_key(known["name"]) != name_key(p["name"]):
@@ -682,6 +896,7 @@ class Importer:
             return None
         claim_member_id = claim_branch = None
         if p.get("claimer") and unit:
+            self.all_members(unit)
             ids = self.names.members_named(p["claimer"], unit)
             if len(ids) == 1:
                 claim_member_id = ids[0]
@@ -785,11 +1000,16 @@ def _key_label(template, fields) -> str:
 # -- the batch --------------------------------------------------------------------------------------------
 def prepare(directory: str | Path, sources: list[Source], table: str | None = None,
             add_new_names: bool = False, today: dt.date | None = None,
-            mapping_name: str | mapping.Mapping | None = None, isolate: bool = False) -> Batch:
+            mapping_name: str | mapping.Mapping | None = None, isolate: bool = False,
+            county: str | None = None) -> Batch:
     """Read, check and merge every file in memory; returns the batch with one report per file.
     ``mapping_name``: a saved column mapping to read every file with (or a Mapping not yet saved,
     to preview it); saved mappings apply by themselves to files whose header is theirs.
-    ``isolate``: decode each file in a child process with memory and time limits (the web page)."""
+    ``isolate``: decode each file in a child process with memory and time limits (the web page).
+    ``county``: every row is of this county (所属县（市、区）): the lists' rows without one get it, rows
+    the store would count in another county are rejected, and of a store whose records are kept per
+    county only that county's records are read (and written by ``commit``)."""
+    county = (county or "").strip() or None
     directory = Path(directory).expanduser().resolve()
     if table is not None and table_of(table) is None:
         raise ValueError(f"unknown table {table!r}")
@@ -811,7 +1031,7 @@ def prepare(directory: str | Path, sources: list[Source], table: str | None = No
     history = {h.get("sha256"): h for h in pointer.get("history", [])}
     jobs = [_open(s, table, limits, mappings, named, read_isolated if isolate else read) for s in sources]
     jobs.sort(key=lambda j: ORDER.index(j.report.table) if j.report.table else len(ORDER))
-    importer = Importer(directory, add_new_names, today or dt.date.today(), settings, key)
+    importer = Importer(directory, add_new_names, today or dt.date.today(), settings, key, county)
     archives = []
     for job in jobs:
         report = job.report
@@ -841,4 +1061,4 @@ def prepare(directory: str | Path, sources: list[Source], table: str | None = No
             report.notes.append((f"new_{entity}", {"n": len(names), "names": "、".join(names[:10])}))
         archives.append((report.sha256, Path(job.source.name).suffix.lower() or ".bin", job.source.data))
     return Batch(directory, [j.report for j in jobs], importer.states, pointer.get("generation"), key,
-                 key_is_new, archives, list(sources), table, add_new_names)
+                 key_is_new, archives, list(sources), table, add_new_names, county=county)

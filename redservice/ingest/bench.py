@@ -3,6 +3,12 @@
 Writes a synthetic 服务台账 of N rows (the demo county's members, dates after the demo's last day,
 one to three household codes per row) as UTF-8 CSV and as .xlsx, imports each into a fresh copy of
 the demo store, and prints wall time, rows and peak memory. The figures are in docs/import.md.
+
+``python -m redservice.ingest.bench --county-import --store-rows 1000000 [--json]``: one county's
+month into a store of N records kept per county (``county_import``): on the same store, in the same
+run, a full rebuild of the serving copy and the import of one month of one county's ledger
+(``import --county``: read, check, write that county's files, refresh the copy in place, commit),
+each in a fresh process, and their ratio. The figures are in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -10,9 +16,13 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import json
+import os
 import random
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -42,9 +52,34 @@ def ledger_rows(n: int, seed: int = 1) -> list[list[str]]:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        return child(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--county-import", action="store_true",
+                        help="time one county's month into a store kept per county against a full rebuild")
+    parser.add_argument("--store-rows", type=int, default=1_000_000, help="records of that store")
+    parser.add_argument("--county", help="the county imported (default: the first)")
+    parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "redservice-county-bench"),
+                        help="where that store is built (kept for the next run)")
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.county_import:
+        result = county_import(args.store_rows, Path(args.work), args.county)
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            full, imp = result["full_rebuild"], result["county_import"]
+            print(f"{result['store_rows']:,} records, {result['counties']} counties; {result['county']}: "
+                  f"{result['ledger_rows']} records of one month")
+            print(f"full rebuild of the serving copy: {full['wall_s']} s, CPU {full.get('cpu_s')} s "
+                  f"(peak {full['peak_rss_mb']} MB)")
+            print(f"import --county: {imp['wall_s']} s, CPU {imp.get('cpu_s')} s (peak {imp['peak_rss_mb']} MB, "
+                  f"copy {imp['mode']}"
+                  f"{'' if imp['mode'] == 'incremental' else ': ' + str(imp['reason'])})")
+            print(f"ratio: {result['ratio']:.1%}")
+        return 0
     work = Path(tempfile.mkdtemp(prefix="redservice-bench-"))
     try:
         rows = ledger_rows(args.rows)
@@ -72,6 +107,158 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+# -- one county's month into a large store (issue 22) ---------------------------------------------------
+def partitioned_store(rows: int, out: Path) -> dict:
+    """A store of ``rows`` records kept per county: the bench's replicated demo (``redservice.bench``:
+    566 counties at 10 M, every name prefixed ``县NNN·``) with each community's and unit's 所属县 set to
+    its prefix, written as generation 000001 with the records in county folders (by DuckDB, as a
+    bench step: the importer would hold every record in memory to migrate a store this size)."""
+    import duckdb
+
+    from redservice import bench, storage
+    from redservice.schema import TABLES, parquet_name
+
+    out = Path(out)
+    base = out / "base"
+    stamp = bench.generate(rows, base, serve=False)
+    generation = out / storage.TABLES_DIR / "000001"
+    if (out / storage.GENERATION_FILE).is_file():
+        return stamp
+    shutil.rmtree(out / storage.TABLES_DIR, ignore_errors=True)
+    generation.mkdir(parents=True)
+    county = "split_part({col}, '·', 1)"
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET preserve_insertion_order = false")
+        q = lambda p: "'" + str(p).replace("'", "''") + "'"  # noqa: E731 — paths the bench chose
+        for table, col in (("communities", "community"), ("units", "unit")):
+            con.execute(f"COPY (SELECT * REPLACE ({county.format(col=col)} AS county) FROM read_parquet("
+                        f"{q(base / parquet_name(table))})) TO {q(generation / parquet_name(table))} "
+                        "(FORMAT parquet, COMPRESSION zstd)")
+        for table in TABLES:
+            if table not in ("communities", "units", *storage.PARTITIONED) and (base / parquet_name(table)).is_file():
+                os.link(base / parquet_name(table), generation / parquet_name(table))
+        cols = ", ".join(f"s.{c}" for c in TABLES["services"])
+        con.execute(f"CREATE TEMP TABLE s AS SELECT {cols}, {county.format(col='s.community')} AS county "
+                    f"FROM read_parquet({q(base / 'services.parquet')}) s")
+        for table, select in (
+                ("services", "SELECT * FROM s ORDER BY county, date"),
+                ("service_households", f"SELECT h.record_id, h.household, s.county FROM read_parquet("
+                                       f"{q(base / 'service_households.parquet')}) h JOIN s USING (record_id)")):
+            staging = out / f".{table}.copy"
+            shutil.rmtree(staging, ignore_errors=True)
+            con.execute(f"COPY ({select}) TO {q(staging)} (FORMAT parquet, PARTITION_BY (county), "
+                        "COMPRESSION zstd, ROW_GROUP_SIZE 1000000)")
+            for folder in staging.iterdir():  # DuckDB's folder names (percent-encoded) → the store's
+                name = storage.county_of_folder(folder.name)
+                target = generation / table / storage.partition_folder(name)
+                target.mkdir(parents=True)
+                (file,) = folder.glob("*.parquet")
+                os.replace(file, target / "part-000001.parquet")
+            shutil.rmtree(staging)
+    finally:
+        con.close()
+    for extra in ("config.toml", "manifest.json", "boundaries.geojson"):
+        if (base / extra).is_file():
+            shutil.copy2(base / extra, out / extra)
+    (out / storage.GENERATION_FILE).write_text('{"generation": "000001"}', encoding="utf-8")
+    return stamp
+
+
+def county_month_ledger(directory: Path, county: str, path: Path, seed: int = 7) -> int:
+    """One month of ``county``'s 服务台账 (the month after the store's last), as many records as the
+    county has in an average month, written to ``path`` (CSV); returns its rows."""
+    import duckdb
+
+    from redservice import storage
+
+    tables = storage.table_dir(directory)
+    files = storage.partition_files(tables, "services")
+    con = duckdb.connect(":memory:")
+    try:
+        q = lambda p: "'" + str(p).replace("'", "''") + "'"  # noqa: E731
+        records, months, last = con.execute(
+            f"SELECT COUNT(*), COUNT(DISTINCT DATE_TRUNC('month', date)), MAX(date) FROM read_parquet({q(files[county])})"
+        ).fetchone()
+        members = con.execute(
+            f"SELECT m.name, m.unit, m.community FROM read_parquet({q(tables / 'members.parquet')}) m "
+            f"JOIN read_parquet({q(tables / 'communities.parquet')}) c ON c.community = m.community "
+            "WHERE c.county = $c ORDER BY m.member_id", {"c": county}).fetchall()
+    finally:
+        con.close()
+    n = max(1, round(records / max(1, months)))
+    month = (last.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(HEADER)
+        for i in range(n):
+            name, unit, community = rng.choice(members)
+            day = month + dt.timedelta(days=rng.randrange(28))
+            codes = "、".join(f"{county}-{rng.randrange(1, 40)}-{rng.randrange(101, 1802)}" for _ in range(rng.randrange(1, 4)))
+            out.writerow([f"{county}-M{month:%Y%m}-{i:06d}", day.isoformat(), name, unit, community,
+                          rng.choice(["送政策", "送热饭", "义诊", "义剪", "政策宣讲"]), "日常服务",
+                          f"{rng.choice([1, 1.5, 2, 2.5, 3])}小时", codes, str(rng.randrange(1, 6)), "入户走访"])
+    return n
+
+
+def _child(argv: list[str]) -> dict:
+    """Run ``python -m redservice.ingest.bench --child …`` in a fresh process; its JSON line."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "redservice.ingest.bench", "--child", *argv],
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wall_s"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def child(argv: list[str]) -> int:
+    """One measured step in this (fresh) process: ``build STORE`` (the full rebuild of the current
+    generation's copy) or ``import STORE COUNTY FILE`` (``import --county``, committed)."""
+    from redservice import serving, storage
+
+    started = time.perf_counter()
+    if argv[0] == "build":
+        directory = Path(argv[1])
+        serving.refresh(storage.table_dir(directory), serving.build_rules(directory), serving.build_limits_of(directory))
+        result = {"step": "full rebuild", "mode": serving.last_refresh.get("mode")}
+    else:
+        directory, county, file = Path(argv[1]), argv[2], Path(argv[3])
+        batch, generation = ingest.run(directory, [ingest.Source.from_path(file)], county=county)
+        r = batch.reports[0]
+        result = {"step": "import --county", "generation": generation, "rows_read": r.rows_read, "loaded": r.loaded,
+                  "rejected": r.rejected, "mode": serving.last_refresh.get("mode"),
+                  "reason": serving.last_refresh.get("reason")}
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # DuckDB's threads included
+    result.update(seconds=round(time.perf_counter() - started, 2), cpu_s=round(usage.ru_utime + usage.ru_stime, 2),
+                  peak_rss_mb=round(serving.peak_rss_mb()))
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+def county_import(rows: int, work: Path, county: str | None = None) -> dict:
+    """On one store of ``rows`` records: a full rebuild of its serving copy, then one county's month
+    imported with ``--county`` (each in a fresh process), and the import's time ÷ the rebuild's."""
+    from redservice import storage
+
+    store = Path(work) / f"county-import-{rows}"
+    prepared = time.perf_counter()
+    stamp = partitioned_store(rows, store)
+    prepared = time.perf_counter() - prepared
+    counties = list(storage.partition_files(storage.table_dir(store), "services"))
+    county = county or counties[0]
+    rebuild = _child(["build", str(store)])
+    ledger = store / f"{county}-month.csv"
+    n = county_month_ledger(store, county, ledger)
+    imported = _child(["import", str(store), county, str(ledger)])
+    return {"store_rows": rows, "counties": len(counties), "county": county, "ledger_rows": n,
+            "prepare_s": round(prepared, 1), "full_rebuild": rebuild, "county_import": imported,
+            "ratio": round(imported["wall_s"] / rebuild["wall_s"], 4), "generator": stamp.get("generator")}
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from redservice import serving, storage
 from redservice.ingest import audit
-from redservice.parquet_io import write_table
+from redservice.parquet_io import write_arrow, write_table
 from redservice.privacy import KEY_ENV, KEY_FILE
 from redservice.schema import TABLES, parquet_name
 
@@ -235,7 +235,7 @@ def commit(batch, actor: str | None = None) -> str | None:
             return None
         try:
             _check_space(directory, tables, archives)
-            _check_memory(directory, tables)
+            _check_memory(directory, tables, batch.records_scope)
         except ImportFailed as exc:
             _audit_failure(directory, batch, actor, exc)
             raise
@@ -281,23 +281,28 @@ def _check_space(directory: Path, tables: dict, archives: list) -> None:
     current = storage.table_dir(directory)
     need = SPACE_MARGIN + sum(len(data) for _, _, data in archives) * 2
     if current.is_dir():
-        need += sum(p.stat().st_size for p in current.iterdir() if p.is_file())
+        need += sum(p.stat().st_size for p in current.rglob("*") if p.is_file())
     need += sum(len(rows) for rows in tables.values()) * 200  # new rows: ~200 bytes each, generously
     free = shutil.disk_usage(directory).free
     if free < need:
         raise ImportFailed("no_space", detail=f"{free / 2**20:.0f} MB < {need / 2**20:.0f} MB")
 
 
-def _check_memory(directory: Path, tables: dict) -> None:
+def _check_memory(directory: Path, tables: dict, scope=None) -> None:
     """Refuse before writing when the serving copy of the new generation could not be built within
     the store's [build] memory_limit or the machine's free memory (serving.plan_budget)."""
+    from redservice.ingest.batch import ALL
+
     current = storage.table_dir(directory)
     rows = 0
     for table in ("services", "service_households"):
-        if table in tables:
+        if table in tables and scope is not None and scope is not ALL:  # one county's: the others' too
+            rows += len(tables[table]) + sum(serving.record_rows_of(f) for c, f in
+                                             storage.partition_files(current, table).items() if c != scope)
+        elif table in tables:
             rows += len(tables[table])
-        elif (current / parquet_name(table)).is_file():
-            rows += serving.record_rows_of(current / parquet_name(table))
+        else:
+            rows += sum(serving.record_rows_of(f) for f in storage.table_files(current, table))
     try:
         serving.plan_budget(rows, serving.build_limits_of(directory))
     except (serving.BuildMemoryError, ValueError) as exc:
@@ -312,7 +317,11 @@ def _write_generation(batch, directory: Path, generation: str, current, stage: P
     stage_tables = stage / "tables"
     stage_tables.mkdir(parents=True)
     source_dir = storage.table_dir(directory)
+    written = _write_records(batch, stage_tables, source_dir, tables, generation)
     for table in TABLES:
+        if table in storage.PARTITIONED:
+            _checkpoint(f"table:{table}")
+            continue
         target = stage_tables / parquet_name(table)
         if table in tables:
             write_table(stage_tables, table, tables[table])
@@ -325,7 +334,8 @@ def _write_generation(batch, directory: Path, generation: str, current, stage: P
             write_table(stage_tables, table, [])
         _checkpoint(f"table:{table}")
     # the serving copy travels with the generation it describes
-    serving.refresh(stage_tables, serving.build_rules(directory), serving.build_limits_of(directory))
+    serving.refresh(stage_tables, serving.build_rules(directory), serving.build_limits_of(directory),
+                    previous=source_dir, counties=written)
     _checkpoint("serving")
     if archives:
         fernet = _fernet(batch.key)
@@ -358,6 +368,131 @@ def _write_generation(batch, directory: Path, generation: str, current, stage: P
     _checkpoint("pointer-written")
     os.replace(tmp, directory / storage.GENERATION_FILE)  # the commit point
     storage.fsync_dir(directory)
+
+
+# -- the records, one folder per county ----------------------------------------------------------------
+def _counties(tables: dict, source_dir: Path) -> tuple[dict, dict]:
+    """{community: county}, {unit: county} of the new generation's lists."""
+    import pyarrow.parquet as pq
+
+    out = []
+    for table, key in (("communities", "community"), ("units", "unit")):
+        if table in tables:
+            rows = [(r.get(key), r.get("county")) for r in tables[table]]
+        elif (source_dir / parquet_name(table)).is_file():
+            data = pq.read_table(source_dir / parquet_name(table), partitioning=None)
+            county = data.column("county").to_pylist() if "county" in data.column_names else [None] * data.num_rows
+            rows = list(zip(data.column(key).to_pylist(), county))
+        else:
+            rows = []
+        found: dict = {}
+        for name, county in rows:  # as serving.COMMUNITY_COUNTY: the least county of a name listed twice
+            if county and (name not in found or found[name] is None or county < found[name]):
+                found[name] = county
+            else:
+                found.setdefault(name, None)
+        out.append(found)
+    return out[0], out[1]
+
+
+def record_county(row: dict, communities: dict, units: dict) -> str | None:
+    """The county a record counts in (serving.COMMUNITY_COUNTY, UNIT_COUNTY): its 服务社区's, else its unit's."""
+    return communities.get(row.get("community")) or units.get(row.get("unit")) or None
+
+
+def _part_name(generation: str) -> str:
+    return f"part-{generation}.parquet"
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _write_records(batch, stage_tables: Path, source_dir: Path, tables: dict, generation: str) -> set | None:
+    """Write the records (storage.PARTITIONED) of the new generation, one folder per county: the
+    counties whose records the batch changes are written, every other county's files hard-linked
+    from the current generation. Returns the counties written, or None when every county's were
+    (a generation written before partitions, lists that move a name to another county)."""
+    from redservice.ingest.batch import ALL
+
+    communities, units = _counties(tables, source_dir)
+    old_communities, old_units = _counties({}, source_dir)
+    moved = any(old_communities.get(n, c) != c for n, c in communities.items() if n in old_communities) or \
+        any(old_units.get(n, c) != c for n, c in units.items() if n in old_units)
+    current = {t: storage.partition_files(source_dir, t) for t in storage.PARTITIONED}
+    partitioned = storage.is_partitioned(source_dir, "services")
+    scope = batch.records_scope
+    if "services" in tables:
+        rows = tables["services"]
+        if scope is not ALL:  # one county's records, all of them: that county's files, the others kept
+            groups = {scope: rows}
+            keep = {c for c in current["services"] if c != scope}
+        else:
+            groups: dict = {}
+            for row in rows:
+                groups.setdefault(record_county(row, communities, units), []).append(row)
+            if partitioned and not moved:
+                state = batch.states["services"]
+                changed = {record_county(state.rows[k], communities, units) for k in state.changed if k in state.rows}
+                changed |= set(groups) - set(current["services"])
+                keep = {c for c in current["services"] if c not in changed}
+                groups = {c: r for c, r in groups.items() if c not in keep}
+            else:
+                keep = set()
+        for county, records in groups.items():
+            folder = storage.partition_folder(county)
+            write_table(stage_tables / "services" / folder, "services", records, _part_name(generation))
+            links = [{"record_id": r["record_id"], "household": h} for r in records for h in (r.get("households") or ())]
+            write_table(stage_tables / "service_households" / folder, "service_households", links, _part_name(generation))
+        for county in keep:
+            for table in storage.PARTITIONED:
+                if county in current[table]:
+                    file = current[table][county]
+                    _link(file, stage_tables / table / storage.partition_folder(county) / file.name)
+        return None if not partitioned or moved else set(groups)
+    if partitioned and not moved:
+        for table in storage.PARTITIONED:
+            for county, file in current[table].items():
+                _link(file, stage_tables / table / storage.partition_folder(county) / file.name)
+        return set()
+    if storage.table_files(source_dir, "services"):
+        _repartition(source_dir, stage_tables, communities, units, generation)
+    return None
+
+
+def _repartition(source_dir: Path, stage_tables: Path, communities: dict, units: dict, generation: str) -> None:
+    """Every record written anew in its county's folder (a generation written before partitions, or
+    lists that moved a name to another county)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    def read(table):
+        parts = [pq.read_table(f, partitioning=None) for f in storage.table_files(source_dir, table)]
+        parts = [p.select([c for c in TABLES[table] if c in p.column_names]) for p in parts]
+        return pa.concat_tables(parts, promote_options="default") if parts else None
+
+    services, links = read("services"), read("service_households")
+
+    def lookup(values, mapping):
+        keys = [k for k, v in mapping.items() if v]
+        return pc.take(pa.array([mapping[k] for k in keys], pa.string()), pc.index_in(values, pa.array(keys, pa.string())))
+
+    county = pc.coalesce(lookup(services.column("community"), communities), lookup(services.column("unit"), units))
+    link_county = pc.take(county, pc.index_in(links.column("record_id"), services.column("record_id"))) \
+        if links is not None else None
+    for value in pc.unique(county).to_pylist():
+        mask = pc.is_null(county) if value is None else pc.fill_null(pc.equal(county, value), False)
+        folder = storage.partition_folder(value)
+        write_arrow(stage_tables / "services" / folder, "services", services.filter(mask), _part_name(generation))
+        if links is not None:
+            lmask = pc.is_null(link_county) if value is None else pc.fill_null(pc.equal(link_county, value), False)
+            write_arrow(stage_tables / "service_households" / folder, "service_households", links.filter(lmask),
+                        _part_name(generation))
 
 
 def _summary(report) -> dict:

@@ -1,0 +1,316 @@
+"""Refreshing the serving copy in place of a rebuild, when an import added one county's records.
+
+An import of one county's ledgers (``import --county``) writes that county's record files and
+hard-links every other file of the generation (``storage``). The new copy is then the previous
+copy with the new records added, not a rebuild of every county's: the previous ``serving.duckdb``
+is copied and, in dependency order,
+
+* the id tables get the new values, numbered after the largest (``serving._ids`` with ``carry``:
+  a rebuild that carries the previous copy's ids numbers them the same way), and so do the local ids
+  of the groups the new records join (a member in a unit, a household in a community, compound, unit);
+* ``services`` and ``household_facts`` get the new records' rows, and the first-occurrence chains
+  they join (``red_prev``: the members of the new records, in every county; ``unit_hh_prev``: the
+  (unit, household) pairs of the new records) are recomputed over all the rows of those chains, the
+  rows whose value changed updated;
+* the rollups are recomputed for what the new records touch: ``red_carry`` and ``member_months``
+  per member, ``branch_months`` per roster branch of those members, ``unit_months`` per (unit,
+  month), ``unit_household_months`` and ``unit_household_returns`` per unit;
+* ``quality_flags`` for the dates of the new records (every record-level rule judges a record by
+  itself or by a day: the member-day, the unit-day, the household-day), ``dim_scoped`` and
+  ``dim_values`` with the values the new records bring, ``meta`` (fingerprint, maxima) anew.
+
+Everything else (the lists, members, wishes, evaluations and their ids) is unchanged by
+construction. The result is the same, table by table, as a rebuild carrying the previous copy's ids
+(``tests/test_partitions.py`` compares them). ``refresh`` returns why it could not do this (and the
+caller rebuilds) whenever that is not certain: no fresh previous copy; anything but the records of
+the named counties changed; other settings; a record changed or removed (a 审核状态 update: the
+chains and flags of the whole record would move), or households added to a record already there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from redservice import serving, storage
+from redservice.schema import TABLES, parquet_name
+from redservice.serving import RULES, sql_string
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _unchanged(directory: Path, previous: Path, counties: set) -> str | None:
+    """Why the generations differ in more than the named counties' records (None: they do not)."""
+    for table in TABLES:
+        if table in storage.PARTITIONED:
+            before, after = storage.partition_files(previous, table), storage.partition_files(directory, table)
+            if not before or not after:
+                return f"{table}: not kept per county"
+            for county in set(before) | set(after):
+                if county in counties:
+                    continue
+                if county not in before or county not in after or not _same_file(before[county], after[county]):
+                    return f"{table}: records of {county} changed"
+            continue
+        a, b = previous / parquet_name(table), directory / parquet_name(table)
+        if not a.is_file() and b.is_file() and serving.record_rows_of(b) == 0:
+            continue  # a table the previous generation lacked, written empty
+        if a.is_file() != b.is_file() or (a.is_file() and not _same_file(a, b)):
+            return f"{table} changed"
+    return None
+
+
+def _files(directory: Path, table: str, counties: set) -> list[Path]:
+    parts = storage.partition_files(directory, table)
+    return [f for c, f in parts.items() if c in counties]
+
+
+def _typed(files: list[Path], table: str) -> str:
+    """The rows of ``files`` with the schema's types (as serving._typed)."""
+    columns = TABLES[table]
+    if not files:
+        return "SELECT " + ", ".join(f"CAST(NULL AS {ty}) AS {c}" for c, ty in columns.items()) + " WHERE 1 = 0"
+    have = set().union(*(serving._footer(f)[0] for f in files))
+    cols = ", ".join(f"CAST({c if c in have else 'NULL'} AS {ty}) AS {c}" for c, ty in columns.items())
+    listed = ", ".join(sql_string(str(f)) for f in files)
+    return f"SELECT {cols} FROM read_parquet([{listed}], union_by_name = true)"
+
+
+def refresh(directory: Path, previous: Path, counties: set, rules: dict, limits: serving.BuildLimits,
+            budget_mb: int) -> str | None:
+    """Write ``directory``'s copy from ``previous``'s and the new records of ``counties``; None when
+    done, else the reason it was not (nothing written)."""
+    if rules.get("quality") is not None:
+        return "[quality] count_flagged = false: the excluded records are judged over every record"
+    why = _unchanged(directory, previous, counties)
+    if why:
+        return why
+    old_file = serving.path(previous)
+    if serving.stored_fingerprint(previous) != serving.fingerprint(previous):
+        return "the previous copy is not fresh"
+    if not counties:  # the same records (an import that only archived its files): the same copy
+        con = duckdb.connect(str(old_file), read_only=True)
+        try:
+            reason = _settings_differ(con, rules)
+        finally:
+            con.close()
+        if reason is None:  # a copy is never changed once written (a new file replaces it): shared
+            tmp = Path(directory) / f".serving.{os.getpid()}.link"
+            tmp.unlink(missing_ok=True)
+            try:
+                os.link(old_file, tmp)
+            except OSError:
+                shutil.copyfile(old_file, tmp)
+            os.replace(tmp, serving.path(directory))
+        return reason
+    fd, tmp = tempfile.mkstemp(prefix=".serving.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    spill = Path(limits.temp_directory or directory) / (Path(tmp).name + ".spill")
+    try:
+        shutil.copyfile(old_file, tmp)
+        con = serving._connect(tmp, limits, budget_mb, spill)
+        try:
+            reason = _settings_differ(con, rules) or _apply(con, directory, previous, counties)
+            if reason is None:
+                con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        if reason is not None:
+            return reason
+        Path(tmp + ".wal").unlink(missing_ok=True)
+        os.replace(tmp, serving.path(directory))
+        return None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        Path(tmp + ".wal").unlink(missing_ok=True)
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _settings_differ(con: duckdb.DuckDBPyConnection, rules: dict) -> str | None:
+    stored = con.execute(f"SELECT {', '.join(RULES)} FROM rollup_settings").fetchone()
+    if list(stored) != [rules[k] for k in RULES]:
+        return "other 红色积分 rules"
+    counted, exclusion = con.execute("SELECT counted, exclusion FROM approval_settings").fetchone()
+    if sorted(counted) != sorted(rules.get("counted", serving.DEFAULT_COUNTED)) or exclusion != serving.exclusion_key(rules):
+        return "other [approval] settings"
+    if con.execute("SELECT key FROM quality_settings").fetchone()[0] != serving.quality_key(rules):
+        return "other [quality] settings"
+    return None
+
+
+def _new_ids(con, table: str, column: str, name: str, values: str) -> None:
+    """Number the values of ``values`` (a SELECT of ``column``) the id table does not have after its largest."""
+    con.execute(f"INSERT INTO {table} SELECT {column}, CAST((SELECT COALESCE(MAX({name}), 0) FROM {table}) + "
+                f"ROW_NUMBER() OVER (ORDER BY {column}) AS INTEGER) FROM (SELECT DISTINCT {column} FROM ({values}) v "
+                f"WHERE {column} IS NOT NULL AND {column} NOT IN (SELECT {column} FROM {table})) f")
+
+
+def _new_local_ids(con, table: str, groups: tuple[str, ...], column: str, name: str, source: str) -> None:
+    """Number the (group, value) pairs of ``source`` that ``table`` does not have after their group's
+    largest id (serving._local_ids with ``carry``). Only the rows of the values and groups concerned are read."""
+    on = " AND ".join(f"p.{g} IS NOT DISTINCT FROM v.{g}" for g in groups) + f" AND p.{column} = v.{column}"
+    top_on = " AND ".join(f"t.{g} IS NOT DISTINCT FROM f.{g}" for g in groups)
+    keys = ", ".join(groups)
+    fkeys = ", ".join("f." + g for g in groups)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lv AS SELECT DISTINCT {keys}, {column} FROM ({source}) v "
+                f"WHERE {column} IS NOT NULL")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lp AS SELECT * FROM {table} WHERE {column} IN (SELECT {column} FROM lv)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lf AS SELECT v.* FROM lv v WHERE NOT EXISTS (SELECT 1 FROM lp p WHERE {on})")
+    group_in = " AND ".join(f"p.{g} IS NOT DISTINCT FROM v.{g}" for g in groups)
+    con.execute(
+        f"INSERT INTO {table} ({keys}, {column}, {name}) "
+        f"WITH top AS (SELECT {keys}, MAX({name}) AS m FROM {table} p WHERE EXISTS (SELECT 1 FROM "
+        f"(SELECT DISTINCT {keys} FROM lf) v WHERE {group_in}) GROUP BY {keys}) "
+        f"SELECT {fkeys}, f.{column}, CAST(COALESCE(t.m, 0) + ROW_NUMBER() OVER (PARTITION BY {fkeys} "
+        f"ORDER BY f.{column}) AS INTEGER) FROM lf f LEFT JOIN top t ON {top_on}")
+    for temp in ("lv", "lp", "lf"):
+        con.execute(f"DROP TABLE {temp}")
+
+
+def _restricted(select: str, table: str, where: str) -> str:
+    """A statement of serving.statements reading ``table`` only where ``where`` holds."""
+    out, n = re.subn(rf"\bFROM {table}\b", f"FROM (SELECT * FROM {table} WHERE {where}) {table}_r", select)
+    assert n, (table, select[:80])
+    return out
+
+
+def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, counties: set) -> str | None:
+    stmts = {name: select for name, select, _ in serving.statements(directory, carry=False)}
+    old_s, new_s = _typed(_files(previous, "services", counties), "services"), _typed(_files(directory, "services", counties), "services")
+    old_h = _typed(_files(previous, "service_households", counties), "service_households")
+    new_h = _typed(_files(directory, "service_households", counties), "service_households")
+    # the records added: every record there before is there still, unchanged (else rebuild)
+    con.execute(f"CREATE TEMP TABLE n_services AS SELECT * FROM ({new_s}) s WHERE record_id NOT IN "
+                f"(SELECT record_id FROM ({old_s}) o)")
+    if con.execute(f"SELECT COUNT(*) FROM (({old_s}) EXCEPT ALL ({new_s}))").fetchone()[0]:
+        return "records changed or removed (a 审核状态 update, say)"
+    con.execute(f"CREATE TEMP TABLE n_households AS ({new_h}) EXCEPT ALL ({old_h})")
+    if con.execute(f"SELECT COUNT(*) FROM (({old_h}) EXCEPT ALL ({new_h}))").fetchone()[0]:
+        return "households removed"
+    if con.execute("SELECT COUNT(*) FROM n_households WHERE record_id NOT IN (SELECT record_id FROM n_services)"
+                   ).fetchone()[0]:
+        return "households added to a record already there"
+    if not con.execute("SELECT COUNT(*) FROM n_services").fetchone()[0]:
+        return "no record added"
+    # ids: the values the new records bring, numbered after the largest
+    for table, column, name in (("member_ids", "member_id", "mid"), ("branch_ids", "branch", "bid"),
+                                ("community_ids", "community", "cid"), ("activity_ids", "activity_id", "aid"),
+                                ("unit_ids", "unit", "uid")):
+        _new_ids(con, table, column, name, f"SELECT {column} FROM n_services")
+    _new_ids(con, "household_ids", "household", "hid", "SELECT household FROM n_households")
+    # service_base of the new records, their members' local ids in their units
+    con.execute("CREATE TEMP TABLE n_base AS " + stmts["service_base"].replace(
+        re.search(r"FROM \(SELECT .*?\) s LEFT JOIN member_ids", stmts["service_base"]).group(0),
+        "FROM n_services s LEFT JOIN member_ids"))
+    _new_local_ids(con, "unit_members", ("unit",), "mid", "unit_mid", "SELECT unit, mid FROM n_base")
+    # red_prev over every record of the new records' members (the chain is the member's, in any county)
+    con.execute("CREATE TEMP TABLE m_new AS SELECT DISTINCT mid FROM n_base WHERE mid IS NOT NULL")
+    con.execute("CREATE TEMP TABLE rp AS SELECT record_id, LAG(date) OVER (PARTITION BY counted, mid, form, aid, "
+                "CASE WHEN aid IS NULL THEN date END ORDER BY date, record_id) AS red_prev FROM ("
+                "SELECT record_id, counted, mid, form, aid, date FROM services WHERE mid IN (SELECT mid FROM m_new) "
+                "UNION ALL SELECT record_id, counted, mid, form, aid, date FROM n_base WHERE mid IN (SELECT mid FROM m_new)) c")
+    con.execute("UPDATE services SET red_prev = rp.red_prev FROM rp WHERE services.record_id = rp.record_id "
+                "AND services.red_prev IS DISTINCT FROM rp.red_prev")
+    services = stmts["services"]
+    window = re.search(r"LEFT JOIN \(SELECT record_id, LAG\(date\).*?FROM service_base\) l", services).group(0)
+    services = services.replace(window, "LEFT JOIN rp l").replace("FROM service_base s", "FROM n_base s")
+    con.execute(f"INSERT INTO services BY NAME SELECT * FROM ({services}) x ORDER BY date, mid, record_id")
+    # households of the new records: ids within their community, compound and unit, then unit_hh_prev
+    # over every row of their (unit, household) pairs
+    base = stmts["household_base"]
+    base = re.sub(r"FROM \(SELECT .*?\) h JOIN services s", "FROM n_households h JOIN services s", base)
+    con.execute("CREATE TEMP TABLE n_hb AS " + base)
+    _new_local_ids(con, "community_households", ("cid",), "household", "community_hh", "SELECT cid, household FROM n_hb")
+    _new_local_ids(con, "compound_households", ("community", "compound"), "household", "compound_hh",
+                   "SELECT community, compound, household FROM n_hb")
+    _new_local_ids(con, "unit_households", ("unit",), "household", "unit_hh", "SELECT unit, household FROM n_hb")
+    con.execute("CREATE TEMP TABLE pairs AS SELECT DISTINCT uid, household FROM n_hb")
+    con.execute("CREATE TEMP TABLE hp AS SELECT rkey, household, LAG(date) OVER (PARTITION BY counted, uid, household "
+                "ORDER BY date, rkey) AS unit_hh_prev FROM ("
+                "SELECT h.rkey, h.household, h.counted, h.uid, h.date FROM household_facts h "
+                "JOIN pairs p ON p.uid IS NOT DISTINCT FROM h.uid AND p.household = h.household "
+                "UNION ALL SELECT rkey, household, counted, uid, date FROM n_hb) c")
+    con.execute("UPDATE household_facts SET unit_hh_prev = hp.unit_hh_prev FROM hp WHERE household_facts.rkey = hp.rkey "
+                "AND household_facts.household = hp.household AND household_facts.unit_hh_prev IS DISTINCT FROM hp.unit_hh_prev")
+    con.execute(
+        "INSERT INTO household_facts BY NAME SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, k.unit_hh_prev "
+        "FROM n_hb h JOIN hp k ON k.rkey = h.rkey AND k.household = h.household "
+        "LEFT JOIN (SELECT * FROM community_households WHERE household IN (SELECT household FROM n_hb)) c "
+        "ON c.cid IS NOT DISTINCT FROM h.cid AND c.household = h.household "
+        "LEFT JOIN (SELECT * FROM compound_households WHERE household IN (SELECT household FROM n_hb)) p "
+        "ON p.community IS NOT DISTINCT FROM h.community "
+        "AND p.compound IS NOT DISTINCT FROM h.compound AND p.household = h.household "
+        "LEFT JOIN (SELECT * FROM unit_households WHERE household IN (SELECT household FROM n_hb)) u "
+        "ON u.unit IS NOT DISTINCT FROM h.unit AND u.household = h.household "
+        "ORDER BY h.date, h.household")
+    # the rollups of what the new records touch
+    mids = "mid IN (SELECT mid FROM m_new)"
+    con.execute(f"DELETE FROM red_carry WHERE {mids}")
+    con.execute("INSERT INTO red_carry BY NAME " + _restricted(stmts["red_carry"], "services", mids))
+    con.execute(f"DELETE FROM member_months WHERE {mids}")
+    con.execute("INSERT INTO member_months BY NAME " + _restricted(stmts["member_months"].replace(
+        "LEFT JOIN members r", "LEFT JOIN members r"), "services", mids))
+    # branch_months: per roster branch (members.uid, bid) of the new records' members, all its members
+    con.execute("CREATE TEMP TABLE b_new AS SELECT DISTINCT uid, bid FROM members WHERE mid IN (SELECT mid FROM m_new)")
+    con.execute("CREATE TEMP TABLE bm AS SELECT m.mid FROM members m JOIN b_new b ON b.uid IS NOT DISTINCT FROM m.uid "
+                "AND b.bid IS NOT DISTINCT FROM m.bid")
+    con.execute("DELETE FROM branch_months WHERE EXISTS (SELECT 1 FROM b_new b WHERE b.uid IS NOT DISTINCT FROM "
+                "branch_months.uid AND b.bid IS NOT DISTINCT FROM branch_months.bid)")
+    branch = stmts["branch_months"]
+    branch = branch.replace("FROM member_months m", "FROM (SELECT * FROM member_months WHERE mid IN (SELECT mid FROM bm)) m")
+    branch = branch.replace("FROM wishes WHERE claim_mid IS NOT NULL",
+                            "FROM wishes WHERE claim_mid IN (SELECT mid FROM bm) AND claim_mid IS NOT NULL")
+    con.execute("INSERT INTO branch_months BY NAME " + branch)
+    # unit_months per (unit, month) of the new records
+    con.execute("CREATE TEMP TABLE um AS SELECT DISTINCT uid, CAST(DATE_TRUNC('month', date) AS DATE) AS month FROM n_base "
+                "JOIN unit_ids USING (unit)")
+    months = ("EXISTS (SELECT 1 FROM um WHERE um.uid IS NOT DISTINCT FROM services.uid "
+              "AND um.month = CAST(DATE_TRUNC('month', services.date) AS DATE))")
+    con.execute("DELETE FROM unit_months WHERE EXISTS (SELECT 1 FROM um WHERE um.uid IS NOT DISTINCT FROM unit_months.uid "
+                "AND um.month = unit_months.month)")
+    con.execute("INSERT INTO unit_months BY NAME " + _restricted(
+        stmts["unit_months"], "services", months.replace("services.", "services_x.")).replace(
+        "FROM (SELECT * FROM services WHERE", "FROM (SELECT * FROM services services_x WHERE"))
+    # the household rollups per unit of the new households
+    con.execute("CREATE TEMP TABLE uh AS SELECT DISTINCT uid FROM n_hb")
+    units = "uid IN (SELECT uid FROM uh)"
+    for table in ("unit_household_months", "unit_household_returns"):
+        con.execute(f"DELETE FROM {table} WHERE {units}")
+        con.execute(f"INSERT INTO {table} BY NAME " + _restricted(stmts[table], "household_facts", units))
+    # quality_flags for the dates of the new records
+    con.execute("CREATE TEMP TABLE qd AS SELECT DISTINCT date FROM n_base")
+    con.execute("DELETE FROM quality_flags WHERE rkey IN (SELECT rkey FROM services WHERE date IN (SELECT date FROM qd))")
+    flags = re.sub(r"\bhousehold_facts\b", "q_household_facts", re.sub(r"\bservices\b", "q_services", stmts["quality_flags"]))
+    con.execute("CREATE TEMP VIEW q_services AS SELECT * FROM services WHERE date IN (SELECT date FROM qd)")
+    con.execute("CREATE TEMP VIEW q_household_facts AS SELECT * FROM household_facts WHERE date IN (SELECT date FROM qd)")
+    con.execute("INSERT INTO quality_flags BY NAME " + flags)
+    # the filter bar's values the new records bring
+    # (the statement's parts over the records, over the new ones; compared with the rows of their units)
+    scoped = " UNION ".join(part for part in stmts["dim_scoped"].split(" UNION ") if re.search(r"\bFROM services\b", part))
+    con.execute("CREATE TEMP VIEW n_services_full AS SELECT * FROM services WHERE record_id IN (SELECT record_id FROM n_base)")
+    scoped = re.sub(r"\bFROM services\b", "FROM n_services_full", scoped)
+    con.execute(f"INSERT INTO dim_scoped SELECT * FROM (({scoped}) EXCEPT (SELECT * FROM dim_scoped WHERE unit IN "
+                "(SELECT unit FROM n_base))) x ORDER BY unit, community")
+    con.execute("INSERT INTO dim_values SELECT * FROM ((SELECT DISTINCT dimension, value, parent FROM dim_scoped) "
+                "EXCEPT (SELECT * FROM dim_values)) x ORDER BY dimension, value")
+    # meta: the fingerprint of the new records, the largest ids
+    maxima = ", ".join(f"CAST(COALESCE((SELECT MAX({col}) FROM {table}), 1) AS INTEGER) AS {stat}"
+                       for stat, (table, col) in serving.MAXIMA.items())
+    con.execute("DELETE FROM meta")
+    con.execute(f"INSERT INTO meta SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}",
+                {"fp": serving.fingerprint(directory)})
+    for t in ("n_services", "n_households", "n_base", "m_new", "rp", "n_hb", "pairs", "hp", "b_new", "bm", "um", "uh", "qd"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    for v in ("q_services", "q_household_facts", "n_services_full"):
+        con.execute(f"DROP VIEW IF EXISTS {v}")
+    return None

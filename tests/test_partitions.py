@@ -1,0 +1,302 @@
+"""Records kept per county (issue 22): Hive folders inside a generation, ``import --county``, the
+other counties' files hard-linked, generations written before partitions still read, and the
+incremental serving refresh equal to a full rebuild — on the demo city (13 counties, 75 k records)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+
+import duckdb
+import pytest
+
+from redservice import demo, ingest, metrics, serving, storage
+from redservice.config import DEMO_DIR
+from redservice.filters import Filters
+from redservice.ingest import load
+from redservice.privacy import KEY_ENV, household_hash
+from redservice.store import Store
+
+TODAY = dt.date(2025, 6, 30)
+HEADER = "记录编号,服务日期,姓名,所属单位,服务社区,服务类别,服务时长（小时）,服务户号\n"
+
+
+def run(directory, files, **kw):
+    kw.setdefault("today", TODAY)
+    sources = [ingest.Source(name, data.encode("utf-8")) for name, data in files]
+    return ingest.run(directory, sources, **kw)
+
+
+def members_of(directory, county, n=3):
+    """(name, unit, community) of ``n`` members reported in ``county``'s communities."""
+    con = duckdb.connect()
+    tables = storage.table_dir(directory)
+    rows = con.execute(
+        f"SELECT m.name, m.unit, m.community FROM read_parquet('{tables / 'members.parquet'}') m "
+        f"JOIN read_parquet('{tables / 'communities.parquet'}') c ON c.community = m.community "
+        "WHERE c.county = $c AND m.community IS NOT NULL ORDER BY m.member_id LIMIT $n", {"c": county, "n": n}).fetchall()
+    con.close()
+    return rows
+
+
+def ledger(directory, county, prefix, month="2025-04", n=3):
+    lines = [HEADER]
+    for i, (name, unit, community) in enumerate(members_of(directory, county, n)):
+        lines.append(f"{prefix}{i:04d},{month}-{i % 28 + 1:02d},{name},{unit},{community},送政策,2,"
+                     f"{prefix}户{i}、{prefix}户{i + 1}\n")
+    return "".join(lines)
+
+
+def figures(directory) -> tuple:
+    store = Store(directory)
+    try:
+        return store.con.execute("SELECT COUNT(*), SUM(hours) FROM services").fetchone()
+    finally:
+        store.close()
+
+
+def inodes(directory, table="services") -> dict:
+    return {c: f.stat().st_ino for c, f in storage.partition_files(storage.table_dir(directory), table).items()}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_key():
+    """The demo's household key, so that a ledger's 服务户号 can name households the city already has."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(KEY_ENV, demo.DEMO_HOUSEHOLD_KEY.decode())
+        yield
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    """The demo city after one import: its records now in county folders (the first import of a
+    store written by code writes every county's)."""
+    out = demo.write_city(tmp_path_factory.mktemp("city") / "city")
+    batch, generation = run(out, [("平陆县4月.csv", ledger(out, "平陆县", "PL"))], county="平陆县")
+    assert generation and batch.rejected == 0, [r.errors for r in batch.reports]
+    return out
+
+
+def test_records_are_kept_per_county_in_hive_folders(city):
+    tables = storage.table_dir(city)
+    assert not (tables / "services.parquet").exists()
+    folders = sorted(p.name for p in (tables / "services").iterdir())
+    assert "county=平陆县" in folders and len(folders) == 13
+    # DuckDB reads the layout as Hive partitions, the county from the folder name
+    con = duckdb.connect()
+    by_county = dict(con.execute(f"SELECT county, COUNT(*) FROM read_parquet('{tables}/services/*/*.parquet', "
+                                 "hive_partitioning = true) GROUP BY county").fetchall())
+    assert len(by_county) == 13 and sum(by_county.values()) == 75_540 + 3
+    # each record in the folder of the county it counts in
+    store = Store(city)
+    try:
+        counted = dict(store.con.execute("SELECT county, COUNT(*) FROM services GROUP BY county").fetchall())
+    finally:
+        store.close()
+    assert counted == by_county
+
+
+def test_rows_of_another_county_are_rejected_naming_file_row_and_column(city):
+    store = city  # checked only (dry run)
+    (name, unit, community), = members_of(store, "平陆县", 1)
+    text = ledger(store, "夏县", "XY", n=2) + f"XY9999,2025-04-20,{name},{unit},{community},送政策,2,\n"
+    batch, _ = run(store, [("夏县.csv", text)], county="夏县", dry_run=True)
+    report = batch.reports[0]
+    assert (report.loaded, report.rejected) == (2, 1)
+    error = report.errors[0]
+    assert (error.row, error.column, error.kind) == (4, "服务社区", "row_in_other_county")
+    assert "夏县.csv" in error.reason(report.file) and "平陆县" in error.reason(report.file)
+    # a record number another county's record already has: rejected too, though only 夏县's records were read
+    text = HEADER + f"PL0000,2025-04-21,{members_of(store, '夏县', 1)[0][0]},{members_of(store, '夏县', 1)[0][1]}," \
+                    f"{members_of(store, '夏县', 1)[0][2]},送政策,2,\n"
+    batch, _ = run(store, [("夏县2.csv", text)], county="夏县", dry_run=True)
+    assert [e.kind for e in batch.reports[0].errors] == ["record_in_other_county"]
+    assert "平陆县" in batch.reports[0].errors[0].reason("夏县2.csv")
+
+
+def test_lists_without_a_county_take_the_import_county(tmp_path):
+    """A single-county store (a copy of the bundled demo, no 所属县 anywhere) keeps working, and its
+    lists imported with --county get the county; a list row naming another county is rejected."""
+    store = tmp_path / "demo"
+    shutil.copytree(DEMO_DIR, store)
+    text = "社区名称,总户数\n北城社区,1200\n"
+    batch, generation = run(store, [("社区名录.csv", text)], county="平陆县")
+    assert generation and batch.reports[0].updated == 1
+    communities = storage.read_table(store, "communities").to_pandas().set_index("community")
+    assert communities.loc["北城社区", "county"] == "平陆县"
+    batch, _ = run(store, [("社区名录.csv", "社区名称,总户数,所属县（市、区）\n南城社区,900,夏县\n")], county="平陆县",
+                   dry_run=True)
+    error = batch.reports[0].errors[0]
+    assert (error.row, error.column, error.kind) == (2, "所属县（市、区）", "other_county")
+    # a list that moves a community to another county moves its records to that county's folder
+    batch, generation = run(store, [("社区名录.csv", "社区名称,总户数,所属县（市、区）\n北城社区,1200,夏县\n")])
+    assert generation and batch.reports[0].updated == 1
+    tables = storage.table_dir(store)
+    con = duckdb.connect()
+    stored = dict(con.execute(f"SELECT county, COUNT(*) FROM read_parquet('{tables}/services/*/*.parquet', "
+                              "hive_partitioning = true) GROUP BY county").fetchall())
+    con.close()
+    shown = Store(store)
+    try:
+        assert dict(shown.con.execute("SELECT county, COUNT(*) FROM services GROUP BY county").fetchall()) == stored
+    finally:
+        shown.close()
+    assert set(stored) == {"平陆县", "夏县"}
+
+
+def test_generations_written_before_partitions_are_read_and_migrated(tmp_path):
+    """A generation with one services.parquet (written before partitions) is read as it is; the next
+    import writes every county's folder (and the figures do not change)."""
+    store = tmp_path / "old"
+    shutil.copytree(DEMO_DIR, store)
+    generation = store / storage.TABLES_DIR / "000001"
+    generation.mkdir(parents=True)
+    for f in DEMO_DIR.glob("*.parquet"):
+        shutil.copy2(f, generation / f.name)
+        (store / f.name).unlink()
+    (store / storage.GENERATION_FILE).write_text('{"generation": "000001"}', encoding="utf-8")
+    assert storage.table_files(generation, "services") == [generation / "services.parquet"]
+    before = figures(store)
+    text = HEADER + "N0001,2025-04-02,李明强,县卫生健康局,河阳社区,送政策,2,\n"
+    batch, gen = run(store, [("台账.csv", text)])
+    assert gen == "000002" and batch.reports[0].loaded == 1
+    tables = storage.table_dir(store)
+    assert not (tables / "services.parquet").exists()
+    assert list(storage.partition_files(tables, "services")) == ["平陆县"]  # the demo's one county
+    after = figures(store)
+    assert after == (before[0] + 1, before[1] + 2)
+
+
+# -- the serving copy refreshed in place -------------------------------------------------------------
+def hard_ledger(directory) -> str:
+    """夏县's ledger made to move what a refresh must get right: records dated among the old ones (a
+    member's chain of 红色服务日 and a unit's chain of a household go on after them), households the
+    city's 市直 unit already served, a member reported in 盐湖区 serving in 夏县 (two counties), a
+    红色服务日 activity over two months, a duplicate and an over-long day (quality flags), a new month,
+    a member of a 盐湖区 unit serving in 夏县."""
+    con = duckdb.connect()
+    tables = storage.table_dir(directory)
+    served = {h for (h,) in con.execute(
+        f"SELECT DISTINCT h.household FROM read_parquet('{tables}/service_households/*/*.parquet') h "
+        f"JOIN read_parquet('{tables}/services/*/*.parquet') s USING (record_id) WHERE s.unit = '市委组织部'").fetchall()}
+    # a day 市直党员0100 served already (日常服务 without 活动编号): a record added that day, numbered
+    # before it, starts that day's chain, and the old record's red_prev moves from NULL to the day
+    day, = con.execute(f"SELECT MIN(date) FROM read_parquet('{tables}/services/*/*.parquet') "
+                       "WHERE name = '市直党员0100' AND form = '日常服务' AND activity_id IS NULL").fetchone()
+    con.close()
+    key = demo.DEMO_HOUSEHOLD_KEY
+    known = [f"夏县北城社区:{n}号" for n in range(1, 401) if household_hash(f"夏县北城社区:{n}号", key) in served][:3]
+    assert len(known) == 3
+    (name, unit, community), = members_of(directory, "夏县", 1)
+    (other, other_unit, _), = members_of(directory, "盐湖区", 1)  # of a unit of 盐湖区: found when needed
+    head = HEADER.rstrip("\n") + ",活动形式,活动编号\n"
+    rows = [
+        ("H001", "2024-06-15", "市直党员0100", "市委组织部", "夏县北城社区", "送政策", 2, "、".join(known[:2]), "日常服务", ""),
+        ("H002", "2024-06-15", "市直党员0100", "市委组织部", "夏县北城社区", "送政策", 2, known[0], "日常服务", ""),
+        ("H003", "2024-06-15", "市直党员0100", "市委组织部", "夏县北城社区", "送文化", 9, "", "日常服务", ""),
+        ("H004", "2025-02-10", "市直党员0000", "市委组织部", "夏县北城社区", "送文化", 1.5, known[2], "红色服务日", "XHD-01"),
+        ("H005", "2025-03-03", "市直党员0000", "市委组织部", "夏县北城社区", "送文化", 1.5, known[2], "红色服务日", "XHD-01"),
+        ("H006", "2024-02-02", name, unit, community, "送政策", 3, "夏县新户1、夏县新户2", "日常服务", ""),
+        ("H007", "2025-04-02", name, unit, community, "送政策", 1, "夏县新户2", "红色服务日", "XHD-02"),
+        ("H008", day.isoformat(), "市直党员0100", "市委组织部", "夏县北城社区", "送祝福", 1, "", "日常服务", ""),
+        ("H009", "2025-03-20", other, other_unit, "夏县北城社区", "义诊", 2, "夏县新户3", "日常服务", ""),
+    ]
+    return head + "".join(",".join(map(str, r)) + "\n" for r in rows)
+
+
+def tables_differing(a, b) -> dict:
+    """{table: (rows only in a, rows only in b)} of two serving copies (every table compared as a
+    multiset of rows); {} when they are the same."""
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
+    con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
+    names = [{t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = $d",
+                                         {"d": d}).fetchall()} for d in ("a", "b")]
+    assert names[0] == names[1]
+    out = {}
+    for t in sorted(names[0]):
+        # rows, and the sum of the rows' hashes: the same multiset of rows gives the same sums
+        sums = [con.execute(f"SELECT COUNT(*), SUM(CAST(hash(r) AS HUGEINT)) FROM {x}.{t} r").fetchone()
+                for x in ("a", "b")]
+        if sums[0] != sums[1]:
+            out[t] = sums
+    con.close()
+    return out
+
+
+class Crash(BaseException):
+    pass
+
+
+def test_the_incremental_refresh_equals_a_rebuild(city, tmp_path, monkeypatch):
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    before = storage.table_dir(store)
+    files = inodes(store), inodes(store, "service_households")
+    text = hard_ledger(store)
+    # a crash once the copy is refreshed in the staging directory, before the commit: nothing changed
+
+    def crash(stage):
+        if stage == "serving":
+            raise Crash(stage)
+
+    pointer = storage.read_pointer(store)
+    with monkeypatch.context() as m:
+        m.setattr(load, "_checkpoint", crash)
+        with pytest.raises(Crash):
+            run(store, [("夏县台账.csv", text)], county="夏县")
+    assert storage.read_pointer(store) == pointer and (inodes(store), inodes(store, "service_households")) == files
+    assert not (store / load.STAGING_DIR).exists() and serving.is_fresh(before)
+    batch, generation = run(store, [("夏县台账.csv", text)], county="夏县")
+    assert generation and batch.reports[0].loaded == 9, [e.reason("") for e in batch.reports[0].errors]
+    assert serving.last_refresh["mode"] == "incremental", serving.last_refresh
+    tables = storage.table_dir(store)
+    # 夏县's files alone were written; every other county's is a hard link of the previous generation's
+    for old, new in zip(files, (inodes(store), inodes(store, "service_households"))):
+        assert set(new) == set(old) and [c for c in new if new[c] != old[c]] == ["夏县"]
+    assert storage.partition_files(tables, "services")["夏县"].name == f"part-{generation}.parquet"
+    # the rebuild of the same records, carrying the previous copy's ids
+    rebuilt = tmp_path / "rebuilt"
+    shutil.copytree(tables, rebuilt, copy_function=os.link, ignore=shutil.ignore_patterns(serving.FILE))
+    serving.refresh(rebuilt, serving.build_rules(store), previous=before)
+    assert serving.last_refresh["mode"] == "full"
+    assert serving.stored_fingerprint(rebuilt) == serving.stored_fingerprint(tables)
+    assert tables_differing(serving.path(tables), serving.path(rebuilt)) == {}
+    # the chains and flags it had to move did move
+    con = duckdb.connect(str(serving.path(tables)), read_only=True)
+    flags = dict(con.execute("SELECT s.record_id, list(f.rule ORDER BY f.rule) FROM quality_flags f "
+                             "JOIN services s USING (rkey) WHERE s.record_id LIKE 'H00%' GROUP BY 1").fetchall())
+    red = dict(con.execute("SELECT record_id, red_prev FROM services WHERE record_id IN ('H004', 'H005')").fetchall())
+    moved = con.execute("SELECT COUNT(*) FROM services WHERE name = '市直党员0100' AND red_prev IS NOT NULL "
+                        "AND record_id LIKE 'SZ-%'").fetchone()[0]
+    con.close()
+    assert moved == 1
+    assert flags["H002"] == ["day_hours", "duplicate"] and flags["H003"] == ["day_hours"]
+    assert red == {"H004": None, "H005": dt.date(2025, 2, 10)}
+    # and the figures are those of a copy built from nothing (other ids, the same numbers): the city,
+    # 夏县, and 盐湖区 where 市直党员0000 is reported (a member counted in each county served, once in the city)
+    file, memory = Store(store), Store(store, "memory")
+    try:
+        for period in (("2024-06-01", "2025-04-30"),):
+            for counties in (None, ["夏县"], ["盐湖区"]):
+                f = Filters.make(*map(dt.date.fromisoformat, period), counties=counties)
+                assert metrics.kpis(file, f) == metrics.kpis(memory, f), (period, counties)
+    finally:
+        file.close()
+        memory.close()
+
+
+def test_a_status_update_rebuilds(city, tmp_path, monkeypatch):
+    """A 审核状态 changed by a re-import moves the record's chains and flags: the copy is rebuilt, not
+    refreshed in place (the rebuild itself is skipped here: the decision is what is tested), and the
+    county's files alone are still written."""
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    files = inodes(store)
+    monkeypatch.setattr(serving, "_build", lambda *args: None)
+    text = ledger(store, "平陆县", "PL").replace("\n", ",已退回\n").replace("服务户号,已退回", "服务户号,审核状态")
+    batch, generation = run(store, [("平陆县4月更正.csv", text)], county="平陆县")
+    assert generation and batch.reports[0].updated == 3
+    assert serving.last_refresh == {"reason": "records changed or removed (a 审核状态 update, say)", "mode": "full"}
+    assert [c for c, i in inodes(store).items() if files[c] != i] == ["平陆县"]
