@@ -198,7 +198,7 @@ def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) ->
     options = probe.query("filter_options", filters=None)
 
     def values(dim: str, parents: list[str] | None = None) -> list[str]:
-        rows = options[options["dimension"] == dim]
+        rows = narrowed[narrowed["dimension"] == dim]
         if parents:
             rows = rows[rows["parent"].isin(parents)]
         return sorted(set(rows["value"].dropna()))
@@ -229,17 +229,29 @@ def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) ->
 
     everyone = t("filter.all", lang)
     programme = settings["programme"]
+    narrowed = options
     counties = tuple(values("county"))
     chosen_counties = None
     if len(counties) > 1:  # a store of one county looks as it always did: no 区县 filter
         chosen_counties = sb.multiselect(t("filter.county", lang), list(counties), key="county",
                                          bind="query-params", placeholder=everyone, **off)
-    units = sb.multiselect(t("filter.unit", lang), values("unit"), key="unit", bind="query-params",
-                           placeholder=everyone, **off)
-    branches = sb.multiselect(t("filter.branch", lang), values("branch", units or None), key="branch",
-                              bind="query-params", placeholder=everyone, **off)
-    communities = sb.multiselect(t("filter.community", lang), values("community"), key="community",
-                                 bind="query-params", placeholder=everyone, **off)
+    if chosen_counties:  # the units, branches and communities of the counties chosen
+        narrowed = probe.query("filter_options", filters=probe.filters.within(counties=chosen_counties))
+    left_out: list[str] = []  # asked for (URL or earlier choice) but not in the counties chosen
+
+    def pick(dim: str, key: str, offered: list[str]) -> list[str]:
+        if chosen_counties:
+            left_out.extend(v for v in _asked(key) if v not in offered)
+        return sb.multiselect(t(f"filter.{dim}", lang), offered, key=key, bind="query-params",
+                              placeholder=everyone, **off)
+
+    units = pick("unit", "unit", values("unit"))
+    branches = pick("branch", "branch", values("branch", units or None))
+    communities = pick("community", "community", values("community"))
+    if left_out:  # Streamlit drops a value its widget does not offer: say so, not silently
+        sep = "、" if lang == "zh" else ", "
+        sb.warning(t("filter.outside_county", lang, names=sep.join(dict.fromkeys(left_out)),
+                     counties=sep.join(chosen_counties)), icon=":material/filter_alt_off:")
     categories = sb.multiselect(
         t("filter.category", lang),
         _ordered(values("category"), programme["liusong"] + programme["sanqing"] + programme["other_categories"]),
@@ -253,6 +265,14 @@ def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) ->
                   status, counties)
     st.session_state[CTX_KEY] = ctx
     return ctx
+
+
+def _asked(key: str) -> list[str]:
+    """The values a multiselect bound to the URL is about to show: its state from the run before,
+    else (the first run) the URL's."""
+    if key in st.session_state:
+        return [str(v) for v in st.session_state[key] or []]
+    return list(st.query_params.get_all(key))
 
 
 def store_counties(directory: str, scope: Scope) -> tuple[str, ...]:

@@ -109,6 +109,41 @@ def test_the_filter_bar_offers_counties_and_the_header_names_the_level(city_dir,
         "zh")
 
 
+def test_the_filter_bar_narrows_to_the_counties_chosen(city, city_dir, monkeypatch):
+    """With 区县 chosen, 单位, 党支部 and 社区 offer the counties' own (a unit of the city with a member
+    or a record there too); a URL naming a unit of another county is answered with the county's figures
+    and a line saying the unit was left out, not silently and not with an empty view."""
+    from conftest import run_app
+
+    f = Filters.make(*_ytd(city_dir))
+    everything = city.query("filter_options", None)
+    ruicheng = city.query("filter_options", f.within(counties=["芮城县"]))
+    of = lambda df, dim: set(df.loc[df["dimension"] == dim, "value"])  # noqa: E731
+    assert of(ruicheng, "county") == of(everything, "county") and len(of(ruicheng, "county")) == 13
+    county_of = dict(city.con.execute("SELECT community, county FROM communities").fetchall())
+    assert {county_of[c] for c in of(ruicheng, "community")} == {"芮城县"} and len(of(ruicheng, "community")) == 12
+    units = of(ruicheng, "unit")
+    assert "芮城县住建局" in units and "县住建局" not in units and "市财政局" in units  # a unit of the city serving there
+    assert units < of(everything, "unit") and {u for u in units if not u.startswith("芮城县")} <= {
+        u for u, c in city.con.execute("SELECT unit, county FROM units").fetchall() if c is None}
+    branches = ruicheng[ruicheng["dimension"] == "branch"]
+    assert set(branches["parent"]) <= units and of(ruicheng, "category") == of(everything, "category")
+
+    at = run_app({"county": "芮城县", "unit": "县住建局"}, data_dir=city_dir, monkeypatch=monkeypatch)
+    assert not at.exception, at.exception
+    box = {m.label: m for m in at.sidebar.multiselect}
+    assert set(box["单位"].options) == units and box["单位"].value == [] and len(box["社区"].options) == 12
+    assert [w.value for w in at.sidebar.warning] == ["所选区县（芮城县）中没有：县住建局，已从筛选中去掉。"]
+    assert metrics_value(at, "报到党员") == metrics.format_value(
+        "members", metrics.kpis(city, f.within(counties=["芮城县"]))["current"]["members"], "zh")
+    # a unit of the county stays chosen; switching the county drops it, out loud
+    at = run_app({"county": "芮城县", "unit": "芮城县住建局"}, data_dir=city_dir, monkeypatch=monkeypatch)
+    assert {m.label: m.value for m in at.sidebar.multiselect}["单位"] == ["芮城县住建局"] and not at.sidebar.warning
+    _county_box(at)[0].set_value(["平陆县"]).run()
+    assert {m.label: m.value for m in at.sidebar.multiselect}["单位"] == []
+    assert "芮城县住建局" in at.sidebar.warning[0].value
+
+
 def test_one_county_looks_as_before(monkeypatch):
     from conftest import run_app
 
