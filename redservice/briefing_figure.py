@@ -546,17 +546,17 @@ def build(b) -> go.Figure:
     mid_a = top + (bottom - top) * 0.62
     mid_b = top + (bottom - top) * 0.5
 
-    if any((f.get("properties") or {}).get("community") in set(b.communities["community"])
-           for f in (b.boundaries or {}).get("features", [])):
-        _, entries, _ = coverage_scale(b.communities, b.settings, lang)
+    names = set(b.map_rows["community"]) if not b.map_rows.empty else set()
+    if any((f.get("properties") or {}).get("community") in names for f in (b.map_shapes or {}).get("features", [])):
+        _, entries, _ = coverage_scale(b.map_rows, b.settings, lang)
         rows = math.ceil(len(entries) / 3)
         legend_top = mid_a - 6 - 18 - 17 * rows
-        c.embed(coverage_figure(b.communities, b.boundaries, b.settings, lang), (MARGIN, top, col_a, legend_top),
-                title=t("briefing.map_title", lang), pad={"right": 4, "left": 4, "bottom": 4}, legend=False)
+        c.embed(coverage_figure(b.map_rows, b.map_shapes, b.settings, lang), (MARGIN, top, col_a, legend_top),
+                title=b.map_title(), pad={"right": 4, "left": 4, "bottom": 4}, legend=False)
         c.swatches(t(f"coverage.legend_{MAP_METRIC}", lang), entries, lambda n: t("coverage.count", lang, n=n),
                    (MARGIN, legend_top, col_a))
     else:
-        c.text(MARGIN, top, _esc(t("briefing.map_title", lang)), size=TITLE_SIZE, bold=True)
+        c.text(MARGIN, top, _esc(b.map_title()), size=TITLE_SIZE, bold=True)
         c.text(MARGIN, top + 24, _esc(t("briefing.map_none", lang)), color=GREY)
 
     p = b.pipeline
@@ -568,8 +568,8 @@ def build(b) -> go.Figure:
     c.embed(trend, (col_a + 12, top, col_b, mid_b - 6), title=t("overview.trend", lang),
                       pad={"bottom": 36})
 
-    c.embed(charts.ranking(b.communities, "community", "hours", lang, None, "hours", 1),
-            (col_a + 12, mid_b + 6, col_b, bottom), title=t("briefing.communities_title", lang))
+    c.embed(charts.ranking(b.map_rows, "community", "hours", lang, None, "hours", 1),
+            (col_a + 12, mid_b + 6, col_b, bottom), title=b.ranking_title())
 
     group_labels = {g: t(f"services.group_{g}", lang) for g in services.GROUPS}
     mapping = c.embed(charts.hours_persons_panels(b.categories, "category", lang, None, group_col="group",

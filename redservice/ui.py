@@ -40,6 +40,21 @@ def _cached(directory: str, version: str, name: str, key: str, _filters, _scope,
     return get_store(directory).query(name, _filters, _scope, **_extra)
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _boundaries(directory: str, version: str) -> dict:
+    # shared, never copied (st.cache_data would unpickle a province's 6,792 polygons on every run);
+    # nothing changes it: the map builders copy what they draw
+    return get_store(directory).boundaries()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _county_shapes(directory: str, version: str) -> dict:
+    from redservice import counties
+
+    county_of = dict(get_store(directory).query("county_communities").itertuples(index=False, name=None))
+    return counties.county_shapes(_boundaries(directory, version), county_of)
+
+
 @dataclass(frozen=True)
 class Context:
     directory: str
@@ -284,6 +299,28 @@ def store_counties(directory: str, scope: Scope) -> tuple[str, ...]:
         lambda name, filters=None: _cached(directory, store.version(), name, repr((probe, scope, [])), probe, scope, {}))
 
 
+def boundaries(ctx: Context) -> dict:
+    """The store's community boundaries, parsed once per data version."""
+    return _boundaries(ctx.directory, ctx.version)
+
+
+def county_shapes(ctx: Context) -> dict:
+    """Every county's polygons (counties.county_shapes), dissolved once per data version; the maps
+    draw only the counties of the rows they are given (the viewer's scope applies there)."""
+    return _county_shapes(ctx.directory, ctx.version)
+
+
+def several_counties(ctx: Context) -> bool:
+    """Whether the view spans two or more counties: its maps draw counties, not communities."""
+    return briefing.several_counties(ctx.filters, ctx.scope, ctx.counties)
+
+
+def level(ctx: Context, capital: bool = False) -> str:
+    """The level the figures describe, for labels: 全县, 全市 (the city's all-counties view) or the
+    counties chosen or in scope by name (``briefing.level_word``)."""
+    return briefing.level_word(ctx.lang, ctx.filters, ctx.scope, ctx.counties, capital)
+
+
 def county_name(ctx: Context) -> str:
     """The level's name in the viewer's language: the counties chosen or in scope, else the area's
     (settings, else the store's manifest: the city for a store of several counties)."""
@@ -417,7 +454,7 @@ def download_excel(ctx: Context, df: pd.DataFrame, title: str, columns: dict[str
     The workbook is written when the button is clicked, not on every run of the page (a province's
     list of members who have not served is hundreds of thousands of rows)."""
     def make() -> bytes:
-        return export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last, ctx.scope)
+        return export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last, ctx.scope, ctx.counties)
 
     if _capture is not None and key:
         _capture[key] = (title, ctx.filters, make)
