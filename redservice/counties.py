@@ -219,10 +219,15 @@ class CountyMap:
 
 
 def county_map(df: pd.DataFrame, boundaries: dict, county_of: dict[str, str], metric: str, lang: str,
-               chosen: tuple[str, ...] | None = None, height: int = 560, width: int = 760) -> CountyMap:
+               chosen: tuple[str, ...] | None = None, height: int = 560, width: int = 760,
+               shapes: dict | None = None) -> CountyMap:
     """The county map coloured by ``metric``: the communities filled with their county's colour (no
     inner lines), each county's dissolved outline, and its name. A click picks a county
-    (``picked_county``)."""
+    (``picked_county``). ``shapes`` (``county_shapes``, dissolved once per data version): each county
+    drawn as its own polygon instead, outlined by its rings (a province: 563 polygons, not 6,792)."""
+    if shapes is not None:
+        boundaries = shapes
+        county_of = {f["properties"]["community"]: f["properties"]["county"] for f in shapes.get("features", [])}
     values = dict(zip(df["county"], df[metric]))
     # quantile classes: a dozen counties spread over the colours, one far ahead does not wash out the rest
     scale = maps.colour_scale([v for v in values.values() if not fmt.missing(v)], method="quantile")
@@ -237,7 +242,11 @@ def county_map(df: pd.DataFrame, boundaries: dict, county_of: dict[str, str], me
         if county in fills and feature.get("geometry"):
             features.append({"type": "Feature", "geometry": feature["geometry"],
                              "properties": {"county": county, "fill_color": fills[county], "tooltip": tip[county]}})
-    outlines = county_outlines(boundaries, county_of)
+    if shapes is not None:
+        outlines = {f["properties"]["county"]: [ring for poly in f["geometry"]["coordinates"] for ring in poly]
+                    for f in shapes.get("features", [])}
+    else:
+        outlines = county_outlines(boundaries, county_of)
     lines = [{"type": "Feature", "geometry": {"type": "MultiLineString", "coordinates": outlines[c]},
               "properties": {"county": c, "width": 4 if chosen and c in chosen else 2}}
              for c in fills if c in outlines]

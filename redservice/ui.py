@@ -210,13 +210,13 @@ def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) ->
     first = None if fmt.missing(span["first_date"]) else pd.Timestamp(span["first_date"]).date()
     last = None if fmt.missing(span["last_date"]) else pd.Timestamp(span["last_date"]).date()
     anchor = last or dt.date.today()
-    options = probe.query("filter_options", filters=None)
+    everywhere = _option_lists(directory, version, repr((scope, None)), scope, None)
 
     def values(dim: str, parents: list[str] | None = None) -> list[str]:
-        rows = narrowed[narrowed["dimension"] == dim]
-        if parents:
-            rows = rows[rows["parent"].isin(parents)]
-        return sorted(set(rows["value"].dropna()))
+        if dim == "branch" and parents:
+            by_unit = narrowed["branch_by_unit"]
+            return sorted({b for p in parents for b in by_unit.get(p, ())})
+        return narrowed[dim]
 
     sb = st.sidebar
     sb.header(t("filter.header", lang))
@@ -244,14 +244,15 @@ def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) ->
 
     everyone = t("filter.all", lang)
     programme = settings["programme"]
-    narrowed = options
+    narrowed = everywhere
     counties = tuple(values("county"))
     chosen_counties = None
     if len(counties) > 1:  # a store of one county looks as it always did: no 区县 filter
         chosen_counties = sb.multiselect(t("filter.county", lang), list(counties), key="county",
                                          bind="query-params", placeholder=everyone, **off)
     if chosen_counties:  # the units, branches and communities of the counties chosen
-        narrowed = probe.query("filter_options", filters=probe.filters.within(counties=chosen_counties))
+        chosen = tuple(sorted(chosen_counties))
+        narrowed = _option_lists(directory, version, repr((scope, chosen)), scope, chosen)
     left_out: list[str] = []  # asked for (URL or earlier choice) but not in the counties chosen
 
     def pick(dim: str, key: str, offered: list[str]) -> list[str]:
@@ -280,6 +281,28 @@ def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) ->
                   status, counties)
     st.session_state[CTX_KEY] = ctx
     return ctx
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _option_lists(directory: str, version: str, key: str, _scope: Scope, _counties: tuple[str, ...] | None) -> dict:
+    """The filter bar's choices, sorted, per dimension, and each unit's branches (``branch_by_unit``),
+    from queries/filter_options.sql (through the cached query: the bench records it) within the scope
+    and the counties chosen. Shaped once per data version, scope and counties: a province's 56,600
+    units and 82,000 branches sorted on every run of every page took 0.3 s. ``key``: the repr of
+    scope and counties (the scope is part of the key)."""
+    probe = Filters.make(dt.date.today(), dt.date.today())
+    if _counties:
+        probe = probe.within(counties=_counties)
+    df = _cached(directory, version, "filter_options", repr((probe, _scope, [])), probe, _scope, {})
+    out: dict = {dim: [] for dim in ("county", "unit", "branch", "community", "category", "form")}
+    for dim, part in df.groupby("dimension", sort=False):
+        out[dim] = sorted(set(part["value"].dropna()))
+    branches = df[(df["dimension"] == "branch") & df["value"].notna()]
+    by_unit: dict[str, list[str]] = {}
+    for parent, value in zip(branches["parent"], branches["value"]):
+        by_unit.setdefault(parent, []).append(value)
+    out["branch_by_unit"] = by_unit
+    return out
 
 
 def _asked(key: str) -> list[str]:
