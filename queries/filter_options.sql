@@ -4,7 +4,7 @@
 -- With counties chosen ($counties, the filter bar's 区县), the units, branches and communities
 -- offered narrow to them: the units a county view lists (f_county_units: the counties' own and any
 -- unit with a member reported or a record served there), the branches found in the counties'
--- records or belonging to one of their own units, the counties' communities. Categories, forms and
+-- records (f_county_branches) or belonging to one of their own units, the counties' communities. Categories, forms and
 -- the counties themselves are offered whole. Grain: dimension × value. Parameters: the scope and
 -- $counties (the other filters are passed open).
 SELECT v.dimension, v.value, v.parent FROM f_dims v
@@ -13,10 +13,8 @@ WHERE $counties IS NULL
    OR (v.dimension = 'unit' AND v.value IN (SELECT unit FROM f_county_units))
    OR (v.dimension = 'branch'
        AND (v.parent IN (SELECT unit FROM f_county_own_units)
-            OR EXISTS (SELECT 1 FROM dim_scoped d
-                       WHERE d.dimension = 'branch' AND d.value = v.value
-                         AND d.parent IS NOT DISTINCT FROM v.parent
-                         AND list_contains($counties, d.county))))
+            OR EXISTS (SELECT 1 FROM f_county_branches b
+                       WHERE b.branch = v.value AND b.unit IS NOT DISTINCT FROM v.parent)))
 UNION ALL
 SELECT 'community', community, NULL FROM communities
 WHERE ($scope_communities IS NULL OR list_contains($scope_communities, community))
