@@ -42,9 +42,10 @@ SEVERAL_COUNTIES = {"counties"}
 lang = ui.language()
 who = ui.viewer(lang)
 several = len(ui.store_counties(str(config.data_dir()), who.scope)) > 1
+area = t("level.city_cap" if several else "level.county_cap", lang)  # 全市 / 全县 in the pages' help
 navigation = st.navigation(
     [
-        st.Page(path, title=t(f"page.{key}", lang), icon=icon, help=t(f"page.{key}_help", lang),
+        st.Page(path, title=t(f"page.{key}", lang), icon=icon, help=t(f"page.{key}_help", lang, area=area),
                 url_path=key, default=(i == 0))
         for i, (path, key, icon) in enumerate(PAGES)
         if who.role in RESTRICTED.get(key, (who.role,)) and not (who.scope.counties and key in WHOLE_STORE)

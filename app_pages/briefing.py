@@ -116,7 +116,7 @@ if st.query_params.get("archive"):
 manifest = ctx.store.manifest()
 data = briefing.gather(ctx.query, ctx.filters, ctx.period, ctx.lang, ctx.settings, ui.county_name(ctx),
                        briefing.source_name(ctx.store), bool(manifest.get("synthetic")), ctx.last,
-                       ctx.store.boundaries(), scope=ctx.scope)
+                       ui.boundaries(ctx), scope=ctx.scope, shapes=lambda: ui.county_shapes(ctx))
 stamp = f"{ctx.filters.start:%Y%m%d}-{ctx.filters.end:%Y%m%d}"
 
 
@@ -133,11 +133,11 @@ with st.container(key="briefing_summary"):  # st.code for its copy button, set a
 charts_box = st.container(key="briefing_charts")
 a, b, c = charts_box.columns([9, 11, 10])
 with a:
-    title = ctx.t("briefing.map_title")
-    if data.communities.empty:
+    title = data.map_title()  # a view of several counties maps the counties
+    if data.map_rows.empty:
         st.info(ctx.t("app.no_data"))
     else:
-        ui.plotly(briefing_figure.coverage_figure(data.communities, data.boundaries, ctx.settings, ctx.lang, title,
+        ui.plotly(briefing_figure.coverage_figure(data.map_rows, data.map_shapes, ctx.settings, ctx.lang, title,
                                                   height=ROW, legend="right"),
                   png_name(title), key="briefing_map")
     p = data.pipeline
@@ -155,8 +155,8 @@ with b:
         trend.update_layout(height=ROW, margin={"t": 72})  # the legend on a line of its own
         ui.plotly(trend, png_name(ctx.t("overview.trend")),
                   key="briefing_trend")
-    title = ctx.t("briefing.communities_title")
-    ui.plotly(briefing_figure.compact(charts.ranking(data.communities, "community", "hours", ctx.lang, title,
+    title = data.ranking_title()
+    ui.plotly(briefing_figure.compact(charts.ranking(data.map_rows, "community", "hours", ctx.lang, title,
                                                      "hours", 1, height=ROW)),
               png_name(title), key="briefing_communities")
 with c:

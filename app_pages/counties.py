@@ -26,9 +26,8 @@ if df.empty:
     st.info(ctx.t("app.no_data"))
     st.stop()
 
-county_of = dict(ctx.query("county_communities", filters=every).itertuples(index=False, name=None))
-view = counties.county_map(df, ctx.store.boundaries(), county_of, metric, ctx.lang, ctx.filters.counties,
-                           height=MAP_HEIGHT)
+view = counties.county_map(df, {}, {}, metric, ctx.lang, ctx.filters.counties, height=MAP_HEIGHT,
+                           shapes=ui.county_shapes(ctx))  # the counties of df only (the scope's) are drawn
 left, middle, right = st.columns([11, 3, 6])
 with left:
     if view.deck is not None:

@@ -1,11 +1,16 @@
 """社区覆盖: which communities are well served — an offline map coloured by the chosen metric with
-its legend, the communities ranked, one community's drill-down, and the table of every community."""
+its legend, the communities ranked, one community's drill-down, and the table of every community.
+A view of several counties (a city's, no county chosen) maps and ranks its counties, not every
+community; a click on a county chooses it in the filter bar, and the map then draws its communities."""
 
+import pandas as pd
 import streamlit as st
 
-from redservice import charts, coverage, filters, fmt, maps, ui
+from redservice import charts, counties, coverage, filters, fmt, maps, ui
 
 ctx = ui.context()
+SEVERAL = ui.several_counties(ctx)  # the map's rows are counties'
+COUNTY = "county"  # the filter bar's 区县 (widget key, bound to the URL)
 FOCUS = "drill"  # widget key and URL parameter of the community drilled into
 CLICKS = "_coverage_clicks"  # bumped when the selector changes: resets the map's and bars' selection
 MAP_HEIGHT = 620
@@ -15,7 +20,9 @@ map_key, bar_key = f"coverage_map_{clicks}", f"coverage_bar_{clicks}"
 
 
 def _focus_on(name: str | None) -> None:
-    if name:
+    if name and SEVERAL:  # a county clicked: choose it
+        st.session_state[COUNTY] = [name]
+    elif name:
         st.session_state[FOCUS] = name
 
 
@@ -49,8 +56,13 @@ with c2:
 if table.empty:
     st.info(ctx.t("app.no_data"))
 else:
-    view = coverage.coverage_map(table, ctx.query("coverage_compounds", community=None), ctx.store.boundaries(),
-                                 metric, ctx.lang, ctx.settings, focus=focus, height=MAP_HEIGHT)
+    if SEVERAL:
+        view = coverage.coverage_map(counties.coverage_table(ctx.query("county_compare")),
+                                     pd.DataFrame(columns=["households_reached"]), ui.county_shapes(ctx), metric,
+                                     ctx.lang, ctx.settings, height=MAP_HEIGHT, level="county")
+    else:
+        view = coverage.coverage_map(table, ctx.query("coverage_compounds", community=None), ui.boundaries(ctx),
+                                     metric, ctx.lang, ctx.settings, focus=focus, height=MAP_HEIGHT)
     left, middle, right = st.columns([11, 3, 6])
     with left:
         unmapped = ctx.t("coverage.unmapped", names="、".join(view.unmapped))

@@ -10,13 +10,14 @@ T = ctx.t
 th = scorecard.thresholds(ctx.settings)
 rules = scorecard.points_rules(ctx.settings)
 end = ctx.filters.end
+AREA = ui.level(ctx)  # the level the reference median is taken over: 全县, 全市 or the county chosen
 TABS_KEY = ui.UNITS_TAB  # the open tab, in Session State
 
 median = scorecard.median_hours_per_member(
     ctx.query("unit_scorecard", filters=scorecard.county_filters(ctx.filters)))
 units = scorecard.unit_scorecard(ctx.query("unit_scorecard"),
                                  scorecard.part(ctx.query("unit_points", **rules.query("unit")), "rows"),
-                                 th, median, ctx.lang, end)
+                                 th, median, ctx.lang, end, AREA)
 units = scorecard.with_flag_rate(units, quality.parts(ctx.query("quality_page", **quality.params(ctx.settings)))["unit"])
 head = scorecard.summary(units, ctx.query("inactive_count").iloc[0]["inactive"], median)
 
@@ -29,7 +30,7 @@ tiles = [
     ("kpi_median", fmt.number(head["median"], ctx.lang, 1)),
 ]
 for col, (key, value) in zip(st.columns(len(tiles)), tiles):
-    col.metric(T(f"units.{key}"), value, help=T(f"units.{key}_help"), border=True)
+    col.metric(T(f"units.{key}"), value, help=T(f"units.{key}_help", area=AREA), border=True)
 
 # Column labels and formats shared by the tables below.
 L = {c: T(f"units.col.{c}") for c in (
@@ -106,7 +107,7 @@ tab_card, tab_chart, tab_drill, tab_inactive, tab_points = ui.url_tabs(
 with tab_card:
     card = units
     notes = [T("units.scorecard_note",
-                conditions=scorecard.conditions_text(th, ctx.lang, fmt.month(end, ctx.lang)))]
+                conditions=scorecard.conditions_text(th, ctx.lang, fmt.month(end, ctx.lang), AREA))]
     if ctx.filters.communities is not None or ctx.scope.communities is not None:
         notes.append(T("units.rate_by_community"))
     st.caption(" ".join(notes))
@@ -122,13 +123,14 @@ with tab_card:
 # -- 人均服务时长 ----------------------------------------------------------------------------
 with tab_chart:
     if tab_chart.open and units["hours_per_member"].notna().any():
-        note = T("units.chart_note")
+        note = T("units.chart_note", area=AREA)
         if charts.hours_per_member_hidden(units, charts.HOURS_CHART_UNITS):
             note += " " + T("units.chart_limited", total=fmt.number(units["hours_per_member"].notna().sum(), ctx.lang),
                             half=charts.HOURS_CHART_UNITS // 2)
         st.caption(f"{note} {T('units.chart_door')}")
         key, on_select = ui.chart_door("hours_per_member", ui.open_unit, units["unit"])
-        ui.plotly(charts.hours_per_member(units, median, ctx.lang, T("units.chart_title"), charts.HOURS_CHART_UNITS),
+        ui.plotly(charts.hours_per_member(units, median, ctx.lang, T("units.chart_title"), charts.HOURS_CHART_UNITS,
+                                          area=AREA),
                   T("units.chart_title"), key=key, on_select=on_select)
     elif tab_chart.open:
         st.info(T("app.no_data"))
@@ -145,7 +147,7 @@ def drill_tab():
     branches = scorecard.branch_scorecard(
         ctx.query("branch_scorecard", drill_unit=unit),
         scorecard.part(ctx.query("red_points", **rules.query("branch", unit=unit)), "rows"),
-        th, median, ctx.lang, end)
+        th, median, ctx.lang, end, AREA)
     st.markdown(f"**{T('units.branches_of', unit=unit)}**")
     if branches.empty:
         st.info(T("units.no_branches"))

@@ -50,6 +50,15 @@ f_county_units AS (
       AND ($counties IS NULL OR list_contains($counties, d.county))
       AND ($scope_counties IS NULL OR list_contains($scope_counties, d.county))
 ),
+f_county_branches AS (
+    -- the branches (with their unit) found in the records of the counties chosen, within the scope:
+    -- the filter bar's 党支部 of a county view (queries/filter_options.sql); empty without $counties
+    SELECT DISTINCT d.value AS branch, d.parent AS unit FROM dim_scoped d
+    WHERE d.dimension = 'branch' AND $counties IS NOT NULL AND list_contains($counties, d.county)
+      AND ($scope_counties IS NULL OR list_contains($scope_counties, d.county))
+      AND ($scope_units IS NULL OR list_contains($scope_units, d.unit))
+      AND ($scope_communities IS NULL OR list_contains($scope_communities, d.community))
+),
 f_members AS NOT MATERIALIZED (
     SELECT m.member_id, m.name, m.unit, m.branch, m.community, m.reported_on,
            m.gender, m.compound, m.phone, m.mid, m.bid, m.cid, m.uid, m.roll_status, m.left_on, m.listed_on,

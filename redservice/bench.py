@@ -2,8 +2,10 @@
 
 For each size it
 1. builds (or reuses) a scaled store: the committed demo county replicated k times, every name and
-   id prefixed with its county (``县007·北城社区``), services cut to exactly N records and written
-   sorted by date, then the serving copy (redservice.serving) refreshed as an import would;
+   id prefixed with its county (``县007·北城社区``), each copy's communities and units listed in a
+   county of their own (所属县 ``县007``: a city or province of k counties, so the county level, its
+   filter and 区县对比 are measured), services cut to exactly N records and written sorted by date,
+   then the serving copy (redservice.serving) refreshed as an import would;
 2. discovers each page's query set by running the page in Streamlit's AppTest against that store
    with a recorder around ``Store.query`` (so pages added later are measured without changing this
    file);
@@ -11,7 +13,11 @@ For each size it
    the first run of the set; warm = the set re-run with the filters changed (another unit, another
    period), median over repeated runs;
 4. times the same figures with plain pandas — the records loaded once with ``read_parquet``, then
-   filtered and grouped on each interaction, exact ``nunique`` included — as the baseline.
+   filtered and grouped on each interaction, exact ``nunique`` included — as the baseline;
+5. times each page's own Python (``python_ms``): the page re-run in AppTest with its query results
+   cached (st.cache_data), so what is left is shaping, formatting, building the charts, maps and
+   tables and Streamlit's serialising them — median of ``min(PYTHON_RUNS, runs)`` re-runs, at the
+   view the page opens with (a store of several counties: the whole city or province).
 
 Every measured phase runs in a fresh process of its own, started from the small parent that only
 orchestrates: building the store's records, building the serving copy (``python -m redservice
@@ -47,8 +53,9 @@ from redservice.schema import BOUNDARIES_FILE, MANIFEST_FILE, parquet_name
 BUILD_DIR = PROJECT_DIR / "bench"
 DEFAULT_SIZES = (100_000, 1_000_000, 10_000_000)
 ENGINES = ("duckdb", "pandas")
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: every copy of the demo is a county of its own (所属县)
 STAMP = "bench.json"
+PYTHON_RUNS = 3  # at most this many re-runs of each page with its queries cached (its own Python; median)
 
 # Columns that carry a name or an id and are prefixed with the county; all others are copied.
 PREFIXED = {
@@ -64,7 +71,10 @@ PREFIXED = {
 # Where each county's copy sits on the map: a grid of cells of this size (degrees lon, lat).
 GRID_COLUMNS = 24
 GRID_CELL = (0.06, 0.04)
-_PREFIX = "'县' || lpad(CAST(c.i AS VARCHAR), {width}, '0') || '·'"
+_COUNTY = "'县' || lpad(CAST(c.i AS VARCHAR), {width}, '0')"
+_PREFIX = _COUNTY + " || '·'"
+# The tables whose 所属县 is the copy's county (``县007``): the county level of the store.
+COUNTY_TABLES = ("communities", "units")
 
 
 def _q(value: str) -> str:
@@ -124,6 +134,7 @@ def _replicate(source: Path, out: Path, rows: int, n: int, k: int, threads: int 
     counties and an evenly spread sample of the last one (so every county spans the whole period)."""
     m = rows - (k - 1) * n  # records of the last county, 1..n
     prefix = _PREFIX.format(width=max(3, len(str(k - 1))))
+    county = _COUNTY.format(width=max(3, len(str(k - 1))))
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET enable_progress_bar = false")
@@ -147,6 +158,8 @@ def _replicate(source: Path, out: Path, rows: int, n: int, k: int, threads: int 
             for col in cols:
                 if col in prefixed:
                     select.append(f"{prefix} || t.{col} AS {col}")
+                elif col == "county" and table in COUNTY_TABLES:
+                    select.append(f"{county} AS county")
                 elif col in ("lon", "lat"):
                     step = GRID_CELL[0] if col == "lon" else GRID_CELL[1]
                     cell = f"c.i % {GRID_COLUMNS}" if col == "lon" else f"c.i // {GRID_COLUMNS}"
@@ -258,12 +271,15 @@ def _tuples(fields: dict) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
 
 
-def record(store: Path, unit: str | None = None, only: list[str] | None = None) -> dict:
+def record(store: Path, unit: str | None = None, only: list[str] | None = None,
+           python_runs: int = PYTHON_RUNS) -> dict:
     """Run every page (``only``: the pages of these keys) in AppTest against ``store`` and record its
     Store.query calls. Each page is
     run twice, the second time with ``unit`` selected in the URL: calls whose filters change with it
-    follow the viewer's selection; the others (the filter bar's own queries) do not.
-    Returns {page file: {"key", "calls": [Call json + "follows"], "error": str | None}}."""
+    follow the viewer's selection; the others (the filter bar's own queries) do not. After the first
+    run the page is re-run ``python_runs`` times with its queries cached: ``python_ms``, the median,
+    is the page's own Python.
+    Returns {page file: {"key", "calls": [Call json + "follows"], "error": str | None, "python_ms"}}."""
     os.environ[ENV_DATA] = str(store)
     import streamlit as st
     from streamlit.testing.v1 import AppTest
@@ -277,7 +293,8 @@ def record(store: Path, unit: str | None = None, only: list[str] | None = None) 
         calls.append(Call(name, filters, scope, tuple(sorted(extra.items()))))
         return original(self, name, filters, scope, **extra)
 
-    def run(path: str, first: bool, params: dict) -> tuple[list[Call], str | None]:
+    def run(path: str, first: bool, params: dict, timed: bool = False
+            ) -> tuple[list[Call] | None, str | None, float | None]:
         st.cache_data.clear()
         calls.clear()
         at = AppTest.from_file(str(PROJECT_DIR / "dashboard.py"), default_timeout=1800)
@@ -292,8 +309,17 @@ def record(store: Path, unit: str | None = None, only: list[str] | None = None) 
             except ValueError as exc:  # a page this store does not offer (区县对比 of one county)
                 if "navigation page" not in str(exc):
                     raise
-                return None, None
-        return list(calls), "; ".join(str(e.value)[:200] for e in at.exception) or None
+                return None, None, None
+        made = list(calls)
+        python_ms = None
+        if timed:  # the same page again, its queries answered from the cache: its own Python
+            times = []
+            for _ in range(max(1, python_runs)):
+                t0 = time.perf_counter()
+                at.run()
+                times.append((time.perf_counter() - t0) * 1000)
+            python_ms = statistics.median(times)
+        return made, "; ".join(str(e.value)[:200] for e in at.exception) or None, python_ms
 
     store_module.Store.query = recording
     found = {}
@@ -301,16 +327,16 @@ def record(store: Path, unit: str | None = None, only: list[str] | None = None) 
         for i, (path, key) in enumerate(pages()):
             if only and key not in only:
                 continue
-            plain, error = run(path, i == 0, {})
+            plain, error, python_ms = run(path, i == 0, {}, timed=True)
             if plain is None:
                 continue
-            chosen, _ = run(path, i == 0, {"unit": unit}) if unit else ([], None)
+            chosen, _, _ = run(path, i == 0, {"unit": unit}) if unit else ([], None, None)
             # calls are matched in order while both runs make the same ones; after the first
             # difference (the page shows more with a unit chosen) every call with filters follows
             same = 0
             while same < min(len(plain), len(chosen)) and plain[same].name == chosen[same].name:
                 same += 1
-            found[path] = {"key": key, "error": error, "calls": [
+            found[path] = {"key": key, "error": error, "python_ms": python_ms, "calls": [
                 {**c.to_json(), "follows": c.filters is not None and (
                     i >= same or not chosen or c.filters != chosen[i].filters)}
                 for i, c in enumerate(plain)]}
@@ -524,7 +550,8 @@ def bench_size(rows: int, build_dir: Path = BUILD_DIR, runs: int = 7, log=None,
         log(f"{rows:,} records: serving copy built in {built['seconds']:.1f} s, peak RSS {built['peak_rss_mb']:.0f} MB "
             f"(DuckDB budget {built['budget_mb']} MB), {built['file_mb']:.0f} MB")
     units = sample_units(store, runs + 1)
-    recorded = _child("record", {"store": str(store), "unit": units[-1] if units else None, "only": only}, work)
+    recorded = _child("record", {"store": str(store), "unit": units[-1] if units else None, "only": only,
+                                 "python_runs": min(PYTHON_RUNS, runs)}, work)
     units = units[:runs]
     log(f"{rows:,} records: recorded {sum(len(v['calls']) for v in recorded.values())} queries on "
         f"{len(recorded)} pages")
@@ -559,6 +586,7 @@ def bench_size(rows: int, build_dir: Path = BUILD_DIR, runs: int = 7, log=None,
                    "warm_period_runs_ms": [_round(x) for x in warm.get("period", [])],
                    "peak_rss_mb": round(measured[engine]["peak_rss_mb"], 1),
                    "per_query_p50_ms": m.get("per_query_p50_ms"), "runs": runs, "error": info["error"],
+                   "python_ms": _round(info.get("python_ms")) if engine == "duckdb" else None,
                    "build_s": built["seconds"], "build_peak_rss_mb": built["peak_rss_mb"],
                    "build_budget_mb": built["budget_mb"], "store_peak_rss_mb": round(made["peak_rss_mb"], 1)}
             if engine == "pandas":
@@ -640,19 +668,19 @@ def run(sizes: list[int], build_dir: Path = BUILD_DIR, runs: int = 7, log=None,
 def table(rows: list[dict]) -> str:
     """The results as a plain-text table."""
     head = ["records", "page", "engine", "queries", "cold ms", "warm p50 ms", "(unit / period)", "peak RSS MB",
-            "× faster", "same figures"]
+            "× faster", "same figures", "page Python ms"]
     lines = []
     for r in rows:
         if r["engine"] == "pandas" and not r.get("baseline"):
             why = ("not run (memory)" if "GB" in r["skipped"] else "not run") if r.get("skipped") else "no baseline"
-            lines.append([f"{r['rows']:,}", r["page"], "pandas", "—", why, "", "", "", "", ""])
+            lines.append([f"{r['rows']:,}", r["page"], "pandas", "—", why, "", "", "", "", "", ""])
             continue
         split = "" if r["warm_unit_p50_ms"] is None else f"{r['warm_unit_p50_ms']:.0f} / {r['warm_period_p50_ms']:.0f}"
         speed = r.get("speedup_warm_p50")
         same = {True: "yes", False: "NO", None: ""}[r.get("matches_duckdb")]
         lines.append([f"{r['rows']:,}", r["page"], r["engine"], str(r["queries"]), _fmt(r["cold_ms"]),
                       _fmt(r["warm_p50_ms"]), split, f"{r['peak_rss_mb']:.0f}", (f"{speed:.0f}×" if speed >= 10 else f"{speed:.1f}×") if speed else "",
-                      same])
+                      same, _fmt(r.get("python_ms")) if r.get("python_ms") is not None else ""])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)]
     fmt_line = lambda cells: "  ".join(str(c).rjust(w) if i not in (1, 2) else str(c).ljust(w)
                                        for i, (c, w) in enumerate(zip(cells, widths)))
@@ -685,7 +713,8 @@ def _worker(argv: list[str]) -> int:
         stamp = generate(spec["rows"], Path(spec["store"]), serve=False)
         result = {"stamp": stamp, "seconds": time.perf_counter() - t0, "peak_rss_mb": _peak_rss_mb()}
     elif mode == "record":
-        result = record(Path(spec["store"]), spec.get("unit"), spec.get("only"))
+        result = record(Path(spec["store"]), spec.get("unit"), spec.get("only"),
+                        spec.get("python_runs", PYTHON_RUNS))
     elif mode == "measure":
         result = measure(spec["engine"], Path(spec["store"]), spec["recorded"], spec["units"], spec["runs"],
                          Path(spec["results"]))

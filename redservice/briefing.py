@@ -90,6 +90,18 @@ def county_phrase(counties: tuple[str, ...], lang: str) -> str:
     return first if n == 1 else t("brief.counties_many", lang, first=first, n=n)
 
 
+def level_word(lang: str, filters: Filters | None = None, scope: Scope | None = None,
+               counties: tuple[str, ...] = (), capital: bool = False) -> str:
+    """The level the figures describe, for labels: the counties chosen (the filter's, else the
+    viewer's scope) by name, else 全市 (en: the city) in a store of two or more counties, else 全县
+    (the county). ``capital``: the form that starts a sentence in English ("The whole city")."""
+    chosen = (filters.counties if filters is not None else None) or (scope.counties if scope is not None else None)
+    if chosen:
+        return county_phrase(chosen, lang)
+    level = "city" if len(counties) > 1 else "county"
+    return t(f"level.{level}_cap" if capital else f"level.{level}", lang)
+
+
 def scope_phrase(filters: Filters, lang: str, scope: Scope | None = None, counties: tuple[str, ...] = ()) -> str:
     """全县 / 县住建局 / 县住建局等3个单位 (en: the county / …). The units or communities named are
     the filter's, else the viewer's scope: a unit's user never reads 全县 about one unit's figures.
@@ -173,6 +185,28 @@ class Briefing:
     synthetic: bool
     last: dt.date | None  # the data's last date
     scope: Scope | None = None  # the viewer's scope, named in the footnote when it limits the figures
+    counties: tuple[str, ...] = ()  # the store's counties within the scope (two or more: a city)
+    # The map and the ranking beside it: the communities' (map_table None: ``communities`` on
+    # ``boundaries``), or at a view of several counties the counties' (counties.coverage_table on
+    # counties.county_shapes): a city's briefing draws its counties, not every community.
+    map_level: str = "community"
+    map_table: pd.DataFrame | None = None
+    map_boundaries: dict | None = None
+
+    @property
+    def map_rows(self) -> pd.DataFrame:
+        return self.communities if self.map_table is None else self.map_table
+
+    @property
+    def map_shapes(self) -> dict:
+        return self.boundaries if self.map_boundaries is None else self.map_boundaries
+
+    def map_title(self) -> str:
+        return t("briefing.map_title_county" if self.map_level == "county" else "briefing.map_title", self.lang)
+
+    def ranking_title(self) -> str:
+        return t("briefing.communities_title_county" if self.map_level == "county" else "briefing.communities_title",
+                 self.lang)
 
     @property
     def title(self) -> str:
@@ -188,7 +222,7 @@ class Briefing:
         first = [source]
         if self.last:
             first.append(t("app.data_until", lang, date=fmt.date(self.last, lang)))
-        first.extend(export.describe_filters(self.filters, lang, self.scope))
+        first.extend(export.describe_filters(self.filters, lang, self.scope, self.counties))
         prev = self.filters.previous()
         first.append(t(f"filter.compared_{self.filters.compare}", lang, start=fmt.date(prev.start, lang), end=fmt.date(prev.end, lang)))
         return [t("briefing.separator", lang).join(first), t("briefing.rounding", lang)]
@@ -216,20 +250,39 @@ def source_name(store) -> str:
     return str(store.manifest().get("name") or store.directory.name)
 
 
+def several_counties(filters: Filters, scope: Scope | None, counties: tuple[str, ...]) -> bool:
+    """Whether a view spans two or more counties (the counties chosen, else those in scope, else the
+    store's): its maps draw counties, not communities; one county chosen draws its communities."""
+    chosen = filters.counties or (scope.counties if scope is not None else None)
+    return len(chosen or counties) > 1
+
+
 def gather(query: Callable[..., pd.DataFrame], filters: Filters, period: str | None, lang: str, settings: dict,
            county: str, source: str, synthetic: bool, last: dt.date | None, boundaries: dict,
-           scope: Scope | None = None) -> Briefing:
+           scope: Scope | None = None, shapes: Callable[[], dict] | None = None) -> Briefing:
     """Run the briefing's queries through ``query(name, filters=None, **extra)`` (the page's cached
-    ``ctx.query`` or the CLI's store) and shape them with the other pages' logic."""
-    from redservice import charts, coverage, metrics, services, wishes
+    ``ctx.query`` or the CLI's store) and shape them with the other pages' logic. A view of several
+    counties maps its counties: ``shapes()`` gives every county's polygons (the page's cached
+    counties.county_shapes; by default dissolved here from ``boundaries``)."""
+    from redservice import charts, counties as county_level, coverage, metrics, services, wishes
     from redservice.filters import period_range
 
     result = metrics.result(query("kpis").iloc[0].to_dict(),
                             query("kpis", filters=filters.previous()).iloc[0].to_dict(), filters)
     trend_start = min(filters.start, period_range("last12", filters.end)[0])
+    counties = store_counties(query)
+    by_county = {}
+    if several_counties(filters, scope, counties):
+        if shapes is None:
+            county_of = dict(query("county_communities").itertuples(index=False, name=None))
+            drawn = county_level.county_shapes(boundaries, county_of)
+        else:
+            drawn = shapes()
+        by_county = {"map_level": "county", "map_table": county_level.coverage_table(query("county_compare")),
+                     "map_boundaries": drawn}
     return Briefing(
         lang=lang, county=county, filters=filters, period=period, result=result,
-        text=paragraph(result, period, lang, scope, store_counties(query)),
+        text=paragraph(result, period, lang, scope, counties),
         trend=charts.fill_months(query("monthly_trend", filters=filters.with_period(trend_start, filters.end)),
                                  trend_start, filters.end),
         trend_start=trend_start,
@@ -237,4 +290,5 @@ def gather(query: Callable[..., pd.DataFrame], filters: Filters, period: str | N
         categories=services.by_category(query("service_categories"), settings),
         pipeline=wishes.pipeline(query("wish_pipeline").iloc[0]),
         boundaries=boundaries, settings=settings, source=source, synthetic=synthetic, last=last, scope=scope,
+        counties=counties, **by_county,
     )

@@ -386,6 +386,11 @@ def coverage_scale(table, settings: dict, lang: str, metric: str = MAP_METRIC
     return coverage.map_scale(table, metric, settings, lang)
 
 
+# Above this many polygons (a province's counties or communities) the map is drawn as one trace per
+# colour, not one per polygon: 563 counties' traces took 0.43 s of the 汇报 page's every run.
+MERGE_ABOVE = 200
+
+
 def coverage_figure(table, boundaries: dict, settings: dict, lang: str, title: str | None = None,
                     metric: str = MAP_METRIC, height: int = 420, legend: str = "below") -> go.Figure:
     """Communities as filled polygons coloured by ``metric`` on the coverage page's scale (the
@@ -402,6 +407,7 @@ def coverage_figure(table, boundaries: dict, settings: dict, lang: str, title: s
     # one trace per community, added together: added one by one, each addition copies the traces
     # before it (the figure for a province's 6,792 communities: 4.0 s one by one, 2.2 s together)
     polygons: list[dict] = []
+    tips: dict[str, str] = {}
     for feature in (boundaries or {}).get("features", []):
         name = (feature.get("properties") or {}).get("community")
         row = by_name.get(name)
@@ -413,19 +419,34 @@ def coverage_figure(table, boundaries: dict, settings: dict, lang: str, title: s
             continue
         lats.extend(y for y in ys if y is not None)
         colour = maps.LegendEntry("", rgb[name], 0).hex
+        tips[name] = "<br>".join(_esc(line) for line in coverage.tooltip(row, lang).split("\n"))
         polygons.append(dict(
             type="scatter", x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour, name=name,
             showlegend=False, line={"color": "white", "width": 1}, hoveron="fills", hoverinfo="text",
-            text="<br>".join(_esc(line) for line in coverage.tooltip(row, lang).split("\n")),
+            text=tips[name],
         ))
         point = maps.label_point(geometry)
         if point:
             labels.append((name, point, _dark(rgb[name])))
+    merged = len(polygons) > MERGE_ABOVE
+    if merged:  # one trace per colour (each ring filled on its own), the figures in the names' hover
+        by_colour: dict[str, dict] = {}
+        for poly in polygons:
+            into = by_colour.setdefault(poly["fillcolor"], dict(
+                type="scatter", x=[], y=[], mode="lines", fill="toself", fillcolor=poly["fillcolor"],
+                showlegend=False, line={"color": "white", "width": 1}, hoverinfo="skip"))
+            if into["x"]:
+                into["x"].append(None)
+                into["y"].append(None)
+            into["x"].extend(poly["x"])
+            into["y"].extend(poly["y"])
+        polygons = list(by_colour.values())
     fig.add_traces(polygons)
     if labels:  # white names on dark fills, ink on light ones
         fig.add_scatter(
             x=[p[0] for _, p, _ in labels], y=[p[1] for _, p, _ in labels], text=[_esc(n) for n, _, _ in labels],
-            mode="text", showlegend=False, hoverinfo="skip",
+            mode="text", showlegend=False,
+            **({"hovertext": [tips[n] for n, _, _ in labels], "hoverinfo": "text"} if merged else {"hoverinfo": "skip"}),
             textfont={"size": 12, "color": ["white" if d else INK for _, _, d in labels],
                       "shadow": ["1px 1px 2px #3A0000" if d else "1px 1px 2px white" for _, _, d in labels]},
         )
@@ -546,17 +567,17 @@ def build(b) -> go.Figure:
     mid_a = top + (bottom - top) * 0.62
     mid_b = top + (bottom - top) * 0.5
 
-    if any((f.get("properties") or {}).get("community") in set(b.communities["community"])
-           for f in (b.boundaries or {}).get("features", [])):
-        _, entries, _ = coverage_scale(b.communities, b.settings, lang)
+    names = set(b.map_rows["community"]) if not b.map_rows.empty else set()
+    if any((f.get("properties") or {}).get("community") in names for f in (b.map_shapes or {}).get("features", [])):
+        _, entries, _ = coverage_scale(b.map_rows, b.settings, lang)
         rows = math.ceil(len(entries) / 3)
         legend_top = mid_a - 6 - 18 - 17 * rows
-        c.embed(coverage_figure(b.communities, b.boundaries, b.settings, lang), (MARGIN, top, col_a, legend_top),
-                title=t("briefing.map_title", lang), pad={"right": 4, "left": 4, "bottom": 4}, legend=False)
+        c.embed(coverage_figure(b.map_rows, b.map_shapes, b.settings, lang), (MARGIN, top, col_a, legend_top),
+                title=b.map_title(), pad={"right": 4, "left": 4, "bottom": 4}, legend=False)
         c.swatches(t(f"coverage.legend_{MAP_METRIC}", lang), entries, lambda n: t("coverage.count", lang, n=n),
                    (MARGIN, legend_top, col_a))
     else:
-        c.text(MARGIN, top, _esc(t("briefing.map_title", lang)), size=TITLE_SIZE, bold=True)
+        c.text(MARGIN, top, _esc(b.map_title()), size=TITLE_SIZE, bold=True)
         c.text(MARGIN, top + 24, _esc(t("briefing.map_none", lang)), color=GREY)
 
     p = b.pipeline
@@ -568,8 +589,8 @@ def build(b) -> go.Figure:
     c.embed(trend, (col_a + 12, top, col_b, mid_b - 6), title=t("overview.trend", lang),
                       pad={"bottom": 36})
 
-    c.embed(charts.ranking(b.communities, "community", "hours", lang, None, "hours", 1),
-            (col_a + 12, mid_b + 6, col_b, bottom), title=t("briefing.communities_title", lang))
+    c.embed(charts.ranking(b.map_rows, "community", "hours", lang, None, "hours", 1),
+            (col_a + 12, mid_b + 6, col_b, bottom), title=b.ranking_title())
 
     group_labels = {g: t(f"services.group_{g}", lang) for g in services.GROUPS}
     mapping = c.embed(charts.hours_persons_panels(b.categories, "category", lang, None, group_col="group",

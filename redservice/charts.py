@@ -178,11 +178,12 @@ def _tenth(value: float) -> float:
 
 
 def hours_per_member(df: pd.DataFrame, median: float | None, lang: str, title: str | None = None,
-                     limit: int | None = None) -> go.Figure:
+                     limit: int | None = None, area: str | None = None) -> go.Figure:
     """Units by hours per reported member, highest on top; bars at or above the county median in
     red, below it in pale red, and the median itself as a dashed reference line labelled above
     the plot. With more than ``limit`` units (None: no limit), the ``limit // 2`` highest and the
-    as many lowest, a row between them saying how many are left out."""
+    as many lowest, a row between them saying how many are left out. ``area``: the level the median
+    is taken over, in its label (``briefing.level_word``; default 全县)."""
     data = df[df["hours_per_member"].notna()].sort_values(["hours_per_member", "unit"], ascending=[True, False])
     hidden = hours_per_member_hidden(df, limit)
     unit_label = t("units.hours_per_member_unit", lang)
@@ -217,7 +218,8 @@ def hours_per_member(df: pd.DataFrame, median: float | None, lang: str, title: s
                       line={"color": INK, "width": 1.5, "dash": "dash"})
         fig.add_annotation(
             x=median, xref="x", y=1, yref="paper", yanchor="bottom", yshift=24, showarrow=False,
-            text=t("units.median_line", lang, value=fmt.number(median, lang, 1), unit=unit_label),
+            text=t("units.median_line", lang, value=fmt.number(median, lang, 1), unit=unit_label,
+                   area=area or t("level.county", lang)),
             font={"size": 13, "color": INK}, bgcolor="white",
         )
     fig.update_xaxes(showgrid=True, gridcolor="#EFEFEF", rangemode="tozero", side="top", ticksuffix="  ")

@@ -155,6 +155,62 @@ def county_outlines(boundaries: dict, county_of: dict[str, str]) -> dict[str, li
     return {county: dissolve(r) for county, r in rings.items()}
 
 
+def county_shapes(boundaries: dict, county_of: dict[str, str]) -> dict:
+    """The counties as polygons, for the maps of a view of several counties (社区覆盖, 汇报): a GeoJSON
+    FeatureCollection with one feature per county, its geometry the closed rings of its dissolved
+    outline (``county_outlines``; a ring inside another ring of the county is a hole of it, an enclave
+    of another county), ``properties.county`` and ``properties.community`` its name (so that the
+    community maps' builders draw a county as they draw a community). A county whose outline does not
+    close (its communities' edges do not meet exactly) keeps its communities' own polygons."""
+    rings_of: dict[str, list] = defaultdict(list)
+    for feature in (boundaries or {}).get("features", []):
+        props = feature.get("properties") or {}
+        county = county_of.get(props.get("community")) or props.get("county")
+        if county and feature.get("geometry"):
+            rings_of[county].append(feature["geometry"])
+    features = []
+    for county in sorted(rings_of):
+        lines = dissolve([r for g in rings_of[county] for r in maps._rings(g)])
+        if lines and all(len(x) >= 4 and x[0] == x[-1] for x in lines):
+            polygons: list[list] = []  # [outer, hole, …] per polygon, the largest rings first
+            for ring in sorted(lines, key=lambda r: -abs(maps._ring_area_centroid(r)[0])):
+                outer = next((p for p in polygons if maps._inside(ring[0][0], ring[0][1],
+                                                                  [tuple(q) for q in p[0]])), None)
+                if outer is not None and len(outer) == 1:
+                    outer.append(ring)
+                else:
+                    polygons.append([ring])
+            geometry = {"type": "MultiPolygon", "coordinates": polygons}
+        else:
+            geometry = {"type": "MultiPolygon", "coordinates": [
+                poly for g in rings_of[county]
+                for poly in ([g["coordinates"]] if g.get("type") == "Polygon" else g.get("coordinates", []))]}
+        features.append({"type": "Feature", "geometry": geometry,
+                         "properties": {"county": county, "community": county}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def coverage_table(compare: pd.DataFrame) -> pd.DataFrame:
+    """queries/county_compare.sql's rows as the rows of the coverage maps (coverage.community_table's
+    columns; the county's name under ``community``, the maps' name column): households reached (the
+    county's distinct households: a household belongs to one community, so to one county), coverage =
+    reached ÷ the 总户数 of its communities (missing when one gives none), hours per 100 households."""
+    total = pd.to_numeric(compare["households_total"], errors="coerce").astype("float64")
+    total = total.where(total > 0)
+    reached = pd.to_numeric(compare["households"], errors="coerce").fillna(0).astype("int64")
+    hours = pd.to_numeric(compare["hours"], errors="coerce").fillna(0).astype("float64")
+    return pd.DataFrame({
+        "community": compare["county"].astype(str).tolist(),
+        "households_total": total.tolist(),
+        "members": pd.to_numeric(compare["members"], errors="coerce").fillna(0).astype("int64").tolist(),
+        "hours": hours.tolist(),
+        "persons": pd.to_numeric(compare["persons_served"], errors="coerce").fillna(0).astype("int64").tolist(),
+        "households_reached": reached.tolist(),
+        "coverage": (reached / total).tolist(),
+        "hours_per_100": (hours / total * 100.0).tolist(),
+    })
+
+
 @dataclass(frozen=True)
 class CountyMap:
     deck: pdk.Deck | None
@@ -163,10 +219,15 @@ class CountyMap:
 
 
 def county_map(df: pd.DataFrame, boundaries: dict, county_of: dict[str, str], metric: str, lang: str,
-               chosen: tuple[str, ...] | None = None, height: int = 560, width: int = 760) -> CountyMap:
+               chosen: tuple[str, ...] | None = None, height: int = 560, width: int = 760,
+               shapes: dict | None = None) -> CountyMap:
     """The county map coloured by ``metric``: the communities filled with their county's colour (no
     inner lines), each county's dissolved outline, and its name. A click picks a county
-    (``picked_county``)."""
+    (``picked_county``). ``shapes`` (``county_shapes``, dissolved once per data version): each county
+    drawn as its own polygon instead, outlined by its rings (a province: 563 polygons, not 6,792)."""
+    if shapes is not None:
+        boundaries = shapes
+        county_of = {f["properties"]["community"]: f["properties"]["county"] for f in shapes.get("features", [])}
     values = dict(zip(df["county"], df[metric]))
     # quantile classes: a dozen counties spread over the colours, one far ahead does not wash out the rest
     scale = maps.colour_scale([v for v in values.values() if not fmt.missing(v)], method="quantile")
@@ -181,7 +242,11 @@ def county_map(df: pd.DataFrame, boundaries: dict, county_of: dict[str, str], me
         if county in fills and feature.get("geometry"):
             features.append({"type": "Feature", "geometry": feature["geometry"],
                              "properties": {"county": county, "fill_color": fills[county], "tooltip": tip[county]}})
-    outlines = county_outlines(boundaries, county_of)
+    if shapes is not None:
+        outlines = {f["properties"]["county"]: [ring for poly in f["geometry"]["coordinates"] for ring in poly]
+                    for f in shapes.get("features", [])}
+    else:
+        outlines = county_outlines(boundaries, county_of)
     lines = [{"type": "Feature", "geometry": {"type": "MultiLineString", "coordinates": outlines[c]},
               "properties": {"county": c, "width": 4 if chosen and c in chosen else 2}}
              for c in fills if c in outlines]

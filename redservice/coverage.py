@@ -97,8 +97,9 @@ def tooltip(row, lang: str) -> str:
     for metric in ("hours", "persons", "members", "hours_per_100"):
         lines.append(t("coverage.tip_line", lang, label=t(f"coverage.metric_{metric}", lang),
                        value=value_text(metric, row.get(metric), lang)))
-    lines.append(t("coverage.tip_line", lang, label=t("coverage.tip_open_wishes", lang),
-                   value=fmt.quantity(row.get("open_wishes"), "items", lang)))
+    if "open_wishes" in row:  # a county's row (counties.coverage_table) has none
+        lines.append(t("coverage.tip_line", lang, label=t("coverage.tip_open_wishes", lang),
+                       value=fmt.quantity(row.get("open_wishes"), "items", lang)))
     return "\n".join(lines)
 
 
@@ -153,9 +154,11 @@ class CoverageMap:
 
 
 def coverage_map(table: pd.DataFrame, compounds: pd.DataFrame, boundaries: dict, metric: str, lang: str,
-                 settings: dict, focus: str | None = None, height: int = 620) -> CoverageMap:
+                 settings: dict, focus: str | None = None, height: int = 620,
+                 level: str = "community") -> CoverageMap:
     """Everything the map row of the page shows, for one metric: the deck, its legend and the
-    ranking bars in the same colours."""
+    ranking bars in the same colours. ``level="county"``: the rows and shapes are counties'
+    (counties.coverage_table, counties.county_shapes; a view of several counties), so named."""
     if metric not in SPEC:
         metric = DEFAULT_METRIC
     conf = settings.get("coverage", {})
@@ -184,9 +187,11 @@ def coverage_map(table: pd.DataFrame, compounds: pd.DataFrame, boundaries: dict,
             size_key.append((fmt.quantity(v, "households", lang), maps.point_radius(v, largest)))
     legend = maps.legend_html(
         t(f"coverage.legend_{metric}", lang), entries, lambda n: t("coverage.count", lang, n=n),
-        points=size_key, points_title=t("coverage.points_title", lang), note=t("coverage.click_hint", lang))
+        points=size_key, points_title=t("coverage.points_title", lang),
+        note=t("coverage.click_hint_county" if level == "county" else "coverage.click_hint", lang))
 
-    ranking_title = t("coverage.ranking", lang, metric=t(f"coverage.metric_{metric}", lang))
+    ranking_title = t("coverage.ranking_county" if level == "county" else "coverage.ranking", lang,
+                      metric=t(f"coverage.metric_{metric}", lang))
     ranking = charts.metric_ranking(
         labels=[r["community"] for r in records], values=values, title=ranking_title,
         texts=[t("coverage.no_data", lang) if e else value_text(metric, v, lang) for v, e in zip(values, empty)],

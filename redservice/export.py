@@ -40,11 +40,16 @@ def describe_scope(scope: Scope | None, lang: str = "zh") -> str | None:
     return None
 
 
-def describe_filters(filters: Filters, lang: str = "zh", scope: Scope | None = None) -> list[str]:
-    """Human lines: the period, the viewer's scope when it limits what they see ("查看范围：本单位
-    （县住建局）"), then one line per active filter ("单位：县住建局、县人民医院")."""
+def describe_filters(filters: Filters, lang: str = "zh", scope: Scope | None = None,
+                     counties: tuple[str, ...] = ()) -> list[str]:
+    """Human lines: the period, the level when the store is a city's and no county is chosen or in
+    scope ("范围：全市13个县（市、区）"; ``counties``: the store's counties within the scope), the
+    viewer's scope when it limits what they see ("查看范围：本单位（县住建局）"), then one line per
+    active filter ("单位：县住建局、县人民医院")."""
     sep = "：" if lang == "zh" else ": "
     lines = [t("filter.period", lang) + sep + fmt.date_range(filters.start, filters.end, lang)]
+    if len(counties) > 1 and filters.counties is None and (scope is None or scope.counties is None):
+        lines.append(t("export.level", lang, n=len(counties)))
     scoped = describe_scope(scope, lang)
     if scoped:
         lines.append(scoped)
@@ -66,13 +71,14 @@ def safe_filename(text: str, extension: str) -> str:
 
 
 def to_excel(df: pd.DataFrame, title: str, filters: Filters, lang: str = "zh",
-             columns: dict[str, str] | None = None, data_until=None, scope: Scope | None = None) -> bytes:
+             columns: dict[str, str] | None = None, data_until=None, scope: Scope | None = None,
+             counties: tuple[str, ...] = ()) -> bytes:
     """An .xlsx file: title, scope and filter lines and data date on top, then the table with
     labelled columns."""
     table = df.rename(columns=columns) if columns else df
     if columns:
         table = table[[c for c in columns.values() if c in table.columns]]
-    header = [title, *describe_filters(filters, lang, scope)]
+    header = [title, *describe_filters(filters, lang, scope, counties)]
     if data_until is not None:
         header.append(t("app.data_until", lang, date=fmt.date(data_until, lang)))
     buf = io.BytesIO()

@@ -84,8 +84,14 @@ def county_filters(filters: Filters) -> Filters:
     return replace(filters, units=None, branches=None)
 
 
-def flag_reasons(row, th: Thresholds, median: float | None, lang: str, month_label: str) -> list[str]:
-    """The reasons (in the viewer's language) a scorecard row is flagged; empty when it is not."""
+def _area(area: str | None, lang: str) -> str:
+    return area if area else t("level.county", lang)
+
+
+def flag_reasons(row, th: Thresholds, median: float | None, lang: str, month_label: str,
+                 area: str | None = None) -> list[str]:
+    """The reasons (in the viewer's language) a scorecard row is flagged; empty when it is not.
+    ``area``: the level the median is taken over (``briefing.level_word``; default 全县)."""
     reasons = []
     reported = row.get("reported", 0) or 0
     if th.no_members and reported == 0:
@@ -101,7 +107,7 @@ def flag_reasons(row, th: Thresholds, median: float | None, lang: str, month_lab
     hpm = row.get("hours_per_member")
     if (th.hours_vs_median_min > 0 and median is not None and median > 0 and not fmt.missing(hpm)
             and hpm < th.hours_vs_median_min * median):
-        reasons.append(t("units.flag.hours", lang, value=fmt.number(hpm, lang, 1),
+        reasons.append(t("units.flag.hours", lang, value=fmt.number(hpm, lang, 1), area=_area(area, lang),
                          share=fmt.percent(th.hours_vs_median_min, lang, trim=True),
                          median=fmt.number(median, lang, 1)))
     if th.no_service_latest_month and reported > 0 and (row.get("latest_month_records") or 0) == 0:
@@ -109,7 +115,7 @@ def flag_reasons(row, th: Thresholds, median: float | None, lang: str, month_lab
     return reasons
 
 
-def conditions_text(th: Thresholds, lang: str, month_label: str) -> str:
+def conditions_text(th: Thresholds, lang: str, month_label: str, area: str | None = None) -> str:
     """The flag conditions in force, written out from the thresholds (for the page's note)."""
     parts = []
     if th.reporting_rate_min > 0:
@@ -117,7 +123,8 @@ def conditions_text(th: Thresholds, lang: str, month_label: str) -> str:
     if th.participation_rate_min > 0:
         parts.append(t("units.condition.participation", lang, min=fmt.percent(th.participation_rate_min, lang, trim=True)))
     if th.hours_vs_median_min > 0:
-        parts.append(t("units.condition.hours", lang, share=fmt.percent(th.hours_vs_median_min, lang, trim=True)))
+        parts.append(t("units.condition.hours", lang, share=fmt.percent(th.hours_vs_median_min, lang, trim=True),
+                       area=_area(area, lang)))
     if th.no_service_latest_month:
         parts.append(t("units.condition.no_service_month", lang, month=month_label))
     if th.no_members:
@@ -127,12 +134,13 @@ def conditions_text(th: Thresholds, lang: str, month_label: str) -> str:
     return ("、" if lang == "zh" else "; ").join(parts)
 
 
-def add_flags(df: pd.DataFrame, th: Thresholds, median: float | None, lang: str, end: dt.date) -> pd.DataFrame:
+def add_flags(df: pd.DataFrame, th: Thresholds, median: float | None, lang: str, end: dt.date,
+              area: str | None = None) -> pd.DataFrame:
     """The scorecard with ``reasons`` (the reasons joined, "" when none) and ``flagged`` (bool)."""
     out = df.copy()
     month_label = fmt.month(end, lang)
     sep = "；" if lang == "zh" else "; "
-    reasons = [flag_reasons(row, th, median, lang, month_label) for row in out.to_dict("records")]
+    reasons = [flag_reasons(row, th, median, lang, month_label, area) for row in out.to_dict("records")]
     out["reasons"] = pd.Series([sep.join(r) for r in reasons], index=out.index, dtype=object)
     out["flagged"] = pd.Series([bool(r) for r in reasons], index=out.index, dtype=bool)
     return out
@@ -157,10 +165,10 @@ def _with_points(df: pd.DataFrame, points: pd.DataFrame, key: str) -> pd.DataFra
 
 
 def unit_scorecard(units: pd.DataFrame, points: pd.DataFrame, th: Thresholds, median: float | None,
-                   lang: str, end: dt.date) -> pd.DataFrame:
+                   lang: str, end: dt.date, area: str | None = None) -> pd.DataFrame:
     """Rows of ``unit_scorecard.sql`` with red points (``red_points.sql`` at unit level) and flags;
     ``rank`` is the rank by hours per member."""
-    out = add_flags(_with_points(units, points, "unit"), th, median, lang, end)
+    out = add_flags(_with_points(units, points, "unit"), th, median, lang, end, area)
     return out.rename(columns={"hours_rank": "rank"})
 
 
@@ -203,9 +211,9 @@ def _natural(name) -> tuple:
 
 
 def branch_scorecard(branches: pd.DataFrame, points: pd.DataFrame, th: Thresholds, median: float | None,
-                     lang: str, end: dt.date) -> pd.DataFrame:
+                     lang: str, end: dt.date, area: str | None = None) -> pd.DataFrame:
     """Rows of ``branch_scorecard.sql`` with red points and flags, in their natural order."""
-    out = add_flags(_with_points(branches, points, "branch"), th, median, lang, end)
+    out = add_flags(_with_points(branches, points, "branch"), th, median, lang, end, area)
     if out.empty:
         return out
     order = sorted(out.index, key=lambda i: (str(out.at[i, "unit"]),) + _natural(out.at[i, "branch"]))

@@ -22,9 +22,8 @@ def test_bench_cli_at_a_small_size(tmp_path):
         [sys.executable, "-m", "redservice", "bench", "--rows", "20000", "--runs", "2", "--json", "--out",
          str(tmp_path)], cwd=PROJECT_DIR, capture_output=True, text=True, check=True, timeout=900)
     rows = json.loads(out.stdout)
-    # the bench's stores repeat the demo's one 所属县 (a province flattened into one county): 区县对比,
-    # a page of several counties, is not offered there
-    pages = {key for _path, key in bench.pages()} - {"counties"}
+    # every copy of the demo is a county of its own: the store is a city, 区县对比 included
+    pages = {key for _path, key in bench.pages()}
     assert {r["page"] for r in rows} == pages
     for r in rows:
         assert r["rows"] == 20000 and r["engine"] in ("duckdb", "pandas")
@@ -32,6 +31,7 @@ def test_bench_cli_at_a_small_size(tmp_path):
         assert r["error"] is None, r
         if r["engine"] == "duckdb" and r["queries"]:
             assert r["cold_ms"] > 0 and r["warm_p50_ms"] > 0 and r["peak_rss_mb"] > 0
+        assert (r["python_ms"] > 0) if r["engine"] == "duckdb" else r["python_ms"] is None  # the page's own
     overview = {r["engine"]: r for r in rows if r["page"] == "overview"}
     recorded = json.loads((tmp_path / "runs" / "rows-20000" / "record-app.out.json").read_text(encoding="utf-8"))
     follows = {c["name"]: c["follows"] for c in recorded["app_pages/overview.py"]["calls"]}
@@ -57,6 +57,9 @@ def test_generated_store_has_exactly_the_records_asked_for(tmp_path):
     assert 0 < uncounted < 100 and store.query("data_range").iloc[0]["records"] == 20000 - uncounted
     # every name and id carries its county; the second county is a sample spread over the period
     assert cur.execute("SELECT COUNT(*) FROM services WHERE unit NOT LIKE '县00_·%'").fetchone()[0] == 0
+    # and its communities and units are listed in that county (所属县): the store is a city of two
+    assert cur.execute("SELECT DISTINCT county FROM communities ORDER BY 1").fetchall() == [("县000",), ("县001",)]
+    assert cur.execute("SELECT COUNT(*) FROM units WHERE county IS DISTINCT FROM substr(unit, 1, 4)").fetchone()[0] == 0
     by_county = dict(cur.execute("SELECT substr(record_id, 1, 4), COUNT(*) FROM services GROUP BY 1").fetchall())
     assert sum(by_county.values()) == 20000 and len(by_county) == 2
     first, last = cur.execute("SELECT MIN(date), MAX(date) FROM services WHERE record_id LIKE '县001·%'").fetchone()

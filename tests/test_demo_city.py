@@ -109,6 +109,41 @@ def test_the_filter_bar_offers_counties_and_the_header_names_the_level(city_dir,
         "zh")
 
 
+def test_the_filter_bar_narrows_to_the_counties_chosen(city, city_dir, monkeypatch):
+    """With 区县 chosen, 单位, 党支部 and 社区 offer the counties' own (a unit of the city with a member
+    or a record there too); a URL naming a unit of another county is answered with the county's figures
+    and a line saying the unit was left out, not silently and not with an empty view."""
+    from conftest import run_app
+
+    f = Filters.make(*_ytd(city_dir))
+    everything = city.query("filter_options", None)
+    ruicheng = city.query("filter_options", f.within(counties=["芮城县"]))
+    of = lambda df, dim: set(df.loc[df["dimension"] == dim, "value"])  # noqa: E731
+    assert of(ruicheng, "county") == of(everything, "county") and len(of(ruicheng, "county")) == 13
+    county_of = dict(city.con.execute("SELECT community, county FROM communities").fetchall())
+    assert {county_of[c] for c in of(ruicheng, "community")} == {"芮城县"} and len(of(ruicheng, "community")) == 12
+    units = of(ruicheng, "unit")
+    assert "芮城县住建局" in units and "县住建局" not in units and "市财政局" in units  # a unit of the city serving there
+    assert units < of(everything, "unit") and {u for u in units if not u.startswith("芮城县")} <= {
+        u for u, c in city.con.execute("SELECT unit, county FROM units").fetchall() if c is None}
+    branches = ruicheng[ruicheng["dimension"] == "branch"]
+    assert set(branches["parent"]) <= units and of(ruicheng, "category") == of(everything, "category")
+
+    at = run_app({"county": "芮城县", "unit": "县住建局"}, data_dir=city_dir, monkeypatch=monkeypatch)
+    assert not at.exception, at.exception
+    box = {m.label: m for m in at.sidebar.multiselect}
+    assert set(box["单位"].options) == units and box["单位"].value == [] and len(box["社区"].options) == 12
+    assert [w.value for w in at.sidebar.warning] == ["所选区县（芮城县）中没有：县住建局，已从筛选中去掉。"]
+    assert metrics_value(at, "报到党员") == metrics.format_value(
+        "members", metrics.kpis(city, f.within(counties=["芮城县"]))["current"]["members"], "zh")
+    # a unit of the county stays chosen; switching the county drops it, out loud
+    at = run_app({"county": "芮城县", "unit": "芮城县住建局"}, data_dir=city_dir, monkeypatch=monkeypatch)
+    assert {m.label: m.value for m in at.sidebar.multiselect}["单位"] == ["芮城县住建局"] and not at.sidebar.warning
+    _county_box(at)[0].set_value(["平陆县"]).run()
+    assert {m.label: m.value for m in at.sidebar.multiselect}["单位"] == []
+    assert "芮城县住建局" in at.sidebar.warning[0].value
+
+
 def test_one_county_looks_as_before(monkeypatch):
     from conftest import run_app
 
@@ -192,3 +227,100 @@ def test_exports_of_a_county_and_of_the_comparison(city_dir, tmp_path):
     text = {str(c.value) for ws in openpyxl.load_workbook(out).worksheets for row in ws.iter_rows() for c in row
             if c.value is not None}
     assert set(demo.CITY_COUNTIES) <= text
+
+
+def test_labels_name_the_level(city_dir, monkeypatch):
+    """At the city's all-counties view no label says 全县: the units' reference median is 全市's, or
+    the county's when one is chosen (zh and en); exports and the briefing's footnote name the level."""
+    from conftest import run_app
+
+    from redservice import export
+
+    def texts(at):
+        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+        notes = " ".join(c.value for c in at.caption) + " ".join(m.help or "" for m in at.metric)
+        return json.dumps(spec, ensure_ascii=False) + notes
+
+    at = run_app({"tab": "chart"}, data_dir=city_dir, monkeypatch=monkeypatch, page="app_pages/units.py")
+    assert not at.exception, at.exception
+    text = texts(at)
+    assert "全市中位数" in text and "虚线为全市各单位中位数" in text and "不足全市中位数的50%" in text
+    assert "全县" not in text
+    at = run_app({"tab": "chart", "county": "芮城县", "lang": "en"}, data_dir=city_dir, monkeypatch=monkeypatch,
+                 page="app_pages/units.py")
+    text = texts(at)
+    assert "Median across 芮城县" in text and "the median of the units of 芮城县" in text and "county median" not in text
+    f = Filters.make(*_ytd(city_dir))
+    assert "范围：全市13个县（市、区）" in export.describe_filters(f, "zh", None, tuple(demo.CITY_COUNTIES))
+    assert not any("全市" in x for x in export.describe_filters(f.within(counties=["芮城县"]), "zh", None,
+                                                                 tuple(demo.CITY_COUNTIES)))
+    assert not any("全市" in x for x in export.describe_filters(f, "zh", None, ("平陆县",)))
+
+
+def test_the_maps_of_a_city_draw_counties(city, city_dir, monkeypatch):
+    """社区覆盖 and 汇报 at the city's all-counties view draw its 13 counties (the dissolved outlines as
+    polygons, coloured by the county's figure), not its 156 communities; a county chosen is drawn by its
+    communities, as the county's own store would be."""
+    from conftest import run_app
+
+    from redservice import briefing, counties, coverage
+
+    def deck_layers(at):
+        deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+        return {layer["id"]: layer["data"] for layer in deck["layers"]}
+
+    at = run_app(data_dir=city_dir, monkeypatch=monkeypatch, page="app_pages/coverage.py")
+    assert not at.exception, at.exception
+    layers = deck_layers(at)
+    drawn = {f["properties"]["community"] for f in layers["communities"]["features"]}
+    assert drawn == set(demo.CITY_COUNTIES) and "compounds" not in layers
+    at = run_app({"county": "芮城县"}, data_dir=city_dir, monkeypatch=monkeypatch, page="app_pages/coverage.py")
+    layers = deck_layers(at)
+    county_of = dict(city.con.execute("SELECT community, county FROM communities").fetchall())
+    drawn = [f["properties"]["community"] for f in layers["communities"]["features"]]
+    assert len(drawn) == 12 and {county_of[c] for c in drawn} == {"芮城县"} and layers["compounds"]
+
+    at = run_app(data_dir=city_dir, monkeypatch=monkeypatch, page="app_pages/briefing.py")
+    assert not at.exception, at.exception
+    figures = [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+    titles = [fig["layout"].get("title", {}).get("text") for fig in figures]
+    assert "各县（市、区）入户覆盖率" in titles and "各县（市、区）志愿服务时长" in titles
+    assert "各社区入户覆盖率" not in titles
+    filled = [tr for tr in figures[titles.index("各县（市、区）入户覆盖率")]["data"] if tr.get("fill") == "toself"]
+    assert sorted(tr["name"] for tr in filled) == sorted(demo.CITY_COUNTIES)
+
+    # the CLI's briefing (shapes dissolved there) draws the same; its figures are 区县对比's
+    from redservice import config
+
+    settings = config.settings(str(city_dir))
+    f = Filters.make(*_ytd(city_dir))
+    data = briefing.gather(lambda name, filters=None, **extra: city.query(name, filters or f, **extra), f, "ytd", "zh",
+                           settings, "运城市", "x", True, None, city.boundaries())
+    assert data.map_level == "county" and sorted(data.map_rows["community"]) == sorted(demo.CITY_COUNTIES)
+    row = data.map_rows.set_index("community").loc["芮城县"]
+    alone = metrics.kpis(city, f.within(counties=["芮城县"]))["current"]
+    assert row["hours"] == pytest.approx(alone["hours"]) and row["households_reached"] == alone["households"]
+    assert row["coverage"] == pytest.approx(alone["households"] / row["households_total"])
+    assert coverage.tooltip(row.to_dict() | {"community": "芮城县"}, "zh").startswith("芮城县")
+    assert briefing.gather(lambda name, filters=None, **extra: city.query(name, filters or f.within(counties=["芮城县"]),
+                                                                           **extra),
+                           f.within(counties=["芮城县"]), "ytd", "zh", settings, "芮城县", "x", True, None,
+                           city.boundaries()).map_level == "community"
+
+
+def test_county_shapes_keep_an_enclave_as_a_hole():
+    """A county around another (an enclave) is one polygon with a hole, not a filled square drawn
+    over its neighbour."""
+    from redservice import counties
+
+    def square(x, y):
+        return {"type": "Polygon", "coordinates": [[[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1], [x, y]]]}
+
+    features = [{"type": "Feature", "geometry": square(x, y), "properties": {"community": f"c{x}{y}"}}
+                for x in range(3) for y in range(3)]
+    county_of = {f"c{x}{y}": ("B" if (x, y) == (1, 1) else "A") for x in range(3) for y in range(3)}
+    shapes = {f["properties"]["county"]: f["geometry"] for f in
+              counties.county_shapes({"features": features}, county_of)["features"]}
+    (outer_with_hole,) = shapes["A"]["coordinates"]
+    assert len(outer_with_hole) == 2 and len(outer_with_hole[0]) == 13  # 12 unit edges, closed
+    assert len(shapes["B"]["coordinates"]) == 1 and len(shapes["B"]["coordinates"][0]) == 1

@@ -108,7 +108,8 @@ def test_text_results_are_the_same_frame_as_through_python_objects(small_store):
 
     fast = small_store.query("filter_options")
     slow = small_store.con.cursor().execute(compose("filter_options"),
-                                            {"scope_units": None, "scope_communities": None, "scope_counties": None}).df()
+                                            {"scope_units": None, "scope_communities": None, "scope_counties": None,
+                                             "counties": None}).df()
     assert len(fast) > 0 and fast.equals(slow)
     assert list(fast.dtypes.astype(str)) == list(slow.dtypes.astype(str))
 

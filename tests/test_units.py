@@ -239,7 +239,7 @@ def test_bad_settings_are_refused():
 
 def test_flags_in_english(county):
     card = units_card(county, lang="en")
-    assert card.loc["U3", "reasons"] == ("hours per member 1, under 50% of the county median (3.2); "
+    assert card.loc["U3", "reasons"] == ("hours per member 1, under 50% of the median across the county (3.2); "
                                          "no service in Mar 2025")
 
 

@@ -352,9 +352,9 @@ def map_image(data) -> bytes | None:
     (the deck then has the coverage bar chart only)."""
     from redservice import briefing_figure, render
 
-    if data.communities.empty or not data.boundaries.get("features"):
+    if data.map_rows.empty or not data.map_shapes.get("features"):
         return None
-    fig = briefing_figure.coverage_figure(data.communities, data.boundaries, data.settings, data.lang,
+    fig = briefing_figure.coverage_figure(data.map_rows, data.map_shapes, data.settings, data.lang,
                                           None, height=MAP_H, legend="right")
     fig.update_layout(width=MAP_W, height=MAP_H)
     try:

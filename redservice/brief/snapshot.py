@@ -49,11 +49,13 @@ def charts(data) -> list[dict]:
     communities, categories). ``chart``: the kind of native chart, its category column and series."""
     lang = data.lang
     out = []
-    communities = data.communities.copy()
+    # the map's rows: the communities, or a view of several counties' counties (briefing.Briefing)
+    communities = data.map_rows.copy()
+    name_label = "filter.county" if data.map_level == "county" else "coverage.col_community"
     if not communities.empty:
         cover = communities.sort_values(["coverage", "community"], ascending=[False, True], na_position="last")
-        out.append(_table("coverage", t("briefing.map_title", lang), [
-            _col("community", "coverage.col_community", lang, "text"),
+        out.append(_table("coverage", data.map_title(), [
+            _col("community", name_label, lang, "text"),
             _col("households_total", "coverage.col_households_total", lang),
             _col("households_reached", "coverage.col_households_reached", lang),
             _col("coverage", "coverage.col_coverage", lang, "percent", 1),
@@ -73,8 +75,8 @@ def charts(data) -> list[dict]:
         ], trend, {"type": "column", "category": "label", "series": ["hours", "persons"]}))
     if not communities.empty:
         ranked = communities.sort_values(["hours", "community"], ascending=[False, True])
-        out.append(_table("communities", t("briefing.communities_title", lang), [
-            _col("community", "coverage.col_community", lang, "text"),
+        out.append(_table("communities", data.ranking_title(), [
+            _col("community", name_label, lang, "text"),
             _col("hours", "coverage.col_hours", lang, decimals=1), _col("persons", "coverage.col_persons", lang),
             _col("members", "coverage.col_members", lang),
         ], ranked, {"type": "bar", "category": "community", "series": ["hours"]}))
