@@ -24,6 +24,7 @@ from redservice.i18n import t
 from redservice.privacy import mask_name, mask_phone
 
 pd = lazy.module("pandas")  # loaded when first used (see redservice/lazy.py)
+np = lazy.module("numpy")
 
 LEVELS = ("member", "branch", "unit")
 WINDOWS = ("month", "year", "all")
@@ -88,33 +89,6 @@ def _area(area: str | None, lang: str) -> str:
     return area if area else t("level.county", lang)
 
 
-def flag_reasons(row, th: Thresholds, median: float | None, lang: str, month_label: str,
-                 area: str | None = None) -> list[str]:
-    """The reasons (in the viewer's language) a scorecard row is flagged; empty when it is not.
-    ``area``: the level the median is taken over (``briefing.level_word``; default 全县)."""
-    reasons = []
-    reported = row.get("reported", 0) or 0
-    if th.no_members and reported == 0:
-        reasons.append(t("units.flag.no_members", lang))
-    rate = row.get("reporting_rate")
-    if th.reporting_rate_min > 0 and not fmt.missing(rate) and rate < th.reporting_rate_min:
-        reasons.append(t("units.flag.reporting", lang, value=fmt.percent(rate, lang),
-                         min=fmt.percent(th.reporting_rate_min, lang, trim=True)))
-    rate = row.get("participation_rate")
-    if th.participation_rate_min > 0 and not fmt.missing(rate) and rate < th.participation_rate_min:
-        reasons.append(t("units.flag.participation", lang, value=fmt.percent(rate, lang),
-                         min=fmt.percent(th.participation_rate_min, lang, trim=True)))
-    hpm = row.get("hours_per_member")
-    if (th.hours_vs_median_min > 0 and median is not None and median > 0 and not fmt.missing(hpm)
-            and hpm < th.hours_vs_median_min * median):
-        reasons.append(t("units.flag.hours", lang, value=fmt.number(hpm, lang, 1), area=_area(area, lang),
-                         share=fmt.percent(th.hours_vs_median_min, lang, trim=True),
-                         median=fmt.number(median, lang, 1)))
-    if th.no_service_latest_month and reported > 0 and (row.get("latest_month_records") or 0) == 0:
-        reasons.append(t("units.flag.no_service_month", lang, month=month_label))
-    return reasons
-
-
 def conditions_text(th: Thresholds, lang: str, month_label: str, area: str | None = None) -> str:
     """The flag conditions in force, written out from the thresholds (for the page's note)."""
     parts = []
@@ -134,15 +108,61 @@ def conditions_text(th: Thresholds, lang: str, month_label: str, area: str | Non
     return ("、" if lang == "zh" else "; ").join(parts)
 
 
+def _formatted(values: pd.Series, render) -> pd.Series:
+    """``render(value)`` for each value, computed once per distinct value (a province's 56,000
+    units share a few thousand rates)."""
+    uniques = values.unique()
+    return values.map(dict(zip(uniques, map(render, uniques))))
+
+
 def add_flags(df: pd.DataFrame, th: Thresholds, median: float | None, lang: str, end: dt.date,
               area: str | None = None) -> pd.DataFrame:
-    """The scorecard with ``reasons`` (the reasons joined, "" when none) and ``flagged`` (bool)."""
+    """The scorecard with ``reasons`` (the reasons a row is flagged, in the viewer's language,
+    joined; "" when none) and ``flagged`` (bool). ``area``: the level the median is taken over
+    (``briefing.level_word``; default 全县). Each check runs on whole columns and each reason's text
+    is written once per distinct value: row by row, a province's 56,000 units took 3.8 s."""
     out = df.copy()
+    n = len(out)
     month_label = fmt.month(end, lang)
     sep = "；" if lang == "zh" else "; "
-    reasons = [flag_reasons(row, th, median, lang, month_label, area) for row in out.to_dict("records")]
-    out["reasons"] = pd.Series([sep.join(r) for r in reasons], index=out.index, dtype=object)
-    out["flagged"] = pd.Series([bool(r) for r in reasons], index=out.index, dtype=bool)
+
+    def column(name: str) -> pd.Series:
+        if name in out:
+            return pd.to_numeric(out[name], errors="coerce")
+        return pd.Series(np.nan, index=out.index, dtype=float)
+
+    reported = column("reported").fillna(0)
+    checks: list[tuple[pd.Series, pd.Series | str]] = []  # (rows flagged, their reason), in order
+    if th.no_members:
+        checks.append((reported == 0, t("units.flag.no_members", lang)))
+    for name, key, minimum in (("reporting_rate", "units.flag.reporting", th.reporting_rate_min),
+                               ("participation_rate", "units.flag.participation", th.participation_rate_min)):
+        if minimum > 0:
+            rate = column(name)
+            hit = rate.notna() & (rate < minimum)
+            least = fmt.percent(minimum, lang, trim=True)
+            checks.append((hit, _formatted(rate[hit], lambda v, key=key, least=least: t(
+                key, lang, value=fmt.percent(v, lang), min=least))))
+    if th.hours_vs_median_min > 0 and median is not None and median > 0:
+        hpm = column("hours_per_member")
+        hit = hpm.notna() & (hpm < th.hours_vs_median_min * median)
+        where, share = _area(area, lang), fmt.percent(th.hours_vs_median_min, lang, trim=True)
+        middle = fmt.number(median, lang, 1)
+        checks.append((hit, _formatted(hpm[hit], lambda v: t(
+            "units.flag.hours", lang, value=fmt.number(v, lang, 1), area=where, share=share, median=middle))))
+    if th.no_service_latest_month:
+        hit = (reported > 0) & (column("latest_month_records").fillna(0) == 0)
+        checks.append((hit, t("units.flag.no_service_month", lang, month=month_label)))
+    reasons = np.full(n, "", dtype=object)
+    for hit, text in checks:
+        rows = np.flatnonzero(hit.to_numpy(dtype=bool))
+        if not len(rows):
+            continue
+        text = np.asarray(text if isinstance(text, pd.Series) else [text] * len(rows), dtype=object)
+        before = reasons[rows]
+        reasons[rows] = np.where(before == "", text, before + sep + text)
+    out["reasons"] = pd.Series(reasons, index=out.index, dtype=object)
+    out["flagged"] = pd.Series(reasons != "", index=out.index, dtype=bool)
     return out
 
 

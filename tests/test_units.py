@@ -10,6 +10,7 @@ The fixture county (period 2025-01-01..2025-03-31):
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import openpyxl
@@ -525,3 +526,59 @@ def test_the_open_tab_is_in_the_url_as_a_code_in_either_language():
     at.session_state["units_tab"] = "单位评分表"
     at.run()
     assert "tab" not in at.query_params  # the default tab is left out of the URL
+
+
+def _reasons_row_by_row(row, th, median, lang, month_label, area):
+    """The reasons of one row as the scorecard first wrote them, one row at a time: the reference
+    for scorecard.add_flags, which works on whole columns."""
+    from redservice import fmt
+    from redservice.i18n import t
+
+    where = area or t("level.county", lang)
+    reasons = []
+    reported = row.get("reported", 0) or 0
+    if th.no_members and reported == 0:
+        reasons.append(t("units.flag.no_members", lang))
+    for name, key, minimum in (("reporting_rate", "units.flag.reporting", th.reporting_rate_min),
+                               ("participation_rate", "units.flag.participation", th.participation_rate_min)):
+        rate = row.get(name)
+        if minimum > 0 and not fmt.missing(rate) and rate < minimum:
+            reasons.append(t(key, lang, value=fmt.percent(rate, lang), min=fmt.percent(minimum, lang, trim=True)))
+    hpm = row.get("hours_per_member")
+    if (th.hours_vs_median_min > 0 and median is not None and median > 0 and not fmt.missing(hpm)
+            and hpm < th.hours_vs_median_min * median):
+        reasons.append(t("units.flag.hours", lang, value=fmt.number(hpm, lang, 1), area=where,
+                         share=fmt.percent(th.hours_vs_median_min, lang, trim=True), median=fmt.number(median, lang, 1)))
+    if th.no_service_latest_month and reported > 0 and (row.get("latest_month_records") or 0) == 0:
+        reasons.append(t("units.flag.no_service_month", lang, month=month_label))
+    return reasons
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_flags_on_whole_columns_equal_the_row_by_row_reasons(lang):
+    import numpy as np
+
+    from redservice import fmt
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    roll = rng.integers(1, 40, n)
+    reported = np.minimum(roll, rng.integers(0, 45, n))
+    df = pd.DataFrame({
+        "unit": [f"单位{i}" for i in range(n)], "reported": reported,
+        "reporting_rate": np.where(rng.random(n) < 0.1, np.nan, reported / roll),
+        "participation_rate": np.where(reported > 0, np.minimum(reported, rng.integers(0, 40, n)) / np.maximum(reported, 1), np.nan),
+        "hours_per_member": np.where(reported > 0, rng.integers(0, 400, n) / 2 / np.maximum(reported, 1), np.nan),
+        "latest_month_records": rng.integers(0, 3, n)})
+    end = dt.date(2025, 3, 31)
+    for th, median, area in ((scorecard.Thresholds(0.95, 0.7, 0.5, True, True), 5.2, None),
+                             (scorecard.Thresholds(0.95, 0, 0.5, False, True), 4.25, "全市"),
+                             (scorecard.Thresholds(0, 0.7, 0.5, True, False), None, "夏县"),
+                             (scorecard.Thresholds(0, 0, 0, False, False), 5.0, None)):
+        got = scorecard.add_flags(df, th, median, lang, end, area)
+        sep = "；" if lang == "zh" else "; "
+        want = [sep.join(_reasons_row_by_row(r, th, median, lang, fmt.month(end, lang), area))
+                for r in df.to_dict("records")]
+        assert got["reasons"].tolist() == want
+        assert got["flagged"].tolist() == [bool(w) for w in want]
+    assert scorecard.add_flags(df.iloc[:0], th, median, lang, end)["reasons"].tolist() == []
