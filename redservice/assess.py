@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from redservice import fmt
@@ -123,19 +124,26 @@ def unit_figures(units: pd.DataFrame, settings: dict, year: int, as_of: dt.date)
     tg = targets(settings)
     out = units.copy()
     final = is_final(year, as_of)
-    out["reporting_rate"] = [fmt.ratio(r, n) for r, n in zip(out["reported"], out["on_roster"])]
+    out["reporting_rate"] = _ratios(out["reported"], out["on_roster"])
     done = out["met"] if final else out["met"] + out["on_track"]
-    out["completion_rate"] = [fmt.ratio(d, r) for d, r in zip(done, out["reported"])]
-    flags = []
-    for _, row in out.iterrows():
-        f = []
-        if row["reporting_rate"] is not None and row["reporting_rate"] < tg["unit_reporting_rate_min"]:
-            f.append(("reporting", row["reporting_rate"], tg["unit_reporting_rate_min"]))
-        if row["completion_rate"] is not None and row["completion_rate"] < tg["unit_completion_rate_min"]:
-            f.append(("completion", row["completion_rate"], tg["unit_completion_rate_min"]))
-        flags.append(f)
-    out["flags"] = flags
+    out["completion_rate"] = _ratios(done, out["reported"])
+    least_reporting, least_completion = tg["unit_reporting_rate_min"], tg["unit_completion_rate_min"]
+    out["flags"] = [  # zip, not iterrows: a province's 56,000 units
+        ([("reporting", rr, least_reporting)] if rr is not None and rr < least_reporting else [])
+        + ([("completion", cr, least_completion)] if cr is not None and cr < least_completion else [])
+        for rr, cr in zip(out["reporting_rate"], out["completion_rate"])]
     return out
+
+
+def _ratios(numerators: pd.Series, denominators: pd.Series) -> list:
+    """fmt.ratio of each pair on whole columns: the quotient, or None where either is missing or
+    the denominator is 0."""
+    top = pd.to_numeric(numerators, errors="coerce").astype(float).to_numpy()
+    bottom = pd.to_numeric(denominators, errors="coerce").astype(float).to_numpy()
+    valid = ~(pd.isna(top) | pd.isna(bottom)) & (bottom != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = top / bottom
+    return [float(q) if ok else None for q, ok in zip(quotient, valid)]
 
 
 def flag_text(flag: tuple, lang: str) -> str:
@@ -155,15 +163,34 @@ def units_frame(units: pd.DataFrame, lang: str, final: bool) -> pd.DataFrame:
         t("assess.col.unit", lang): units["unit"],
         t("assess.col.on_roster", lang): units["on_roster"].astype(int),
         t("assess.col.reported", lang): units["reported"].astype(int),
-        t("assess.col.reporting_rate", lang): [fmt.percent(v, lang) for v in units["reporting_rate"]],
+        t("assess.col.reporting_rate", lang): _percents(units["reporting_rate"], lang),
         t("assess.col.met", lang): units["met"].astype(int),
         t("assess.col.on_track", lang): units["on_track"].astype(int),
         t("assess.col.behind", lang): units["behind"].astype(int),
         t("assess.col.not_reported", lang): units["not_reported"].astype(int),
         t("assess.col.completion_final" if final else "assess.col.completion", lang):
-            [fmt.percent(v, lang) for v in units["completion_rate"]],
-        t("assess.col.flags", lang): ["；".join(flag_text(f, lang) for f in fl) if fl else "" for fl in units["flags"]],
+            _percents(units["completion_rate"], lang),
+        t("assess.col.flags", lang): _flag_texts(units["flags"], lang),
     })
+
+
+def _flag_texts(flags: pd.Series, lang: str) -> list[str]:
+    """Each unit's flags in words, each distinct flag worded once."""
+    written: dict = {}
+
+    def word(flag: tuple) -> str:
+        if flag not in written:
+            written[flag] = flag_text(flag, lang)
+        return written[flag]
+
+    return ["；".join(map(word, fl)) if fl else "" for fl in flags]
+
+
+def _percents(values: pd.Series, lang: str) -> list[str]:
+    """fmt.percent of each value, written once per distinct value (a few thousand among a
+    province's units)."""
+    written: dict = {}
+    return [written[v] if v in written else written.setdefault(v, fmt.percent(v, lang)) for v in values]
 
 
 def status_label(status: str, lang: str) -> str:
