@@ -20,10 +20,11 @@ mmap threshold is fixed at 1 MB (``mallopt``): by default it rises to the size o
 freed (up to 32 MB), after which a 29 MB upload, its pickled copy for the check's child process and
 the parsed report are carved out of the heap and fragment it, and ``malloc_trim`` gets little
 back; with the threshold fixed every such block is its own mapping, returned whole when freed.
-Measured with ``python -m redservice.upload_memory`` (docs/import.md). A sweep on the server's event loop expires entries even when no other tab
-connects or disconnects. These are Streamlit internals: if they are not where this module expects
-them, ``install`` logs a warning and changes nothing (tests/test_sessions.py fails on such a
-Streamlit).
+Measured with ``python -m redservice.upload_memory`` (docs/import.md).
+
+A sweep on the server's event loop expires entries even when no other tab connects or
+disconnects. These are Streamlit internals: if they are not where this module expects them,
+``install`` logs a warning and changes nothing (tests/test_sessions.py fails on such a Streamlit).
 """
 
 from __future__ import annotations
@@ -66,17 +67,17 @@ def _release(info) -> None:
         _released.set()
 
 
-@functools.lru_cache(maxsize=1)
-def _libc_trim():
-    """glibc's ``malloc_trim``, or None on another C library."""
-    name = ctypes.util.find_library("c")
+@functools.lru_cache(maxsize=None)
+def _glibc(name: str, argtypes: tuple):
+    """glibc's function ``name`` with its argument types set, or None on another C library."""
+    library = ctypes.util.find_library("c")
     try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
+        function = getattr(ctypes.CDLL(library), name) if library else None
     except (OSError, AttributeError):
         return None
-    if trim is not None:
-        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
+    if function is not None:
+        function.argtypes, function.restype = list(argtypes), ctypes.c_int
+    return function
 
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
@@ -86,21 +87,14 @@ MMAP_THRESHOLD = 1 << 20
 @functools.lru_cache(maxsize=1)
 def fix_mmap_threshold() -> bool:
     """Serve every allocation of 1 MB or more with its own mapping (glibc only; once)."""
-    name = ctypes.util.find_library("c")
-    try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):
-        return False
-    if mallopt is None:
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+    mallopt = _glibc("mallopt", (ctypes.c_int, ctypes.c_int))
+    return mallopt is not None and mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
 
 
 def give_back_memory() -> None:
     """Collect cycles and hand the C heap's free pages back to the system (glibc only)."""
     gc.collect()
-    trim = _libc_trim()
+    trim = _glibc("malloc_trim", (ctypes.c_size_t,))
     if trim is not None:
         trim(0)
 
