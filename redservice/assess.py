@@ -175,22 +175,13 @@ def units_frame(units: pd.DataFrame, lang: str, final: bool) -> pd.DataFrame:
 
 
 def _flag_texts(flags: pd.Series, lang: str) -> list[str]:
-    """Each unit's flags in words, each distinct flag worded once."""
-    written: dict = {}
-
-    def word(flag: tuple) -> str:
-        if flag not in written:
-            written[flag] = flag_text(flag, lang)
-        return written[flag]
-
-    return ["；".join(map(word, fl)) if fl else "" for fl in flags]
+    """Each unit's flags in words, each distinct list of flags worded once."""
+    return fmt.once_per_value(map(tuple, flags), lambda fl: "；".join(flag_text(f, lang) for f in fl))
 
 
 def _percents(values: pd.Series, lang: str) -> list[str]:
-    """fmt.percent of each value, written once per distinct value (a few thousand among a
-    province's units)."""
-    written: dict = {}
-    return [written[v] if v in written else written.setdefault(v, fmt.percent(v, lang)) for v in values]
+    """fmt.percent of each value, written once per distinct value."""
+    return fmt.once_per_value(values, lambda v: fmt.percent(v, lang))
 
 
 def status_label(status: str, lang: str) -> str:

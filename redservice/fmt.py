@@ -99,6 +99,13 @@ def count(value, unit_key: str, lang: str = "zh") -> str:
     return quantity(value, unit_key, lang) if normalise_lang(lang) == "zh" else number(value, lang)
 
 
+def once_per_value(values, render) -> list:
+    """``render(value)`` for each of ``values``, computed once per distinct value (a province's
+    56,000 units share a few thousand rates: formatting each cell took seconds)."""
+    done: dict = {}
+    return [done[v] if v in done else done.setdefault(v, render(v)) for v in values]
+
+
 def ratio(numerator, denominator):
     """numerator ÷ denominator, or None when it cannot be computed."""
     if missing(numerator) or missing(denominator) or float(denominator) == 0:

@@ -109,10 +109,8 @@ def conditions_text(th: Thresholds, lang: str, month_label: str, area: str | Non
 
 
 def _formatted(values: pd.Series, render) -> pd.Series:
-    """``render(value)`` for each value, computed once per distinct value (a province's 56,000
-    units share a few thousand rates)."""
-    uniques = values.unique()
-    return values.map(dict(zip(uniques, map(render, uniques))))
+    """``render(value)`` for each value (``fmt.once_per_value``), on the values' index."""
+    return pd.Series(fmt.once_per_value(values, render), index=values.index, dtype=object)
 
 
 def add_flags(df: pd.DataFrame, th: Thresholds, median: float | None, lang: str, end: dt.date,
@@ -281,7 +279,7 @@ def as_percent(df: pd.DataFrame) -> pd.DataFrame:
             values = pd.to_numeric(out[column], errors="coerce")
             known = values.notna()
             # each distinct rate rounded once (Decimal per cell took 1.3 s for a province's units)
-            out[column] = pd.to_numeric(_formatted(values[known], pct), errors="coerce").reindex(out.index)
+            out[column] = pd.to_numeric(_formatted(values[known], pct), errors="coerce").reindex(out.index).astype(float)
     return out
 
 
