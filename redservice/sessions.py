@@ -67,7 +67,7 @@ def _release(info) -> None:
         _released.set()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _glibc(name: str, argtypes: tuple):
     """glibc's function ``name`` with its argument types set, or None on another C library."""
     library = ctypes.util.find_library("c")

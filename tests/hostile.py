@@ -9,6 +9,8 @@ import zipfile
 
 import openpyxl
 
+from redservice import upload_memory
+
 CT = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
       '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
       '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -189,11 +191,9 @@ def lying_zip_bomb(megabytes: int = 300) -> bytes:
 
 
 def long_value_rows(n: int, chars: int) -> bytes:
-    """A CSV 服务台账 of ``n`` rows whose 所属单位 is a different unknown name of ``chars`` characters."""
-    lines = [",".join(SERVICES_H)]
-    for i in range(n):
-        lines.append(f"2025-04-01,李明强,{'县' * (chars - 8)}{i:08d},河阳社区,送政策,2")
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    """A CSV 服务台账 of ``n`` rows whose 所属单位 is a different unknown name of ``chars`` characters
+    (the file the upload-memory measurement uploads)."""
+    return upload_memory.ledger(n, chars)
 
 
 def huge_name_inline(megabytes: int) -> bytes:

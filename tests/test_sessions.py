@@ -135,15 +135,3 @@ def test_the_session_keeps_the_report_not_the_rows(demo_copy):
     assert len(pickle.dumps(batch)) < 2_000_000  # 30 MB uploaded
     assert datamgmt.rejected_workbook(batch, "en")[:2] == b"PK"
 
-
-def test_the_upload_memory_probe_builds_the_report_it_measures():
-    """The measurement's file is the hostile corpus's long-names ledger (every row rejected), and
-    its RSS reading is the process's own."""
-    import os
-
-    from hostile import long_value_rows
-    from redservice import upload_memory
-
-    body = upload_memory.ledger(20, 300)
-    assert body == long_value_rows(20, 300)
-    assert 10 < upload_memory.rss_mb(os.getpid()) < 100_000
