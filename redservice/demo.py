@@ -936,16 +936,22 @@ hours_per_year = 8.0
 """
 
 
-def write(out: str | Path, seed: int = SEED) -> Path:
-    """Write the demo store to ``out``: Parquet tables, boundaries and a manifest."""
+def _write_files(out: str | Path, tables: dict, config: str, boundaries_json: str, manifest: dict) -> Path:
+    """Write a demo store: its Parquet tables, config.toml, boundaries and manifest."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tables, county = generate(seed)
     for table, df in tables.items():
         write_table(out, table, df)
-    (out / "config.toml").write_text(DEMO_CONFIG, encoding="utf-8")
-    (out / BOUNDARIES_FILE).write_text(
-        json.dumps(boundaries(county), ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    (out / "config.toml").write_text(config, encoding="utf-8")
+    (out / BOUNDARIES_FILE).write_text(boundaries_json + "\n", encoding="utf-8")
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1) + "\n",
+                                     encoding="utf-8")
+    return out
+
+
+def write(out: str | Path, seed: int = SEED) -> Path:
+    """Write the demo store to ``out``: Parquet tables, boundaries and a manifest."""
+    tables, county = generate(seed)
     manifest = {
         "name": "平陆县（演示）",
         "county": "平陆县",
@@ -956,9 +962,8 @@ def write(out: str | Path, seed: int = SEED) -> Path:
         "period": [START.isoformat(), END.isoformat()],
         "targets": {k: v for k, v in TARGETS.items()},
     }
-    (out / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1) + "\n",
-                                     encoding="utf-8")
-    return out
+    return _write_files(out, tables, DEMO_CONFIG,
+                        json.dumps(boundaries(county), ensure_ascii=False, sort_keys=True, indent=1), manifest)
 
 
 # -- the demo city (issue 22) ------------------------------------------------------------------------
@@ -1129,13 +1134,7 @@ def generate_city(seed: int = SEED) -> tuple[dict[str, pd.DataFrame], dict]:
 
 def write_city(out: str | Path, seed: int = SEED) -> Path:
     """Write the demo city to ``out`` (generated on demand, not committed)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     tables, doc = generate_city(seed)
-    for table, df in tables.items():
-        write_table(out, table, df)
-    (out / "config.toml").write_text(DEMO_CONFIG.replace("平陆县（演示）", CITY_LABEL), encoding="utf-8")
-    (out / BOUNDARIES_FILE).write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
     manifest = {
         "name": CITY_LABEL,
         "county": CITY,
@@ -1150,6 +1149,5 @@ def write_city(out: str | Path, seed: int = SEED) -> Path:
         "generator": {"command": "python -m redservice demo --city", "seed": seed},
         "period": [START.isoformat(), END.isoformat()],
     }
-    (out / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1) + "\n",
-                                     encoding="utf-8")
-    return out
+    return _write_files(out, tables, DEMO_CONFIG.replace("平陆县（演示）", CITY_LABEL),
+                        json.dumps(doc, ensure_ascii=False), manifest)
