@@ -266,8 +266,8 @@ def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) ->
     communities = pick("community", "community", values("community"))
     if left_out:  # Streamlit drops a value its widget does not offer: say so, not silently
         sep = "、" if lang == "zh" else ", "
-        sb.warning(t("filter.outside_county", lang, names=sep.join(dict.fromkeys(left_out)),
-                     counties=sep.join(chosen_counties)), icon=":material/filter_alt_off:")
+        sb.warning(t("filter.outside_county", lang, names=fmt.md_escape(sep.join(dict.fromkeys(left_out))),
+                     counties=fmt.md_escape(sep.join(chosen_counties))), icon=":material/filter_alt_off:")
     categories = sb.multiselect(
         t("filter.category", lang),
         _ordered(values("category"), programme["liusong"] + programme["sanqing"] + programme["other_categories"]),

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from redservice import cli, demo, metrics
+from redservice import cli, demo, fmt, metrics
 from redservice.config import DEMO_DIR, PROJECT_DIR
 from redservice.filters import Filters
 from redservice.store import Store
@@ -142,6 +142,10 @@ def test_the_filter_bar_narrows_to_the_counties_chosen(city, city_dir, monkeypat
     _county_box(at)[0].set_value(["平陆县"]).run()
     assert {m.label: m.value for m in at.sidebar.multiselect}["单位"] == []
     assert "芮城县住建局" in at.sidebar.warning[0].value
+    # a name from the URL is shown as written: Markdown in it makes no image or link
+    bait = "![x](http://127.0.0.1:8999/i.png)"
+    at = run_app({"county": "芮城县", "unit": bait}, data_dir=city_dir, monkeypatch=monkeypatch)
+    assert not at.exception and fmt.md_escape(bait) in at.sidebar.warning[0].value
 
 
 def test_one_county_looks_as_before(monkeypatch):
