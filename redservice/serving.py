@@ -82,6 +82,7 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -495,11 +496,11 @@ def _excluded(con: duckdb.DuckDBPyConnection, directory: Path, fp: str,
 
 
 def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict,
-            carry: bool = False) -> None:
+            carry: bool = False, threads: Callable[[str], int] | None = None) -> None:
     excluded = _excluded(con, directory, fp, rules)
     preserve = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     try:
-        _create_tables(con, directory, materialize, fp, rules, excluded, carry)
+        _create_tables(con, directory, materialize, fp, rules, excluded, carry, threads)
     finally:
         con.execute(f"SET preserve_insertion_order = {str(bool(preserve)).lower()}")
 
@@ -526,6 +527,30 @@ def _unit_ranges(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str |
     return list(zip(edges, edges[1:]))
 
 
+def thread_plan(limits: BuildLimits) -> Callable[[str], int]:
+    """The build's threads per statement: ``[build] threads`` for every statement when set; else
+    (0) PARALLEL_THREADS (at most the machine's cores) for the statements of PARALLEL and one for
+    the rest."""
+    if limits.threads:
+        return lambda _name: limits.threads
+    many = max(1, min(PARALLEL_THREADS, os.cpu_count() or 1))
+    return lambda name: many if name in PARALLEL else 1
+
+
+def _set_threads(con: duckdb.DuckDBPyConnection, threads: Callable[[str], int] | None, name: str) -> int:
+    """Set the connection's threads for statement ``name`` as planned; returns the count (1 without
+    a plan: the app's copy in memory keeps its connection's setting, and is not retried)."""
+    if threads is None:
+        return 1
+    con.execute(f"SET threads = {threads(name)}")
+    return threads(name)
+
+
+def _parallel(con: duckdb.DuckDBPyConnection, create: str) -> None:
+    """Run a statement planned on several threads (a seam for the tests: one that runs out of memory)."""
+    con.execute(create)
+
+
 def _create_by_unit_range(con: duckdb.DuckDBPyConnection, name: str, select: str, order: str) -> None:
     """``CREATE TABLE name AS select ORDER BY order`` (an order starting with unit) one range of units
     at a time: the DISTINCT of each range fits the budget where the whole one did not (dim_scoped at
@@ -538,7 +563,10 @@ def _create_by_unit_range(con: duckdb.DuckDBPyConnection, name: str, select: str
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict,
-                   excluded: tuple[list[str], list[str]] | None, carry: bool = False) -> None:
+                   excluded: tuple[list[str], list[str]] | None, carry: bool = False,
+                   threads: Callable[[str], int] | None = None) -> None:
+    """``threads``: the build's thread count per statement (``thread_plan``; None: the connection's
+    as it is, the app's copy in memory)."""
     stmts = statements(directory, carry)
     last_reads = _last_reads(stmts)
     for i, (name, select, order) in enumerate(stmts):
@@ -559,9 +587,20 @@ def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize:
             kind = "TEMP TABLE" if name in INTERMEDIATE else "TABLE"
             con.execute(f"SET preserve_insertion_order = {str(name in AS_FILED).lower()}")
             if name in BY_UNIT_RANGE:
+                _set_threads(con, threads, name)
                 _create_by_unit_range(con, name, select, order)
             else:
-                con.execute(f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}")
+                create = f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}"
+                try:
+                    con.execute(create) if _set_threads(con, threads, name) == 1 else _parallel(con, create)
+                except duckdb.OutOfMemoryException:
+                    # a second thread needs a share of the budget too: the statement failed whole
+                    # (nothing was written), so it runs again on one thread before the build asks
+                    # for a larger budget
+                    if _set_threads(con, threads, name) == 1:
+                        raise
+                    con.execute("SET threads = 1")
+                    con.execute(create)
             # an intermediate step is dropped as soon as nothing else reads it: it would otherwise
             # hold the budget (or spill) while the steps after it run
             for step in (s for s, last in last_reads.items() if last == i):
@@ -620,6 +659,14 @@ NEED_BASE_MB = 96
 NEED_MB_PER_MILLION_ROWS = 80
 NEED_MAX_MB = 1200
 MIN_SHARE = 0.6
+# Statements whose work divides among threads within the same budget (scans, the hash joins of the
+# records, the sort of services): with [build] threads = 0 they run on up to PARALLEL_THREADS
+# threads. The windows over household rows, the join back and the DISTINCTs after them spill within
+# the budget and took more CPU on two threads than on one (1 M records, 323 MB), so they keep one;
+# so do the small statements, where a thread's start costs more than it saves. A statement that
+# runs out of memory on several threads runs again on one (``_create_tables``).
+PARALLEL = ("member_ids", "members", "service_base", "services", "household_ids", "household_base")
+PARALLEL_THREADS = 2
 # Tables whose statement is a DISTINCT over every record and whose ORDER BY starts with unit: built
 # one range of units at a time, about UNIT_RANGE_ROWS service records a range.
 BY_UNIT_RANGE = ("dim_scoped",)
@@ -634,8 +681,9 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|[KMGT]i?B?)?\s*$", re.IGNORECASE)
 class BuildLimits:
     """The store's ``[build]`` settings: ``memory_limit_mb`` the most the build may use (from "50%"
     of the machine's memory or a size such as "2GB"), ``temp_directory`` where DuckDB spills (None:
-    beside the copy being built, removed afterwards), ``threads`` (0: one; more threads need more
-    of the budget each)."""
+    beside the copy being built, removed afterwards), ``threads`` (0: two threads, or the machine's
+    cores if fewer, for the statements of PARALLEL and one for the rest; N: N for every statement,
+    each thread needing a share of the budget)."""
 
     memory_limit_mb: int
     temp_directory: Path | None = None
@@ -831,8 +879,9 @@ def _carryable(previous: str | Path | None) -> Path | None:
 
 def _connect(file: str, limits: BuildLimits, budget_mb: int, spill: Path) -> duckdb.DuckDBPyConnection:
     # one thread unless [build] threads says otherwise: each thread's sorts and hash tables need a
-    # share of the budget that grows with the records (two threads ran out at 1 M records within
-    # 324 MB and at 10 M within 1,200 MB, where one thread fits)
+    # share of the budget that grows with the records (two threads on every statement ran out at
+    # 1 M records within 324 MB and at 10 M within 1,200 MB, where one thread fits); the full build
+    # raises it for the statements of PARALLEL (thread_plan)
     con = duckdb.connect(file, config={"memory_limit": f"{budget_mb}MB", "threads": limits.threads or 1,
                                        "temp_directory": str(spill)})
     con.execute("SET enable_progress_bar = false")
@@ -853,7 +902,7 @@ def _build(directory: Path, rules: dict, limits: BuildLimits, budget_mb: int, ca
         try:
             if carry is not None:
                 con.execute(f"ATTACH {sql_string(str(carry))} AS prev (READ_ONLY)")
-            _create(con, directory, True, fingerprint(directory), rules, carry is not None)
+            _create(con, directory, True, fingerprint(directory), rules, carry is not None, thread_plan(limits))
             if carry is not None:
                 con.execute("DETACH prev")
             con.execute("CHECKPOINT")

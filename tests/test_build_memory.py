@@ -6,6 +6,7 @@ runs out at the limit fails the same way, never half written."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -40,6 +41,30 @@ def test_a_copy_built_while_spilling_is_the_same_copy(demo_copy, tmp_path):
     serving._build(demo_copy, rules, serving.BuildLimits(64, spill, 1), 64)  # 64 MB: the demo spills
     assert _tables(serving.path(demo_copy)) == expected
     assert not spill.exists() or not any(spill.iterdir())  # the spill files are gone
+
+
+def test_the_thread_plan_and_a_statement_that_runs_out_on_two_threads(demo_copy, monkeypatch):
+    plan = serving.thread_plan(serving.BuildLimits(4096))
+    assert plan("services") == min(serving.PARALLEL_THREADS, os.cpu_count()) and plan("household_keys") == 1
+    assert serving.thread_plan(serving.BuildLimits(4096, None, 3))("household_keys") == 3  # [build] threads
+    rules = serving.points_rules_of()
+    serving._build(demo_copy, rules, serving.BuildLimits(4096, None, 1), 4096)
+    expected = _tables(serving.path(demo_copy))
+    ran_out, threads = [], {}
+    real = serving._parallel
+
+    def parallel(con, create):
+        name = create.split()[2] if create.startswith("CREATE TABLE") else create.split()[3]
+        threads[name] = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        if name in ("services", "household_base"):
+            ran_out.append(name)
+            raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate (simulated)")
+        real(con, create)
+
+    monkeypatch.setattr(serving, "_parallel", parallel)
+    serving._build(demo_copy, rules, serving.BuildLimits(4096, None, 2), 4096)  # every statement on two
+    assert ran_out == ["services", "household_base"] and threads["services"] == threads["members"] == 2
+    assert _tables(serving.path(demo_copy)) == expected  # the two ran again on one thread, the same copy
 
 
 def test_a_copy_built_one_range_of_units_at_a_time_is_the_same_copy(demo_copy, monkeypatch):
