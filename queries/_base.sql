@@ -11,9 +11,10 @@
 -- $member_max, $branch_max, $community_max, $activity_max and $household_max: the
 -- largest ids, bound by the store for exact bitmap counts (bitstring_agg); paired: the record is in
 -- its unit's 包联 community; roster_uid, roster_bid: its member's unit and branch on the roster;
--- community_hh, compound_hh, unit_hh, unit_mid: the household's / member's number within its
--- community, compound, unit (largest: $community_household_max, $compound_household_max,
--- $unit_household_max, $unit_member_max), for exact bitmap counts grouped by those (or finer).
+-- community_hh, compound_hh, unit_hh, county_hh, unit_mid: the household's / member's number within
+-- its community, compound, unit, county (largest: $community_household_max, $compound_household_max,
+-- $unit_household_max, $county_household_max, $unit_member_max), for exact bitmap counts grouped by
+-- those (or finer).
 -- red_prev (services), unit_hh_prev (household_facts): the previous date of the same activity of the
 -- member / of the same unit serving the same household, in all the records (redservice.serving);
 -- unit_months, unit_household_months, unit_household_returns: per-unit rollups by month;
@@ -98,7 +99,8 @@ f_household_records AS NOT MATERIALIZED (
     -- one row per service record x household (household: a dense integer id, one per household),
     -- counted or not (see f_records)
     SELECT h.date, h.mid, h.member_id, h.unit, h.uid, h.branch, h.community, h.cid, h.compound,
-           h.category, h.form, h.household, h.community_hh, h.compound_hh, h.unit_hh, h.unit_hh_prev, h.rkey,
+           h.category, h.form, h.household, h.community_hh, h.compound_hh, h.unit_hh, h.county_hh, h.unit_hh_prev,
+           h.rkey,
            h.counted, h.county
     FROM household_facts h
     WHERE ($counties IS NULL OR list_contains($counties, h.county))

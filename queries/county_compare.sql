@@ -44,7 +44,9 @@ active AS (
     GROUP BY m.county
 ),
 hh AS (
-    SELECT county, COUNT(DISTINCT household) AS households
+    -- households: an exact bitmap per county of its local household ids (county_hh), not a hash of
+    -- every (county, household) pair (at 10 M records, 4.4 M pairs a quarter: 2.5 s)
+    SELECT county, COALESCE(bit_count(bitstring_agg(county_hh, 1, $county_household_max)), 0) AS households
     FROM f_households
     WHERE date BETWEEN $start AND $end
     GROUP BY county

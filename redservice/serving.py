@@ -10,8 +10,8 @@ The Parquet files of a generation are the records; the pages read a derived copy
   ``aid`` activities (services), so that distinct counts and groups work on integers, not strings,
   and can be exact bitmaps (``bitstring_agg(x, 1, $member_max)``: the ``meta`` maxima are bound);
 * local ids for distinct counts per group: a household's number within its community
-  (``community_hh``), its compound (``compound_hh``) and the serving unit (``unit_hh``) in
-  household_facts, a member's number within the unit of the record (``unit_mid``) in services.
+  (``community_hh``), its compound (``compound_hh``), the serving unit (``unit_hh``) and the
+  county the record counts in (``county_hh``: 区县对比's households per county) in household_facts, a member's number within the unit of the record (``unit_mid``) in services.
   ``bitstring_agg(community_hh, 1, $community_household_max)`` grouped by community is then a
   bitmap the size of the largest community per group — exact, and several times cheaper than a
   hash of every (community, household) pair;
@@ -94,7 +94,7 @@ from redservice.schema import TABLES, parquet_name
 
 FILE = "serving.duckdb"
 ALIAS = "serving"
-FORMAT_VERSION = "9"
+FORMAT_VERSION = "10"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_base", "household_keys")
@@ -103,6 +103,7 @@ MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids"
           "branch_max": ("branch_ids", "bid"), "community_max": ("community_ids", "cid"),
           "activity_max": ("activity_ids", "aid"), "unit_member_max": ("unit_members", "unit_mid"),
           "community_household_max": ("community_households", "community_hh"),
+          "county_household_max": ("county_households", "county_hh"),
           "compound_household_max": ("compound_households", "compound_hh"),
           "unit_household_max": ("unit_households", "unit_hh")}
 # The county (所属县（市、区）) of each community and unit, one row per name: a record counts in the
@@ -365,17 +366,19 @@ def statements(directory: str | Path, carry: bool = False) -> list[tuple[str, st
         # _local_ids numbers them. Rows of one unit, household and date get the same dates in any
         # order; rkey fixes which.
         ("household_keys",
-         "SELECT rkey, household, cid, community, compound, unit, "
+         "SELECT rkey, household, cid, community, compound, unit, county, "
          "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev, "
          "CAST(DENSE_RANK() OVER (PARTITION BY cid ORDER BY household) AS INTEGER) AS community_hh, "
          "CAST(DENSE_RANK() OVER (PARTITION BY community, compound ORDER BY household) AS INTEGER) AS compound_hh, "
-         "CAST(DENSE_RANK() OVER (PARTITION BY unit ORDER BY household) AS INTEGER) AS unit_hh FROM household_base",
+         "CAST(DENSE_RANK() OVER (PARTITION BY unit ORDER BY household) AS INTEGER) AS unit_hh, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY county ORDER BY household) AS INTEGER) AS county_hh FROM household_base",
          ""),
         ("community_households", "SELECT DISTINCT cid, household, community_hh FROM household_keys", ""),
+        ("county_households", "SELECT DISTINCT county, household, county_hh FROM household_keys", ""),
         ("compound_households", "SELECT DISTINCT community, compound, household, compound_hh FROM household_keys", ""),
         ("unit_households", "SELECT DISTINCT unit, household, unit_hh FROM household_keys", ""),
         ("household_facts",
-         "SELECT h.*, k.community_hh, k.compound_hh, k.unit_hh, k.unit_hh_prev FROM household_base h "
+         "SELECT h.*, k.community_hh, k.compound_hh, k.unit_hh, k.county_hh, k.unit_hh_prev FROM household_base h "
          "JOIN household_keys k ON k.rkey = h.rkey AND k.household = h.household",
          "date, household"),
         ("red_carry",
@@ -423,19 +426,20 @@ def statements(directory: str | Path, carry: bool = False) -> list[tuple[str, st
     if carry:  # the local ids of households carried too: numbered before, and joined to, household_keys
         names = [n for n, _, _ in out]
         local = {"community_households": ("cid",), "compound_households": ("community", "compound"),
-                 "unit_households": ("unit",)}
+                 "unit_households": ("unit",), "county_households": ("county",)}
         ids = {"community_households": "community_hh", "compound_households": "compound_hh",
-               "unit_households": "unit_hh"}
+               "unit_households": "unit_hh", "county_households": "county_hh"}
         carried = [(t, _local_ids("household_base", g, "household", ids[t], t), "") for t, g in local.items()]
         keys = ("household_keys",
-                "SELECT k.rkey, k.household, k.unit_hh_prev, c.community_hh, p.compound_hh, u.unit_hh FROM "
-                "(SELECT rkey, household, cid, community, compound, unit, "
+                "SELECT k.rkey, k.household, k.unit_hh_prev, c.community_hh, p.compound_hh, u.unit_hh, y.county_hh FROM "
+                "(SELECT rkey, household, cid, community, compound, unit, county, "
                 "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev "
                 "FROM household_base) k "
                 "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM k.cid AND c.household = k.household "
                 "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM k.community "
                 "AND p.compound IS NOT DISTINCT FROM k.compound AND p.household = k.household "
-                "LEFT JOIN unit_households u ON u.unit IS NOT DISTINCT FROM k.unit AND u.household = k.household", "")
+                "LEFT JOIN unit_households u ON u.unit IS NOT DISTINCT FROM k.unit AND u.household = k.household "
+                "LEFT JOIN county_households y ON y.county IS NOT DISTINCT FROM k.county AND y.household = k.household", "")
         out = [x for x in out if x[0] not in local and x[0] != "household_keys"]
         at = [n for n, _, _ in out].index("household_facts")
         out[at:at] = carried + [keys]
@@ -859,7 +863,7 @@ def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimit
 
 
 CARRIED = ("member_ids", "branch_ids", "community_ids", "activity_ids", "unit_ids", "household_ids", "unit_members",
-           "community_households", "compound_households", "unit_households")
+           "community_households", "compound_households", "unit_households", "county_households")
 
 
 def _carryable(previous: str | Path | None) -> Path | None:

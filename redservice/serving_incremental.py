@@ -234,6 +234,7 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
     _new_local_ids(con, "compound_households", ("community", "compound"), "household", "compound_hh",
                    "SELECT community, compound, household FROM n_hb")
     _new_local_ids(con, "unit_households", ("unit",), "household", "unit_hh", "SELECT unit, household FROM n_hb")
+    _new_local_ids(con, "county_households", ("county",), "household", "county_hh", "SELECT county, household FROM n_hb")
     con.execute("CREATE TEMP TABLE pairs AS SELECT DISTINCT uid, household FROM n_hb")
     con.execute("CREATE TEMP TABLE hp AS SELECT rkey, household, LAG(date) OVER (PARTITION BY counted, uid, household "
                 "ORDER BY date, rkey) AS unit_hh_prev FROM ("
@@ -243,7 +244,8 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
     con.execute("UPDATE household_facts SET unit_hh_prev = hp.unit_hh_prev FROM hp WHERE household_facts.rkey = hp.rkey "
                 "AND household_facts.household = hp.household AND household_facts.unit_hh_prev IS DISTINCT FROM hp.unit_hh_prev")
     con.execute(
-        "INSERT INTO household_facts BY NAME SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, k.unit_hh_prev "
+        "INSERT INTO household_facts BY NAME SELECT h.*, c.community_hh, p.compound_hh, u.unit_hh, y.county_hh, "
+        "k.unit_hh_prev "
         "FROM n_hb h JOIN hp k ON k.rkey = h.rkey AND k.household = h.household "
         "LEFT JOIN (SELECT * FROM community_households WHERE household IN (SELECT household FROM n_hb)) c "
         "ON c.cid IS NOT DISTINCT FROM h.cid AND c.household = h.household "
@@ -252,6 +254,8 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
         "AND p.compound IS NOT DISTINCT FROM h.compound AND p.household = h.household "
         "LEFT JOIN (SELECT * FROM unit_households WHERE household IN (SELECT household FROM n_hb)) u "
         "ON u.unit IS NOT DISTINCT FROM h.unit AND u.household = h.household "
+        "LEFT JOIN (SELECT * FROM county_households WHERE household IN (SELECT household FROM n_hb)) y "
+        "ON y.county IS NOT DISTINCT FROM h.county AND y.household = h.household "
         "ORDER BY h.date, h.household")
     # the rollups of what the new records touch
     mids = "mid IN (SELECT mid FROM m_new)"
