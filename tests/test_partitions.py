@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import threading
+import time
 
 import duckdb
 import pytest
@@ -225,6 +227,29 @@ def tables_differing(a, b) -> dict:
     return out
 
 
+def out_of_order(file) -> dict:
+    """{table: (position, row)} of the first row of services and household_facts that comes before
+    the one preceding it in the table's ORDER BY (the rebuild's), read in stored order; {} when both
+    are in that order. NULLs sort last, as DuckDB's ORDER BY puts them."""
+    orders = {n: o for n, _s, o in serving.statements(file.parent) if n in ("services", "household_facts")}
+    con = duckdb.connect(str(file), read_only=True, config={"threads": 1})
+    out = {}
+    try:
+        for table, order in orders.items():
+            keys = [(tuple((v is None, v) for v in row)) for row in con.execute(f"SELECT {order} FROM {table}").fetchall()]
+            bad = next((i for i in range(1, len(keys)) if keys[i] < keys[i - 1]), None)
+            if bad is not None:
+                out[table] = (bad, keys[bad - 1], keys[bad])
+    finally:
+        con.close()
+    return out
+
+
+def test_a_refreshed_copy_keeps_its_tables_in_date_order(city):
+    """A month after the last (the city fixture's import): the new rows appended, in order."""
+    assert out_of_order(serving.path(storage.table_dir(city))) == {}
+
+
 class Crash(BaseException):
     pass
 
@@ -263,6 +288,9 @@ def test_the_incremental_refresh_equals_a_rebuild(city, tmp_path, monkeypatch):
     assert serving.last_refresh["mode"] == "full"
     assert serving.stored_fingerprint(rebuilt) == serving.stored_fingerprint(tables)
     assert tables_differing(serving.path(tables), serving.path(rebuilt)) == {}
+    # records dated among the old ones (2024) did not land after the later rows: the tables are in
+    # the rebuild's ORDER BY, as the rebuilt copy is
+    assert out_of_order(serving.path(tables)) == {} and out_of_order(serving.path(rebuilt)) == {}
     # the chains and flags it had to move did move
     con = duckdb.connect(str(serving.path(tables)), read_only=True)
     flags = dict(con.execute("SELECT s.record_id, list(f.rule ORDER BY f.rule) FROM quality_flags f "
@@ -300,3 +328,62 @@ def test_a_status_update_rebuilds(city, tmp_path, monkeypatch):
     assert generation and batch.reports[0].updated == 3
     assert serving.last_refresh == {"reason": "records changed or removed (a 审核状态 update, say)", "mode": "full"}
     assert [c for c, i in inodes(store).items() if files[c] != i] == ["平陆县"]
+
+
+def test_the_refresh_under_a_small_memory_limit_equals_a_rebuild(city, tmp_path, monkeypatch):
+    """The refresh runs within a budget of its own (serving.INCREMENTAL_MB), far below the rebuild's:
+    under a DuckDB memory_limit of 32 MB, where it spills (its sorts and temporary tables go to the
+    temporary directory; 8 and 16 MB run out), the copy is still the rebuild's, in the rebuild's
+    order, and the spill files are gone afterwards."""
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    before = storage.table_dir(store)
+    monkeypatch.setattr(serving, "INCREMENTAL_MB", 32)
+    spill = tmp_path / "spill"
+    monkeypatch.setattr(serving, "build_limits_of", lambda *a: serving.BuildLimits(4096, spill, 1))
+    seen, done = set(), threading.Event()
+
+    def watch():  # DuckDB removes a spill file when the step that wrote it ends: look while it runs
+        while not done.is_set():
+            seen.update(f.name for f in spill.rglob("*.tmp")) if spill.exists() else None
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        batch, generation = run(store, [("夏县台账.csv", hard_ledger(store))], county="夏县")
+    finally:
+        done.set()
+        watcher.join()
+    assert generation and batch.reports[0].loaded == 9
+    assert serving.last_refresh["mode"] == "incremental" and serving.last_refresh["budget_mb"] == 32, serving.last_refresh
+    assert seen, "nothing spilled"
+    assert not any(f.is_file() for f in spill.rglob("*"))
+    tables = storage.table_dir(store)
+    rebuilt = tmp_path / "rebuilt"
+    shutil.copytree(tables, rebuilt, copy_function=os.link, ignore=shutil.ignore_patterns(serving.FILE))
+    serving.refresh(rebuilt, serving.build_rules(store), previous=before)
+    assert tables_differing(serving.path(tables), serving.path(rebuilt)) == {}
+    assert out_of_order(serving.path(tables)) == {}
+
+
+def test_a_refresh_that_runs_out_of_memory_doubles_its_budget_then_rebuilds(city, tmp_path, monkeypatch):
+    """DuckDB out of memory in the refresh: tried again with twice the budget up to the rebuild's,
+    then the copy is rebuilt (within the rebuild's budget), never left half written."""
+    from redservice import serving_incremental
+
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    budgets = []
+
+    def short(con, *args):
+        budgets.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        raise duckdb.OutOfMemoryException("Out of Memory Error: test")
+
+    monkeypatch.setattr(serving_incremental, "_apply", short)
+    monkeypatch.setattr(serving, "INCREMENTAL_MB", 64)
+    batch, generation = run(store, [("平陆县5月.csv", ledger(store, "平陆县", "PM", month="2025-05"))], county="平陆县")
+    assert generation and batch.reports[0].loaded == 3
+    assert serving.last_refresh["mode"] == "full" and "ran out of memory" in serving.last_refresh["reason"]
+    assert len(budgets) >= 2 and budgets[0] != budgets[-1]  # 64 MB, 128 MB, … up to the rebuild's
+    assert serving.is_fresh(storage.table_dir(store))
