@@ -12,10 +12,16 @@ is copied and, in dependency order,
   they join (``red_prev``: the members of the new records, in every county; ``unit_hh_prev``: the
   (unit, household) pairs of the new records) are recomputed over all the rows of those chains, the
   rows whose value changed updated;
-* the rollups are recomputed for what the new records touch: ``red_carry`` and ``member_months``
-  per member, ``branch_months`` per roster branch of those members, ``unit_months`` per (unit,
-  month), ``unit_household_months`` and ``unit_household_returns`` per unit;
-* ``quality_flags`` for the dates of the new records (every record-level rule judges a record by
+* a record whose 审核状态 alone changed (an approval, a rejection: the one change a re-import may make
+  to a record) gets its new status and ``counted`` in services and household_facts, in place, and
+  everything that depends on ``counted`` is recomputed below for it as for a new record: its
+  member's red_prev chain, its (unit, household) pairs' unit_hh_prev chains, the rollups and the
+  quality flags of its day;
+* the rollups are recomputed for what the new and the changed records touch: ``red_carry`` and
+  ``member_months`` per member, ``branch_months`` per roster branch of those members, ``unit_months``
+  per (unit, month), ``unit_household_months`` and ``unit_household_returns`` per unit, from the
+  records' first month on;
+* ``quality_flags`` for the dates of the new and changed records (every record-level rule judges a record by
   itself or by a day: the member-day, the unit-day, the household-day), ``dim_scoped`` and
   ``dim_values`` with the values the new records bring, ``meta`` (fingerprint, maxima) anew.
 
@@ -23,8 +29,8 @@ Everything else (the lists, members, wishes, evaluations and their ids) is uncha
 construction. The result is the same, table by table, as a rebuild carrying the previous copy's ids
 (``tests/test_partitions.py`` compares them). ``refresh`` returns why it could not do this (and the
 caller rebuilds) whenever that is not certain: no fresh previous copy; anything but the records of
-the named counties changed; other settings; a record changed or removed (a 审核状态 update: the
-chains and flags of the whole record would move), or households added to a record already there.
+the named counties changed; other settings; a record changed otherwise than in its 审核状态 (an empty
+column filled) or removed, or households added to a record already there.
 """
 
 from __future__ import annotations
@@ -236,25 +242,47 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
     old_s, new_s = _typed(_files(previous, "services", counties), "services"), _typed(_files(directory, "services", counties), "services")
     old_h = _typed(_files(previous, "service_households", counties), "service_households")
     new_h = _typed(_files(directory, "service_households", counties), "service_households")
-    # the records added: every record there before is there still, unchanged (else rebuild)
+    # the records added, and the records whose 审核状态 changed (the one change a re-import may make
+    # to a record, data contract): every other record there before is there still, unchanged (else rebuild)
     con.execute(f"CREATE TEMP TABLE n_services AS SELECT * FROM ({new_s}) s WHERE record_id NOT IN "
                 f"(SELECT record_id FROM ({old_s}) o)")
-    if con.execute(f"SELECT COUNT(*) FROM (({old_s}) EXCEPT ALL ({new_s}))").fetchone()[0]:
-        return "records changed or removed (a 审核状态 update, say)"
+    if con.execute(f"SELECT COUNT(*) FROM ((SELECT * EXCLUDE (review_status) FROM ({old_s})) EXCEPT ALL "
+                   f"(SELECT * EXCLUDE (review_status) FROM ({new_s})))").fetchone()[0]:
+        return "records changed (other than their 审核状态) or removed"
+    con.execute(f"CREATE TEMP TABLE n_status AS SELECT n.record_id, n.review_status, n.date FROM ({new_s}) n "
+                f"JOIN ({old_s}) o ON o.record_id = n.record_id WHERE n.review_status IS DISTINCT FROM o.review_status")
     con.execute(f"CREATE TEMP TABLE n_households AS ({new_h}) EXCEPT ALL ({old_h})")
     if con.execute(f"SELECT COUNT(*) FROM (({old_h}) EXCEPT ALL ({new_h}))").fetchone()[0]:
         return "households removed"
     if con.execute("SELECT COUNT(*) FROM n_households WHERE record_id NOT IN (SELECT record_id FROM n_services)"
                    ).fetchone()[0]:
         return "households added to a record already there"
-    if not con.execute("SELECT COUNT(*) FROM n_services").fetchone()[0]:
-        return "no record added"
-    # the new records' dates, as literals: the tables are sorted by date, and a scan filtered by a
-    # constant range skips the blocks outside it by their zone maps (a month after the last reads the
-    # last blocks only), where a filter by a subquery reads every block
-    lo, hi = con.execute("SELECT MIN(date), MAX(date) FROM n_services").fetchone()
+    if not con.execute("SELECT (SELECT COUNT(*) FROM n_services) + (SELECT COUNT(*) FROM n_status)").fetchone()[0]:
+        return "no record added or changed"
+    # the dates of the new and the changed records, as literals: the tables are sorted by date, and a
+    # scan filtered by a constant range skips the blocks outside it by their zone maps (a month after
+    # the last reads the last blocks only), where a filter by a subquery reads every block
+    lo_new = con.execute("SELECT MIN(date) FROM n_services").fetchone()[0]
+    lo, hi = con.execute("SELECT MIN(date), MAX(date) FROM (SELECT date FROM n_services UNION ALL "
+                         "SELECT date FROM n_status)").fetchone()
     span = "TRUE" if lo is None else f"date BETWEEN DATE '{lo.isoformat()}' AND DATE '{hi.isoformat()}'"
     since = "TRUE" if lo is None else f"date >= DATE '{lo.replace(day=1).isoformat()}'"
+    # 审核状态 updates: the records' status and ``counted`` (service_base's definition) in services and
+    # household_facts, in place; what depends on ``counted`` — the chains red_prev and unit_hh_prev
+    # (partitioned by it), the rollups (counted records only), the quality flags (checked statuses)
+    # — is recomputed below for their members, units, months, (unit, household) pairs and days, as
+    # for the new records'. Nothing else reads the status: the ids, local ids and filter values are
+    # the same whatever it is.
+    con.execute(f"UPDATE services SET review_status = c.review_status, counted = (c.review_status IS NULL OR "
+                "list_contains((SELECT counted FROM approval_settings), c.review_status)) AND c.record_id NOT IN "
+                f"(SELECT record_id FROM excluded_records) FROM n_status c WHERE services.record_id = c.record_id "
+                f"AND {span.replace('date BETWEEN', 'services.date BETWEEN')}")
+    con.execute(f"CREATE TEMP TABLE c_rows AS SELECT record_id, rkey, mid, uid, date, counted FROM services "
+                f"WHERE {span} AND record_id IN (SELECT record_id FROM n_status)")
+    con.execute(f"UPDATE household_facts SET counted = c.counted FROM c_rows c WHERE household_facts.rkey = c.rkey "
+                f"AND {span.replace('date BETWEEN', 'household_facts.date BETWEEN')}")
+    con.execute(f"CREATE TEMP TABLE c_hh AS SELECT uid, household, date FROM household_facts WHERE {span} "
+                "AND rkey IN (SELECT rkey FROM c_rows)")
     # ids: the values the new records bring, numbered after the largest
     for table, column, name in (("member_ids", "member_id", "mid"), ("branch_ids", "branch", "bid"),
                                 ("community_ids", "community", "cid"), ("activity_ids", "activity_id", "aid"),
@@ -266,8 +294,9 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
         re.search(r"FROM \(SELECT .*?\) s LEFT JOIN member_ids", stmts["service_base"]).group(0),
         "FROM n_services s LEFT JOIN member_ids"))
     _new_local_ids(con, "unit_members", ("unit",), "mid", "unit_mid", "SELECT unit, mid FROM n_base")
-    # red_prev over every record of the new records' members (the chain is the member's, in any county)
-    con.execute("CREATE TEMP TABLE m_new AS SELECT DISTINCT mid FROM n_base WHERE mid IS NOT NULL")
+    # red_prev over every record of the new and changed records' members (the chain is the member's, in any county)
+    con.execute("CREATE TEMP TABLE m_new AS SELECT DISTINCT mid FROM (SELECT mid FROM n_base UNION ALL "
+                "SELECT mid FROM c_rows) m WHERE mid IS NOT NULL")
     con.execute("CREATE TEMP TABLE rp AS SELECT record_id, LAG(date) OVER (PARTITION BY counted, mid, form, aid, "
                 "CASE WHEN aid IS NULL THEN date END ORDER BY date, record_id) AS red_prev FROM ("
                 "SELECT record_id, counted, mid, form, aid, date FROM services WHERE mid IN (SELECT mid FROM m_new) "
@@ -277,7 +306,7 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
     services = stmts["services"]
     window = re.search(r"LEFT JOIN \(SELECT record_id, LAG\(date\).*?FROM service_base\) l", services).group(0)
     services = services.replace(window, "LEFT JOIN rp l").replace("FROM service_base s", "FROM n_base s")
-    _append_sorted(con, "services", services, orders["services"], lo)
+    _append_sorted(con, "services", services, orders["services"], lo_new)
     # households of the new records: ids within their community, compound and unit, then unit_hh_prev
     # over every row of their (unit, household) pairs
     base = stmts["household_base"]
@@ -295,7 +324,7 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
                    "SELECT community, compound, household FROM n_hb", keep="k_compound")
     _new_local_ids(con, "unit_households", ("unit",), "household", "unit_hh", "SELECT unit, household FROM n_hb",
                    keep="k_unit")
-    con.execute("CREATE TEMP TABLE pairs AS SELECT DISTINCT uid, household FROM n_hb")
+    con.execute("CREATE TEMP TABLE pairs AS SELECT uid, household FROM n_hb UNION SELECT uid, household FROM c_hh")
     con.execute("CREATE TEMP TABLE hp AS SELECT rkey, household, LAG(date) OVER (PARTITION BY counted, uid, household "
                 "ORDER BY date, rkey) AS unit_hh_prev FROM ("
                 "SELECT h.rkey, h.household, h.counted, h.uid, h.date FROM household_facts h "
@@ -313,11 +342,11 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
         "ON p.community IS NOT DISTINCT FROM h.community "
         "AND p.compound IS NOT DISTINCT FROM h.compound AND p.household = h.household "
         "LEFT JOIN k_unit u "
-        "ON u.unit IS NOT DISTINCT FROM h.unit AND u.household = h.household", orders["household_facts"], lo)
+        "ON u.unit IS NOT DISTINCT FROM h.unit AND u.household = h.household", orders["household_facts"], lo_new)
     # what only the households' steps read, dropped before the rollups (it would hold the budget or spill)
     for temp in ("k_community", "k_compound", "k_unit", "pairs", "hp", "n_households"):
         con.execute(f"DROP TABLE {temp}")
-    # the rollups of what the new records touch
+    # the rollups of what the new and the changed records touch
     mids = "mid IN (SELECT mid FROM m_new)"
     con.execute(f"DELETE FROM red_carry WHERE {mids}")
     con.execute("INSERT INTO red_carry BY NAME " + _restricted(stmts["red_carry"], "services", mids))
@@ -336,8 +365,8 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
                             "FROM wishes WHERE claim_mid IN (SELECT mid FROM bm) AND claim_mid IS NOT NULL")
     con.execute("INSERT INTO branch_months BY NAME " + branch)
     # unit_months per (unit, month) of the new records
-    con.execute("CREATE TEMP TABLE um AS SELECT DISTINCT uid, CAST(DATE_TRUNC('month', date) AS DATE) AS month FROM n_base "
-                "JOIN unit_ids USING (unit)")
+    con.execute("CREATE TEMP TABLE um AS SELECT uid, CAST(DATE_TRUNC('month', date) AS DATE) AS month FROM n_base "
+                "JOIN unit_ids USING (unit) UNION SELECT uid, CAST(DATE_TRUNC('month', date) AS DATE) FROM c_rows")
     months = (f"services.{since} AND EXISTS (SELECT 1 FROM um WHERE um.uid IS NOT DISTINCT FROM services.uid "
               "AND um.month = CAST(DATE_TRUNC('month', services.date) AS DATE))")
     con.execute("DELETE FROM unit_months WHERE EXISTS (SELECT 1 FROM um WHERE um.uid IS NOT DISTINCT FROM unit_months.uid "
@@ -345,15 +374,15 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
     con.execute("INSERT INTO unit_months BY NAME " + _restricted(
         stmts["unit_months"], "services", months.replace("services.", "services_x.")).replace(
         "FROM (SELECT * FROM services WHERE", "FROM (SELECT * FROM services services_x WHERE"))
-    # the household rollups per unit of the new households, from the new records' first month on:
+    # the household rollups per unit of the new and changed households, from the records' first month on:
     # a row's month is its date's, and the rows whose unit_hh_prev moved follow a new row in its chain
-    con.execute("CREATE TEMP TABLE uh AS SELECT DISTINCT uid FROM n_hb")
+    con.execute("CREATE TEMP TABLE uh AS SELECT uid FROM n_hb UNION SELECT uid FROM c_hh")
     units = f"uid IN (SELECT uid FROM uh) AND {since}"
     for table in ("unit_household_months", "unit_household_returns"):
         con.execute(f"DELETE FROM {table} WHERE {units.replace('date', 'month')}")
         con.execute(f"INSERT INTO {table} BY NAME " + _restricted(stmts[table], "household_facts", units))
-    # quality_flags for the dates of the new records
-    con.execute("CREATE TEMP TABLE qd AS SELECT DISTINCT date FROM n_base")
+    # quality_flags for the dates of the new and the changed records
+    con.execute("CREATE TEMP TABLE qd AS SELECT date FROM n_base UNION SELECT date FROM c_rows")
     con.execute(f"DELETE FROM quality_flags WHERE rkey IN (SELECT rkey FROM services WHERE {span} "
                 "AND date IN (SELECT date FROM qd))")
     flags = re.sub(r"\bhousehold_facts\b", "q_household_facts", re.sub(r"\bservices\b", "q_services", stmts["quality_flags"]))
@@ -380,7 +409,7 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
     con.execute(f"INSERT INTO meta SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}",
                 {"fp": serving.fingerprint(directory)})
     for t in ("n_services", "n_households", "n_base", "m_new", "rp", "n_hb", "pairs", "hp", "b_new", "bm", "um", "uh", "qd",
-              "ds"):
+              "ds", "n_status", "c_rows", "c_hh"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     for v in ("q_services", "q_household_facts", "n_services_full"):
         con.execute(f"DROP VIEW IF EXISTS {v}")

@@ -315,18 +315,74 @@ def test_the_incremental_refresh_equals_a_rebuild(city, tmp_path, monkeypatch):
         memory.close()
 
 
-def test_a_status_update_rebuilds(city, tmp_path, monkeypatch):
-    """A 审核状态 changed by a re-import moves the record's chains and flags: the copy is rebuilt, not
-    refreshed in place (the rebuild itself is skipped here: the decision is what is tested), and the
-    county's files alone are still written."""
+def with_status(text: str, statuses: dict[str, str], default: str = "已通过") -> str:
+    """A ledger with a 审核状态 column: ``statuses`` by 记录编号, ``default`` for the others."""
+    head, *rows = text.splitlines()
+    return "\n".join([head + ",审核状态", *(r + "," + statuses.get(r.split(",", 1)[0], default) for r in rows)]) + "\n"
+
+
+def rebuild_differs(store, before, tmp_path, name: str) -> dict:
+    """tables_differing between the store's copy and a rebuild of its records carrying ``before``'s ids."""
+    tables = storage.table_dir(store)
+    rebuilt = tmp_path / name
+    shutil.copytree(tables, rebuilt, copy_function=os.link, ignore=shutil.ignore_patterns(serving.FILE))
+    serving.refresh(rebuilt, serving.build_rules(store), previous=before)
+    assert serving.last_refresh["mode"] == "full"
+    return tables_differing(serving.path(tables), serving.path(rebuilt))
+
+
+def test_a_status_update_is_refreshed_in_place(city, tmp_path):
+    """Approving and rejecting records (a re-import with another 审核状态) refreshes the copy in place:
+    their ``counted`` moves them between the chains (a 红色服务日 activity over two months, a day of
+    a member's records among old ones, households a unit served before), the rollups of their
+    members, units and months, and the flags of their days — equal, table by table, to a rebuild;
+    the figures those of a copy built from nothing."""
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    text = hard_ledger(store)
+    waiting = {r: "待审核" for r in ("H001", "H004", "H006", "H008", "H009")}
+    batch, generation = run(store, [("夏县台账.csv", with_status(text, waiting))], county="夏县")
+    assert generation and batch.reports[0].loaded == 9
+    assert serving.last_refresh["mode"] == "incremental", serving.last_refresh
+    steps = [("approved", {}, 5),  # every record 已通过: the five waiting ones approved
+             ("rejected", {"H002": "已退回", "H005": "已退回", "H007": "已退回", "H009": "待审核"}, 4)]
+    for name, statuses, updated in steps:
+        before = storage.table_dir(store)
+        files = inodes(store)
+        batch, generation = run(store, [(f"夏县台账{name}.csv", with_status(text, statuses))], county="夏县")
+        assert generation and (batch.reports[0].loaded, batch.reports[0].updated) == (updated, updated), name
+        assert serving.last_refresh["mode"] == "incremental", (name, serving.last_refresh)
+        assert [c for c, i in inodes(store).items() if files[c] != i] == ["夏县"]
+        assert rebuild_differs(store, before, tmp_path, name) == {}, name
+        assert out_of_order(serving.path(storage.table_dir(store))) == {}
+        file, memory = Store(store), Store(store, "memory")
+        try:
+            for counties in (None, ["夏县"], ["盐湖区"]):
+                f = Filters.make(dt.date(2024, 1, 1), dt.date(2025, 4, 30), counties=counties)
+                assert metrics.kpis(file, f) == metrics.kpis(memory, f), (name, counties)
+        finally:
+            file.close()
+            memory.close()
+    con = duckdb.connect(str(serving.path(storage.table_dir(store))), read_only=True)
+    try:  # H005 rejected: its activity's chain among counted records is H004 alone
+        assert dict(con.execute("SELECT record_id, counted FROM services WHERE record_id IN ('H004', 'H005')"
+                                ).fetchall()) == {"H004": True, "H005": False}
+    finally:
+        con.close()
+
+
+def test_a_record_changed_otherwise_rebuilds(city, tmp_path, monkeypatch):
+    """A re-import that fills a column a record had empty (服务人次 here) changes more than its 审核状态:
+    the copy is rebuilt, not refreshed in place (the rebuild itself is skipped here: the decision
+    is what is tested), and the county's files alone are still written."""
     store = tmp_path / "store"
     shutil.copytree(city, store)
     files = inodes(store)
     monkeypatch.setattr(serving, "_build", lambda *args: None)
-    text = ledger(store, "平陆县", "PL").replace("\n", ",已退回\n").replace("服务户号,已退回", "服务户号,审核状态")
+    text = ledger(store, "平陆县", "PL").replace("\n", ",2\n").replace("服务户号,2", "服务户号,服务人次")
     batch, generation = run(store, [("平陆县4月更正.csv", text)], county="平陆县")
     assert generation and batch.reports[0].updated == 3
-    assert serving.last_refresh == {"reason": "records changed or removed (a 审核状态 update, say)", "mode": "full"}
+    assert serving.last_refresh == {"reason": "records changed (other than their 审核状态) or removed", "mode": "full"}
     assert [c for c, i in inodes(store).items() if files[c] != i] == ["平陆县"]
 
 
