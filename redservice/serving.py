@@ -65,7 +65,9 @@ the memory the machine has free, and DuckDB spills what does not fit to a tempor
 insertion order is kept only for the tables copied as they are (every derived table is either
 sorted by its ORDER BY or read in no particular order). A build that cannot fit raises
 ``BuildMemoryError`` (with a message in Chinese) before it starts, or when DuckDB runs out of its
-budget at the limit; the old copy is then left as it was. ``attach`` uses that file when its fingerprint matches the Parquet files now present
+budget at the limit; the old copy is then left as it was. An import of one county's ledgers refreshes
+the copy in place instead (``serving_incremental``), within a smaller budget of its own.
+``attach`` uses that file when its fingerprint matches the Parquet files now present
 (file times are not trusted: a git checkout sets them arbitrarily) and it holds every table this
 version reads; otherwise it builds the same tables in memory from the same statements — slower to
 open, never different. With ``source="raw"`` the statements become views over the Parquet files:
@@ -778,8 +780,10 @@ def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimit
     ``previous``: the directory of the generation this one follows (an import). Its copy's ids are
     carried (a value keeps its id; ``_ids``), and when ``counties`` names the counties whose records
     alone changed, the copy is refreshed in place of a rebuild: the previous copy with those
-    counties' new records added (``serving_incremental``), identical table by table to a rebuild
-    that carries the same ids; it falls back to the rebuild whenever it cannot be sure of that."""
+    counties' new records added and their records' 审核状态 updates applied (``serving_incremental``),
+    identical table by table to a rebuild that carries the same ids; it falls back to the rebuild
+    whenever it cannot be sure of that. The refresh starts with a DuckDB budget of its own
+    (``INCREMENTAL_MB``), doubled when DuckDB runs out, up to the rebuild's; beyond, the rebuild."""
     directory = Path(directory)
     limits = limits or build_limits_of()
     rules = rules or build_rules()
