@@ -220,7 +220,11 @@ def _append_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: str, order:
     if lo is None or last is None or lo > last:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM appended ORDER BY {order}")
     else:
-        top = con.execute(f"SELECT MAX(rowid) FROM {table}").fetchone()[0]  # appended rows are numbered after it
+        # one transaction: the old rows are told from their new copies by row id, and a checkpoint
+        # (automatic at a commit once the log is large) may renumber the rows of a table with deleted
+        # rows; inside the transaction none runs, and the rows it appends are numbered after every other
+        con.execute("BEGIN TRANSACTION")
+        top = con.execute(f"SELECT MAX(rowid) FROM {table}").fetchone()[0]
         since = f"DATE '{lo.isoformat()}'"
         months = [m for (m,) in con.execute(
             f"SELECT CAST(DATE_TRUNC('month', date) AS DATE) AS m FROM {table} WHERE date >= {since} "
@@ -232,6 +236,7 @@ def _append_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: str, order:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM (SELECT * FROM {table} WHERE {within} AND "
                         f"rowid <= {int(top)} UNION ALL BY NAME SELECT * FROM appended WHERE {within}) t ORDER BY {order}")
         con.execute(f"DELETE FROM {table} WHERE rowid <= {int(top)} AND date >= {since}")
+        con.execute("COMMIT")
     con.execute("DROP TABLE appended")
 
 
