@@ -3,6 +3,7 @@
 import streamlit as st
 
 from redservice import datamgmt, fmt, ingest, ui
+from redservice.filters import Scope
 
 ctx = ui.context()
 lang = ctx.lang
@@ -89,14 +90,23 @@ with right:
     table = st.selectbox(ctx.t("data.table_choice"), choices, key="data_table",
                          format_func=lambda v: ctx.t("data.auto") if v is None else datamgmt.table_label(v, lang))
     add_new = st.checkbox(ctx.t("data.add_new"), key="data_add_new", help=ctx.t("data.add_new_help"))
+    # the county imported into (the command line's --county) when the store holds several
+    # (datamgmt.county_choices); a store of one county (the demo) shows nothing and imports as before
+    county_options = datamgmt.county_choices(ui.store_counties(ctx.directory, Scope()), ctx.scope)
+    county = None
+    if county_options:
+        county = st.selectbox(ctx.t("data.county"), county_options, key="data_county",
+                              format_func=lambda v: ctx.t("data.any_county") if v is None else v,
+                              help=ctx.t("data.county_help"))
 
 if uploads:
     files = [(f.name, f.getvalue()) for f in uploads]
-    key = datamgmt.fingerprint(files, table, add_new, ctx.version) + lang  # the rejected rows' workbook is in it
+    key = datamgmt.fingerprint(files, table, add_new, ctx.version, county) + lang  # the rejected rows' workbook is in it
     if st.session_state.get("data_batch_key") != key:
         with st.spinner(ctx.t("data.checking")):
             try:
-                st.session_state["data_batch"] = datamgmt.check(ctx.directory, files, table, add_new, lang=lang)
+                st.session_state["data_batch"] = datamgmt.check(ctx.directory, files, table, add_new, lang=lang,
+                                                                county=county)
             except ingest.ImportFailed as exc:
                 st.error(fmt.md_escape(exc.message(lang)), icon=":material/error:")
                 st.stop()

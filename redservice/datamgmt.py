@@ -26,28 +26,44 @@ def writable(directory: str | Path) -> bool:
     return Path(directory).resolve() != config.DEMO_DIR.resolve()
 
 
-def fingerprint(files: list[tuple[str, bytes]], table: str | None, add_new: bool, version: str) -> str:
-    h = hashlib.sha256(f"{table}|{add_new}|{version}".encode())
+def fingerprint(files: list[tuple[str, bytes]], table: str | None, add_new: bool, version: str,
+                county: str | None = None) -> str:
+    h = hashlib.sha256(f"{table}|{add_new}|{version}|{county}".encode())
     for name, data in files:
         h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
 
 
+def county_choices(counties: tuple[str, ...], scope) -> list[str | None]:
+    """The counties (区县) a viewer may import into, for a store holding ``counties`` (all of them):
+    none to choose from in a store of one county (it imports as it always did); else the store's
+    counties, after None (any county: the whole city's records read and written) for a viewer
+    whose role is not limited to some counties, and only the viewer's for one who is (access.py
+    ``counties``: such a viewer never imports another county's rows)."""
+    if len(counties) <= 1:
+        return []
+    if scope.counties is None:
+        return [None, *counties]
+    return [c for c in counties if c in scope.counties]
+
+
 def check(directory: str | Path, files: list[tuple[str, bytes]], table: str | None = None,
-          add_new: bool = False, mapping=None, lang: str = "zh") -> ingest.Batch:
+          add_new: bool = False, mapping=None, lang: str = "zh", county: str | None = None) -> ingest.Batch:
     """Read and check the files against the store; writes nothing. The check runs in a child
     process (``redservice.isolation``) and each file is decoded in a grandchild with memory and time limits
     (``[import] parse_memory_mb``, ``parse_timeout_s``), so the server never holds what a file
     expands to, nor the store's rows it is checked against. The batch handed back is the report
     only (``_compact``), with its rejected rows as a workbook in ``lang``. ``mapping``: an unsaved
-    column mapping to read them with (the mapping form's preview). Raises ``ingest.ImportFailed``
-    when the child could not finish."""
-    return isolation.call(f"{__name__}:_check_here", str(directory), files, table, add_new, mapping, lang)
+    column mapping to read them with (the mapping form's preview). ``county``: the county (区县) the
+    files are imported into (``import --county``: rows of another county are rejected, and only that
+    county's records are read and written); None: any. Raises ``ingest.ImportFailed`` when the child
+    could not finish."""
+    return isolation.call(f"{__name__}:_check_here", str(directory), files, table, add_new, mapping, lang, county)
 
 
-def _check_here(directory: str, files, table, add_new, mapping, lang) -> ingest.Batch:
+def _check_here(directory: str, files, table, add_new, mapping, lang, county=None) -> ingest.Batch:
     batch = ingest.prepare(directory, [ingest.Source(name, data) for name, data in files], table=table,
-                           add_new_names=add_new, mapping_name=mapping, isolate=True)
+                           add_new_names=add_new, mapping_name=mapping, isolate=True, county=county)
     return _compact(batch, lang)
 
 
@@ -188,17 +204,18 @@ def import_batch(batch: ingest.Batch, files: list[tuple[str, bytes]], actor: str
     directory = Path(batch.directory)
     if not writable(directory):
         raise ingest.RefusedStore(str(directory))  # before the queue's lock file is created in it
+    # the county the files were checked for is the county they are imported into
     return isolation.call(f"{__name__}:_import_here", str(directory), files, batch.table_arg,
-                          batch.add_new_names, batch.base_generation, actor, lang)
+                          batch.add_new_names, batch.base_generation, actor, lang, batch.county)
 
 
-def _import_here(directory: str, files, table, add_new, base_generation, actor, lang):
+def _import_here(directory: str, files, table, add_new, base_generation, actor, lang, county=None):
     from redservice.ingest import load
 
     sources = [ingest.Source(name, data) for name, data in files]
     try:
         with load.lock(Path(directory), load.QUEUE_FILE):
-            fresh = ingest.prepare(directory, sources, table=table, add_new_names=add_new, isolate=True)
+            fresh = ingest.prepare(directory, sources, table=table, add_new_names=add_new, isolate=True, county=county)
             if fresh.base_generation != base_generation:
                 return _compact(fresh, lang), None, False
             try:

@@ -179,3 +179,52 @@ def test_report_texts_are_escaped_for_markdown(tmp_path):
         assert "http:/" not in text.replace("\\", "")  # no bare URL left to autolink
     assert fmt.md_escape("a\nb\r# c") == "a b \\# c"
     assert "ignored" not in " ".join(texts) and any("i\\.png" in n for n in view["notes"])
+
+
+# -- the county imported into (a store of several counties) ----------------------------------------------
+def test_county_choices_follow_the_store_and_the_viewer():
+    from redservice.filters import Scope
+
+    assert datamgmt.county_choices(("平陆县",), Scope()) == []  # one county: nothing to choose
+    assert datamgmt.county_choices(("夏县", "平陆县"), Scope()) == [None, "夏县", "平陆县"]
+    # a viewer limited to some counties imports into one of them, never into the whole city
+    assert datamgmt.county_choices(("夏县", "平陆县", "芮城县"), Scope(counties=("芮城县", "夏县"))) == ["夏县", "芮城县"]
+
+
+def test_the_demo_offers_no_county():
+    at = run_app(page=PAGE)
+    assert not at.exception
+    assert "data_county" not in [s.key for s in at.selectbox]
+
+
+def test_the_county_chosen_is_the_county_imported_into(tmp_path, monkeypatch):
+    """A store of several counties (the demo city): 导入到区县 lists them after 不限; with 夏县 chosen a
+    row the pages would count in 平陆县 is rejected, and the import writes 夏县's record files only
+    (the command line's --county)."""
+    from test_partitions import inodes, members_of
+
+    from redservice import demo
+
+    city = demo.write_city(tmp_path / "city")
+    ingest.run(city, [ingest.Source("first.csv", "服务日期,姓名,所属单位,服务社区,服务类别,服务时长（小时）\n".encode())])
+    at = run_app(page=PAGE, data_dir=city, monkeypatch=monkeypatch)
+    assert not at.exception
+    box = at.selectbox(key="data_county")
+    assert box.label == "导入到区县" and box.options[0] == "不限（全市各区县）"
+    assert {"夏县", "平陆县"} <= set(box.options[1:]) and len(box.options) == 14
+    assert box.value is None
+    (name, unit, community), = members_of(city, "夏县", 1)
+    (other, other_unit, other_community), = members_of(city, "平陆县", 1)
+    text = ("记录编号,服务日期,姓名,所属单位,服务社区,服务类别,服务时长（小时）\n"
+            f"XQ0001,2025-04-02,{name},{unit},{community},送政策,2\n"
+            f"XQ0002,2025-04-03,{other},{other_unit},{other_community},送政策,1\n").encode()
+    at.selectbox(key="data_county").set_value("夏县").run()
+    at.file_uploader[0].set_value([("夏县4月.csv", text, "text/csv")]).run()
+    assert not at.exception
+    assert at.dataframe[0].value.iloc[0][["导入", "拒绝"]].tolist() == [1, 1]
+    errors = next(d.value for d in at.dataframe if "行号" in d.value.columns)
+    assert errors.iloc[0]["行号"] == 3 and "平陆县" in errors.iloc[0]["原因"]
+    files = inodes(city)
+    at.button(key="data_confirm").click().run()
+    assert not at.exception and any("导入完成" in s.value for s in at.success)
+    assert [c for c, i in inodes(city).items() if files.get(c) != i] == ["夏县"]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import threading
+import time
 
 import duckdb
 import pytest
@@ -225,6 +227,29 @@ def tables_differing(a, b) -> dict:
     return out
 
 
+def out_of_order(file) -> dict:
+    """{table: (position, row)} of the first row of services and household_facts that comes before
+    the one preceding it in the table's ORDER BY (the rebuild's), read in stored order; {} when both
+    are in that order. NULLs sort last, as DuckDB's ORDER BY puts them."""
+    orders = {n: o for n, _s, o in serving.statements(file.parent) if n in ("services", "household_facts")}
+    con = duckdb.connect(str(file), read_only=True, config={"threads": 1})
+    out = {}
+    try:
+        for table, order in orders.items():
+            keys = [(tuple((v is None, v) for v in row)) for row in con.execute(f"SELECT {order} FROM {table}").fetchall()]
+            bad = next((i for i in range(1, len(keys)) if keys[i] < keys[i - 1]), None)
+            if bad is not None:
+                out[table] = (bad, keys[bad - 1], keys[bad])
+    finally:
+        con.close()
+    return out
+
+
+def test_a_refreshed_copy_keeps_its_tables_in_date_order(city):
+    """A month after the last (the city fixture's import): the new rows appended, in order."""
+    assert out_of_order(serving.path(storage.table_dir(city))) == {}
+
+
 class Crash(BaseException):
     pass
 
@@ -263,6 +288,9 @@ def test_the_incremental_refresh_equals_a_rebuild(city, tmp_path, monkeypatch):
     assert serving.last_refresh["mode"] == "full"
     assert serving.stored_fingerprint(rebuilt) == serving.stored_fingerprint(tables)
     assert tables_differing(serving.path(tables), serving.path(rebuilt)) == {}
+    # records dated among the old ones (2024) did not land after the later rows: the tables are in
+    # the rebuild's ORDER BY, as the rebuilt copy is
+    assert out_of_order(serving.path(tables)) == {} and out_of_order(serving.path(rebuilt)) == {}
     # the chains and flags it had to move did move
     con = duckdb.connect(str(serving.path(tables)), read_only=True)
     flags = dict(con.execute("SELECT s.record_id, list(f.rule ORDER BY f.rule) FROM quality_flags f "
@@ -287,16 +315,131 @@ def test_the_incremental_refresh_equals_a_rebuild(city, tmp_path, monkeypatch):
         memory.close()
 
 
-def test_a_status_update_rebuilds(city, tmp_path, monkeypatch):
-    """A 审核状态 changed by a re-import moves the record's chains and flags: the copy is rebuilt, not
-    refreshed in place (the rebuild itself is skipped here: the decision is what is tested), and the
-    county's files alone are still written."""
+def with_status(text: str, statuses: dict[str, str], default: str = "已通过") -> str:
+    """A ledger with a 审核状态 column: ``statuses`` by 记录编号, ``default`` for the others."""
+    head, *rows = text.splitlines()
+    return "\n".join([head + ",审核状态", *(r + "," + statuses.get(r.split(",", 1)[0], default) for r in rows)]) + "\n"
+
+
+def rebuild_differs(store, before, tmp_path, name: str) -> dict:
+    """tables_differing between the store's copy and a rebuild of its records carrying ``before``'s ids."""
+    tables = storage.table_dir(store)
+    rebuilt = tmp_path / name
+    shutil.copytree(tables, rebuilt, copy_function=os.link, ignore=shutil.ignore_patterns(serving.FILE))
+    serving.refresh(rebuilt, serving.build_rules(store), previous=before)
+    assert serving.last_refresh["mode"] == "full"
+    return tables_differing(serving.path(tables), serving.path(rebuilt))
+
+
+def test_a_status_update_is_refreshed_in_place(city, tmp_path):
+    """Approving and rejecting records (a re-import with another 审核状态) refreshes the copy in place:
+    their ``counted`` moves them between the chains (a 红色服务日 activity over two months, a day of
+    a member's records among old ones, households a unit served before), the rollups of their
+    members, units and months, and the flags of their days — equal, table by table, to a rebuild;
+    the figures those of a copy built from nothing."""
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    text = hard_ledger(store)
+    waiting = {r: "待审核" for r in ("H001", "H004", "H006", "H008", "H009")}
+    batch, generation = run(store, [("夏县台账.csv", with_status(text, waiting))], county="夏县")
+    assert generation and batch.reports[0].loaded == 9
+    assert serving.last_refresh["mode"] == "incremental", serving.last_refresh
+    steps = [("approved", {}, 5),  # every record 已通过: the five waiting ones approved
+             ("rejected", {"H002": "已退回", "H005": "已退回", "H007": "已退回", "H009": "待审核"}, 4)]
+    for name, statuses, updated in steps:
+        before = storage.table_dir(store)
+        files = inodes(store)
+        batch, generation = run(store, [(f"夏县台账{name}.csv", with_status(text, statuses))], county="夏县")
+        assert generation and (batch.reports[0].loaded, batch.reports[0].updated) == (updated, updated), name
+        assert serving.last_refresh["mode"] == "incremental", (name, serving.last_refresh)
+        assert [c for c, i in inodes(store).items() if files[c] != i] == ["夏县"]
+        assert rebuild_differs(store, before, tmp_path, name) == {}, name
+        assert out_of_order(serving.path(storage.table_dir(store))) == {}
+        file, memory = Store(store), Store(store, "memory")
+        try:
+            for counties in (None, ["夏县"], ["盐湖区"]):
+                f = Filters.make(dt.date(2024, 1, 1), dt.date(2025, 4, 30), counties=counties)
+                assert metrics.kpis(file, f) == metrics.kpis(memory, f), (name, counties)
+        finally:
+            file.close()
+            memory.close()
+    con = duckdb.connect(str(serving.path(storage.table_dir(store))), read_only=True)
+    try:  # H005 rejected: its activity's chain among counted records is H004 alone
+        assert dict(con.execute("SELECT record_id, counted FROM services WHERE record_id IN ('H004', 'H005')"
+                                ).fetchall()) == {"H004": True, "H005": False}
+    finally:
+        con.close()
+
+
+def test_a_record_changed_otherwise_rebuilds(city, tmp_path, monkeypatch):
+    """A re-import that fills a column a record had empty (服务人次 here) changes more than its 审核状态:
+    the copy is rebuilt, not refreshed in place (the rebuild itself is skipped here: the decision
+    is what is tested), and the county's files alone are still written."""
     store = tmp_path / "store"
     shutil.copytree(city, store)
     files = inodes(store)
     monkeypatch.setattr(serving, "_build", lambda *args: None)
-    text = ledger(store, "平陆县", "PL").replace("\n", ",已退回\n").replace("服务户号,已退回", "服务户号,审核状态")
+    text = ledger(store, "平陆县", "PL").replace("\n", ",2\n").replace("服务户号,2", "服务户号,服务人次")
     batch, generation = run(store, [("平陆县4月更正.csv", text)], county="平陆县")
     assert generation and batch.reports[0].updated == 3
-    assert serving.last_refresh == {"reason": "records changed or removed (a 审核状态 update, say)", "mode": "full"}
+    assert serving.last_refresh == {"reason": "records changed (other than their 审核状态) or removed", "mode": "full"}
     assert [c for c, i in inodes(store).items() if files[c] != i] == ["平陆县"]
+
+
+def test_the_refresh_under_a_small_memory_limit_equals_a_rebuild(city, tmp_path, monkeypatch):
+    """The refresh runs within a budget of its own (serving.INCREMENTAL_MB), far below the rebuild's:
+    under a DuckDB memory_limit of 32 MB, where it spills (its sorts and temporary tables go to the
+    temporary directory; 8 and 16 MB run out), the copy is still the rebuild's, in the rebuild's
+    order, and the spill files are gone afterwards."""
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    before = storage.table_dir(store)
+    monkeypatch.setattr(serving, "INCREMENTAL_MB", 32)
+    spill = tmp_path / "spill"
+    monkeypatch.setattr(serving, "build_limits_of", lambda *a: serving.BuildLimits(4096, spill, 1))
+    seen, done = set(), threading.Event()
+
+    def watch():  # DuckDB removes a spill file when the step that wrote it ends: look while it runs
+        while not done.is_set():
+            seen.update(f.name for f in spill.rglob("*.tmp")) if spill.exists() else None
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        batch, generation = run(store, [("夏县台账.csv", hard_ledger(store))], county="夏县")
+    finally:
+        done.set()
+        watcher.join()
+    assert generation and batch.reports[0].loaded == 9
+    assert serving.last_refresh["mode"] == "incremental" and serving.last_refresh["budget_mb"] == 32, serving.last_refresh
+    assert seen, "nothing spilled"
+    assert not any(f.is_file() for f in spill.rglob("*"))
+    tables = storage.table_dir(store)
+    rebuilt = tmp_path / "rebuilt"
+    shutil.copytree(tables, rebuilt, copy_function=os.link, ignore=shutil.ignore_patterns(serving.FILE))
+    serving.refresh(rebuilt, serving.build_rules(store), previous=before)
+    assert tables_differing(serving.path(tables), serving.path(rebuilt)) == {}
+    assert out_of_order(serving.path(tables)) == {}
+
+
+def test_a_refresh_that_runs_out_of_memory_doubles_its_budget_then_rebuilds(city, tmp_path, monkeypatch):
+    """DuckDB out of memory in the refresh: tried again with twice the budget up to the rebuild's,
+    then the copy is rebuilt (within the rebuild's budget), never left half written."""
+    from redservice import serving_incremental
+
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    budgets = []
+
+    def short(con, *args):
+        budgets.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        raise duckdb.OutOfMemoryException("Out of Memory Error: test")
+
+    monkeypatch.setattr(serving_incremental, "_apply", short)
+    monkeypatch.setattr(serving, "INCREMENTAL_MB", 64)
+    batch, generation = run(store, [("平陆县5月.csv", ledger(store, "平陆县", "PM", month="2025-05"))], county="平陆县")
+    assert generation and batch.reports[0].loaded == 3
+    assert serving.last_refresh["mode"] == "full" and "ran out of memory" in serving.last_refresh["reason"]
+    assert len(budgets) >= 2 and budgets[0] != budgets[-1]  # 64 MB, 128 MB, … up to the rebuild's
+    assert serving.is_fresh(storage.table_dir(store))
