@@ -74,3 +74,35 @@ def test_dates():
     assert fmt.month(d) == "2025年3月"
     assert fmt.date_range(dt.date(2025, 1, 1), d) == "2025年1月1日—3月31日"
     assert fmt.date_range(dt.date(2024, 10, 1), d) == "2024年10月1日—2025年3月31日"
+
+
+def test_per_distinct_renders_each_distinct_value_once_in_order():
+    import pandas as pd
+
+    seen = []
+
+    def render(v):
+        seen.append(v)
+        return "—" if fmt.missing(v) else f"<{v}>"
+
+    values = pd.Series([0.5, None, 0.25, 0.5, float("nan"), 0.25, 1.0])
+    assert fmt.per_distinct(values, render) == ["<0.5>", "—", "<0.25>", "<0.5>", "—", "<0.25>", "<1.0>"]
+    assert len(seen) == 4  # 0.5, missing, 0.25, 1.0
+    assert fmt.per_distinct([], render) == []
+    assert fmt.per_distinct(["b", "a", "b"], str.upper) == ["B", "A", "B"]
+
+
+def test_percent_points_equals_rounding_each_cell():
+    """The column version (each distinct rate rounded once) equals rounding every cell half up."""
+    import random
+
+    import pandas as pd
+
+    rng = random.Random(3)
+    rates = [rng.choice([None, float("nan"), 0.22049, 0.22050, 0.00005, 1.0, rng.random(), round(rng.random(), 4)])
+             for _ in range(3000)]
+    df = pd.DataFrame({"rate": rates, "other": range(3000)})
+    expected = [None if fmt.missing(v) else float(fmt._round(float(v) * 100, 1)) for v in rates]
+    shown = fmt.percent_points(df, "rate")
+    pd.testing.assert_series_equal(shown["rate"], pd.Series(expected, name="rate"))
+    assert shown["rate"].dtype == "float64"
