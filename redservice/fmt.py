@@ -119,6 +119,16 @@ def per_distinct(values, render) -> list:
     return rendered[codes].tolist()
 
 
+def per_distinct_text(values, render):
+    """``per_distinct`` as a text column (pandas' ``str`` dtype, on the values' index): the distinct
+    texts are made Arrow strings once and taken by position (converting a list of a province's
+    128,000 Python strings to Arrow took a tenth of a second). ``render`` may give None: missing."""
+    values = values if isinstance(values, pd.Series) else pd.Series(values)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    texts = pd.array([render(v) for v in uniques], dtype="str")
+    return pd.Series(texts.take(codes), index=values.index)
+
+
 def ratio(numerator, denominator):
     """numerator ÷ denominator, or None when it cannot be computed."""
     if missing(numerator) or missing(denominator) or float(denominator) == 0:

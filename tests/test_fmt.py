@@ -106,3 +106,13 @@ def test_percent_points_equals_rounding_each_cell():
     shown = fmt.percent_points(df, "rate")
     pd.testing.assert_series_equal(shown["rate"], pd.Series(expected, name="rate"))
     assert shown["rate"].dtype == "float64"
+
+
+def test_per_distinct_text_is_a_text_column_like_a_list_of_its_texts():
+    import pandas as pd
+
+    values = pd.Series([3, 1, 3, None, 2], index=[10, 11, 12, 13, 14])
+    got = fmt.per_distinct_text(values, lambda v: None if fmt.missing(v) else f"{v:.0f}天")
+    expected = pd.Series(["3天", "1天", "3天", None, "2天"], index=values.index, dtype="str")
+    pd.testing.assert_series_equal(got, expected)
+    assert fmt.per_distinct_text(pd.Series([], dtype=float), str).empty
