@@ -116,3 +116,26 @@ def test_per_distinct_text_is_a_text_column_like_a_list_of_its_texts():
     expected = pd.Series(["3天", "1天", "3天", None, "2天"], index=values.index, dtype="str")
     pd.testing.assert_series_equal(got, expected)
     assert fmt.per_distinct_text(pd.Series([], dtype=float), str).empty
+
+
+def test_missing_answers_as_pandas_isna_does():
+    """The fast path for floats, ints and strings answers as pd.isna; other values still go there."""
+    import decimal
+
+    import numpy as np
+    import pandas as pd
+
+    values = [None, float("nan"), np.nan, np.float64("nan"), np.float32("nan"), pd.NA, pd.NaT, np.datetime64("NaT"),
+              0, 1, -1.5, 0.0, float("inf"), "", "x", True, False, np.int64(3), np.float64(2.5), np.bool_(True),
+              decimal.Decimal("1.5"), dt.date(2025, 1, 1), pd.Timestamp("2025-01-01"), [1, 2], {"a": 1}]
+
+    def reference(value):
+        if value is None:
+            return True
+        try:
+            return bool(pd.isna(value))
+        except (TypeError, ValueError):
+            return False
+
+    assert [fmt.missing(v) for v in values] == [reference(v) for v in values]
+    assert [fmt.missing(v) for v in values[:8]] == [True] * 8
