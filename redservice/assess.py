@@ -180,8 +180,9 @@ def _flag_texts(flags: pd.Series, lang: str) -> list[str]:
 
 
 def _percents(values: pd.Series, lang: str) -> list[str]:
-    """fmt.percent of each value, written once per distinct value."""
-    return fmt.once_per_value(values, lambda v: fmt.percent(v, lang))
+    """fmt.percent of each value, written once per distinct value (found by fmt.per_distinct in one
+    pass over the column)."""
+    return fmt.per_distinct(values, lambda v: fmt.percent(v, lang))
 
 
 def status_label(status: str, lang: str) -> str:

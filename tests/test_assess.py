@@ -393,3 +393,33 @@ def test_wrong_settings_are_said_on_the_page_not_raised(demo_copy, monkeypatch, 
     (other / "config.toml").write_text('[targets]\nhours_per_year = "五十"\n', encoding="utf-8")
     at = run_app(page="app_pages/assess.py", data_dir=other, monkeypatch=monkeypatch)
     assert not at.exception and any("hours_per_year" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_units_frame_rates_equal_writing_each_cell(lang):
+    """年度考核's table writes each distinct rate once (fmt.per_distinct): the same texts as
+    fmt.percent on every cell, missing rates as "—"."""
+    import random
+
+    import pandas as pd
+
+    from redservice import fmt
+
+    rng = random.Random(8)
+    rows = []
+    for i in range(4000):
+        roster = rng.choice([0, rng.randrange(1, 60)])
+        reported = min(roster, rng.randrange(0, 60))
+        met = rng.randrange(0, reported + 1)
+        rows.append({"unit": f"单位{i:04d}", "on_roster": roster, "reported": reported, "met": met,
+                     "on_track": rng.randrange(0, reported - met + 1), "behind": 0, "not_reported": roster - reported,
+                     "overdue": 0, "graded": 0})
+    units = pd.DataFrame(rows)
+    settings = config.settings()
+    figures = assess.unit_figures(units, settings, 2025, dt.date(2025, 6, 30))
+    table = assess.units_frame(figures, lang, False)
+    order = table.iloc[:, 0].tolist()
+    by_unit = figures.set_index("unit")
+    for col, key in ((3, "reporting_rate"), (8, "completion_rate")):
+        assert table.iloc[:, col].tolist() == [fmt.percent(by_unit.at[u, key], lang) for u in order], key
+    assert "—" in table.iloc[:, 3].tolist()
