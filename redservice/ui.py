@@ -487,13 +487,16 @@ def capture(into: dict | None) -> None:
     _capture = into
 
 
-def download_excel(ctx: Context, df: pd.DataFrame, title: str, columns: dict[str, str] | None = None,
+def download_excel(ctx: Context, df, title: str, columns: dict[str, str] | None = None,
                    key: str | None = None) -> None:
     """A download button for the table as Excel, with the title and the filters in force on top.
     The workbook is written when the button is clicked, not on every run of the page (a province's
-    list of members who have not served is hundreds of thousands of rows)."""
+    list of members who have not served is hundreds of thousands of rows). ``df``: the table, or a
+    function that makes it (a table shaped for Excel only, e.g. rates as percentages: made then
+    too, not on every run — a province's 56,300 units)."""
     def make() -> bytes:
-        return export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last, ctx.scope, ctx.counties)
+        table = df() if callable(df) else df
+        return export.to_excel(table, title, ctx.filters, ctx.lang, columns, ctx.last, ctx.scope, ctx.counties)
 
     if _capture is not None and key:
         _capture[key] = (title, ctx.filters, make)
