@@ -128,10 +128,17 @@ def unit_figures(units: pd.DataFrame, settings: dict, year: int, as_of: dt.date)
     done = out["met"] if final else out["met"] + out["on_track"]
     out["completion_rate"] = _ratios(done, out["reported"])
     least_reporting, least_completion = tg["unit_reporting_rate_min"], tg["unit_completion_rate_min"]
-    out["flags"] = [  # zip, not iterrows: a province's 56,000 units
-        ([("reporting", rr, least_reporting)] if rr is not None and rr < least_reporting else [])
-        + ([("completion", cr, least_completion)] if cr is not None and cr < least_completion else [])
-        for rr, cr in zip(out["reporting_rate"], out["completion_rate"])]
+    # each unit's list of flags, the reporting flag first: the rates compared as whole columns and
+    # only the rows below a threshold visited (a province's 56,000 units; most are flagged for neither)
+    flags: list[list] = [[] for _ in range(len(out))]
+    for code, column, least in (("reporting", "reporting_rate", least_reporting),
+                                ("completion", "completion_rate", least_completion)):
+        rates = out[column].tolist()
+        with np.errstate(invalid="ignore"):
+            below = np.flatnonzero(np.asarray(rates, dtype=float) < least)
+        for i in below:
+            flags[i].append((code, rates[i], least))
+    out["flags"] = flags
     return out
 
 

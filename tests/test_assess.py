@@ -423,3 +423,30 @@ def test_units_frame_rates_equal_writing_each_cell(lang):
     for col, key in ((3, "reporting_rate"), (8, "completion_rate")):
         assert table.iloc[:, col].tolist() == [fmt.percent(by_unit.at[u, key], lang) for u in order], key
     assert "—" in table.iloc[:, 3].tolist()
+
+
+def test_unit_flags_on_whole_columns_equal_the_row_by_row_flags():
+    """unit_figures' flags (rates compared as columns) equal the first version's, row by row."""
+    import random
+
+    import pandas as pd
+
+    rng = random.Random(12)
+    rows = []
+    for i in range(3000):
+        roster = rng.choice([0, rng.randrange(1, 40)])
+        reported = min(roster, rng.randrange(0, 40))
+        met = rng.randrange(0, reported + 1)
+        rows.append({"unit": f"单位{i:04d}", "on_roster": roster, "reported": reported, "met": met,
+                     "on_track": rng.randrange(0, reported - met + 1), "behind": 0, "not_reported": 0,
+                     "overdue": 0, "graded": 0})
+    units = pd.DataFrame(rows)
+    settings = config.settings()
+    tg = assess.targets(settings)
+    for as_of in (dt.date(2025, 6, 30), dt.date(2025, 12, 31)):
+        got = assess.unit_figures(units, settings, 2025, as_of)
+        want = [([("reporting", rr, tg["unit_reporting_rate_min"])] if rr is not None and rr < tg["unit_reporting_rate_min"] else [])
+                + ([("completion", cr, tg["unit_completion_rate_min"])] if cr is not None and cr < tg["unit_completion_rate_min"] else [])
+                for rr, cr in zip(got["reporting_rate"], got["completion_rate"])]
+        assert got["flags"].tolist() == want
+        assert sum(map(bool, want)) > 100 and sum(len(w) == 2 for w in want) > 10 and not all(want)
