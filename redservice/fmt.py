@@ -7,6 +7,7 @@ Whatever cannot be computed (None, NaN, a rate over zero) is written "—", neve
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -46,7 +47,7 @@ def missing(value) -> bool:
     # the common cells answered without pandas (pd.isna on a scalar, through the lazy module, was
     # a fifth of 区县对比's run: a table formats tens of thousands of cells)
     if isinstance(value, float):
-        return value != value
+        return math.isnan(value)
     if isinstance(value, (int, str)):
         return False
     try:

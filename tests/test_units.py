@@ -600,7 +600,7 @@ def test_rates_for_display_equal_rounding_each_cell():
                        "share": rng.integers(0, 7, n) / 7, "hours": rng.random(n)})
     shown = scorecard.as_percent(df)
     for col in ("reporting_rate", "share"):
-        want = [np.nan if v != v else float(Decimal(repr(float(v) * 100)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+        want = [np.nan if np.isnan(v) else float(Decimal(repr(float(v) * 100)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
                 for v in df[col]]
         assert np.array_equal(shown[col].to_numpy(), np.array(want), equal_nan=True), col
     assert shown["hours"].equals(df["hours"]) and shown["reporting_rate"].dtype == float
