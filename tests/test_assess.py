@@ -450,3 +450,49 @@ def test_unit_flags_on_whole_columns_equal_the_row_by_row_flags():
                 for rr, cr in zip(got["reporting_rate"], got["completion_rate"])]
         assert got["flags"].tolist() == want
         assert sum(map(bool, want)) > 100 and sum(len(w) == 2 for w in want) > 10 and not all(want)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_units_frame_equals_the_first_version(lang):
+    """units_frame sorted by Arrow and its flags worded for the flagged units only: the same table as
+    the first version (pandas' sort, every row's flags looked up), shuffled units included."""
+    import random
+
+    import pandas as pd
+
+    from redservice import fmt
+    from redservice.i18n import t
+
+    def reference(units, lang, final):
+        units = units.assign(_n=[-len(f) for f in units["flags"]],
+                             _c=[2.0 if v is None else float(v) for v in units["completion_rate"]])
+        units = units.sort_values(["_n", "_c", "unit"], kind="stable").reset_index(drop=True)
+        return pd.DataFrame({
+            t("assess.col.unit", lang): units["unit"],
+            t("assess.col.on_roster", lang): units["on_roster"].astype(int),
+            t("assess.col.reported", lang): units["reported"].astype(int),
+            t("assess.col.reporting_rate", lang): [fmt.percent(v, lang) for v in units["reporting_rate"]],
+            t("assess.col.met", lang): units["met"].astype(int),
+            t("assess.col.on_track", lang): units["on_track"].astype(int),
+            t("assess.col.behind", lang): units["behind"].astype(int),
+            t("assess.col.not_reported", lang): units["not_reported"].astype(int),
+            t("assess.col.completion_final" if final else "assess.col.completion", lang):
+                [fmt.percent(v, lang) for v in units["completion_rate"]],
+            t("assess.col.flags", lang): ["；".join(assess.flag_text(f, lang) for f in fl) for fl in units["flags"]],
+        })
+
+    rng = random.Random(21)
+    rows = []
+    for i in range(3000):
+        roster = rng.choice([0, rng.randrange(1, 30)])
+        reported = rng.choice([0, min(roster, rng.randrange(0, 30))])
+        met = rng.randrange(0, reported + 1)
+        rows.append({"unit": f"单位{rng.randrange(10**6):06d}", "on_roster": roster, "reported": reported, "met": met,
+                     "on_track": rng.randrange(0, reported - met + 1), "behind": 1, "not_reported": roster - reported,
+                     "overdue": 0, "graded": 0})
+    units = pd.DataFrame(rows)
+    settings = config.settings()
+    for as_of, final in ((dt.date(2025, 6, 30), False), (dt.date(2025, 12, 31), True)):
+        figures = assess.unit_figures(units, settings, 2025, as_of)
+        assert figures["completion_rate"].isna().any() and figures["flags"].map(len).eq(2).any()
+        pd.testing.assert_frame_equal(assess.units_frame(figures, lang, final), reference(figures, lang, final))
