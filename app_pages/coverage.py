@@ -148,7 +148,7 @@ else:
 
     # -- every community ---------------------------------------------------------------------------
     st.subheader(ctx.t("coverage.table"))
-    ui.download_excel(ctx, coverage.excel_table(table), ctx.t("coverage.table"), coverage.excel_columns(ctx.lang),
+    ui.download_excel(ctx, lambda: coverage.excel_table(table), ctx.t("coverage.table"), coverage.excel_columns(ctx.lang),
                       key="coverage_excel")
     st.dataframe(fmt.percent_points(table, "coverage"), hide_index=True, width="stretch",
                  height=coverage.table_height(len(table)),

@@ -84,7 +84,7 @@ def excel(df, title, columns, key):
     """The table as Excel: rates as percentages, their headers saying so."""
     labels = {c: T("units.percent_header", label=L[c]) if c in scorecard.RATE_COLUMNS else L[c]
               for c in columns}
-    ui.download_excel(ctx, scorecard.as_percent(df), title, labels, key=key)
+    ui.download_excel(ctx, lambda: scorecard.as_percent(df), title, labels, key=key)
 
 
 UNIT_COLUMNS = ["rank", "unit", "branches", "members_on_roll", "reported", "reporting_rate", "active",

@@ -70,7 +70,7 @@ st.caption(ctx.t("wishes.units_caption"))
 if units.empty:
     st.info(ctx.t("app.no_data"))
 else:
-    ui.download_excel(ctx, wishes.units_excel(units), ctx.t("wishes.units_title"),
+    ui.download_excel(ctx, lambda: wishes.units_excel(units), ctx.t("wishes.units_title"),
                       wishes.units_excel_columns(ctx.lang), key="satisfaction_units_excel")
     st.dataframe(fmt.percent_points(units[["unit", "completed", "rated", "mean_score", "satisfied_rate"]],
                                     "satisfied_rate"), hide_index=True,

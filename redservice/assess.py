@@ -11,6 +11,8 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from redservice import fmt
 from redservice.i18n import t
@@ -128,10 +130,17 @@ def unit_figures(units: pd.DataFrame, settings: dict, year: int, as_of: dt.date)
     done = out["met"] if final else out["met"] + out["on_track"]
     out["completion_rate"] = _ratios(done, out["reported"])
     least_reporting, least_completion = tg["unit_reporting_rate_min"], tg["unit_completion_rate_min"]
-    out["flags"] = [  # zip, not iterrows: a province's 56,000 units
-        ([("reporting", rr, least_reporting)] if rr is not None and rr < least_reporting else [])
-        + ([("completion", cr, least_completion)] if cr is not None and cr < least_completion else [])
-        for rr, cr in zip(out["reporting_rate"], out["completion_rate"])]
+    # each unit's list of flags, the reporting flag first: the rates compared as whole columns and
+    # only the rows below a threshold visited (a province's 56,000 units; most are flagged for neither)
+    flags: list[list] = [[] for _ in range(len(out))]
+    for code, column, least in (("reporting", "reporting_rate", least_reporting),
+                                ("completion", "completion_rate", least_completion)):
+        rates = out[column].tolist()
+        with np.errstate(invalid="ignore"):
+            below = np.flatnonzero(np.asarray(rates, dtype=float) < least)
+        for i in below:
+            flags[i].append((code, rates[i], least))
+    out["flags"] = flags
     return out
 
 
@@ -156,9 +165,14 @@ def flag_text(flag: tuple, lang: str) -> str:
 def units_frame(units: pd.DataFrame, lang: str, final: bool) -> pd.DataFrame:
     """The per-unit table of the page (unit_figures' output): the units below a threshold first
     (most flags, then the lowest completion rate), then the others by name."""
-    units = units.assign(_n=[-len(f) for f in units["flags"]],
-                         _c=[2.0 if v is None else float(v) for v in units["completion_rate"]])
-    units = units.sort_values(["_n", "_c", "unit"], kind="stable").reset_index(drop=True)
+    # sorted by Arrow on the three keys at once (pandas factorised 56,300 unit names to sort them);
+    # a unit without a completion rate after those with one (missing values last, as pandas sorts)
+    rate = pd.to_numeric(units["completion_rate"], errors="coerce").astype(float)
+    keys = pa.table({"n": pa.array(np.fromiter(map(len, units["flags"]), dtype=np.int64, count=len(units)) * -1),
+                     "c": pa.array(rate.to_numpy(), from_pandas=True), "unit": pa.Array.from_pandas(units["unit"])})
+    order = pc.sort_indices(keys, sort_keys=[("n", "ascending", "at_end"), ("c", "ascending", "at_end"),
+                                             ("unit", "ascending", "at_end")])
+    units = units.take(order.to_numpy()).reset_index(drop=True)
     return pd.DataFrame({
         t("assess.col.unit", lang): units["unit"],
         t("assess.col.on_roster", lang): units["on_roster"].astype(int),
@@ -175,13 +189,22 @@ def units_frame(units: pd.DataFrame, lang: str, final: bool) -> pd.DataFrame:
 
 
 def _flag_texts(flags: pd.Series, lang: str) -> list[str]:
-    """Each unit's flags in words, each distinct list of flags worded once."""
-    return fmt.once_per_value(map(tuple, flags), lambda fl: "；".join(flag_text(f, lang) for f in fl))
+    """Each unit's flags in words, each distinct list of flags worded once; "" for a unit without
+    one (most units: only the flagged ones are looked up)."""
+    values = flags.tolist()
+    out = [""] * len(values)
+    flagged = [i for i, fl in enumerate(values) if fl]
+    texts = fmt.once_per_value((tuple(values[i]) for i in flagged),
+                               lambda fl: "；".join(flag_text(f, lang) for f in fl))
+    for i, text in zip(flagged, texts):
+        out[i] = text
+    return out
 
 
 def _percents(values: pd.Series, lang: str) -> list[str]:
-    """fmt.percent of each value, written once per distinct value."""
-    return fmt.once_per_value(values, lambda v: fmt.percent(v, lang))
+    """fmt.percent of each value, written once per distinct value (found by fmt.per_distinct in one
+    pass over the column)."""
+    return fmt.per_distinct(values, lambda v: fmt.percent(v, lang))
 
 
 def status_label(status: str, lang: str) -> str:

@@ -281,10 +281,10 @@ def record(store: Path, unit: str | None = None, only: list[str] | None = None,
     is the page's own Python.
     Returns {page file: {"key", "calls": [Call json + "follows"], "error": str | None, "python_ms"}}."""
     os.environ[ENV_DATA] = str(store)
-    import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     from redservice import store as store_module
+    from redservice import ui
 
     calls: list[Call] = []
     original = store_module.Store.query
@@ -295,14 +295,14 @@ def record(store: Path, unit: str | None = None, only: list[str] | None = None,
 
     def run(path: str, first: bool, params: dict, timed: bool = False
             ) -> tuple[list[Call] | None, str | None, float | None]:
-        st.cache_data.clear()
+        ui.clear_query_caches()  # the filter bar's options are a shared resource: cleared too
         calls.clear()
         at = AppTest.from_file(str(PROJECT_DIR / "dashboard.py"), default_timeout=1800)
         for key, value in params.items():
             at.query_params[key] = value
         at.run()
         if not first:  # the first page is the default one; others are reached by navigation
-            st.cache_data.clear()
+            ui.clear_query_caches()
             calls.clear()
             try:
                 at.switch_page(path).run()

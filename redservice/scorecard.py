@@ -109,8 +109,10 @@ def conditions_text(th: Thresholds, lang: str, month_label: str, area: str | Non
 
 
 def _formatted(values: pd.Series, render) -> pd.Series:
-    """``render(value)`` for each value (``fmt.once_per_value``), on the values' index."""
-    return pd.Series(fmt.once_per_value(values, render), index=values.index, dtype=object)
+    """``render(value)`` for each value, once per distinct value (``fmt.per_distinct``: found in one
+    pass over the column; a dict lookup per cell was 0.1 s of every run at 56,300 units), on the
+    values' index."""
+    return pd.Series(fmt.per_distinct(values, render), index=values.index, dtype=object)
 
 
 def add_flags(df: pd.DataFrame, th: Thresholds, median: float | None, lang: str, end: dt.date,

@@ -181,10 +181,13 @@ def attendance_matrix(units: pd.DataFrame, limit: int | None = None) -> tuple[pd
     data = units.copy()
     data["month"] = pd.to_datetime(data["month"]).dt.date
     attendees = data.pivot_table(index="unit", columns="month", values="attendees", aggfunc="sum")
-    members = data.pivot_table(index="unit", columns="month", values="members", aggfunc="sum")
     totals = attendees.fillna(0).sum(axis=1)
-    order = sorted(attendees.index, key=lambda u: (-totals[u], u))[:limit]
+    # highest total first, ties by name: sorted as columns (a Python key per unit, looking its total
+    # up in a Series, took 0.25 s for a province's 56,300 units)
+    ranked = pd.DataFrame({"total": -totals.to_numpy(dtype=float), "unit": attendees.index.to_numpy(dtype=object)})
+    order = ranked.sort_values(["total", "unit"], kind="stable")["unit"].tolist()[:limit]
     months = sorted(attendees.columns)
+    members = data.pivot_table(index="unit", columns="month", values="members", aggfunc="sum")
     return attendees.reindex(index=order, columns=months), members.reindex(index=order, columns=months)
 
 

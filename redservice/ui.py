@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import pandas as pd
 import streamlit as st
@@ -216,7 +217,7 @@ def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) ->
         if dim == "branch" and parents:
             by_unit = narrowed["branch_by_unit"]
             return sorted({b for p in parents for b in by_unit.get(p, ())})
-        return narrowed[dim]
+        return list(narrowed[dim])  # a list of its own: the shared tuple is never handed out
 
     sb = st.sidebar
     sb.header(t("filter.header", lang))
@@ -283,26 +284,43 @@ def filter_bar(directory: str, lang: str, scope: Scope, applies: bool = True) ->
     return ctx
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _option_lists(directory: str, version: str, key: str, _scope: Scope, _counties: tuple[str, ...] | None) -> dict:
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _option_lists(directory: str, version: str, key: str, _scope: Scope,
+                  _counties: tuple[str, ...] | None) -> MappingProxyType:
     """The filter bar's choices, sorted, per dimension, and each unit's branches (``branch_by_unit``),
     from queries/filter_options.sql (through the cached query: the bench records it) within the scope
     and the counties chosen. Shaped once per data version, scope and counties: a province's 56,600
     units and 82,000 branches sorted on every run of every page took 0.3 s. ``key``: the repr of
-    scope and counties (the scope is part of the key)."""
+    scope and counties (the scope is part of the key).
+    A shared resource, read-only (tuples in read-only mappings), not st.cache_data: that unpickled a
+    copy of the province's 140,000 names and 56,600 branch lists on every run of every page
+    (0.1–0.3 s); nothing here changes them, every caller makes its own list."""
     probe = Filters.make(dt.date.today(), dt.date.today())
     if _counties:
         probe = probe.within(counties=_counties)
     df = _cached(directory, version, "filter_options", repr((probe, _scope, [])), probe, _scope, {})
-    out: dict = {dim: [] for dim in ("county", "unit", "branch", "community", "category", "form")}
+    out: dict = {dim: () for dim in ("county", "unit", "branch", "community", "category", "form")}
     for dim, part in df.groupby("dimension", sort=False):
-        out[dim] = sorted(set(part["value"].dropna()))
+        out[dim] = tuple(sorted(set(part["value"].dropna())))
     branches = df[(df["dimension"] == "branch") & df["value"].notna()]
     by_unit: dict[str, list[str]] = {}
     for parent, value in zip(branches["parent"], branches["value"]):
         by_unit.setdefault(parent, []).append(value)
-    out["branch_by_unit"] = by_unit
-    return out
+    out["branch_by_unit"] = MappingProxyType({unit: tuple(names) for unit, names in by_unit.items()})
+    return MappingProxyType(out)
+
+
+def clear_query_caches() -> None:
+    """Forget every cached query result and what is shaped from them for all sessions (the bench's
+    runs of a page from a cold cache): st.cache_data and the filter bar's shared option lists."""
+    st.cache_data.clear()
+    _option_lists.clear()
+
+
+def option_lists(directory: str, scope: Scope, counties: tuple[str, ...] | None = None) -> MappingProxyType:
+    """The filter bar's choices within the scope (and the counties given): see ``_option_lists``."""
+    version = get_store(directory).version()
+    return _option_lists(directory, version, repr((scope, counties)), scope, counties)
 
 
 def _asked(key: str) -> list[str]:
@@ -315,11 +333,9 @@ def _asked(key: str) -> list[str]:
 
 def store_counties(directory: str, scope: Scope) -> tuple[str, ...]:
     """The store's counties (所属县（市、区）) within the scope, before the filter bar runs (the entry
-    script offers 区县对比 only for two or more); cached with the filter bar's own options."""
-    store = get_store(directory)
-    probe = Filters.make(dt.date.today(), dt.date.today())
-    return briefing.store_counties(
-        lambda name, filters=None: _cached(directory, store.version(), name, repr((probe, scope, [])), probe, scope, {}))
+    script offers 区县对比 only for two or more): the filter bar's own county choices (sorted, as
+    ``briefing.store_counties`` gives them), not another copy of the options read from the cache."""
+    return option_lists(directory, scope)["county"]
 
 
 def boundaries(ctx: Context) -> dict:
@@ -471,13 +487,16 @@ def capture(into: dict | None) -> None:
     _capture = into
 
 
-def download_excel(ctx: Context, df: pd.DataFrame, title: str, columns: dict[str, str] | None = None,
+def download_excel(ctx: Context, df, title: str, columns: dict[str, str] | None = None,
                    key: str | None = None) -> None:
     """A download button for the table as Excel, with the title and the filters in force on top.
     The workbook is written when the button is clicked, not on every run of the page (a province's
-    list of members who have not served is hundreds of thousands of rows)."""
+    list of members who have not served is hundreds of thousands of rows). ``df``: the table, or a
+    function that makes it (a table shaped for Excel only, e.g. rates as percentages: made then
+    too, not on every run — a province's 56,300 units)."""
     def make() -> bytes:
-        return export.to_excel(df, title, ctx.filters, ctx.lang, columns, ctx.last, ctx.scope, ctx.counties)
+        table = df() if callable(df) else df
+        return export.to_excel(table, title, ctx.filters, ctx.lang, columns, ctx.last, ctx.scope, ctx.counties)
 
     if _capture is not None and key:
         _capture[key] = (title, ctx.filters, make)

@@ -393,3 +393,106 @@ def test_wrong_settings_are_said_on_the_page_not_raised(demo_copy, monkeypatch, 
     (other / "config.toml").write_text('[targets]\nhours_per_year = "五十"\n', encoding="utf-8")
     at = run_app(page="app_pages/assess.py", data_dir=other, monkeypatch=monkeypatch)
     assert not at.exception and any("hours_per_year" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_units_frame_rates_equal_writing_each_cell(lang):
+    """年度考核's table writes each distinct rate once (fmt.per_distinct): the same texts as
+    fmt.percent on every cell, missing rates as "—"."""
+    import random
+
+    import pandas as pd
+
+    from redservice import fmt
+
+    rng = random.Random(8)
+    rows = []
+    for i in range(4000):
+        roster = rng.choice([0, rng.randrange(1, 60)])
+        reported = min(roster, rng.randrange(0, 60))
+        met = rng.randrange(0, reported + 1)
+        rows.append({"unit": f"单位{i:04d}", "on_roster": roster, "reported": reported, "met": met,
+                     "on_track": rng.randrange(0, reported - met + 1), "behind": 0, "not_reported": roster - reported,
+                     "overdue": 0, "graded": 0})
+    units = pd.DataFrame(rows)
+    settings = config.settings()
+    figures = assess.unit_figures(units, settings, 2025, dt.date(2025, 6, 30))
+    table = assess.units_frame(figures, lang, False)
+    order = table.iloc[:, 0].tolist()
+    by_unit = figures.set_index("unit")
+    for col, key in ((3, "reporting_rate"), (8, "completion_rate")):
+        assert table.iloc[:, col].tolist() == [fmt.percent(by_unit.at[u, key], lang) for u in order], key
+    assert "—" in table.iloc[:, 3].tolist()
+
+
+def test_unit_flags_on_whole_columns_equal_the_row_by_row_flags():
+    """unit_figures' flags (rates compared as columns) equal the first version's, row by row."""
+    import random
+
+    import pandas as pd
+
+    rng = random.Random(12)
+    rows = []
+    for i in range(3000):
+        roster = rng.choice([0, rng.randrange(1, 40)])
+        reported = min(roster, rng.randrange(0, 40))
+        met = rng.randrange(0, reported + 1)
+        rows.append({"unit": f"单位{i:04d}", "on_roster": roster, "reported": reported, "met": met,
+                     "on_track": rng.randrange(0, reported - met + 1), "behind": 0, "not_reported": 0,
+                     "overdue": 0, "graded": 0})
+    units = pd.DataFrame(rows)
+    settings = config.settings()
+    tg = assess.targets(settings)
+    for as_of in (dt.date(2025, 6, 30), dt.date(2025, 12, 31)):
+        got = assess.unit_figures(units, settings, 2025, as_of)
+        want = [([("reporting", rr, tg["unit_reporting_rate_min"])] if rr is not None and rr < tg["unit_reporting_rate_min"] else [])
+                + ([("completion", cr, tg["unit_completion_rate_min"])] if cr is not None and cr < tg["unit_completion_rate_min"] else [])
+                for rr, cr in zip(got["reporting_rate"], got["completion_rate"])]
+        assert got["flags"].tolist() == want
+        assert sum(map(bool, want)) > 100 and sum(len(w) == 2 for w in want) > 10 and not all(want)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_units_frame_equals_the_first_version(lang):
+    """units_frame sorted by Arrow and its flags worded for the flagged units only: the same table as
+    the first version (pandas' sort, every row's flags looked up), shuffled units included."""
+    import random
+
+    import pandas as pd
+
+    from redservice import fmt
+    from redservice.i18n import t
+
+    def reference(units, lang, final):
+        units = units.assign(_n=[-len(f) for f in units["flags"]],
+                             _c=[2.0 if v is None else float(v) for v in units["completion_rate"]])
+        units = units.sort_values(["_n", "_c", "unit"], kind="stable").reset_index(drop=True)
+        return pd.DataFrame({
+            t("assess.col.unit", lang): units["unit"],
+            t("assess.col.on_roster", lang): units["on_roster"].astype(int),
+            t("assess.col.reported", lang): units["reported"].astype(int),
+            t("assess.col.reporting_rate", lang): [fmt.percent(v, lang) for v in units["reporting_rate"]],
+            t("assess.col.met", lang): units["met"].astype(int),
+            t("assess.col.on_track", lang): units["on_track"].astype(int),
+            t("assess.col.behind", lang): units["behind"].astype(int),
+            t("assess.col.not_reported", lang): units["not_reported"].astype(int),
+            t("assess.col.completion_final" if final else "assess.col.completion", lang):
+                [fmt.percent(v, lang) for v in units["completion_rate"]],
+            t("assess.col.flags", lang): ["；".join(assess.flag_text(f, lang) for f in fl) for fl in units["flags"]],
+        })
+
+    rng = random.Random(21)
+    rows = []
+    for i in range(3000):
+        roster = rng.choice([0, rng.randrange(1, 30)])
+        reported = rng.choice([0, min(roster, rng.randrange(0, 30))])
+        met = rng.randrange(0, reported + 1)
+        rows.append({"unit": f"单位{rng.randrange(10**6):06d}", "on_roster": roster, "reported": reported, "met": met,
+                     "on_track": rng.randrange(0, reported - met + 1), "behind": 1, "not_reported": roster - reported,
+                     "overdue": 0, "graded": 0})
+    units = pd.DataFrame(rows)
+    settings = config.settings()
+    for as_of, final in ((dt.date(2025, 6, 30), False), (dt.date(2025, 12, 31), True)):
+        figures = assess.unit_figures(units, settings, 2025, as_of)
+        assert figures["completion_rate"].isna().any() and figures["flags"].map(len).eq(2).any()
+        pd.testing.assert_frame_equal(assess.units_frame(figures, lang, final), reference(figures, lang, final))

@@ -4,6 +4,8 @@ on a small two-county store built in code."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from conftest import D, Q1_2025, write_store
@@ -158,3 +160,106 @@ def test_county_comparison_rows_equal_the_county_kpis(city):
         for key in metrics.KPIS:
             assert rows.loc[county, key] == pytest.approx(expected[key]), (county, key)
     assert rows.loc["甲县", "households_total"] == 150
+
+
+# -- 区县对比's table and map, built on whole columns, equal what they replaced ----------------------
+
+def _reference_table(df, lang, metric):
+    """counties.table as it was first written, row by row through iterrows."""
+    import pandas as pd
+
+    from redservice import counties, fmt
+    from redservice.i18n import t
+    from redservice.metrics import format_value
+
+    ranked = df.assign(_rank=df[metric].astype(float)).sort_values(["_rank", "county"], ascending=[False, True],
+                                                                   na_position="last")
+    rows = []
+    for _, r in ranked.iterrows():
+        row = {t("filter.county", lang): r["county"]}
+        for key in ("members", "hours", "households", "persons_served", "wishes_completed", "participation_rate"):
+            label = t(f"kpi.{key}", lang)
+            row[label] = format_value(key, r[key], lang) if not fmt.missing(r[key]) else fmt.DASH
+            row[f"{label} · {t('counties.vs_prev', lang)}"] = counties.change_text(key, r[key], r[key + "_prev"], lang)
+            row[f"{label} · {t('counties.vs_yoy', lang)}"] = counties.change_text(key, r[key], r[key + "_yoy"], lang)
+        for key, _, _ in counties.NORMALISED:
+            row[t(f"counties.{key}", lang)] = counties.metric_text(key, r[key], lang)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _random_comparison(n: int, seed: int):
+    """county_compare.sql-shaped rows for n counties, with the period before and a year before:
+    zeros, missing figures and ties included, as counties.comparison returns them."""
+    import random
+
+    import pandas as pd
+
+    from redservice import counties
+
+    rng = random.Random(seed)
+
+    def frame():
+        rows = []
+        for i in range(n):
+            members = rng.choice([0, None, rng.randrange(1, 4000)])
+            rows.append({"county": f"县{i:03d}", "members": members, "branches": rng.randrange(0, 90),
+                         "communities": rng.randrange(1, 20), "hours": rng.choice([0.0, 12.5, rng.random() * 9e4]),
+                         "households": rng.choice([0, rng.randrange(1, 90000)]),
+                         "persons_served": rng.randrange(0, 200000), "wishes_claimed": rng.randrange(0, 99),
+                         "wishes_completed": rng.choice([0, rng.randrange(1, 99)]), "activities": rng.randrange(0, 500),
+                         "participation_rate": rng.choice([None, 0.0, 1.0, round(rng.random(), 3)]),
+                         "households_total": rng.choice([0, None, rng.randrange(100, 90000)])})
+        df = pd.DataFrame(rows)
+        df["members"] = df["members"].astype("Int64")
+        return df
+
+    frames = iter([frame(), frame(), frame()])
+    return counties.comparison(lambda name, filters=None: next(frames), Filters.make(D(2025, 1, 1), D(2025, 3, 31)))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("metric", ["hours_per_100_members", "households_per_100_households"])
+def test_county_table_equals_the_row_by_row_reference(lang, metric):
+    import pandas as pd
+
+    from redservice import counties
+
+    df = _random_comparison(300, seed=11)
+    assert df[metric].isna().any() and df["hours_prev"].notna().any()
+    shown = counties.table(df, lang, metric)
+    pd.testing.assert_frame_equal(shown, _reference_table(df, lang, metric))
+    assert (shown == "—").any().any() and len(shown) == 300
+
+
+def test_normalised_figures_equal_per_100_cell_by_cell():
+    from redservice import counties
+
+    df = _random_comparison(200, seed=4)
+    for key, num, den in counties.NORMALISED:
+        expected = [counties.per_100(a, b) for a, b in zip(df[num], df[den])]
+        got = df[key].tolist()
+        assert [None if math.isnan(v) else v for v in got] == expected, key
+
+
+def test_county_map_json_is_pydecks_document_written_without_indentation():
+    """maps.Deck writes with the C encoder: the same JSON document as pydeck's own (indented) one."""
+    import json
+
+    import pydeck as pdk
+    from pydeck.bindings.json_tools import serialize
+
+    from redservice import counties, maps
+
+    df = _random_comparison(30, seed=2)
+    def square(x, y):
+        return [[[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1], [x, y]]]
+
+    shapes = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": [square(i % 6, i // 6)]},
+         "properties": {"county": c, "community": c}} for i, c in enumerate(df["county"])]}
+    deck = counties.county_map(df, {}, {}, "hours_per_100_members", "zh", ("县003",), shapes=shapes).deck
+    assert isinstance(deck, maps.Deck) and isinstance(deck, pdk.Deck)
+    text = deck.to_json()
+    assert json.loads(text) == json.loads(serialize(deck)) and "\n" not in text
+    assert len(json.loads(text)["layers"][0]["data"]["features"]) == 30

@@ -328,3 +328,36 @@ def test_county_shapes_keep_an_enclave_as_a_hole():
     (outer_with_hole,) = shapes["A"]["coordinates"]
     assert len(outer_with_hole) == 2 and len(outer_with_hole[0]) == 13  # 12 unit edges, closed
     assert len(shapes["B"]["coordinates"]) == 1 and len(shapes["B"]["coordinates"][0]) == 1
+
+
+def test_the_filter_bars_choices_are_shaped_once_and_shared_read_only(city, city_dir):
+    """ui.option_lists (a shared resource, not a copy per run) holds what filter_options.sql gives,
+    sorted and distinct per dimension, each unit's branches; the same object on every run, and
+    read-only, so no page can change another's choices."""
+    from redservice import briefing, ui
+    from redservice.filters import EVERYTHING
+
+    def reference(df):
+        rows = df[df["value"].notna()]
+        out = {dim: tuple(sorted(set(rows.loc[rows["dimension"] == dim, "value"])))
+               for dim in ("county", "unit", "branch", "community", "category", "form")}
+        by_unit: dict = {}
+        for parent, value in rows.loc[rows["dimension"] == "branch", ["parent", "value"]].itertuples(index=False):
+            by_unit.setdefault(parent, []).append(value)
+        return out, {u: tuple(v) for u, v in by_unit.items()}
+
+    probe = Filters.make(dt.date.today(), dt.date.today())
+    for counties in (None, ("芮城县",), ("平陆县", "芮城县")):
+        f = probe.within(counties=counties) if counties else probe
+        lists, by_unit = reference(city.query("filter_options", f))
+        got = ui.option_lists(str(city_dir), EVERYTHING, counties)
+        assert {dim: got[dim] for dim in lists} == lists and dict(got["branch_by_unit"]) == by_unit
+        assert len(got["unit"]) > 10 and len(by_unit) > 10
+        assert ui.option_lists(str(city_dir), EVERYTHING, counties) is got  # shared, not copied
+    with pytest.raises(TypeError):
+        got["unit"] = ()
+    with pytest.raises(TypeError):
+        got["branch_by_unit"][next(iter(by_unit))] = ()
+    assert isinstance(got["unit"], tuple)
+    assert ui.store_counties(str(city_dir), EVERYTHING) == briefing.store_counties(
+        lambda name, filters=None: city.query(name, filters)) and len(ui.store_counties(str(city_dir), EVERYTHING)) == 13

@@ -58,3 +58,40 @@ def test_rejected_rows_and_templates_hold_no_formula():
     assert live_cells(ingest.rejected_excel([report])) == []
     for table in ingest.ORDER:
         assert live_cells(ingest.template_xlsx(table)) == []
+
+
+def test_a_download_given_as_a_function_is_made_when_written_and_equals_the_table():
+    """ui.download_excel takes the table or a function that makes it (a table shaped for Excel only
+    is then made when the workbook is written, not on every run of the page): the same workbook."""
+    import datetime as dt
+    import io
+
+    import openpyxl
+    import pandas as pd
+
+    from redservice import config, ui
+    from redservice.filters import EVERYTHING, Filters
+
+    df = pd.DataFrame({"unit": ["U1", "U2"], "reporting_rate": [87.5, None], "hours": [1.5, 2.0]})
+    ctx = ui.Context("unused", "v", "zh", EVERYTHING, Filters.make(dt.date(2025, 1, 1), dt.date(2025, 3, 31)),
+                     "custom", dt.date(2024, 1, 1), dt.date(2025, 3, 31), config.settings())
+    made = []
+
+    def shaped():
+        made.append(1)
+        return df
+
+    captured: dict = {}
+    ui.capture(captured)
+    try:
+        ui.download_excel(ctx, df, "单位评分表", {"unit": "单位"}, key="eager")
+        ui.download_excel(ctx, shaped, "单位评分表", {"unit": "单位"}, key="lazy")
+    finally:
+        ui.capture(None)
+    assert made == []  # not made while the page runs
+
+    def cells(data: bytes) -> list:
+        return [[c.value for c in row] for ws in openpyxl.load_workbook(io.BytesIO(data)).worksheets
+                for row in ws.iter_rows()]
+
+    assert cells(captured["lazy"][2]()) == cells(captured["eager"][2]()) and made == [1]

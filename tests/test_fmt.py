@@ -74,3 +74,68 @@ def test_dates():
     assert fmt.month(d) == "2025年3月"
     assert fmt.date_range(dt.date(2025, 1, 1), d) == "2025年1月1日—3月31日"
     assert fmt.date_range(dt.date(2024, 10, 1), d) == "2024年10月1日—2025年3月31日"
+
+
+def test_per_distinct_renders_each_distinct_value_once_in_order():
+    import pandas as pd
+
+    seen = []
+
+    def render(v):
+        seen.append(v)
+        return "—" if fmt.missing(v) else f"<{v}>"
+
+    values = pd.Series([0.5, None, 0.25, 0.5, float("nan"), 0.25, 1.0])
+    assert fmt.per_distinct(values, render) == ["<0.5>", "—", "<0.25>", "<0.5>", "—", "<0.25>", "<1.0>"]
+    assert len(seen) == 4  # 0.5, missing, 0.25, 1.0
+    assert fmt.per_distinct([], render) == []
+    assert fmt.per_distinct(["b", "a", "b"], str.upper) == ["B", "A", "B"]
+
+
+def test_percent_points_equals_rounding_each_cell():
+    """The column version (each distinct rate rounded once) equals rounding every cell half up."""
+    import random
+
+    import pandas as pd
+
+    rng = random.Random(3)
+    rates = [rng.choice([None, float("nan"), 0.22049, 0.22050, 0.00005, 1.0, rng.random(), round(rng.random(), 4)])
+             for _ in range(3000)]
+    df = pd.DataFrame({"rate": rates, "other": range(3000)})
+    expected = [None if fmt.missing(v) else float(fmt._round(float(v) * 100, 1)) for v in rates]
+    shown = fmt.percent_points(df, "rate")
+    pd.testing.assert_series_equal(shown["rate"], pd.Series(expected, name="rate"))
+    assert shown["rate"].dtype == "float64"
+
+
+def test_per_distinct_text_is_a_text_column_like_a_list_of_its_texts():
+    import pandas as pd
+
+    values = pd.Series([3, 1, 3, None, 2], index=[10, 11, 12, 13, 14])
+    got = fmt.per_distinct_text(values, lambda v: None if fmt.missing(v) else f"{v:.0f}天")
+    expected = pd.Series(["3天", "1天", "3天", None, "2天"], index=values.index, dtype="str")
+    pd.testing.assert_series_equal(got, expected)
+    assert fmt.per_distinct_text(pd.Series([], dtype=float), str).empty
+
+
+def test_missing_answers_as_pandas_isna_does():
+    """The fast path for floats, ints and strings answers as pd.isna; other values still go there."""
+    import decimal
+
+    import numpy as np
+    import pandas as pd
+
+    values = [None, float("nan"), np.nan, np.float64("nan"), np.float32("nan"), pd.NA, pd.NaT, np.datetime64("NaT"),
+              0, 1, -1.5, 0.0, float("inf"), "", "x", True, False, np.int64(3), np.float64(2.5), np.bool_(True),
+              decimal.Decimal("1.5"), dt.date(2025, 1, 1), pd.Timestamp("2025-01-01"), [1, 2], {"a": 1}]
+
+    def reference(value):
+        if value is None:
+            return True
+        try:
+            return bool(pd.isna(value))
+        except (TypeError, ValueError):
+            return False
+
+    assert [fmt.missing(v) for v in values] == [reference(v) for v in values]
+    assert [fmt.missing(v) for v in values[:8]] == [True] * 8

@@ -238,3 +238,59 @@ def test_count_flagged_false_leaves_flagged_records_out_and_says_so(demo_copy, m
     at = run_app(data_dir=demo_copy, monkeypatch=monkeypatch)
     assert any(c.value.startswith("按设置（[quality] count_flagged = false），本期有44条存疑记录（98.5小时）未计入任何数字：单日时长过长6条、"
                                   "疑似重复5条、补录过晚6条、批量同质22条、同户重复服务5条") for c in at.caption)
+
+
+def _reference_rates_frame(df, key, lang):
+    """quality.rates_frame as first written: each cell's rate written on its own."""
+    import pandas as pd
+
+    from redservice import fmt
+    from redservice.i18n import t
+
+    return pd.DataFrame({
+        t(f"quality.col.{key}", lang): df["name"].fillna("—"),
+        t("quality.col.checked", lang): df["records"].astype(int),
+        t("quality.col.flagged", lang): df["flagged"].astype(int),
+        t("quality.col.rate", lang): [fmt.percent(v, lang) for v in df["rate"]],
+    })
+
+
+def _reference_flagged_frame(df, lang, show_names):
+    """quality.flagged_frame as first written, row by row."""
+    import pandas as pd
+
+    from redservice import fmt
+    from redservice.i18n import t
+    from redservice.privacy import mask_name
+
+    names = {r: quality.rule_name(r, lang) for r in quality.RULES}
+    sep = "、" if lang == "zh" else ", "
+    data = df.copy()
+    if not show_names:
+        data["name"] = [None if fmt.missing(n) else mask_name(n) for n in data["name"]]
+    data["rules"] = [sep.join(names.get(c, c) for c in str(v).split(",")) for v in data["rules"]]
+    for col in ("date", "entered_on"):
+        data[col] = pd.to_datetime(data[col]).dt.strftime("%Y-%m-%d").fillna("")
+    cols = ["record_id", "date", "name", "unit", "community", "category", "hours", "content", "origin",
+            "entered_on", "rules"]
+    out = data[cols].astype(object).where(data[cols].notna(), "")
+    return out.rename(columns={c: t(f"quality.col.{c}", lang) for c in cols})
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_rates_and_flagged_frames_equal_the_cell_by_cell_reference(directory, lang):
+    """The page's tables, each distinct rate, list of rules and date written once, equal the first
+    versions on the store's own rows, repeated and shuffled (with missing rates and dates)."""
+    import pandas as pd
+
+    got = page(directory)
+    units = pd.concat([got["unit"]] * 40, ignore_index=True).sample(frac=1, random_state=3).reset_index(drop=True)
+    units.loc[::9, "rate"] = float("nan")
+    units.loc[::11, "name"] = None
+    pd.testing.assert_frame_equal(quality.rates_frame(units, "unit", lang), _reference_rates_frame(units, "unit", lang))
+    flagged = pd.concat([got["record"]] * 30, ignore_index=True).sample(frac=1, random_state=4).reset_index(drop=True)
+    assert len(flagged) > 300 and flagged["rules"].nunique() > 2
+    flagged.loc[::7, "entered_on"] = None
+    for show_names in (True, False):
+        pd.testing.assert_frame_equal(quality.flagged_frame(flagged, lang, show_names),
+                                      _reference_flagged_frame(flagged, lang, show_names))

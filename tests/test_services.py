@@ -275,3 +275,31 @@ def test_the_stacked_chart_groups_the_long_tail_and_its_neighbours_differ(settin
     for a, b in zip(colours, colours[1:]):  # neighbours in the stack are told apart
         assert max(abs(x - y) for x, y in zip(a, b)) >= 40, (a, b)
     assert fig.layout.legend.traceorder == "reversed+grouped"  # the legend reads top to bottom like the stack
+
+
+def test_heat_map_order_equals_sorting_each_unit_by_its_total():
+    """attendance_matrix ranks the units as columns; the same order and cells as the first version,
+    which sorted the units by a Python key (-total, name), on a city-sized table with ties and gaps."""
+    import random
+
+    rng = random.Random(9)
+    months = [D(2025, m, 1) for m in (1, 2, 3)]
+    rows = [{"month": m, "unit": f"单位{u:04d}", "members": rng.randrange(0, 9), "attendees": rng.randrange(0, 4)}
+            for u in range(3000) for m in months if rng.random() < 0.8]
+    units = pd.DataFrame(rows)
+
+    def reference(units, limit):
+        data = units.copy()
+        data["month"] = pd.to_datetime(data["month"]).dt.date
+        attendees = data.pivot_table(index="unit", columns="month", values="attendees", aggfunc="sum")
+        members = data.pivot_table(index="unit", columns="month", values="members", aggfunc="sum")
+        totals = attendees.fillna(0).sum(axis=1)
+        order = sorted(attendees.index, key=lambda u: (-totals[u], u))[:limit]
+        cols = sorted(attendees.columns)
+        return attendees.reindex(index=order, columns=cols), members.reindex(index=order, columns=cols)
+
+    for limit in (None, 60, 1):
+        got, want = services.attendance_matrix(units, limit), reference(units, limit)
+        pd.testing.assert_frame_equal(got[0], want[0])
+        pd.testing.assert_frame_equal(got[1], want[1])
+    assert len(got[0]) == 1 and len(services.attendance_matrix(units)[0]) == units["unit"].nunique()

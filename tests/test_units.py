@@ -582,3 +582,25 @@ def test_flags_on_whole_columns_equal_the_row_by_row_reasons(lang):
         assert got["reasons"].tolist() == want
         assert got["flagged"].tolist() == [bool(w) for w in want]
     assert scorecard.add_flags(df.iloc[:0], th, median, lang, end)["reasons"].tolist() == []
+
+
+def test_rates_for_display_equal_rounding_each_cell():
+    """scorecard.as_percent (each distinct rate rounded once, on whole columns) equals rounding every
+    cell half up with Decimal, as the first version did; undefined rates stay empty."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    rates = np.array([round(float(v), int(d)) for v, d in zip(rng.random(n), rng.integers(1, 6, n))])
+    rates[rng.random(n) < 0.1] = np.nan
+    rates[:4] = [0.00005, 0.22049, 0.2205, 1.0]
+    df = pd.DataFrame({"unit": [f"单位{i}" for i in range(n)], "reporting_rate": rates,
+                       "share": rng.integers(0, 7, n) / 7, "hours": rng.random(n)})
+    shown = scorecard.as_percent(df)
+    for col in ("reporting_rate", "share"):
+        want = [np.nan if np.isnan(v) else float(Decimal(repr(float(v) * 100)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+                for v in df[col]]
+        assert np.array_equal(shown[col].to_numpy(), np.array(want), equal_nan=True), col
+    assert shown["hours"].equals(df["hours"]) and shown["reporting_rate"].dtype == float

@@ -276,3 +276,101 @@ def test_the_ages_chart_shows_the_communities_with_most_open_wishes():
     assert sum(len(trace.x) for trace in fig.data) == len(dots)
     few, order = wishes.ages_chart_rows(open_df[open_df["community"] <= "C003"], by_community.tail(3))
     assert order == ["C003", "C002", "C001"] and len(few) == 6
+
+
+# -- the whole-column shaping equals the row-by-row one it replaced --------------------------------
+def _reference_open_wishes(df, settings, show_names):
+    """open_wishes as it was written first, row by row (the reference for the column version)."""
+    from redservice import fmt
+    from redservice.privacy import mask_name
+
+    claim_days, complete_days = wishes.thresholds(settings)
+    cols = ["wish_id", "community", "compound", "category", "content", "posted_on", "claim_unit",
+            "claimer", "claimed_on", "age_days", "claimed_days", "stage", "overdue", "overdue_days"]
+    data = df.copy()
+    claimed = data["claimed_on"].notna()
+    data["stage"] = ["claimed" if c else "unclaimed" for c in claimed]
+    waited = data["claimed_days"].where(claimed, data["age_days"]).astype("float")
+    limit = pd.Series([complete_days if c else claim_days for c in claimed], index=data.index, dtype="float")
+    data["overdue"] = (waited > limit).astype(bool)
+    data["overdue_days"] = (waited - limit).clip(lower=0).astype(int)
+    if not show_names:
+        data["claimer"] = [None if fmt.missing(n) else mask_name(n) for n in data["claimer"]]
+    for col in ("posted_on", "claimed_on"):
+        stamps = pd.to_datetime(data[col])
+        data[col] = pd.Series(stamps.dt.date, index=data.index, dtype=object).where(stamps.notna(), None)
+    data = data.sort_values(["overdue", "age_days", "wish_id"], ascending=[False, False, True])
+    return data[cols].reset_index(drop=True)
+
+
+def _reference_follow_up_table(open_df, lang):
+    from redservice.i18n import t
+
+    cols = ["wish_id", "community", "compound", "category", "content", "posted_on", "age_days", "stage",
+            "claim_unit", "claimer", "claimed_on", "overdue", "overdue_note"]
+    data = open_df.copy()
+    data["overdue_note"] = [t(f"wishes.overdue_{s}", lang, n=int(d)) if o else ""
+                            for s, d, o in zip(data["stage"], data["overdue_days"], data["overdue"])]
+    data["stage"] = data["stage"].map({s: t(f"wishes.stage_{s}", lang) for s in ("claimed", "unclaimed")})
+    unnamed = data["claimed_on"].notna() & data["claim_unit"].isna()
+    data["claim_unit"] = data["claim_unit"].astype(object).where(~unnamed, t("wishes.unnamed_unit", lang))
+    for col in ("compound", "category", "claim_unit", "claimer"):
+        data[col] = data[col].astype(object).where(data[col].notna(), "").astype(str)
+    for col in ("posted_on", "claimed_on"):
+        data[col] = pd.to_datetime(data[col]).dt.strftime("%Y-%m-%d").fillna("")
+    return data[cols]
+
+
+def _reference_units_excel(units):
+    from redservice import fmt
+
+    out = units[["unit", "completed", "rated", "mean_score", "satisfied_rate"]].copy()
+    out["mean_score"] = [fmt.DASH if fmt.missing(v) else round(float(v), 2) for v in out["mean_score"]]
+    out["satisfied_rate"] = [fmt.DASH if fmt.missing(v) else round(float(v) * 100, 1) for v in out["satisfied_rate"]]
+    return out
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory):
+    """1,500 random wishes (claimed or not, late or not, with and without compound, category, unit
+    and claimer; several claimed by no named unit) and their ratings, read through the queries."""
+    import random
+
+    rng = random.Random(7)
+    rows = []
+    for i in range(1500):
+        posted = D(2024, 6, 1) + pd.Timedelta(days=rng.randrange(300)).to_pytimedelta()
+        claimed = posted + pd.Timedelta(days=rng.randrange(40)).to_pytimedelta() if rng.random() < 0.6 else None
+        done = claimed + pd.Timedelta(days=rng.randrange(60)).to_pytimedelta() if claimed and rng.random() < 0.5 else None
+        rows.append(_w(f"x{i:04d}", rng.choice(["A社区", "B社区"]), posted, rng.choice([None, "生活帮扶", "医疗健康"]),
+                       rng.choice([None, "U1", "U2"]) if claimed else None,
+                       rng.choice([None, "张三明", "欧阳娜娜", "李四"]) if claimed else None, claimed, done,
+                       rng.choice([None, 1.0, 2.0, 3.0, 4.0, 5.0]) if done else None))
+    s = Store(write_store(tmp_path_factory.mktemp("crowded") / "county", **{**COUNTY, "wishes": rows}))
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("show_names", [True, False])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_open_wishes_and_follow_up_table_equal_the_row_by_row_reference(crowded, settings, show_names, lang):
+    raw = crowded.query("wish_open", Q1)
+    assert len(raw) > 500 and raw["claimed_on"].notna().any() and raw["claimed_on"].isna().any()
+    # shuffled too: the order is the function's (overdue, oldest, id), not the query's
+    for rows in (raw, raw.sample(frac=1, random_state=5).reset_index(drop=True)):
+        pd.testing.assert_frame_equal(wishes.open_wishes(rows, settings, show_names),
+                                      _reference_open_wishes(rows, settings, show_names))
+    ours = wishes.open_wishes(raw, settings, show_names)
+    reference = _reference_open_wishes(raw, settings, show_names)
+    assert ours["overdue"].any() and not ours["overdue"].all()
+    table = wishes.follow_up_table(ours, lang)
+    pd.testing.assert_frame_equal(table, _reference_follow_up_table(reference, lang))
+    assert (table["claim_unit"] == "").any() and (table["claimed_on"] == "").any()
+
+
+def test_units_excel_equals_the_row_by_row_reference(crowded):
+    units = crowded.query("wish_satisfaction_units", Filters.make(D(2024, 1, 1), D(2025, 12, 31)), satisfied_min=4)
+    assert units["satisfied_rate"].notna().any() and len(units) >= 2
+    many = pd.concat([units] * 50, ignore_index=True)
+    many.loc[::7, "mean_score"] = None  # rows with nothing rated
+    pd.testing.assert_frame_equal(wishes.units_excel(many), _reference_units_excel(many))
