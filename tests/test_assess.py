@@ -395,26 +395,31 @@ def test_wrong_settings_are_said_on_the_page_not_raised(demo_copy, monkeypatch, 
     assert not at.exception and any("hours_per_year" in e.value for e in at.error)
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_units_frame_rates_equal_writing_each_cell(lang):
-    """年度考核's table writes each distinct rate once (fmt.per_distinct): the same texts as
-    fmt.percent on every cell, missing rates as "—"."""
+def _random_units(seed: int, n: int, top: int):
+    """n units' 年度考核 counts drawn at random (some with no one on the roster, so no rate)."""
     import random
 
     import pandas as pd
 
-    from redservice import fmt
-
-    rng = random.Random(8)
+    rng = random.Random(seed)
     rows = []
-    for i in range(4000):
-        roster = rng.choice([0, rng.randrange(1, 60)])
-        reported = min(roster, rng.randrange(0, 60))
+    for i in range(n):
+        roster = rng.choice([0, rng.randrange(1, top)])
+        reported = min(roster, rng.randrange(0, top))
         met = rng.randrange(0, reported + 1)
         rows.append({"unit": f"单位{i:04d}", "on_roster": roster, "reported": reported, "met": met,
                      "on_track": rng.randrange(0, reported - met + 1), "behind": 0, "not_reported": roster - reported,
                      "overdue": 0, "graded": 0})
-    units = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_units_frame_rates_equal_writing_each_cell(lang):
+    """年度考核's table writes each distinct rate once (fmt.per_distinct): the same texts as
+    fmt.percent on every cell, missing rates as "—"."""
+    from redservice import fmt
+
+    units = _random_units(8, 4000, 60)
     settings = config.settings()
     figures = assess.unit_figures(units, settings, 2025, dt.date(2025, 6, 30))
     table = assess.units_frame(figures, lang, False)
@@ -427,20 +432,7 @@ def test_units_frame_rates_equal_writing_each_cell(lang):
 
 def test_unit_flags_on_whole_columns_equal_the_row_by_row_flags():
     """unit_figures' flags (rates compared as columns) equal the first version's, row by row."""
-    import random
-
-    import pandas as pd
-
-    rng = random.Random(12)
-    rows = []
-    for i in range(3000):
-        roster = rng.choice([0, rng.randrange(1, 40)])
-        reported = min(roster, rng.randrange(0, 40))
-        met = rng.randrange(0, reported + 1)
-        rows.append({"unit": f"单位{i:04d}", "on_roster": roster, "reported": reported, "met": met,
-                     "on_track": rng.randrange(0, reported - met + 1), "behind": 0, "not_reported": 0,
-                     "overdue": 0, "graded": 0})
-    units = pd.DataFrame(rows)
+    units = _random_units(12, 3000, 40)
     settings = config.settings()
     tg = assess.targets(settings)
     for as_of in (dt.date(2025, 6, 30), dt.date(2025, 12, 31)):
