@@ -63,6 +63,12 @@ def session(master: str | None = None, remote: str | None = None, conf: dict | N
     return builder.getOrCreate()
 
 
+def active_session():
+    from pyspark.sql import SparkSession
+
+    return SparkSession.getActiveSession()
+
+
 def jvm_peak_rss_mb(spark) -> float | None:
     """Peak resident memory of a local-mode session's JVM (the work is done there, not in Python);
     None for a Connect client or where it cannot be read."""

@@ -179,3 +179,22 @@ def test_a_stale_spark_copy_is_not_used(demo_store, tmp_path):
     services = pq.read_table(other / "services.parquet")
     pq.write_table(services.slice(1), other / "services.parquet")
     assert Store(other, "auto").mode == "memory"
+
+
+def test_build_on_spark_from_the_command_line(spark, tmp_path, capsys):
+    """``build --engine spark --json`` on the small fixture (members off the roster, records without
+    households or activity): the same tables as DuckDB's; its time and memory printed."""
+    import json
+
+    from conftest import SMALL, write_store
+
+    from redservice import cli
+
+    directory = write_store(tmp_path / "small", **SMALL)
+    serving.refresh(directory)
+    assert cli.main(["build", "--engine", "spark", "--data", str(directory), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["engine"] == "spark" and result["seconds"] > 0 and result["peak_rss_mb"] > 0
+    assert result["out"].startswith(str(directory / serving.PARQUET_DIR))
+    assert _same_tables(directory)["services"] == len(SMALL["services"])
+    assert cli.main(["build", "--spark-master", "local[1]", "--data", str(directory)]) != 0
