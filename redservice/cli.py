@@ -611,7 +611,8 @@ def _build_on_spark(args) -> int:
     result = {"data": data, "engine": "spark", "master": master,
               "remote": args.spark_remote, "out": out, "seconds": round(time.perf_counter() - t0, 2),
               "session_seconds": round(started, 2), "peak_rss_mb": round(serving.peak_rss_mb(), 1),
-              "jvm_peak_rss_mb": None if jvm_mb is None else round(jvm_mb, 1)}
+              "jvm_peak_rss_mb": None if jvm_mb is None else round(jvm_mb, 1),
+              "table_seconds": dict(serving_spark.timings)}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:

@@ -214,6 +214,7 @@ def _run(spark, out: str, rules: dict, excluded, keep_intermediate: bool = False
     from pyspark import StorageLevel
 
     _params(spark, rules, excluded)
+    timings.clear()
     stmts = serving.statements(Path("."), typed=lambda table: f"SELECT * FROM src_{table}")
     last_reads = serving._last_reads(stmts)
     cached = {}
