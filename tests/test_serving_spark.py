@@ -4,8 +4,8 @@ city (its records in Hive folders per county inside a generation, read through a
 Spark reads hdfs:// or s3a://); and every query every page makes gives identical frames from the
 dashboard attached to either copy.
 
-One local SparkSession for the module (starting one takes seconds), few shuffle partitions: the
-stores are small. Skipped where pyspark or Java is missing (requirements-spark.txt)."""
+One local SparkSession for the module (starting one takes seconds), few shuffle partitions and no
+whole-stage code generation: the stores are small. Skipped where pyspark or Java is missing (requirements-spark.txt)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,11 @@ serving_spark = pytest.importorskip("redservice.serving_spark")
 
 @pytest.fixture(scope="module")
 def spark():
+    # whole-stage code generation compiles every query: on stores this small that compiling took more
+    # than half of a build (the demo: 116 s with it, 51 s without, the first build of a session)
     session = serving_spark.session("local[2]", conf={
-        "spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"})
+        "spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2",
+        "spark.sql.codegen.wholeStage": "false"})
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
