@@ -630,6 +630,37 @@ def build(store: Path, workdir: Path, memory_limit: str | None = None) -> dict:
     return json.loads(out)
 
 
+def build_engines(store: Path, engines: list[str], runs: int = 1, spark_master: str | None = None,
+                  spark_conf: list[str] | None = None, log=None) -> list[dict]:
+    """The serving copy of ``store`` built by each engine (``build --engine E --json``, a fresh process
+    per run, so that no run inherits another's caches or JVM): per engine the median seconds, every
+    run's seconds and the peak memory (the process's; for Spark in local mode its JVM's too, which
+    does the work). Spark's seconds include starting its session (reported apart)."""
+    from redservice import serving, storage
+
+    rows = serving.record_rows(storage.table_dir(store))
+    out = []
+    for engine in engines:
+        cmd = [sys.executable, "-m", "redservice", "build", "--data", str(store), "--engine", engine, "--json"]
+        if engine == "spark":
+            cmd += ["--spark-master", spark_master] if spark_master else []
+            for item in spark_conf or []:
+                cmd += ["--spark-conf", item]
+        results = []
+        for i in range(runs):
+            if log:
+                log(f"build {engine} {i + 1}/{runs}: {store}")
+            done = subprocess.run(cmd, cwd=PROJECT_DIR, check=True, stdout=subprocess.PIPE, text=True).stdout
+            results.append(json.loads(done.strip().splitlines()[-1]))
+        seconds = [r["seconds"] for r in results]
+        out.append({"engine": engine, "store": str(store), "rows": rows, "runs": seconds,
+                    "median_s": _p50(seconds), "session_s": _p50([r.get("session_seconds") or 0 for r in results]),
+                    "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+                    "jvm_peak_rss_mb": max((r.get("jvm_peak_rss_mb") or 0 for r in results), default=0) or None,
+                    "master": results[-1].get("master")})
+    return out
+
+
 # Peak memory of the pandas baseline per service record (measured: 1.1 GB at 1 M records, the
 # households join included), with room to spare; it is not run where it would not fit.
 PANDAS_BYTES_PER_RECORD = 1300

@@ -519,6 +519,25 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_bench_build(args) -> int:
+    """The serving copy built by each engine, side by side (bench.build_engines)."""
+    from redservice import bench
+
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if not engines or set(engines) - {"duckdb", "spark"}:
+        raise CliError(f"--engines: duckdb and/or spark, not {args.engines!r}")
+    rows = bench.build_engines(config.data_dir(args.data), engines, args.runs, args.spark_master, args.spark_conf,
+                               lambda text: print(text, file=sys.stderr, flush=True))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        for r in rows:
+            jvm = f", JVM peak {r['jvm_peak_rss_mb']:.0f} MB" if r["jvm_peak_rss_mb"] else ""
+            print(f"{r['engine']:7} {r['rows']:,} rows: median {r['median_s']:.1f} s of {r['runs']} "
+                  f"(session {r['session_s']:.1f} s), peak RSS {r['peak_rss_mb']:.0f} MB{jvm}")
+    return 0
+
+
 def cmd_build(args) -> int:
     """Rebuild the serving copy of a data directory; its time and this process's peak memory."""
     import time
@@ -526,6 +545,10 @@ def cmd_build(args) -> int:
 
     from redservice import serving, storage
 
+    if args.engine == "spark":
+        return _build_on_spark(args)
+    if args.spark_master or args.spark_remote or args.spark_conf:
+        raise CliError("--spark-master, --spark-remote and --spark-conf need --engine spark")
     directory = config.data_dir(args.data)
     tables = storage.table_dir(directory)
     try:
@@ -549,6 +572,53 @@ def cmd_build(args) -> int:
     else:
         print(f"查询副本已生成：{result['seconds']} 秒，峰值内存 {result['peak_rss_mb']:.0f} MB"
               f"（预算 {result['budget_mb']} MB，上限 {limits.memory_limit_mb} MB），文件 {result['file_mb']} MB")
+    return 0
+
+
+def _build_on_spark(args) -> int:
+    """``build --engine spark``: the same serving tables as Spark SQL jobs, written as Parquet beside
+    the records (redservice.serving_spark); its time, and the peak memory of this process and, in
+    local mode, of Spark's JVM (which does the work)."""
+    import time
+
+    from redservice import serving
+
+    try:
+        from redservice import serving_spark
+    except ImportError as exc:  # pyspark and sqlglot are optional: requirements-spark.txt
+        raise CliError(f"--engine spark needs pyspark and sqlglot (pip install -r requirements-spark.txt): {exc}") from exc
+    if args.memory_limit:
+        raise CliError("--memory-limit is DuckDB's; give Spark's memory with --spark-conf spark.driver.memory=4g")
+    conf = {}
+    for item in args.spark_conf or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--spark-conf: KEY=VALUE, not {item!r}")
+        conf[key.strip()] = value.strip()
+    data = args.data if args.data and serving_spark.is_remote(args.data) else str(config.data_dir(args.data))
+    t0 = time.perf_counter()
+    ours = not serving_spark.active_session()  # a session the caller made (a test) is left running
+    spark = serving_spark.session(args.spark_master, args.spark_remote, conf)
+    started = time.perf_counter() - t0
+    try:
+        local = not serving_spark.is_remote(data)
+        out = serving_spark.build(spark, data, serving.build_rules(data) if local else None)
+        jvm_mb = serving_spark.jvm_peak_rss_mb(spark)
+        master = None if args.spark_remote else spark.sparkContext.master
+    finally:
+        if ours:
+            spark.stop()
+    result = {"data": data, "engine": "spark", "master": master,
+              "remote": args.spark_remote, "out": out, "seconds": round(time.perf_counter() - t0, 2),
+              "session_seconds": round(started, 2), "peak_rss_mb": round(serving.peak_rss_mb(), 1),
+              "jvm_peak_rss_mb": None if jvm_mb is None else round(jvm_mb, 1),
+              "table_seconds": dict(serving_spark.timings)}
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        jvm = "" if jvm_mb is None else f"，Spark JVM 峰值内存 {jvm_mb:.0f} MB"
+        print(f"查询副本已由 Spark 生成：{result['seconds']} 秒（其中启动 {result['session_seconds']} 秒）{jvm}；"
+              f"输出 {out}")
     return 0
 
 
@@ -601,11 +671,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("build", help="rebuild the serving copy (serving.duckdb) of a data directory; "
-                                     "prints its time and peak memory")
+    p = sub.add_parser("bench-build", help="time the serving copy's build by each engine (duckdb, spark) "
+                                           "on a data directory, a fresh process per run")
     _add_data(p)
+    p.add_argument("--engines", default="duckdb,spark", help="comma-separated (default: duckdb,spark)")
+    p.add_argument("--runs", type=int, default=1, help="builds per engine (default: 1)")
+    p.add_argument("--spark-master", metavar="URL", help="Spark master (default: local[*])")
+    p.add_argument("--spark-conf", metavar="KEY=VALUE", action="append", help="a Spark setting (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_bench_build)
+
+    p = sub.add_parser("build", help="rebuild the serving copy of a data directory (serving.duckdb, or with "
+                                     "--engine spark Parquet files built by Spark); prints its time and peak memory")
+    p.add_argument("--data", help="data directory (default: $REDSERVICE_DATA, else the bundled demo); "
+                   "with --engine spark also a URL Spark reads (hdfs://, s3a://)")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="duckdb (default: serving.duckdb in this process) or spark (Spark SQL jobs; "
+                        "Parquet under serving_parquet/, needs requirements-spark.txt)")
+    p.add_argument("--spark-master", metavar="URL", help="Spark master (default: local[*]; yarn, spark://host:7077 …)")
+    p.add_argument("--spark-remote", metavar="URL", help="a Spark Connect server instead, e.g. sc://host:15002")
+    p.add_argument("--spark-conf", metavar="KEY=VALUE", action="append",
+                   help="a Spark setting, e.g. spark.driver.memory=4g (repeatable)")
     p.add_argument("--memory-limit", metavar="SIZE", help="the most it may use, e.g. 50%% or 2GB "
-                   "(default: [build] memory_limit of the store's settings)")
+                   "(default: [build] memory_limit of the store's settings; duckdb only)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_build)
 

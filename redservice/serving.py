@@ -95,8 +95,10 @@ from redservice.approval import DEFAULT_COUNTED  # the 审核状态 that count w
 from redservice.schema import TABLES, parquet_name
 
 FILE = "serving.duckdb"
+# The copy built by Spark (redservice.serving_spark): one folder per build, Parquet per table
+PARQUET_DIR = "serving_parquet"
 ALIAS = "serving"
-FORMAT_VERSION = "10"
+FORMAT_VERSION = "11"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_base", "household_keys")
@@ -113,9 +115,17 @@ MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids"
 # none), a member in the county of the community reported to (else the unit's); see docs/guide.md.
 COMMUNITY_COUNTY = "(SELECT community, MIN(county) AS county FROM communities GROUP BY community)"
 UNIT_COUNTY = "(SELECT unit, MIN(county) AS county FROM units GROUP BY unit)"
+# A record's key (services.rkey, the join and tie-break key of household_facts and quality_flags): a
+# 64-bit integer from the MD5 of its 记录编号, two 32-bit halves read as hexadecimal — the same value
+# on every engine the copy is built on (DuckDB's hash() is its own; redservice.sparksql maps the
+# hexadecimal cast to Spark's conv()). Only its stability and uniqueness matter, never its value.
+RKEY = ("((CAST(('0x' || substr(md5(s.record_id), 1, 8)) AS BIGINT) - 2147483648) * 4294967296 "
+        "+ CAST(('0x' || substr(md5(s.record_id), 9, 8)) AS BIGINT))")
 # The 红色积分 rules (the bound parameters of queries/red_points.sql) the rollups are built with.
 RULES = ("points_per_hour", "max_hours_per_month", "points_per_red_day", "red_day_form", "points_per_wish",
          "points_per_good_rating", "good_rating_min", "max_points_per_month")
+# Counts summed are cast to BIGINT here and in unit_months: DuckDB's SUM of an integer is a HUGEINT,
+# which Spark (and Parquet) has not; a count of records fits a BIGINT.
 # Per branch and month: the eligible member-months (member_months.eligible, and the months with
 # completed wishes only of members reported by the month's first day), their points as
 # queries/red_points.sql computes them under the rules of rollup_settings.
@@ -146,8 +156,9 @@ scored AS (
            s.max_points_per_month
     FROM months x, rollup_settings s
 )
-SELECT uid, bid, month, SUM(hours) AS hours, SUM(red_days) AS red_days, SUM(wishes) AS wishes,
-       SUM(good_ratings) AS good_ratings, SUM(points_raw) AS points_raw,
+SELECT uid, bid, month, SUM(hours) AS hours, CAST(SUM(red_days) AS BIGINT) AS red_days,
+       CAST(SUM(wishes) AS BIGINT) AS wishes, CAST(SUM(good_ratings) AS BIGINT) AS good_ratings,
+       SUM(points_raw) AS points_raw,
        SUM(CASE WHEN max_points_per_month > 0 AND points_hours_capped > max_points_per_month
                 THEN max_points_per_month ELSE points_hours_capped END) AS points
 FROM scored
@@ -292,16 +303,21 @@ def _local_ids(source: str, groups: tuple[str, ...], column: str, name: str, car
             f"FROM fresh f LEFT JOIN top t ON {top_on}")
 
 
-def statements(directory: str | Path, carry: bool = False) -> list[tuple[str, str, str]]:
+def statements(directory: str | Path, carry: bool = False, typed=None) -> list[tuple[str, str, str]]:
     """(name, SELECT, ORDER BY) for every table of the serving copy, in dependency order. The first,
     ``rollup_settings``, takes the 红色积分 rules as parameters (see ``_create``). ``carry``: the ids
-    (dense and local) keep their values of the previous copy, attached as ``prev`` (``refresh``)."""
+    (dense and local) keep their values of the previous copy, attached as ``prev`` (``refresh``).
+    ``typed``: table -> the SELECT of its typed records (default ``_typed``: the Parquet files of
+    ``directory``; the Spark build reads views of its own)."""
     d = Path(directory)
+    if typed is None:
+        def typed(table):
+            return _typed(d, table)
     c = (lambda table: table) if carry else (lambda table: None)
     member_cols = ", ".join(f"m.{c}" for c in TABLES["members"])
     service_cols = ", ".join(f"s.{c}" for c in TABLES["services"])
     wish_cols = ", ".join(f"w.{c}" for c in TABLES["wishes"])
-    claimers = f"SELECT claim_member_id AS member_id FROM ({_typed(d, 'wishes')}) w"
+    claimers = f"SELECT claim_member_id AS member_id FROM ({typed('wishes')}) w"
     out = [("rollup_settings", "SELECT " + ", ".join(
         f"CAST(${name} AS {'VARCHAR' if name == 'red_day_form' else 'DOUBLE'}) AS {name}" for name in RULES), "")]
     out += [("approval_settings", "SELECT CAST($counted AS VARCHAR[]) AS counted, "
@@ -311,32 +327,32 @@ def statements(directory: str | Path, carry: bool = False) -> list[tuple[str, st
              "UNNEST(CAST($excluded_rules AS VARCHAR[])) AS rules", ""),
             # the thresholds of the record-level [quality] rules quality_flags is built with
             ("quality_settings", _QUALITY_SETTINGS, "")]
-    out += [(t, _typed(d, t), "") for t in ("communities", "compounds", "units", "branches", "evaluations")]
+    out += [(t, typed(t), "") for t in ("communities", "compounds", "units", "branches", "evaluations")]
     out += [
-        ("member_ids", _ids("member_id", "mid", (_typed(d, "members"), _typed(d, "services"), claimers), c("member_ids")), ""),
+        ("member_ids", _ids("member_id", "mid", (typed("members"), typed("services"), claimers), c("member_ids")), ""),
         ("wishes",
-         f"SELECT {wish_cols}, i.mid AS claim_mid FROM ({_typed(d, 'wishes')}) w "
+         f"SELECT {wish_cols}, i.mid AS claim_mid FROM ({typed('wishes')}) w "
          "LEFT JOIN member_ids i ON i.member_id = w.claim_member_id", ""),
-        ("branch_ids", _ids("branch", "bid", (_typed(d, "branches"), _typed(d, "members"), _typed(d, "services")),
+        ("branch_ids", _ids("branch", "bid", (typed("branches"), typed("members"), typed("services")),
                                   c("branch_ids")), ""),
         ("community_ids",
-         _ids("community", "cid", (_typed(d, "communities"), _typed(d, "members"), _typed(d, "services")),
+         _ids("community", "cid", (typed("communities"), typed("members"), typed("services")),
               c("community_ids")), ""),
-        ("activity_ids", _ids("activity_id", "aid", (_typed(d, "services"),), c("activity_ids")), ""),
-        ("unit_ids", _ids("unit", "uid", (_typed(d, "units"), _typed(d, "members"), _typed(d, "services")), c("unit_ids")), ""),
+        ("activity_ids", _ids("activity_id", "aid", (typed("services"),), c("activity_ids")), ""),
+        ("unit_ids", _ids("unit", "uid", (typed("units"), typed("members"), typed("services")), c("unit_ids")), ""),
         ("members",
          f"SELECT {member_cols}, i.mid, b.bid, c.cid, u.uid, COALESCE(kc.county, ku.county) AS county "
-         f"FROM ({_typed(d, 'members')}) m "
+         f"FROM ({typed('members')}) m "
          "LEFT JOIN member_ids i ON i.member_id = m.member_id LEFT JOIN branch_ids b ON b.branch = m.branch "
          "LEFT JOIN community_ids c ON c.community = m.community LEFT JOIN unit_ids u ON u.unit = m.unit "
          f"LEFT JOIN {COMMUNITY_COUNTY} kc ON kc.community = m.community "
          f"LEFT JOIN {UNIT_COUNTY} ku ON ku.unit = m.unit",
          "member_id"),
         ("service_base",
-         f"SELECT {service_cols}, i.mid, a.aid, hash(s.record_id) AS rkey, "
+         f"SELECT {service_cols}, i.mid, a.aid, {RKEY} AS rkey, "
          "(s.review_status IS NULL OR list_contains((SELECT counted FROM approval_settings), s.review_status)) "
          "AND x.record_id IS NULL AS counted, x.rules AS excluded_rules "
-         f"FROM ({_typed(d, 'services')}) s "
+         f"FROM ({typed('services')}) s "
          "LEFT JOIN member_ids i ON i.member_id = s.member_id LEFT JOIN activity_ids a ON a.activity_id = s.activity_id "
          "LEFT JOIN excluded_records x ON x.record_id = s.record_id",
          ""),
@@ -354,10 +370,10 @@ def statements(directory: str | Path, carry: bool = False) -> list[tuple[str, st
          "LEFT JOIN unit_ids i ON i.unit = s.unit LEFT JOIN units p ON p.unit = s.unit "
          "LEFT JOIN members r ON r.mid = s.mid",
          "date, mid, record_id"),
-        ("household_ids", _ids("household", "hid", (_typed(d, "service_households"),), c("household_ids")), ""),
+        ("household_ids", _ids("household", "hid", (typed("service_households"),), c("household_ids")), ""),
         ("household_base",
          "SELECT s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, s.category, "
-         f"s.form, s.rkey, s.counted, i.hid AS household, s.county FROM ({_typed(d, 'service_households')}) h "
+         f"s.form, s.rkey, s.counted, i.hid AS household, s.county FROM ({typed('service_households')}) h "
          "JOIN services s ON s.record_id = h.record_id JOIN household_ids i ON i.household = h.household "
          "LEFT JOIN community_ids c ON c.community = s.community", ""),
         # household_keys: each row's local ids and its previous date by the same unit, computed by
@@ -399,7 +415,7 @@ def statements(directory: str | Path, carry: bool = False) -> list[tuple[str, st
         ("branch_months", _BRANCH_MONTHS, "month, uid, bid"),
         ("unit_months",
          "SELECT uid, ANY_VALUE(unit) AS unit, CAST(DATE_TRUNC('month', date) AS DATE) AS month, "
-         "SUM(hours) AS hours, SUM(persons) AS persons, COUNT(*) AS records, "
+         "SUM(hours) AS hours, CAST(SUM(persons) AS BIGINT) AS persons, COUNT(*) AS records, "
          "SUM(CASE WHEN paired THEN hours ELSE 0 END) AS paired_hours FROM services WHERE counted "
          "GROUP BY uid, CAST(DATE_TRUNC('month', date) AS DATE)",
          "month, uid"),
@@ -478,19 +494,28 @@ def _excluded(con: duckdb.DuckDBPyConnection, directory: Path, fp: str,
     records (the copy built once in memory without exclusion, then its quality_flags read)."""
     if rules.get("quality") is None:
         return None
-    from redservice import quality
-
     # in memory, within the build's own budget (and spilling where it spills)
     limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
     probe = duckdb.connect(":memory:", config={"memory_limit": limit, **({"temp_directory": spill} if spill else {})})
     try:
         probe.execute("SET enable_progress_bar = false")
         _create(probe, directory, True, fp, {**rules, "quality": None})
-        flagged = probe.execute("SELECT s.record_id, ANY_VALUE(s.review_status), list(DISTINCT f.rule) "
-                                "FROM quality_flags f JOIN services s ON s.rkey = f.rkey "
-                                "GROUP BY s.record_id ORDER BY s.record_id").fetchall()
+        flagged = probe.execute(FLAGGED).fetchall()
     finally:
         probe.close()
+    return excluded_of(flagged, rules)
+
+
+# The records the [quality] rules flag, with their 审核状态 (a record's own) and the rules broken.
+FLAGGED = ("SELECT s.record_id, ANY_VALUE(s.review_status), list(DISTINCT f.rule) "
+           "FROM quality_flags f JOIN services s ON s.rkey = f.rkey "
+           "GROUP BY s.record_id ORDER BY s.record_id")
+
+
+def excluded_of(flagged: list[tuple], rules: dict) -> tuple[list[str], list[str]]:
+    """The excluded records' ids and rule codes from ``FLAGGED``'s rows."""
+    from redservice import quality
+
     ids, codes = [], []
     counted = set(rules.get("counted", DEFAULT_COUNTED))
     for record_id, status, rules_broken in flagged:
@@ -965,22 +990,67 @@ def is_fresh(directory: str | Path) -> bool:
     return stored_fingerprint(directory) == fingerprint(directory)
 
 
+def parquet_builds(directory: str | Path) -> list[Path]:
+    """The complete Spark builds (``redservice.serving_spark``) of a generation, newest first: a
+    build is complete once its ``meta`` folder holds a Parquet file (written after every table)."""
+    root = Path(directory) / PARQUET_DIR
+    if not root.is_dir():
+        return []
+    return sorted((b for b in root.iterdir() if b.is_dir() and not b.name.startswith(".")
+                   and any((b / "meta").glob("*.parquet"))), reverse=True)
+
+
+def _parquet(build: Path, table: str) -> str:
+    return f"read_parquet({sql_string(str(build / table / '*.parquet'))})"
+
+
+def _settings_match(con: duckdb.DuckDBPyConnection, prefix: str, rules: dict) -> bool:
+    """The copy's 审核状态 that count, [quality] exclusion and record-level [quality] settings are the
+    ones asked for (a changed setting builds in memory until the copy is built again)."""
+    stored, exclusion = con.execute(f"SELECT counted, exclusion FROM {prefix}approval_settings").fetchone()
+    checks = con.execute(f"SELECT key FROM {prefix}quality_settings").fetchone()[0]
+    return (sorted(stored) == sorted(rules.get("counted", DEFAULT_COUNTED)) and exclusion == exclusion_key(rules)
+            and checks == quality_key(rules))
+
+
+def _attach_parquet(con: duckdb.DuckDBPyConnection, directory: Path, fp: str, rules: dict) -> bool:
+    """Views over the newest Spark build of the records now present, when it holds every table this
+    version reads and was built with the settings asked for; False (nothing created) otherwise."""
+    names = [n for n, _, _ in statements(directory) if n not in INTERMEDIATE] + ["meta"]
+    for build in parquet_builds(directory):
+        try:
+            if con.execute(f"SELECT fingerprint FROM {_parquet(build, 'meta')}").fetchone()[0] != fp:
+                continue
+            if not all(any((build / n).glob("*.parquet")) for n in names):
+                continue
+            for name in names:
+                con.execute(f"CREATE VIEW {name} AS SELECT * FROM {_parquet(build, name)}")
+            if _settings_match(con, "", rules):
+                return True
+        except duckdb.Error:
+            pass
+        for name in names:
+            con.execute(f"DROP VIEW IF EXISTS {name}")
+    return False
+
+
 def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = "auto",
            rules: dict | None = None) -> tuple[str, dict]:
     """Make the serving tables visible to ``con`` under their plain names. ``source``: "auto" (the
-    app: the fresh serving.duckdb attached read-only, else the copy built in memory because the
-    file is missing or stale), "memory" (always built in memory) or "raw" (views over the Parquet
-    files). Returns the mode used ("file", "memory" or "raw") and the stats the store binds: the
-    largest ids (``meta``) and the rules the rollups were built with (``rollup_<rule>``).
-    ``rules``: what to build with here (``build_rules``: the 红色积分 rules, which a file keeps as it
-    was built, and the counted 审核状态, the [quality] exclusion and the record-level [quality] rules,
-    which a file must match)."""
-    if source not in ("auto", "memory", "raw"):
+    app: the fresh serving.duckdb attached read-only, else the fresh copy built by Spark as views
+    over its Parquet files, else the copy built in memory because neither is there and fresh),
+    "parquet" (the fresh Spark copy, else in memory), "memory" (always built in memory) or "raw"
+    (views over the record files). Returns the mode used ("file", "parquet", "memory" or "raw") and
+    the stats the store binds: the largest ids (``meta``) and the rules the rollups were built with
+    (``rollup_<rule>``). ``rules``: what to build with here (``build_rules``: the 红色积分 rules, which
+    a copy keeps as it was built, and the counted 审核状态, the [quality] exclusion and the
+    record-level [quality] rules, which a copy must match)."""
+    if source not in ("auto", "parquet", "memory", "raw"):
         raise ValueError(source)
     directory = Path(directory)
     rules = rules or build_rules()
     fp = fingerprint(directory)
-    mode = "memory" if source == "auto" else source
+    mode = "memory" if source in ("auto", "parquet") else source
     file = path(directory)
     if source == "auto" and file.is_file():
         try:
@@ -989,16 +1059,10 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
             have = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = $db",
                                               {"db": ALIAS}).fetchall()}
             # the records it was built from, and every table this version reads (a file written by
-            # another version of the same format is rebuilt, not half used)
-            if row and row[0] == fp and {n for n, _, _ in statements(directory) if n not in INTERMEDIATE} <= have:
-                # and the 审核状态 that count are the ones asked for (a changed [approval] setting
-                # rebuilds in memory until the next import writes the file again)
-                stored, exclusion = con.execute(f"SELECT counted, exclusion FROM {ALIAS}.approval_settings").fetchone()
-                # and so are the record-level [quality] rules' settings
-                checks = con.execute(f"SELECT key FROM {ALIAS}.quality_settings").fetchone()[0]
-                if (sorted(stored) == sorted(rules.get("counted", DEFAULT_COUNTED)) and exclusion == exclusion_key(rules)
-                        and checks == quality_key(rules)):
-                    mode = "file"
+            # another version of the same format is rebuilt, not half used), and the settings
+            if (row and row[0] == fp and {n for n, _, _ in statements(directory) if n not in INTERMEDIATE} <= have
+                    and _settings_match(con, f"{ALIAS}.", rules)):
+                mode = "file"
             if mode != "file":
                 con.execute(f"DETACH {ALIAS}")
         except duckdb.Error:
@@ -1008,6 +1072,8 @@ def attach(con: duckdb.DuckDBPyConnection, directory: str | Path, source: str = 
         for name in (n for n, _, _ in statements(directory) if n not in INTERMEDIATE):
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM {ALIAS}.{name}")
         con.execute(f"CREATE VIEW meta AS SELECT * FROM {ALIAS}.meta")
+    elif source in ("auto", "parquet") and _attach_parquet(con, directory, fp, rules):
+        mode = "parquet"
     else:
         _create(con, directory, mode == "memory", fp, rules)
     row = con.execute(f"SELECT {', '.join(MAXIMA)} FROM meta").fetchone()

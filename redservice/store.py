@@ -138,7 +138,8 @@ def query_names() -> list[str]:
 class Store:
     """A read-only, locked-down DuckDB view of one data directory.
 
-    ``source``: "auto" (the app: the serving file when fresh, else built in memory), "memory"
+    ``source``: "auto" (the app: the serving file when fresh, else the copy built by Spark when
+    fresh, else built in memory), "parquet" (the copy built by Spark when fresh), "memory"
     (always built in memory) or "raw" (views over the Parquet files: the reference the tests
     compare the serving copy against; slow, never used by the app). See redservice.serving.
     ``rollups``: False makes every query read the records themselves, never the serving copy's
@@ -197,8 +198,9 @@ class Store:
         tables = storage.table_dir(self.directory)
         files = [p for p in self.directory.glob("*") if p.suffix in {".geojson", ".json", ".toml"}]
         files += list(tables.glob("*.parquet")) + [serving.path(tables)]
+        files += [b / "meta" for b in serving.parquet_builds(tables)[:1]]  # a new Spark copy (its folder)
         for path in sorted(set(files)):
-            if path.is_file():
+            if path.exists():
                 st = path.stat()
                 h.update(f"{path.relative_to(self.directory)}:{st.st_size}:{st.st_mtime_ns};".encode())
         return h.hexdigest()[:16]

@@ -1,0 +1,279 @@
+"""The serving copy built on Apache Spark: the same tables as ``serving.refresh`` builds in DuckDB, from
+the same statements (``serving.statements``, translated by ``redservice.sparksql``), written as
+Parquet for the dashboard to attach read-only (``serving.attach``).
+
+For a store too large for one machine's build: the records are read where Spark reads them (a local
+directory, ``hdfs://``, ``s3a://``), each serving table is computed as a Spark SQL job and written as
+Parquet under the generation's directory::
+
+    <tables>/serving_parquet/<build>/<table>/part-*.parquet     one folder per serving table
+    <tables>/serving_parquet/<build>/meta/part-*.parquet        written last
+
+A build is complete once its ``meta`` exists (it is written after every table, by Spark's own job
+commit), so a reader never sees half a copy and no rename is needed (S3 has none). ``meta`` holds
+the fingerprint of the records (``serving.fingerprint``: the same SHA-256s, computed by Spark where
+the files are not local) and the largest ids, as DuckDB's build computes them; ``attach`` uses the
+newest complete build whose fingerprint matches the records now present.
+
+The steps the queries do not read (``serving.INTERMEDIATE``) are cached by Spark, not written;
+every table written is read back from its Parquet files by the statements after it, so that each
+is computed once. pyspark is an optional requirement (requirements-spark.txt): the dashboard never
+imports this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from redservice import serving, sparksql, storage
+from redservice.approval import DEFAULT_COUNTED
+from redservice.schema import TABLES, parquet_name
+
+DIR = serving.PARQUET_DIR
+META = "meta"
+# DuckDB's types of the record tables as Spark's (the schema's types are few)
+_TYPES = {"VARCHAR": "STRING", "INTEGER": "INT", "BIGINT": "BIGINT", "DOUBLE": "DOUBLE", "DATE": "DATE",
+          "BOOLEAN": "BOOLEAN"}
+
+
+def session(master: str | None = None, remote: str | None = None, conf: dict | None = None):
+    """A SparkSession: on ``master`` (default ``local[*]``, or spark-submit's), or a Spark Connect client of ``remote``
+    (``sc://host:15002``). Dates and the month of a date do not depend on the time zone, but a
+    session's zone is fixed anyway so that no cast of a date can shift it."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName("redservice-serving")
+    if remote:
+        builder = builder.remote(remote)
+    elif master or not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # under spark-submit (which starts this process with its gateway's port) the master is
+        # spark-submit's --master: not overridden unless one is given here
+        builder = builder.master(master or "local[*]")
+    settings = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false", **(conf or {})}
+    if remote:  # a Connect server's static settings are its own
+        settings = {k: v for k, v in settings.items() if k.startswith("spark.sql.")}
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def active_session():
+    from pyspark.sql import SparkSession
+
+    return SparkSession.getActiveSession()
+
+
+def jvm_peak_rss_mb(spark) -> float | None:
+    """Peak resident memory of a local-mode session's JVM (the work is done there, not in Python);
+    None for a Connect client or where it cannot be read."""
+    try:
+        pid = spark.sparkContext._gateway.proc.pid
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except Exception:  # noqa: BLE001 - Spark Connect has no local JVM; not Linux
+        return None
+    return None
+
+
+def is_remote(location: str | Path) -> bool:
+    """True for a URL Spark reads (hdfs://, s3a://, file://), False for a local path."""
+    return "://" in str(location)
+
+
+def _join(base: str | Path, *parts: str) -> str:
+    return "/".join([str(base).rstrip("/"), *parts])
+
+
+# -- where the records are --------------------------------------------------------------------------------
+def table_dir(spark, data: str | Path) -> str:
+    """The directory of the current generation's tables (``storage.table_dir``), for a URL too."""
+    if not is_remote(data):
+        return str(storage.table_dir(data))
+    try:
+        text = spark.read.text(_join(data, storage.GENERATION_FILE), wholetext=True).collect()[0][0]
+    except Exception:  # noqa: BLE001 - no pointer file: the tables are at the top level (as storage reads it)
+        return str(data).rstrip("/")
+    generation = json.loads(text).get("generation")
+    return _join(data, storage.TABLES_DIR, generation) if generation else str(data).rstrip("/")
+
+
+def _remote_files(spark, tables: str) -> dict[str, list[tuple[str | None, str, str]]]:
+    """Per record table of a URL: [(county or None, file, SHA-256)], as ``storage.table_files`` lists
+    them (one file, else the last file of each county folder in folder order); hashed by Spark."""
+    from pyspark.sql import functions as F
+
+    out: dict[str, list] = {}
+    for table in TABLES:
+        found = []
+        for pattern, partitioned in ((_join(tables, parquet_name(table)), False),
+                                     (_join(tables, table, f"{storage.PARTITION_KEY}=*", "*.parquet"), True)):
+            try:
+                rows = (spark.read.format("binaryFile").load(pattern)
+                        .select("path", F.sha2("content", 256).alias("sha")).collect())
+            except Exception:  # noqa: BLE001 - no such file
+                rows = []
+            if not rows:
+                continue
+            if not partitioned:
+                found = [(None, rows[0]["path"], rows[0]["sha"])]
+                break
+            last: dict[str, tuple[str, str]] = {}
+            for row in sorted(rows, key=lambda r: r["path"]):
+                folder = row["path"].rsplit("/", 2)[-2]
+                last[folder] = (row["path"], row["sha"])
+            found = [(storage.county_of_folder(folder), *last[folder]) for folder in sorted(last)]
+            break
+        out[table] = found
+    return out
+
+
+def _fingerprint_of(files: dict[str, list[tuple[str | None, str, str]]], single: dict[str, bool]) -> str:
+    """``serving.fingerprint`` from the listed files and their digests."""
+    parts = [serving.FORMAT_VERSION]
+    for table in serving.SOURCES:
+        listed = files.get(table) or []
+        if not listed:
+            digest = "-"
+        elif single.get(table):
+            digest = listed[0][2]
+        else:
+            digest = "partitioned:" + hashlib.sha256("|".join(f"{county}={sha}" for county, _f, sha in listed)
+                                                      .encode()).hexdigest()
+        parts.append(f"{table}:{digest}")
+    return hashlib.sha256(";".join(parts).encode()).hexdigest()
+
+
+def _sources(spark, tables: str) -> tuple[dict[str, list[str]], str]:
+    """The files of each record table and the records' fingerprint."""
+    if not is_remote(tables):
+        files = {t: [str(f) for f in storage.table_files(tables, t)] for t in TABLES}
+        return files, serving.fingerprint(tables)
+    listed = _remote_files(spark, tables)
+    single = {t: bool(v) and v[0][0] is None and v[0][1].endswith("/" + parquet_name(t)) for t, v in listed.items()}
+    return {t: [f for _c, f, _s in v] for t, v in listed.items()}, _fingerprint_of(listed, single)
+
+
+def _register_sources(spark, files: dict[str, list[str]]) -> None:
+    """A temporary view ``src_<table>`` per record table with the schema's types (as
+    ``serving._typed``: NULL for a column a file predates, no rows for a missing table)."""
+    for table, columns in TABLES.items():
+        if files.get(table):
+            df = spark.read.option("mergeSchema", "true").parquet(*files[table])
+            have = set(df.columns)
+            df = df.selectExpr(*(f"CAST({'`' + c + '`' if c in have else 'NULL'} AS {_TYPES[ty]}) AS `{c}`"
+                                 for c, ty in columns.items()))
+        else:
+            df = spark.sql("SELECT " + ", ".join(f"CAST(NULL AS {_TYPES[ty]}) AS `{c}`" for c, ty in columns.items())
+                           + " WHERE 1 = 0")
+        df.createOrReplaceTempView(f"src_{table}")
+
+
+# -- the build --------------------------------------------------------------------------------------------
+def _params(spark, rules: dict, excluded: tuple[list[str], list[str]] | None) -> None:
+    """The bound parameters of the settings tables as a one-row view (``sparksql`` reads ``$name`` from
+    it; Spark 3.5's named markers take no arrays), and ``excluded_records`` from the values."""
+    from pyspark.sql import types as T
+
+    checks = rules.get("checks") or serving._default_checks()
+    values = {**{k: rules[k] for k in serving.RULES}, "counted": list(rules.get("counted", DEFAULT_COUNTED)),
+              "exclusion": serving.exclusion_key(rules), **checks, "key": serving.quality_key(rules)}
+
+    def kind(v):
+        if isinstance(v, (list, tuple)):
+            return T.ArrayType(T.StringType())
+        if isinstance(v, bool):
+            return T.BooleanType()
+        if isinstance(v, (int, float)):
+            return T.DoubleType()
+        return T.StringType()
+
+    schema = T.StructType([T.StructField(k, kind(v)) for k, v in values.items()])
+    row = [list(v) if isinstance(v, (list, tuple)) else (float(v) if isinstance(v, (int, float))
+                                                          and not isinstance(v, bool) else v)
+           for v in values.values()]
+    spark.createDataFrame([row], schema).createOrReplaceTempView(sparksql.PARAMS)
+    ids, codes = excluded or ([], [])
+    spark.createDataFrame(list(zip(ids, codes)), "record_id STRING, rules STRING").createOrReplaceTempView(
+        "excluded_records")
+
+
+# Seconds per table of the last build in this process (the bench reads it)
+timings: dict[str, float] = {}
+
+
+def _run(spark, out: str, rules: dict, excluded, keep_intermediate: bool = False) -> None:
+    """Every serving table written under ``out`` (the intermediate steps cached, not written)."""
+    from pyspark import StorageLevel
+
+    _params(spark, rules, excluded)
+    timings.clear()
+    stmts = serving.statements(Path("."), typed=lambda table: f"SELECT * FROM src_{table}")
+    last_reads = serving._last_reads(stmts)
+    cached = {}
+    for i, (name, select, order) in enumerate(stmts):
+        t0 = time.perf_counter()
+        if name == "excluded_records":
+            df = spark.table("excluded_records")
+        else:
+            df = spark.sql(sparksql.to_spark(f"SELECT * FROM ({select}) t{' ORDER BY ' + order if order else ''}",
+                                             sparksql.PARAMS))
+        if name in serving.INTERMEDIATE:
+            df = df.persist(StorageLevel.MEMORY_AND_DISK)
+            df.createOrReplaceTempView(name)
+            cached[name] = df
+        else:
+            target = _join(out, name)
+            # one file per table unless sorted (a sorted table's range partitions are written in
+            # order: part-00000 holds the first rows), so that the small tables stay one file
+            (df if order else df.coalesce(1)).write.mode("overwrite").parquet(target)
+            spark.read.parquet(target).createOrReplaceTempView(name)
+        timings[name] = round(time.perf_counter() - t0, 2)
+        if not keep_intermediate:
+            for step in (s for s, last in last_reads.items() if last == i):
+                cached.pop(step).unpersist()
+    for df in cached.values():
+        df.unpersist()
+
+
+def _excluded(spark, scratch: str, rules: dict) -> tuple[list[str], list[str]] | None:
+    """As ``serving._excluded``: with [quality] count_flagged = false, the records the excluding rules
+    flag, from a first build without exclusion (written to ``scratch``)."""
+    if rules.get("quality") is None:
+        return None
+    _run(spark, scratch, {**rules, "quality": None}, None, keep_intermediate=True)
+    flagged = spark.sql(sparksql.to_spark(serving.FLAGGED)).collect()
+    return serving.excluded_of([tuple(r) for r in flagged], rules)
+
+
+def build(spark, data: str | Path, rules: dict | None = None) -> str:
+    """Build the serving copy of the store at ``data`` (a directory or a URL) on ``spark``; returns the
+    build's directory. ``rules``: as ``serving.refresh`` (default: the store's settings when it is
+    local, else the default settings)."""
+    tables = table_dir(spark, data)
+    if rules is None:
+        rules = serving.build_rules(None if is_remote(data) else data)
+    files, fp = _sources(spark, tables)
+    _register_sources(spark, files)
+    name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+    out = _join(tables, DIR, name)
+    excluded = _excluded(spark, _join(tables, DIR, "." + name + ".probe"), rules)
+    _run(spark, out, rules, excluded)
+    maxima = ", ".join(f"CAST(COALESCE((SELECT MAX({col}) FROM {table}), 1) AS INTEGER) AS {stat}"
+                       for stat, (table, col) in serving.MAXIMA.items())
+    spark.sql(sparksql.to_spark(f"SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}"),
+              args={"fp": fp}).coalesce(1).write.mode("overwrite").parquet(_join(out, META))
+    if not is_remote(tables):
+        # the probe and the builds before the previous one: a dashboard still reading the previous
+        # build keeps its files until it opens this one
+        builds = sorted(p for p in Path(tables, DIR).iterdir() if not p.name.startswith("."))
+        for old in [p for p in Path(tables, DIR).iterdir() if p.name.startswith(".")] + builds[:-2]:
+            shutil.rmtree(old, ignore_errors=True)
+    return out

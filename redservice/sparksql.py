@@ -1,0 +1,76 @@
+"""The serving copy's DuckDB SQL as Spark SQL: sqlglot's transpiler plus the few mappings it does not
+make, all in this one place (``MAPPED`` says what each one is and why).
+
+The statements of ``redservice.serving.statements`` stay the one definition of every serving
+table; the Spark build (``redservice.serving_spark``) runs them through ``to_spark``. Bound
+parameters stay bound: DuckDB's ``$name`` becomes Spark's named marker ``:name`` (Spark 3.4+ binds
+it from ``spark.sql(sql, args=…)``), never a value formatted into the text.
+"""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+
+# The one-row view of the bound parameters (serving_spark._params): DuckDB's ``$name`` is read from it
+# where a statement binds arrays, which Spark 3.5's named markers do not take
+PARAMS = "_params"
+# What sqlglot leaves as DuckDB means it, and what it is mapped to (each has a test in
+# tests/test_sparksql.py):
+MAPPED = {
+    # DuckDB reads a '0x…' string cast to an integer as hexadecimal (serving.RKEY); Spark's CAST
+    # returns NULL for it, conv() reads it
+    "CAST('0x' || s AS BIGINT)": "CAST(CONV(s, 16, 10) AS BIGINT)",
+    # Spark's DATE_TRUNC returns a TIMESTAMP (compared with a DATE it would widen the DATE);
+    # TRUNC(d, 'MM') is the month's first day as a DATE, as DuckDB's DATE_TRUNC of a DATE
+    "DATE_TRUNC('month', d)": "TRUNC(d, 'MM')",
+    # a bound array (the counted 审核状态, the [quality] statuses): Spark 3.5's sql(args=…) takes
+    # literals only, so every parameter is read from the one-row view PARAMS (to_spark(params=…))
+    "$name": "(SELECT name FROM _params)",
+    # excluded_records zips two bound lists (UNNEST twice in one SELECT); Spark allows one generator
+    # per SELECT: serving_spark makes that table from the values themselves (a DataFrame)
+    "SELECT UNNEST($a), UNNEST($b)": "spark.createDataFrame(zip(a, b))",
+}
+
+
+def _hex_cast(node: exp.Expression) -> exp.Expression:
+    if (isinstance(node, exp.Cast) and isinstance(node.this, exp.DPipe)
+            and isinstance(node.this.this, exp.Literal) and node.this.this.this.lower() == "0x"):
+        digits = node.this.expression
+        conv = exp.Anonymous(this="CONV", expressions=[digits, exp.Literal.number(16), exp.Literal.number(10)])
+        return exp.Cast(this=conv, to=node.args["to"])
+    return node
+
+
+def _month_trunc(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
+        unit = node.args.get("unit")
+        name = (unit.name if unit is not None else "").lower()
+        if name == "month":
+            return exp.Anonymous(this="TRUNC", expressions=[node.this, exp.Literal.string("MM")])
+    return node
+
+
+def _paren_cast(node: exp.Expression) -> exp.Expression:
+    # sqlglot keeps DuckDB's parentheses around the concatenation: unwrap them so _hex_cast sees it
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Paren) and isinstance(node.this.this, exp.DPipe):
+        node.set("this", node.this.this)
+    return node
+
+
+def _bound_from(view: str):
+    def transform(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and node.name:
+            return exp.Subquery(this=exp.select(exp.column(node.name)).from_(view))
+        return node
+    return transform
+
+
+def to_spark(sql: str, params: str | None = None) -> str:
+    """One DuckDB statement (a SELECT of the serving copy) as Spark SQL. ``params``: the view the
+    ``$name`` parameters are read from (its column ``name``); None: Spark's named markers ``:name``."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    tree = tree.transform(_paren_cast).transform(_hex_cast).transform(_month_trunc)
+    if params:
+        tree = tree.transform(_bound_from(params))
+    return tree.sql(dialect="spark")

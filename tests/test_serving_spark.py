@@ -1,0 +1,206 @@
+"""The serving copy built on Spark (issue 23) is the copy DuckDB builds: every table identical row for
+row and type for type, on the demo county (a local directory, one file per table) and on the demo
+city (its records in Hive folders per county inside a generation, read through a file:// URL as
+Spark reads hdfs:// or s3a://); and every query every page makes gives identical frames from the
+dashboard attached to either copy.
+
+One local SparkSession for the module (starting one takes seconds), few shuffle partitions and no
+whole-stage code generation: the stores are small. Skipped where pyspark or Java is missing (requirements-spark.txt), except in CI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import duckdb
+import pandas as pd
+import pytest
+
+from redservice import bench, demo, serving, storage
+from redservice.config import DEMO_DIR
+from redservice.schema import parquet_name
+from redservice.store import Store
+
+if os.environ.get("CI"):  # CI installs both (.ci/run): never skipped there
+    import pyspark  # noqa: F401
+    assert shutil.which("java") or os.environ.get("JAVA_HOME"), "Java is required in CI (openjdk-17-jre-headless)"
+pytest.importorskip("pyspark")
+if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
+    pytest.skip("Spark needs Java (openjdk-17-jre-headless)", allow_module_level=True)
+
+serving_spark = pytest.importorskip("redservice.serving_spark")
+
+
+@pytest.fixture(scope="module")
+def spark():
+    # whole-stage code generation compiles every query: on stores this small that compiling took more
+    # than half of a build (the demo: 116 s with it, 51 s without, the first build of a session)
+    session = serving_spark.session("local[2]", conf={
+        "spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2",
+        "spark.sql.codegen.wholeStage": "false"})
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _partitioned(directory):
+    """The store with its records moved into Hive folders per county inside generation 000001, as the
+    importer keeps them (the county: the community's, else the unit's, as storage says)."""
+    generation = directory / storage.TABLES_DIR / "000001"
+    generation.mkdir(parents=True)
+    for file in directory.glob("*.parquet"):
+        os.replace(file, generation / file.name)
+    con = duckdb.connect()
+    q = lambda p: serving.sql_string(str(p))  # paths the test chose
+    county = (f"COALESCE((SELECT MIN(county) FROM read_parquet({q(generation / 'communities.parquet')}) c "
+              "WHERE c.community = s.community), (SELECT MIN(county) FROM read_parquet("
+              f"{q(generation / 'units.parquet')}) u WHERE u.unit = s.unit))")
+    con.execute(f"CREATE TABLE s AS SELECT *, {county} AS county FROM read_parquet({q(generation / 'services.parquet')}) s")
+    for table, select in (("services", "SELECT * FROM s ORDER BY county, date"),
+                          ("service_households", ("SELECT h.*, s.county FROM read_parquet("
+                           f"{q(generation / 'service_households.parquet')}) h JOIN s USING (record_id)"))):
+        staging = directory / f".{table}"
+        con.execute(f"COPY ({select}) TO {q(staging)} (FORMAT parquet, PARTITION_BY (county))")
+        (generation / parquet_name(table)).unlink()
+        for folder in staging.iterdir():
+            target = generation / table / storage.partition_folder(storage.county_of_folder(folder.name))
+            target.mkdir(parents=True)
+            (file,) = folder.glob("*.parquet")
+            os.replace(file, target / "part-000001.parquet")
+        shutil.rmtree(staging)
+    con.close()
+    (directory / storage.GENERATION_FILE).write_text('{"generation": "000001"}', encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def demo_store(spark, tmp_path_factory):
+    directory = shutil.copytree(DEMO_DIR, tmp_path_factory.mktemp("demo") / "demo")
+    serving.refresh(directory)
+    return directory, serving_spark.build(spark, directory)
+
+
+@pytest.fixture(scope="module")
+def city_store(spark, tmp_path_factory):
+    directory = _partitioned(demo.write_city(tmp_path_factory.mktemp("city") / "city"))
+    tables = storage.table_dir(directory)
+    assert storage.partition_files(tables, "services") and len(storage.table_files(tables, "services")) > 1
+    serving.refresh(tables, serving.build_rules(directory))
+    return directory, serving_spark.build(spark, directory.as_uri())
+
+
+def _same_tables(directory):
+    """Every serving table of the Spark build against serving.duckdb: the same column names and
+    types as DuckDB reads them, the same rows (as multisets: EXCEPT ALL both ways, NULLs equal,
+    floats bit for bit), and a table with an ORDER BY stored in that order."""
+    tables = storage.table_dir(directory)
+    (build,) = serving.parquet_builds(tables)[:1]
+    con = duckdb.connect(str(serving.path(tables)), read_only=True)
+    try:
+        compared = []
+        for name, _select, order in serving.statements(tables) + [("meta", "", "")]:
+            if name in serving.INTERMEDIATE:
+                continue
+            spark_rows = serving._parquet(build, name)
+            ours = con.execute(f"DESCRIBE {name}").fetchall()
+            theirs = con.execute(f"DESCRIBE SELECT * FROM {spark_rows}").fetchall()
+            assert [r[:2] for r in theirs] == [r[:2] for r in ours], name
+            cols = ", ".join(f'"{r[0]}"' for r in ours)
+            a, b = f"SELECT {cols} FROM {name}", f"SELECT {cols} FROM {spark_rows}"
+            differ = con.execute(f"SELECT COUNT(*) FROM (({a} EXCEPT ALL {b}) UNION ALL ({b} EXCEPT ALL {a}))").fetchone()[0]
+            rows = con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
+            assert differ == 0 and con.execute(f"SELECT COUNT(*) FROM {spark_rows}").fetchone()[0] == rows, name
+            if order:  # the order keys, row by row, in the order the files hold them
+                assert (con.execute(f"SELECT {order} FROM {spark_rows}").fetchall()
+                        == con.execute(f"SELECT {order} FROM {name}").fetchall()), name
+            compared.append((name, rows))
+    finally:
+        con.close()
+    return dict(compared)
+
+
+def _same_pages(directory, unit):
+    """Every query of every page (as bench.record records them), and the variants of another unit
+    and period: identical frames, dtypes included, from the dashboard on either copy."""
+    file, spark_copy = Store(directory, "auto"), Store(directory, "parquet")
+    try:
+        assert (file.mode, spark_copy.mode) == ("file", "parquet")
+        assert file.stats == spark_copy.stats
+        recorded = bench.record(directory, unit)
+        units = bench.sample_units(directory, 3)
+        compared = 0
+        for page, found in recorded.items():
+            assert found["error"] is None, (page, found["error"])
+            made = [bench.Call.from_json(c) for c in found["calls"]]
+            follows = [c["follows"] for c in found["calls"]]
+            # as the page makes them, then with one other unit and one other period (bench.variants)
+            for calls in [made] + bench.variants(made, units, 1, "unit", follows) + bench.variants(
+                    made, units, 1, "period", follows):
+                for c in calls:
+                    a = file.query(c.name, c.filters, c.scope, **dict(c.extra))
+                    b = spark_copy.query(c.name, c.filters, c.scope, **dict(c.extra))
+                    pd.testing.assert_frame_equal(a, b, check_exact=True, obj=f"{page} {c.name}")
+                    compared += 1
+        return compared
+    finally:
+        file.close()
+        spark_copy.close()
+
+
+def test_tables_identical_on_the_demo(demo_store):
+    directory, _build = demo_store
+    rows = _same_tables(directory)
+    assert set(rows) == {n for n, _, _ in serving.statements(directory) if n not in serving.INTERMEDIATE} | {"meta"}
+    assert rows["services"] > 10_000 and rows["household_facts"] > 10_000 and rows["quality_flags"] > 0
+
+
+def test_every_page_query_is_the_same_on_the_demo(demo_store, monkeypatch):
+    directory, _build = demo_store
+    monkeypatch.setenv("REDSERVICE_DATA", str(directory))
+    assert _same_pages(directory, "县住建局") > 150
+
+
+def test_tables_identical_on_the_partitioned_city(city_store):
+    directory, build = city_store
+    tables = storage.table_dir(directory)
+    assert build.startswith("file:") and str(tables / serving.PARQUET_DIR) in build
+    rows = _same_tables(directory)
+    assert rows["services"] > 50_000
+
+
+def test_every_page_query_is_the_same_on_the_city(city_store, monkeypatch):
+    directory, _build = city_store
+    monkeypatch.setenv("REDSERVICE_DATA", str(directory))
+    assert _same_pages(directory, "县住建局") > 150
+
+
+def test_a_stale_spark_copy_is_not_used(demo_store, tmp_path):
+    """Other records than the Spark copy was built from: the dashboard builds in memory instead."""
+    directory, _build = demo_store
+    other = shutil.copytree(directory, tmp_path / "other")
+    serving.path(other).unlink()
+    assert Store(other, "auto").mode == "parquet"
+    import pyarrow.parquet as pq
+
+    services = pq.read_table(other / "services.parquet")
+    pq.write_table(services.slice(1), other / "services.parquet")
+    assert Store(other, "auto").mode == "memory"
+
+
+def test_build_on_spark_from_the_command_line(spark, tmp_path, capsys):
+    """``build --engine spark --json`` on the small fixture (members off the roster, records without
+    households or activity): the same tables as DuckDB's; its time and memory printed."""
+    import json
+
+    from conftest import SMALL, write_store
+
+    from redservice import cli
+
+    directory = write_store(tmp_path / "small", **SMALL)
+    serving.refresh(directory)
+    assert cli.main(["build", "--engine", "spark", "--data", str(directory), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["engine"] == "spark" and result["seconds"] > 0 and result["peak_rss_mb"] > 0
+    assert result["out"].startswith(str(directory / serving.PARQUET_DIR))
+    assert _same_tables(directory)["services"] == len(SMALL["services"])
+    assert cli.main(["build", "--spark-master", "local[1]", "--data", str(directory)]) != 0

@@ -1,0 +1,50 @@
+"""redservice.sparksql: each DuckDB-only form the serving statements use, mapped to Spark SQL (the
+text; tests/test_serving_spark.py runs the whole build on Spark and compares every table)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+import pytest
+
+from redservice import serving
+
+sparksql = pytest.importorskip("redservice.sparksql")
+
+
+def test_the_record_key_is_a_hexadecimal_cast_both_engines_read():
+    """serving.RKEY: DuckDB casts '0x…' as hexadecimal; Spark reads the digits with CONV (its CAST
+    would give NULL). The value is the 64-bit integer of the MD5's first 16 hex digits, signed."""
+    sql = sparksql.to_spark(f"SELECT {serving.RKEY} AS rkey FROM t s")
+    assert "CONV(SUBSTRING(MD5(s.record_id), 1, 8), 16, 10)" in sql and "'0x'" not in sql
+    for record_id in ("abc", "R-000001", "平陆县·2025-0001", ""):
+        digest = hashlib.md5(record_id.encode()).hexdigest()
+        expected = (int(digest[:8], 16) - 2**31) * 2**32 + int(digest[8:16], 16)
+        got = duckdb.execute(f"SELECT {serving.RKEY} FROM (SELECT $r AS record_id) s", {"r": record_id}).fetchone()[0]
+        assert got == expected, record_id
+
+
+def test_a_month_is_truncated_to_a_date():
+    sql = sparksql.to_spark("SELECT CAST(DATE_TRUNC('month', date) AS DATE) AS m, x < DATE_TRUNC('month', date) FROM t")
+    assert sql.count("TRUNC(date, 'MM')") == 2 and "DATE_TRUNC" not in sql
+
+
+def test_parameters_stay_bound():
+    assert sparksql.to_spark("SELECT CAST($fp AS VARCHAR) AS f") == "SELECT CAST(:fp AS STRING) AS f"
+    assert (sparksql.to_spark("SELECT CAST($counted AS VARCHAR[]) AS c", params="_params")
+            == "SELECT CAST((SELECT counted FROM _params) AS ARRAY<STRING>) AS c")
+
+
+def test_every_statement_translates():
+    """Every serving statement parses and translates; no DuckDB-only name is left in it."""
+    stmts = serving.statements(".", typed=lambda table: f"SELECT * FROM src_{table}")
+    assert len(stmts) > 30
+    for name, select, order in stmts:
+        if name == "excluded_records":  # made from the values (sparksql.MAPPED)
+            continue
+        sql = sparksql.to_spark(f"SELECT * FROM ({select}) t{' ORDER BY ' + order if order else ''}", sparksql.PARAMS)
+        for duckdb_only in ("LIST_CONTAINS", "HASH(", "DATE_TRUNC", "'0x'", "$", "READ_PARQUET", "UNNEST"):
+            assert duckdb_only not in sql.upper(), (name, duckdb_only)
+        if order:  # DuckDB sorts NULLs last, Spark first unless told
+            assert "NULLS LAST" in sql, name
