@@ -14,6 +14,14 @@ from redservice.schema import TABLES
 from redservice.store import Store
 
 D = dt.date
+# The files that take minutes (the Spark session building the demos' copies; every page's queries
+# from four copies): collected first, so that with `-n auto --dist loadfile` a worker starts each of
+# them while the others share the rest, instead of the run ending on one worker still in them.
+SLOW_FIRST = ("test_serving_spark.py", "test_serving.py")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: SLOW_FIRST.index(item.path.name) if item.path.name in SLOW_FIRST else len(SLOW_FIRST))
 
 
 def write_store(directory: Path, **tables) -> Path:
