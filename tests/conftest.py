@@ -140,3 +140,19 @@ def run_app(query_params: dict | None = None, page: str | None = None, data_dir:
 
 def metrics_by_label(at) -> dict[str, tuple[str, str | None]]:
     return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def page_call_sets(directory: Path, unit: str | None, variants: int):
+    """(page, n, calls) for every page's queries as the page makes them (n = 0, bench.record), then
+    the same with ``variants`` other units and ``variants`` other periods (bench.variants)."""
+    from redservice import bench
+
+    units = bench.sample_units(directory, 3)
+    for page, found in bench.record(directory, unit).items():
+        assert found["error"] is None, (page, found["error"])
+        made = [bench.Call.from_json(c) for c in found["calls"]]
+        follows = [c["follows"] for c in found["calls"]]
+        sets = ([made] + bench.variants(made, units, variants, "unit", follows)
+                + bench.variants(made, units, variants, "period", follows))
+        for n, calls in enumerate(sets):
+            yield page, n, calls

@@ -10,7 +10,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from conftest import Q1_2025, SMALL, write_store
+from conftest import Q1_2025, SMALL, page_call_sets, write_store
 from redservice import bench, serving
 from redservice.config import DEMO_DIR
 from redservice.filters import Filters
@@ -33,25 +33,18 @@ def _compare_every_page(directory, unit, monkeypatch):
     stores = {k: Store(directory, source, rollups) for k, source, rollups in (
         ("file", "auto", True), ("memory", "memory", True), ("raw", "raw", True), ("records", "auto", False))}
     assert [s.mode for s in stores.values()] == ["file", "memory", "raw", "file"]
-    recorded = bench.record(directory, unit)
-    units = bench.sample_units(directory, 3)
     compared = 0
-    for page, found in recorded.items():
-        assert found["error"] is None, (page, found["error"])
-        calls = [bench.Call.from_json(c) for c in found["calls"]]
-        follows = [c["follows"] for c in found["calls"]]
-        sets = [calls] + bench.variants(calls, units, 2, "unit", follows) + bench.variants(calls, units, 2, "period", follows)
-        for n, calls in enumerate(sets):
-            for c in calls:
-                # the raw views recompute the whole copy per query (a second or more each on the
-                # demo): every call is checked against them as the page makes it, the variants of
-                # another unit and period against the copy in memory and the records without rollups
-                modes = stores if n == 0 else {k: s for k, s in stores.items() if k != "raw"}
-                results = {k: s.query(c.name, c.filters, c.scope, **dict(c.extra)) for k, s in modes.items()}
-                for k in (k for k in ("memory", "raw", "records") if k in results):
-                    assert bench.compare_frames(results["file"], results[k], c.name) is None, (page, k, c)
-                _same_as_duckdb(stores["file"], c, results["file"], page)
-                compared += 1
+    for page, n, calls in page_call_sets(directory, unit, 2):
+        for c in calls:
+            # the raw views recompute the whole copy per query (a second or more each on the
+            # demo): every call is checked against them as the page makes it, the variants of
+            # another unit and period against the copy in memory and the records without rollups
+            modes = stores if n == 0 else {k: s for k, s in stores.items() if k != "raw"}
+            results = {k: s.query(c.name, c.filters, c.scope, **dict(c.extra)) for k, s in modes.items()}
+            for k in (k for k in ("memory", "raw", "records") if k in results):
+                assert bench.compare_frames(results["file"], results[k], c.name) is None, (page, k, c)
+            _same_as_duckdb(stores["file"], c, results["file"], page)
+            compared += 1
     return compared
 
 

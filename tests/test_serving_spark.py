@@ -15,8 +15,9 @@ import shutil
 import duckdb
 import pandas as pd
 import pytest
+from conftest import page_call_sets
 
-from redservice import bench, demo, serving, storage
+from redservice import demo, serving, storage
 from redservice.config import DEMO_DIR
 from redservice.schema import parquet_name
 from redservice.store import Store
@@ -126,21 +127,14 @@ def _same_pages(directory, unit):
     try:
         assert (file.mode, spark_copy.mode) == ("file", "parquet")
         assert file.stats == spark_copy.stats
-        recorded = bench.record(directory, unit)
-        units = bench.sample_units(directory, 3)
         compared = 0
-        for page, found in recorded.items():
-            assert found["error"] is None, (page, found["error"])
-            made = [bench.Call.from_json(c) for c in found["calls"]]
-            follows = [c["follows"] for c in found["calls"]]
-            # as the page makes them, then with one other unit and one other period (bench.variants)
-            for calls in [made] + bench.variants(made, units, 1, "unit", follows) + bench.variants(
-                    made, units, 1, "period", follows):
-                for c in calls:
-                    a = file.query(c.name, c.filters, c.scope, **dict(c.extra))
-                    b = spark_copy.query(c.name, c.filters, c.scope, **dict(c.extra))
-                    pd.testing.assert_frame_equal(a, b, check_exact=True, obj=f"{page} {c.name}")
-                    compared += 1
+        # as the page makes them, then with one other unit and one other period
+        for page, _n, calls in page_call_sets(directory, unit, 1):
+            for c in calls:
+                a = file.query(c.name, c.filters, c.scope, **dict(c.extra))
+                b = spark_copy.query(c.name, c.filters, c.scope, **dict(c.extra))
+                pd.testing.assert_frame_equal(a, b, check_exact=True, obj=f"{page} {c.name}")
+                compared += 1
         return compared
     finally:
         file.close()
