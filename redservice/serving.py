@@ -11,7 +11,8 @@ The Parquet files of a generation are the records; the pages read a derived copy
   and can be exact bitmaps (``bitstring_agg(x, 1, $member_max)``: the ``meta`` maxima are bound);
 * local ids for distinct counts per group: a household's number within its community
   (``community_hh``), its compound (``compound_hh``), the serving unit (``unit_hh``) and the
-  county the record counts in (``county_hh``: 区县对比's households per county) in household_facts, a member's number within the unit of the record (``unit_mid``) in services.
+  county the record counts in (``county_hh``: 区县对比's households per county) in
+  household_facts, a member's number within the unit of the record (``unit_mid``) in services.
   ``bitstring_agg(community_hh, 1, $community_household_max)`` grouped by community is then a
   bitmap the size of the largest community per group — exact, and several times cheaper than a
   hash of every (community, household) pair;
@@ -384,7 +385,7 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
         # _local_ids numbers them. Rows of one unit, household and date get the same dates in any
         # order; rkey fixes which.
         ("household_keys",
-         "SELECT rkey, household, cid, community, compound, unit, county, "
+         "SELECT rkey, household, cid, community, compound, unit, "
          "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev, "
          "CAST(DENSE_RANK() OVER (PARTITION BY cid ORDER BY household) AS INTEGER) AS community_hh, "
          "CAST(DENSE_RANK() OVER (PARTITION BY community, compound ORDER BY household) AS INTEGER) AS compound_hh, "
@@ -452,15 +453,14 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
                "unit_households": "unit_hh", "county_households": "county_hh"}
         carried = [(t, _local_ids("household_base", g, "household", ids[t], t), "") for t, g in local.items()]
         keys = ("household_keys",
-                "SELECT k.rkey, k.household, k.unit_hh_prev, c.community_hh, p.compound_hh, u.unit_hh, y.county_hh FROM "
-                "(SELECT rkey, household, cid, community, compound, unit, county, "
+                "SELECT k.rkey, k.household, k.unit_hh_prev, c.community_hh, p.compound_hh, u.unit_hh FROM "
+                "(SELECT rkey, household, cid, community, compound, unit, "
                 "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev "
                 "FROM household_base) k "
                 "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM k.cid AND c.household = k.household "
                 "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM k.community "
                 "AND p.compound IS NOT DISTINCT FROM k.compound AND p.household = k.household "
-                "LEFT JOIN unit_households u ON u.unit IS NOT DISTINCT FROM k.unit AND u.household = k.household "
-                "LEFT JOIN county_households y ON y.county IS NOT DISTINCT FROM k.county AND y.household = k.household", "")
+                "LEFT JOIN unit_households u ON u.unit IS NOT DISTINCT FROM k.unit AND u.household = k.household", "")
         out = [x for x in out if x[0] not in local and x[0] != "household_keys"]
         at = [n for n, _, _ in out].index("household_facts")
         out[at:at] = carried + [keys]
@@ -625,13 +625,14 @@ def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize:
                 _create_by_unit_range(con, name, select, order)
             else:
                 create = f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}"
+                many = _set_threads(con, threads, name) > 1
                 try:
-                    con.execute(create) if _set_threads(con, threads, name) == 1 else _parallel(con, create)
+                    _parallel(con, create) if many else con.execute(create)
                 except duckdb.OutOfMemoryException:
                     # a second thread needs a share of the budget too: the statement failed whole
                     # (nothing was written), so it runs again on one thread before the build asks
                     # for a larger budget
-                    if _set_threads(con, threads, name) == 1:
+                    if not many:
                         raise
                     con.execute("SET threads = 1")
                     con.execute(create)
