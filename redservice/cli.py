@@ -549,7 +549,7 @@ def cmd_build(args) -> int:
         return _build_on_spark(args)
     if args.spark_master or args.spark_remote or args.spark_conf:
         raise CliError("--spark-master, --spark-remote and --spark-conf need --engine spark")
-    directory = config.data_dir(args.data)
+    directory = _records_dir(args.data)
     tables = storage.table_dir(directory)
     try:
         limits = serving.build_limits_of(directory)
@@ -575,6 +575,18 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _records_dir(data: str | None):
+    """The local data directory to build a copy of: refused (in Chinese, naming it) when it does not
+    exist or holds no service records, rather than a copy of nothing written there (or a traceback)."""
+    from redservice import storage
+    from redservice.i18n import t
+
+    directory = config.data_dir(data)
+    if not directory.is_dir() or not storage.table_files(storage.table_dir(directory), "services"):
+        raise CliError(t("serving.no_records", path=str(directory)))
+    return directory
+
+
 def _build_on_spark(args) -> int:
     """``build --engine spark``: the same serving tables as Spark SQL jobs, written as Parquet beside
     the records (redservice.serving_spark); its time, and the peak memory of this process and, in
@@ -595,7 +607,7 @@ def _build_on_spark(args) -> int:
         if not sep or not key.strip():
             raise CliError(f"--spark-conf: KEY=VALUE, not {item!r}")
         conf[key.strip()] = value.strip()
-    data = args.data if args.data and serving_spark.is_remote(args.data) else str(config.data_dir(args.data))
+    data = args.data if args.data and serving_spark.is_remote(args.data) else str(_records_dir(args.data))
     t0 = time.perf_counter()
     ours = not serving_spark.active_session()  # a session the caller made (a test) is left running
     spark = serving_spark.session(args.spark_master, args.spark_remote, conf)

@@ -217,6 +217,16 @@ def test_build_command_reports_time_and_its_own_peak(demo_copy):
     assert refused.returncode == 3 and "[build] memory_limit" in refused.stderr
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_build_of_a_directory_without_records_is_refused_and_writes_nothing(tmp_path, capsys, engine):
+    missing, empty = tmp_path / "missing", tmp_path / "empty"
+    empty.mkdir()
+    for directory in (missing, empty):
+        code = cli.main(["build", "--engine", engine, "--data", str(directory)])
+        assert code == 2 and f"数据目录 {directory} 不存在或其中没有服务记录" in capsys.readouterr().err
+    assert not missing.exists() and not any(empty.iterdir())  # no copy of nothing written there
+
+
 def test_the_build_process_loads_no_pandas(demo_copy):
     """python -m redservice build reads the store's settings through modules that use pandas in their
     functions only: the process that builds the copy does not load pandas, numpy or pyarrow."""
