@@ -33,9 +33,6 @@ OWN_HEADER = {"briefing"}
 
 # Pages only some roles may open (the rest are open to every signed-in role).
 RESTRICTED = {"data": ("orgdept",)}
-# Pages a viewer limited to some counties (access file: counties = [...]) may not open: importing
-# changes the whole city's store (per-county import is issue 22's next part).
-WHOLE_STORE = {"data"}
 # Pages of a store of two or more counties (a store of one county shows the pages it always did).
 SEVERAL_COUNTIES = {"counties"}
 
@@ -48,7 +45,7 @@ navigation = st.navigation(
         st.Page(path, title=t(f"page.{key}", lang), icon=icon, help=t(f"page.{key}_help", lang, area=area),
                 url_path=key, default=(i == 0))
         for i, (path, key, icon) in enumerate(PAGES)
-        if who.role in RESTRICTED.get(key, (who.role,)) and not (who.scope.counties and key in WHOLE_STORE)
+        if who.role in RESTRICTED.get(key, (who.role,))
         and (several or key not in SEVERAL_COUNTIES)
     ],
     position="top",

@@ -181,7 +181,7 @@ with s2:
     st.caption(fmt.md_escape(ctx.t("data.directory", path=ctx.directory)))
     if ctx.last:
         st.caption(ctx.t("app.data_until", date=fmt.date(ctx.last, lang)))
-    recent = datamgmt.history(ctx.directory)
+    recent = datamgmt.history(ctx.directory, counties=ctx.scope.counties)
     if recent:
         st.markdown(f"**{ctx.t('data.history')}**")
         st.dataframe(datamgmt.history_frame(recent, lang), hide_index=True, width="stretch")

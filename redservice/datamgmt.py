@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from redservice import config, fmt, ingest, isolation
+from redservice.ingest.parse import name_key
 from redservice.filters import Filters
 from redservice.i18n import t
 from redservice.privacy import mask_name, mask_phone
@@ -36,15 +37,16 @@ def fingerprint(files: list[tuple[str, bytes]], table: str | None, add_new: bool
 
 def county_choices(counties: tuple[str, ...], scope) -> list[str | None]:
     """The counties (区县) a viewer may import into, for a store holding ``counties`` (all of them):
-    none to choose from in a store of one county (it imports as it always did); else the store's
-    counties, after None (any county: the whole city's records read and written) for a viewer
-    whose role is not limited to some counties, and only the viewer's for one who is (access.py
-    ``counties``: such a viewer never imports another county's rows)."""
+    for a viewer whose role is limited to some counties (access.py ``counties``), only theirs, the
+    store's or not yet (a county's first ledger), never 不限: such a viewer never imports another
+    county's rows; for any other viewer none to choose from in a store of one county (it imports as
+    it always did), else the store's counties after None (any county: the whole city's records
+    read and written)."""
+    if scope.counties is not None:
+        return sorted(scope.counties)
     if len(counties) <= 1:
         return []
-    if scope.counties is None:
-        return [None, *counties]
-    return [c for c in counties if c in scope.counties]
+    return [None, *counties]
 
 
 def check(directory: str | Path, files: list[tuple[str, bytes]], table: str | None = None,
@@ -335,12 +337,16 @@ def status_filters() -> Filters:
     return Filters.make(dt.date(2000, 1, 1), today)
 
 
-def history(directory: str | Path, limit: int = 50) -> list[dict]:
+def history(directory: str | Path, limit: int = 50, counties=None) -> list[dict]:
     """The latest imports, newest first: the store's import log (``ingest.audit``), else — for a
-    store written before the log existed — the summary kept in generation.json."""
+    store written before the log existed — the summary kept in generation.json. ``counties``: a
+    viewer limited to these sees the imports into them alone (import --county), not the city's."""
     from redservice import storage
     from redservice.ingest import audit
 
+    if counties is not None:
+        mine = {name_key(c) for c in counties}
+        return [h for h in audit.read(directory) if h.get("county") and name_key(h["county"]) in mine][:limit]
     logged = audit.read(directory, limit)
     if logged:
         return logged
@@ -353,9 +359,11 @@ def history_frame(recent: list[dict], lang: str) -> pd.DataFrame:
         kind = (h.get("outcome") or "committed").split(":")[0]
         return t(f"data.outcome.{kind}", lang)
 
+    counties = any(h.get("county") for h in recent)  # a city's store: the county each import was into
     return pd.DataFrame([{
         t("data.col.at", lang): (h.get("at") or "").replace("T", " "),
         t("data.col.who", lang): h.get("who") or "—",
+        **({t("data.col.county", lang): h.get("county") or t("data.any_county", lang)} if counties else {}),
         t("data.col.file", lang): h.get("file"),
         t("data.col.table", lang): table_label(h.get("table"), lang),
         t("data.col.rows_read", lang): h.get("rows_read"),

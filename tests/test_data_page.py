@@ -187,8 +187,11 @@ def test_county_choices_follow_the_store_and_the_viewer():
 
     assert datamgmt.county_choices(("平陆县",), Scope()) == []  # one county: nothing to choose
     assert datamgmt.county_choices(("夏县", "平陆县"), Scope()) == [None, "夏县", "平陆县"]
-    # a viewer limited to some counties imports into one of them, never into the whole city
+    # a viewer limited to some counties imports into one of them, never into the whole city, whether
+    # the store holds them yet (a county's first ledger) or holds one county only
     assert datamgmt.county_choices(("夏县", "平陆县", "芮城县"), Scope(counties=("芮城县", "夏县"))) == ["夏县", "芮城县"]
+    assert datamgmt.county_choices(("平陆县",), Scope(counties=("夏县",))) == ["夏县"]
+    assert datamgmt.county_choices((), Scope(counties=("芮城县", "夏县"))) == ["夏县", "芮城县"]
 
 
 def test_the_demo_offers_no_county():
@@ -228,3 +231,47 @@ def test_the_county_chosen_is_the_county_imported_into(tmp_path, monkeypatch):
     at.button(key="data_confirm").click().run()
     assert not at.exception and any("导入完成" in s.value for s in at.success)
     assert [c for c, i in inodes(city).items() if files.get(c) != i] == ["夏县"]
+
+
+def test_a_county_orgdept_imports_into_its_county_and_sees_its_own_log(tmp_path, monkeypatch):
+    """A viewer limited to 夏县 (access file counties = ["夏县"]) opens 数据管理: the county choice is
+    夏县 alone, a row the pages would count in 平陆县 is rejected, the import writes 夏县's files
+    only, and the store status and import log show 夏县's lists and imports, not the city's (an
+    import into 平陆县 by the city's 组织部 is in the log, and not shown)."""
+    from test_access import login
+    from test_partitions import inodes, members_of
+    from test_roles_pages import page_texts
+
+    from redservice import demo
+    from redservice.filters import Scope
+    from redservice.ingest import audit
+
+    city = demo.write_city(tmp_path / "city")
+    (name, unit, community), = members_of(city, "夏县", 1)
+    (other, other_unit, other_community), = members_of(city, "平陆县", 1)
+    header = "记录编号,服务日期,姓名,所属单位,服务社区,服务类别,服务时长（小时）\n"
+    ingest.run(city, [ingest.Source("平陆县4月.csv", (header + f"PL0001,2025-04-01,{other},{other_unit},"
+                                                     f"{other_community},送政策,1\n").encode())], county="平陆县")
+    access = tmp_path / "access.toml"
+    access.write_text('[users."xia@example.cn"]\nrole = "orgdept"\ncounties = ["夏县"]\n', encoding="utf-8")
+    monkeypatch.setenv("REDSERVICE_ACCESS", str(access))
+    at = run_app(page=PAGE, data_dir=city, monkeypatch=monkeypatch, user=login("xia@example.cn"))
+    assert not at.exception, at.exception
+    box = at.selectbox(key="data_county")
+    assert box.options == ["夏县"] and box.value == "夏县"
+    assert "平陆县4月.csv" not in "\n".join(page_texts(at))  # the city's import into 平陆县 is not this viewer's
+    text = (header + f"XQ0001,2025-04-02,{name},{unit},{community},送政策,2\n"
+            f"XQ0002,2025-04-03,{other},{other_unit},{other_community},送政策,1\n").encode()
+    at.file_uploader[0].set_value([("夏县4月.csv", text, "text/csv")]).run()
+    assert at.dataframe[0].value.iloc[0][["导入", "拒绝"]].tolist() == [1, 1]
+    files = inodes(city)
+    at.button(key="data_confirm").click().run()
+    assert not at.exception and any("导入完成" in s.value for s in at.success)
+    assert [c for c, i in inodes(city).items() if files.get(c) != i] == ["夏县"]
+    log = next(d.value for d in at.dataframe if "文件指纹（SHA-256）" in d.value.columns)
+    assert log["文件"].tolist() == ["夏县4月.csv"] and log["导入到区县"].tolist() == ["夏县"]
+    assert [h["county"] for h in audit.read(city)] == ["夏县", "平陆县"]
+    status = next(d.value for d in at.dataframe if d.value.shape[0] >= 8).iloc[:, :2].astype(str).to_string()
+    whole = Store(city).query("store_status").set_index("table_name")["row_count"]
+    mine = Store(city).query("store_status", scope=Scope(counties=("夏县",))).set_index("table_name")["row_count"]
+    assert all(mine < whole) and str(mine["communities"]) in status

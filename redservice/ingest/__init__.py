@@ -50,6 +50,7 @@ def run(directory: str | Path, sources: list[Source], table: str | None = None, 
             except StaleBatch as exc:
                 if attempt == MAX_ATTEMPTS - 1:
                     failure = ImportFailed("stale", detail=str(exc)[:200], attempts=MAX_ATTEMPTS)
-                    audit.record(directory, batch.reports, actor, "failed:stale", detail=failure.message())
+                    audit.record(directory, batch.reports, actor, "failed:stale", detail=failure.message(),
+                                 county=batch.county)
                     raise failure from exc
     raise AssertionError("unreachable")

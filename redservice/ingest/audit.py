@@ -25,8 +25,9 @@ def os_user() -> str:
 
 
 def record(directory: str | Path, reports, actor: str | None, outcome: str, generation: str | None = None,
-           detail: str | None = None) -> None:
-    """Append one line per file of an import that was attempted (committed, unchanged or failed)."""
+           detail: str | None = None, county: str | None = None) -> None:
+    """Append one line per file of an import that was attempted (committed, unchanged or failed);
+    ``county``: the county it was limited to (import --county; None: the whole store)."""
     now = dt.datetime.now().isoformat(timespec="seconds")
     lines = []
     for r in reports:
@@ -34,7 +35,7 @@ def record(directory: str | Path, reports, actor: str | None, outcome: str, gene
             "at": now, "who": actor or f"{os_user()}（命令行）", "outcome": outcome, "generation": generation,
             "file": r.file[:300], "sha256": r.sha256, "table": r.table, "rows_read": r.rows_read,
             "loaded": r.loaded, "updated": r.updated, "rejected": r.rejected, "skipped": r.skipped_total,
-            "unreadable": bool(r.fatal), "detail": detail,
+            "unreadable": bool(r.fatal), "detail": detail, "county": county,
             # the dates the loaded rows carry (None for older lines and files with no row loaded)
             "first_date": r.first_date.isoformat() if getattr(r, "first_date", None) else None,
             "last_date": r.last_date.isoformat() if getattr(r, "last_date", None) else None,

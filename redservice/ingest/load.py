@@ -231,7 +231,7 @@ def commit(batch, actor: str | None = None) -> str | None:
         archives = [a for a in batch.archives
                     if not (directory / ARCHIVE_DIR / archive_name(a[0], a[1])).exists()]
         if not tables and not archives:
-            audit.record(directory, batch.reports, actor, "unchanged")
+            audit.record(directory, batch.reports, actor, "unchanged", county=batch.county)
             return None
         try:
             _check_space(directory, tables, archives)
@@ -259,7 +259,7 @@ def commit(batch, actor: str | None = None) -> str | None:
             raise
         _checkpoint("committed")
         with contextlib.suppress(OSError):  # committed; a log the disk cannot take does not undo it
-            audit.record(directory, batch.reports, actor, "committed", generation)
+            audit.record(directory, batch.reports, actor, "committed", generation, county=batch.county)
         try:
             recover(directory)
         except OSError:
@@ -272,7 +272,8 @@ def _audit_failure(directory: Path, batch, actor, exc: BaseException) -> None:
         return  # interrupted (KeyboardInterrupt): no log line
     failure = ImportFailed.from_exception(exc)
     with contextlib.suppress(OSError):  # a full disk may refuse the log line too
-        audit.record(directory, batch.reports, actor, f"failed:{failure.kind}", detail=failure.message())
+        audit.record(directory, batch.reports, actor, f"failed:{failure.kind}", detail=failure.message(),
+                     county=batch.county)
 
 
 def _check_space(directory: Path, tables: dict, archives: list) -> None:
