@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from redservice import fmt
 from redservice.filters import Filters
@@ -178,17 +180,20 @@ def attendance_matrix(units: pd.DataFrame, limit: int | None = None) -> tuple[pd
     not 0."""
     if units.empty:
         return pd.DataFrame(), pd.DataFrame()
-    data = units.copy()
-    data["month"] = pd.to_datetime(data["month"]).dt.date
-    attendees = data.pivot_table(index="unit", columns="month", values="attendees", aggfunc="sum")
-    totals = attendees.fillna(0).sum(axis=1)
-    # highest total first, ties by name: sorted as columns (a Python key per unit, looking its total
-    # up in a Series, took 0.25 s for a province's 56,300 units)
-    ranked = pd.DataFrame({"total": -totals.to_numpy(dtype=float), "unit": attendees.index.to_numpy(dtype=object)})
-    order = ranked.sort_values(["total", "unit"], kind="stable")["unit"].tolist()[:limit]
-    months = sorted(attendees.columns)
-    members = data.pivot_table(index="unit", columns="month", values="members", aggfunc="sum")
-    return attendees.reindex(index=order, columns=months), members.reindex(index=order, columns=months)
+    # highest total first, ties by name, sorted by Arrow (a Python key per unit, looking its total up
+    # in a Series, took 0.25 s for a province's 56,300 units; pandas' sort factorised the names); only
+    # the units shown get their months as dates and are pivoted (the whole province's took 0.4 s)
+    totals = units.groupby("unit", sort=False)["attendees"].sum()
+    ranked = pa.table({"total": pa.array(-totals.to_numpy(dtype=float)),
+                       "unit": pa.array(totals.index.to_numpy(dtype=object), pa.string())})
+    picked = pc.sort_indices(ranked, sort_keys=[("total", "ascending"), ("unit", "ascending")]).to_numpy()[:limit]
+    order = totals.index.take(picked).tolist()
+    months = sorted(m.date() for m in pd.to_datetime(units["month"]).dropna().unique())
+    shown = (units[units["unit"].isin(order)] if limit is not None else units).copy()
+    shown["month"] = pd.to_datetime(shown["month"]).dt.date
+    attendees, members = (shown.pivot_table(index="unit", columns="month", values=v, aggfunc="sum")
+                          .reindex(index=order, columns=months).astype("float64") for v in ("attendees", "members"))
+    return attendees, members
 
 
 def missed_units(units: pd.DataFrame) -> pd.DataFrame:

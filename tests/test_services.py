@@ -296,7 +296,8 @@ def test_heat_map_order_equals_sorting_each_unit_by_its_total():
         totals = attendees.fillna(0).sum(axis=1)
         order = sorted(attendees.index, key=lambda u: (-totals[u], u))[:limit]
         cols = sorted(attendees.columns)
-        return attendees.reindex(index=order, columns=cols), members.reindex(index=order, columns=cols)
+        return (attendees.reindex(index=order, columns=cols).astype(float),
+                members.reindex(index=order, columns=cols).astype(float))
 
     for limit in (None, 60, 1):
         got, want = services.attendance_matrix(units, limit), reference(units, limit)
