@@ -87,13 +87,19 @@ st.subheader(ctx.t("wishes.list_title"))
 if open_df.empty:
     st.info(ctx.t("wishes.no_open"))
 else:
-    table = wishes.follow_up_table(open_df, ctx.lang)
-    st.caption(ctx.t("wishes.list_caption", end=end, n=fmt.quantity(len(table), "items", ctx.lang),
-                     overdue=fmt.quantity(int(table["overdue"].sum()), "items", ctx.lang)))
+    # the screen shows the first SCREEN_ROWS (overdue and longest-waiting first); the workbook, made
+    # on a click, every open wish
+    table = wishes.follow_up_table(open_df.head(wishes.SCREEN_ROWS), ctx.lang)
+    caption = ctx.t("wishes.list_caption", end=end, n=fmt.quantity(len(open_df), "items", ctx.lang),
+                    overdue=fmt.quantity(int(open_df["overdue"].sum()), "items", ctx.lang))
+    if len(open_df) > len(table):
+        caption += ctx.t("wishes.list_capped", shown=fmt.number(len(table), ctx.lang))
+    st.caption(caption)
     columns = {c: ctx.t(f"wishes.{c}") for c in
                ("wish_id", "community", "compound", "category", "content", "posted_on", "age_days", "stage",
                 "claim_unit", "claimer", "claimed_on", "overdue_note")}
-    ui.download_excel(ctx, table, ctx.t("wishes.list_title"), columns, key="wishes_excel")
+    ui.download_excel(ctx, lambda: wishes.follow_up_table(open_df, ctx.lang), ctx.t("wishes.list_title"), columns,
+                      key="wishes_excel")
     st.dataframe(
         wishes.highlight_overdue(table), hide_index=True, width="stretch", height=460,
         column_order=list(columns),

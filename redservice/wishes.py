@@ -204,6 +204,12 @@ def cards(pipe: dict, dur: dict, open_df: pd.DataFrame, settings: dict, lang: st
     ]
 
 
+# The follow-up list shows this many open wishes on screen, the most urgent first (a province has
+# 128,000: sent to the browser on every run they were 33 MB of Arrow and a third of the page's run);
+# its Excel download holds them all.
+SCREEN_ROWS = 2000
+
+
 def follow_up_table(open_df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The open wishes as the follow-up list shows and exports them: stage and overdue in words."""
     cols = ["wish_id", "community", "compound", "category", "content", "posted_on", "age_days", "stage",

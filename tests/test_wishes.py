@@ -374,3 +374,26 @@ def test_units_excel_equals_the_row_by_row_reference(crowded):
     many = pd.concat([units] * 50, ignore_index=True)
     many.loc[::7, "mean_score"] = None  # rows with nothing rated
     pd.testing.assert_frame_equal(wishes.units_excel(many), _reference_units_excel(many))
+
+
+def test_the_follow_up_list_shows_the_most_urgent_and_exports_them_all(tmp_path, monkeypatch):
+    """A province's 128,000 open wishes are not sent to the browser on every run: the screen shows
+    the first SCREEN_ROWS (overdue, then longest-waiting first) and says so; the Excel has them all."""
+    from redservice import ui
+
+    monkeypatch.setattr(wishes, "SCREEN_ROWS", 2)
+    captured = {}
+    ui.capture(captured)
+    try:
+        at = run_app(page="app_pages/wishes.py", data_dir=write_store(tmp_path / "county", **COUNTY),
+                     monkeypatch=monkeypatch)
+    finally:
+        ui.capture(None)
+    assert not at.exception
+    listed = next(d.value for d in at.dataframe if "wish_id" in d.value.columns)
+    assert len(listed) == 2 and listed["overdue"].all()  # 3 of the 5 are overdue: two of them first
+    assert any("未办结的微心愿5件" in c.value and "表中显示最前面的2条" in c.value for c in at.caption)
+    _title, _filters, make = captured["wishes_excel"]
+    sheet = openpyxl.load_workbook(io.BytesIO(make())).active
+    ids = [r[0].value for r in sheet.iter_rows()]
+    assert {"w3", "w4", "w5", "w6", "w7"} <= set(ids)
