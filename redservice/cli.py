@@ -64,7 +64,7 @@ def _selection(args):
     from redservice.store import Store
 
     scope = _scope(args)
-    store = Store(config.data_dir(args.data))
+    store = Store(_read_dir(args.data))
     filters = metrics.default_filters(
         store, scope, start=args.start, end=args.end, counties=args.county, units=args.unit, branches=args.branch,
         communities=args.community, categories=args.category, forms=args.form, compare=args.compare)
@@ -170,7 +170,7 @@ def cmd_briefings(args) -> int:
     from redservice.store import Store
 
     scope = _scope(args)
-    directory = config.data_dir(args.data)
+    directory = _read_dir(args.data)
     if args.show or args.diff:
         try:
             entry, snap = archive.load(directory, args.show or args.diff, scope)
@@ -305,7 +305,7 @@ def _assessment(args):
     from redservice.store import Store
 
     scope = _scope(args)
-    store = Store(config.data_dir(args.data))
+    store = Store(_read_dir(args.data))
     settings = config.settings(store.directory)
     y0, y1 = assess.year_bounds(args.year)
     span = store.query("data_range", None, scope).iloc[0]
@@ -372,7 +372,7 @@ def cmd_mappings(args) -> int:
     from redservice.ingest import mapping
     from redservice.ingest.templates import TEMPLATES
 
-    saved = mapping.load(config.data_dir(args.data))
+    saved = mapping.load(_read_dir(args.data))
     if args.json:
         print(json.dumps([{"name": m.name, "table": m.table, "template": TEMPLATES[m.table].name,
                            "signature": m.signature, "headers": m.headers, "fields": m.fields,
@@ -405,7 +405,7 @@ def cmd_export(args) -> int:
     except page_exports.ExportError as exc:
         raise CliError(f"没有名为“{args.name}”的导出；可用 export --list 查看") from exc
     scope = _scope(args)  # checks --as against the access file
-    directory = config.data_dir(args.data)
+    directory = _read_dir(args.data)
     params = {"county": args.county, "unit": args.unit, "branch": args.branch, "community": args.community,
               "category": args.category, "form": args.form}
     if args.start or args.end:
@@ -573,6 +573,16 @@ def cmd_build(args) -> int:
         print(f"查询副本已生成：{result['seconds']} 秒，峰值内存 {result['peak_rss_mb']:.0f} MB"
               f"（预算 {result['budget_mb']} MB，上限 {limits.memory_limit_mb} MB），文件 {result['file_mb']} MB")
     return 0
+
+
+def _read_dir(data: str | None):
+    """The data directory a reading command (kpis, brief, quality, assess, export …) reads: refused
+    in Chinese when it does not exist, rather than figures of zero for a mistyped path (a new store
+    with no records yet reads as one)."""
+    directory = config.data_dir(data)
+    if not directory.is_dir():
+        raise CliError(f"数据目录不存在：{directory}（请检查 --data 或环境变量 REDSERVICE_DATA）")
+    return directory
 
 
 def _records_dir(data: str | None):
