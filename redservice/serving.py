@@ -562,13 +562,10 @@ def _unit_ranges(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str |
 
 
 def thread_plan(limits: BuildLimits) -> Callable[[str], int]:
-    """The build's threads per statement: ``[build] threads`` for every statement when set; else
-    (0) PARALLEL_THREADS (at most the machine's cores) for the statements of PARALLEL and one for
-    the rest."""
-    if limits.threads:
-        return lambda _name: limits.threads
-    many = max(1, min(PARALLEL_THREADS, os.cpu_count() or 1))
-    return lambda name: many if name in PARALLEL else 1
+    """The build's threads per statement: ``[build] threads`` when set; else (0) PARALLEL_THREADS, at
+    most the machine's cores."""
+    many = limits.threads or max(1, min(PARALLEL_THREADS, os.cpu_count() or 1))
+    return lambda _name: many
 
 
 def _set_threads(con: duckdb.DuckDBPyConnection, threads: Callable[[str], int] | None, name: str) -> int:
@@ -620,21 +617,24 @@ def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize:
             # order is kept where a statement sorts or copies a file (see AS_FILED)
             kind = "TEMP TABLE" if name in INTERMEDIATE else "TABLE"
             con.execute(f"SET preserve_insertion_order = {str(name in AS_FILED).lower()}")
-            if name in BY_UNIT_RANGE:
-                _set_threads(con, threads, name)
-                _create_by_unit_range(con, name, select, order)
-            else:
-                create = f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}"
-                many = _set_threads(con, threads, name) > 1
-                try:
+            many = _set_threads(con, threads, name) > 1
+            create = f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}"
+            try:
+                if name in BY_UNIT_RANGE:
+                    _create_by_unit_range(con, name, select, order)
+                else:
                     _parallel(con, create) if many else con.execute(create)
-                except duckdb.OutOfMemoryException:
-                    # a second thread needs a share of the budget too: the statement failed whole
-                    # (nothing was written), so it runs again on one thread before the build asks
-                    # for a larger budget
-                    if not many:
-                        raise
-                    con.execute("SET threads = 1")
+            except duckdb.OutOfMemoryException:
+                # a second thread needs a share of the budget too: the statement failed (a range
+                # of units may have been written: dropped), so it runs again on one thread before
+                # the build asks for a larger budget
+                if not many:
+                    raise
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+                con.execute("SET threads = 1")
+                if name in BY_UNIT_RANGE:
+                    _create_by_unit_range(con, name, select, order)
+                else:
                     con.execute(create)
             # an intermediate step is dropped as soon as nothing else reads it: it would otherwise
             # hold the budget (or spill) while the steps after it run
@@ -684,23 +684,20 @@ def points_rules_of(store_dir: str | Path | None = None) -> dict:
 
 # -- the build's memory ------------------------------------------------------------------------------------
 # What building the copy needs in DuckDB's buffer pool, in MB: a base and a share per million rows of
-# services and service_households (at 1 M records, 2.85 M rows, the build fits in 324 MB on one
-# thread and needs about 400 MB on two; the demo's 50 k rows fit in 64 MB on one; see
-# docs/benchmarks.md), up to NEED_MAX_MB: beyond it the build spills rather than grows (10 M
-# records, 28.5 M rows, build within 1,200 MB on one thread). The build starts with this budget and,
-# if DuckDB still runs out, retries with twice as much up to the configured limit; it refuses to
-# start below MIN_SHARE of it.
+# services and service_households (at 1 M records, 2.85 M rows: 370 MB, where two threads keep the
+# household windows in memory and the process peaks at about 475 MB; the demo's 50 k rows fit in 64
+# MB on one; see docs/benchmarks.md), up to NEED_MAX_MB: beyond it the build spills rather than
+# grows (10 M records, 28.5 M rows, build within 1,100 MB on two threads, the process's peak about
+# 400 MB above it). The build starts with this budget and, if DuckDB still runs out, retries with
+# twice as much up to the configured limit; it refuses to start below MIN_SHARE of it.
 NEED_BASE_MB = 96
-NEED_MB_PER_MILLION_ROWS = 80
-NEED_MAX_MB = 1200
+NEED_MB_PER_MILLION_ROWS = 96
+NEED_MAX_MB = 1100
 MIN_SHARE = 0.6
-# Statements whose work divides among threads within the same budget (scans, the hash joins of the
-# records, the sort of services): with [build] threads = 0 they run on up to PARALLEL_THREADS
-# threads. The windows over household rows, the join back and the DISTINCTs after them spill within
-# the budget and took more CPU on two threads than on one (1 M records, 323 MB), so they keep one;
-# so do the small statements, where a thread's start costs more than it saves. A statement that
-# runs out of memory on several threads runs again on one (``_create_tables``).
-PARALLEL = ("member_ids", "members", "service_base", "services", "household_ids", "household_base")
+# The build's threads with [build] threads = 0: up to PARALLEL_THREADS on every statement, within
+# the same budget. At 1 M records two threads took 16.3 s where one thread on the windows, the join
+# back and the DISTINCTs took 22.3 s (370 MB; docs/benchmarks.md). A statement that runs out of
+# memory on several threads runs again on one (``_create_tables``).
 PARALLEL_THREADS = 2
 # The budget the incremental refresh (serving_incremental) starts with: it reads the blocks of the new
 # records' dates and probes whole tables with the few new values (semi-joins hashing the new values),
@@ -722,8 +719,8 @@ class BuildLimits:
     """The store's ``[build]`` settings: ``memory_limit_mb`` the most the build may use (from "50%"
     of the machine's memory or a size such as "2GB"), ``temp_directory`` where DuckDB spills (None:
     beside the copy being built, removed afterwards), ``threads`` (0: two threads, or the machine's
-    cores if fewer, for the statements of PARALLEL and one for the rest; N: N for every statement,
-    each thread needing a share of the budget)."""
+    cores if fewer; N: N; each thread needs a share of the budget, and a statement that runs out of
+    memory on several runs again on one)."""
 
     memory_limit_mb: int
     temp_directory: Path | None = None
@@ -932,10 +929,8 @@ def _carryable(previous: str | Path | None) -> Path | None:
 
 
 def _connect(file: str, limits: BuildLimits, budget_mb: int, spill: Path) -> duckdb.DuckDBPyConnection:
-    # one thread unless [build] threads says otherwise: each thread's sorts and hash tables need a
-    # share of the budget that grows with the records (two threads on every statement ran out at
-    # 1 M records within 324 MB and at 10 M within 1,200 MB, where one thread fits); the full build
-    # raises it for the statements of PARALLEL (thread_plan)
+    # one thread unless [build] threads says otherwise (the incremental refresh: small statements
+    # within a small budget); the full build sets each statement's (thread_plan)
     con = duckdb.connect(file, config={"memory_limit": f"{budget_mb}MB", "threads": limits.threads or 1,
                                        "temp_directory": str(spill)})
     con.execute("SET enable_progress_bar = false")
