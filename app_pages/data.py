@@ -92,7 +92,10 @@ with right:
     add_new = st.checkbox(ctx.t("data.add_new"), key="data_add_new", help=ctx.t("data.add_new_help"))
     # the county imported into (the command line's --county) when the store holds several
     # (datamgmt.county_choices); a store of one county (the demo) shows nothing and imports as before
-    county_options = datamgmt.county_choices(ui.store_counties(ctx.directory, Scope()), ctx.scope)
+    # the store's counties: the entry script's list (the viewer's scope: every county, or theirs),
+    # unless the viewer is limited to some units or communities
+    whole = ctx.scope if ctx.scope.units is None and ctx.scope.communities is None else Scope()
+    county_options = datamgmt.county_choices(ui.store_counties(ctx.directory, whole), ctx.scope)
     county = None
     if county_options:
         county = st.selectbox(ctx.t("data.county"), county_options, key="data_county",
