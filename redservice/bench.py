@@ -658,6 +658,12 @@ def build_engines(store: Path, engines: list[str], runs: int = 1, spark_master: 
                     "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
                     "jvm_peak_rss_mb": max((r.get("jvm_peak_rss_mb") or 0 for r in results), default=0) or None,
                     "master": results[-1].get("master")})
+    if {"duckdb", "spark"} <= set(engines):  # the two copies just built, table by table
+        compared = serving.compare_parquet_build(storage.table_dir(store))
+        for row in out:
+            row["identical"] = serving.identical(compared)
+            row["tables_compared"] = len(compared)
+            row["differing_tables"] = [c["table"] for c in compared if not serving.identical([c])]
     return out
 
 

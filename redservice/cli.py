@@ -535,7 +535,11 @@ def cmd_bench_build(args) -> int:
             jvm = f", JVM peak {r['jvm_peak_rss_mb']:.0f} MB" if r["jvm_peak_rss_mb"] else ""
             print(f"{r['engine']:7} {r['rows']:,} rows: median {r['median_s']:.1f} s of {r['runs']} "
                   f"(session {r['session_s']:.1f} s), peak RSS {r['peak_rss_mb']:.0f} MB{jvm}")
-    return 0
+        if rows and "identical" in rows[0]:
+            r = rows[0]
+            print(f"copies: {'identical' if r['identical'] else 'DIFFERENT'} in {r['tables_compared']} tables"
+                  + (f" (differing: {', '.join(r['differing_tables'])})" if r["differing_tables"] else ""))
+    return 0 if not rows or rows[0].get("identical", True) else 1
 
 
 def cmd_build(args) -> int:

@@ -1003,6 +1003,50 @@ def _parquet(build: Path, table: str) -> str:
     return f"read_parquet({sql_string(str(build / table / '*.parquet'))})"
 
 
+def compare_parquet_build(directory: str | Path) -> list[dict]:
+    """The newest Spark build of a generation (``parquet_builds``) against its ``serving.duckdb``,
+    table by table: {"table", "rows" (DuckDB's), "spark_rows", "types" (the same column names and
+    types as DuckDB reads them), "differing" (rows in one and not the other, as multisets: EXCEPT
+    ALL both ways, NULLs equal, floats bit for bit), "ordered" (a table with an ORDER BY holds its
+    rows in that order in the Parquet files too; None for the others)}. The bench's check that the
+    two engines built the same copy, and the Spark equality tests'."""
+    directory = Path(directory)
+    builds = parquet_builds(directory)
+    if not builds or not path(directory).exists():
+        raise FileNotFoundError(f"no Spark build and serving.duckdb to compare in {directory}")
+    con = duckdb.connect(str(path(directory)), read_only=True)
+    out = []
+    try:
+        for name, _select, order in statements(directory) + [("meta", "", "")]:
+            if name in INTERMEDIATE:
+                continue
+            theirs_sql = _parquet(builds[0], name)
+            ours = con.execute(f"DESCRIBE {name}").fetchall()
+            theirs = con.execute(f"DESCRIBE SELECT * FROM {theirs_sql}").fetchall()
+            cols = ", ".join(f'"{r[0]}"' for r in ours)
+            a, b = f"SELECT {cols} FROM {name}", f"SELECT {cols} FROM {theirs_sql}"
+            types = [r[:2] for r in theirs] == [r[:2] for r in ours]
+            differing = con.execute(
+                f"SELECT COUNT(*) FROM (({a} EXCEPT ALL {b}) UNION ALL ({b} EXCEPT ALL {a}))").fetchone()[0] \
+                if types else None
+            ordered = None
+            if order:  # the order keys, row by row, in the order the files hold them
+                ordered = con.execute(f"SELECT {order} FROM {theirs_sql}").to_arrow_table().equals(
+                    con.execute(f"SELECT {order} FROM {name}").to_arrow_table())
+            out.append({"table": name, "rows": con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0],
+                        "spark_rows": con.execute(f"SELECT COUNT(*) FROM {theirs_sql}").fetchone()[0],
+                        "types": types, "differing": differing, "ordered": ordered})
+    finally:
+        con.close()
+    return out
+
+
+def identical(compared: list[dict]) -> bool:
+    """Whether ``compare_parquet_build`` found the two copies the same in every table."""
+    return all(c["types"] and c["differing"] == 0 and c["rows"] == c["spark_rows"] and c["ordered"] is not False
+               for c in compared)
+
+
 def _settings_match(con: duckdb.DuckDBPyConnection, prefix: str, rules: dict) -> bool:
     """The copy's 审核状态 that count, [quality] exclusion and record-level [quality] settings are the
     ones asked for (a changed setting builds in memory until the copy is built again)."""

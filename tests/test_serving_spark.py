@@ -91,33 +91,15 @@ def city_store(spark, tmp_path_factory):
 
 
 def _same_tables(directory):
-    """Every serving table of the Spark build against serving.duckdb: the same column names and
-    types as DuckDB reads them, the same rows (as multisets: EXCEPT ALL both ways, NULLs equal,
-    floats bit for bit), and a table with an ORDER BY stored in that order."""
-    tables = storage.table_dir(directory)
-    (build,) = serving.parquet_builds(tables)[:1]
-    con = duckdb.connect(str(serving.path(tables)), read_only=True)
-    try:
-        compared = []
-        for name, _select, order in serving.statements(tables) + [("meta", "", "")]:
-            if name in serving.INTERMEDIATE:
-                continue
-            spark_rows = serving._parquet(build, name)
-            ours = con.execute(f"DESCRIBE {name}").fetchall()
-            theirs = con.execute(f"DESCRIBE SELECT * FROM {spark_rows}").fetchall()
-            assert [r[:2] for r in theirs] == [r[:2] for r in ours], name
-            cols = ", ".join(f'"{r[0]}"' for r in ours)
-            a, b = f"SELECT {cols} FROM {name}", f"SELECT {cols} FROM {spark_rows}"
-            differ = con.execute(f"SELECT COUNT(*) FROM (({a} EXCEPT ALL {b}) UNION ALL ({b} EXCEPT ALL {a}))").fetchone()[0]
-            rows = con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
-            assert differ == 0 and con.execute(f"SELECT COUNT(*) FROM {spark_rows}").fetchone()[0] == rows, name
-            if order:  # the order keys, row by row, in the order the files hold them
-                assert (con.execute(f"SELECT {order} FROM {spark_rows}").fetchall()
-                        == con.execute(f"SELECT {order} FROM {name}").fetchall()), name
-            compared.append((name, rows))
-    finally:
-        con.close()
-    return dict(compared)
+    """Every serving table of the Spark build against serving.duckdb (serving.compare_parquet_build):
+    the same column names and types as DuckDB reads them, the same rows (as multisets: EXCEPT ALL
+    both ways, NULLs equal, floats bit for bit), and a table with an ORDER BY stored in that order."""
+    compared = serving.compare_parquet_build(storage.table_dir(directory))
+    for c in compared:
+        assert c["types"] and c["differing"] == 0 and c["rows"] == c["spark_rows"], c
+        assert c["ordered"] is not False, c
+    assert serving.identical(compared)
+    return {c["table"]: c["rows"] for c in compared}
 
 
 def _same_pages(directory, unit):
@@ -146,6 +128,28 @@ def test_tables_identical_on_the_demo(demo_store):
     rows = _same_tables(directory)
     assert set(rows) == {n for n, _, _ in serving.statements(directory) if n not in serving.INTERMEDIATE} | {"meta"}
     assert rows["services"] > 10_000 and rows["household_facts"] > 10_000 and rows["quality_flags"] > 0
+
+
+def test_the_comparison_finds_a_row_changed_and_an_order_broken(demo_store, tmp_path):
+    """compare_parquet_build (the bench's check) is not blind: a Spark copy with one row of
+    household_facts changed, or services' files in another order, is not identical."""
+    directory, _build = demo_store
+    copy = shutil.copytree(directory, tmp_path / "demo")
+    build = serving.parquet_builds(copy)[0]
+    con = duckdb.connect()
+    for table, select in (("household_facts", "SELECT * EXCLUDE (rn) REPLACE (CASE WHEN rn = 1 THEN unit_hh + 1 ELSE unit_hh END "
+                                             "AS unit_hh) FROM (SELECT *, ROW_NUMBER() OVER () AS rn FROM t)"),
+                          ("services", "SELECT * FROM t ORDER BY record_id DESC")):
+        files = sorted((build / table).glob("*.parquet"))
+        con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_parquet({[str(f) for f in files]})")
+        for f in files:
+            f.unlink()
+        con.execute(f"COPY ({select}) TO '{build / table / 'part-0.parquet'}' (FORMAT parquet)")
+    con.close()
+    found = {c["table"]: c for c in serving.compare_parquet_build(copy)}
+    assert found["household_facts"]["differing"] == 2 and found["household_facts"]["ordered"] is True
+    assert found["services"]["differing"] == 0 and found["services"]["ordered"] is False
+    assert found["communities"]["differing"] == 0 and not serving.identical(list(found.values()))
 
 
 def test_every_page_query_is_the_same_on_the_demo(demo_store, monkeypatch):
