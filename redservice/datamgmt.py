@@ -346,7 +346,8 @@ def history(directory: str | Path, limit: int = 50, counties=None) -> list[dict]
 
     if counties is not None:
         mine = {name_key(c) for c in counties}
-        return [h for h in audit.read(directory) if h.get("county") and name_key(h["county"]) in mine][:limit]
+        return [h for h in audit.read(directory)
+                if isinstance(h.get("county"), str) and name_key(h["county"]) in mine][:limit]
     logged = audit.read(directory, limit)
     if logged:
         return logged

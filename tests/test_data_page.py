@@ -275,3 +275,13 @@ def test_a_county_orgdept_imports_into_its_county_and_sees_its_own_log(tmp_path,
     whole = Store(city).query("store_status").set_index("table_name")["row_count"]
     mine = Store(city).query("store_status", scope=Scope(counties=("夏县",))).set_index("table_name")["row_count"]
     assert all(mine < whole) and str(mine["communities"]) in status
+
+
+def test_a_damaged_import_log_is_read_around(tmp_path):
+    """Lines of audit.jsonl that are not an import's (not JSON, not an object, a county that is not
+    text) are skipped, for the city's log and a county's alike."""
+    (tmp_path / "audit.jsonl").write_text('{"county": 5, "file": "x"}\nnot json\n[1]\n'
+                                          '{"county": "夏县", "file": "a.csv"}\n', encoding="utf-8")
+    assert [h["file"] for h in datamgmt.history(tmp_path, counties=("夏县",))] == ["a.csv"]
+    assert [h["file"] for h in datamgmt.history(tmp_path)] == ["a.csv", "x"]
+    assert len(datamgmt.history_frame(datamgmt.history(tmp_path), "zh")) == 2

@@ -61,9 +61,12 @@ def read(directory: str | Path, limit: int | None = None) -> list[dict]:
     out = []
     for line in reversed(text.splitlines()):
         try:
-            out.append(json.loads(line))
+            entry = json.loads(line)
         except ValueError:
             continue
+        if not isinstance(entry, dict):  # a line that is not an import's (a damaged log)
+            continue
+        out.append(entry)
         if limit is not None and len(out) >= limit:
             break
     return out
