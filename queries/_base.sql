@@ -291,7 +291,12 @@ f_q_rule_counts AS (
 f_a_year AS (
     SELECT CAST($year_start AS DATE) AS y0, CAST($year_end AS DATE) AS y1, CAST($as_of AS DATE) AS d,
            DATE_DIFF('day', CAST($year_start AS DATE), CAST($as_of AS DATE)) + 1 AS elapsed,
-           DATE_DIFF('day', CAST($year_start AS DATE), CAST($year_end AS DATE)) + 1 AS year_days
+           DATE_DIFF('day', CAST($year_start AS DATE), CAST($year_end AS DATE)) + 1 AS year_days,
+           -- the last day of each quarter of the year
+           CAST(CAST($year_start AS DATE) + INTERVAL 3 MONTH - INTERVAL 1 DAY AS DATE) AS q1,
+           CAST(CAST($year_start AS DATE) + INTERVAL 6 MONTH - INTERVAL 1 DAY AS DATE) AS q2,
+           CAST(CAST($year_start AS DATE) + INTERVAL 9 MONTH - INTERVAL 1 DAY AS DATE) AS q3,
+           CAST(CAST($year_start AS DATE) + INTERVAL 12 MONTH - INTERVAL 1 DAY AS DATE) AS q4
 ),
 f_a_overrides AS (
     SELECT UNNEST(CAST($o_units AS VARCHAR[])) AS unit, UNNEST(CAST($o_hours AS DOUBLE[])) AS hours,
@@ -321,13 +326,6 @@ f_a_records AS (
     WHERE s.date BETWEEN y.y0 AND y.y1
       AND s.mid IN (SELECT mid FROM f_a_roster)
 ),
-f_a_quarters AS (
-    -- the ended quarters: last day on or before $as_of
-    SELECT q.q, CAST(y.y0 + (q.q - 1) * INTERVAL 3 MONTH AS DATE) AS q0,
-           CAST(y.y0 + q.q * INTERVAL 3 MONTH - INTERVAL 1 DAY AS DATE) AS q1
-    FROM (VALUES (1), (2), (3), (4)) q(q), f_a_year y
-    WHERE CAST(y.y0 + q.q * INTERVAL 3 MONTH - INTERVAL 1 DAY AS DATE) <= y.d
-),
 f_a_days AS (
     -- per member and day of the year with a record: its hours and records. The members' contact days
     -- (a year's and each quarter's) are counted from these rows, not by a DISTINCT per member and
@@ -337,13 +335,19 @@ f_a_days AS (
     GROUP BY r.mid, r.date
 ),
 f_a_served AS (
+    -- per member: hours, contact days, records, and the contact days of each quarter of the year
+    -- (read for the quarters ended by $as_of only: f_a_contact_check)
     SELECT d.mid,
            SUM(d.hours) FILTER (WHERE d.date <= y.d) AS hours,
            COUNT(*) FILTER (WHERE d.date <= y.d) AS contact_days,
            -- records of the quarter of $as_of, up to it
            CAST(SUM(d.records) FILTER (WHERE d.date <= y.d AND d.date >= CAST(DATE_TRUNC('quarter', y.d) AS DATE))
                 AS BIGINT) AS quarter_records,
-           CAST(SUM(d.records) AS BIGINT) AS year_records
+           CAST(SUM(d.records) AS BIGINT) AS year_records,
+           COUNT(*) FILTER (WHERE d.date <= y.q1) AS q1_days,
+           COUNT(*) FILTER (WHERE d.date > y.q1 AND d.date <= y.q2) AS q2_days,
+           COUNT(*) FILTER (WHERE d.date > y.q2 AND d.date <= y.q3) AS q3_days,
+           COUNT(*) FILTER (WHERE d.date > y.q3 AND d.date <= y.q4) AS q4_days
     FROM f_a_days d, f_a_year y
     GROUP BY d.mid
 ),
@@ -354,22 +358,21 @@ f_a_activities AS (
     WHERE r.activity_id IS NOT NULL AND r.date <= y.d
     GROUP BY r.mid
 ),
-f_a_quarter_days AS (
-    SELECT d.mid, q.q, COUNT(*) AS days
-    FROM f_a_days d
-    JOIN f_a_quarters q ON d.date BETWEEN q.q0 AND q.q1
-    GROUP BY d.mid, q.q
-),
-f_a_contacts AS (
-    -- per roster member and ended quarter: days with an approved record
-    SELECT m.mid, q.q, COALESCE(n.days, 0) AS days, m.t_contacts
-    FROM f_a_roster m
-    CROSS JOIN f_a_quarters q
-    LEFT JOIN f_a_quarter_days n ON n.mid = m.mid AND n.q = q.q
-),
 f_a_contact_check AS (
-    SELECT mid, COUNT(*) FILTER (WHERE days < t_contacts) AS short_quarters, MIN(days) AS min_quarter_days
-    FROM f_a_contacts GROUP BY mid
+    -- per roster member: the ended quarters with fewer contact days than the target, and the fewest
+    -- contact days of an ended quarter (NULL before the first quarter ends)
+    SELECT m.mid,
+           (CASE WHEN y.q1 <= y.d AND COALESCE(s.q1_days, 0) < m.t_contacts THEN 1 ELSE 0 END)
+           + (CASE WHEN y.q2 <= y.d AND COALESCE(s.q2_days, 0) < m.t_contacts THEN 1 ELSE 0 END)
+           + (CASE WHEN y.q3 <= y.d AND COALESCE(s.q3_days, 0) < m.t_contacts THEN 1 ELSE 0 END)
+           + (CASE WHEN y.q4 <= y.d AND COALESCE(s.q4_days, 0) < m.t_contacts THEN 1 ELSE 0 END) AS short_quarters,
+           LEAST(CASE WHEN y.q1 <= y.d THEN COALESCE(s.q1_days, 0) END,
+                 CASE WHEN y.q2 <= y.d THEN COALESCE(s.q2_days, 0) END,
+                 CASE WHEN y.q3 <= y.d THEN COALESCE(s.q3_days, 0) END,
+                 CASE WHEN y.q4 <= y.d THEN COALESCE(s.q4_days, 0) END) AS min_quarter_days
+    FROM f_a_roster m
+    CROSS JOIN f_a_year y
+    LEFT JOIN f_a_served s ON s.mid = m.mid
 ),
 f_a_grades AS (
     SELECT e.member_id, ANY_VALUE(e.grade) AS grade, ANY_VALUE(e.community) AS community,

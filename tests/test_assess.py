@@ -90,6 +90,29 @@ def test_pace_at_the_first_quarter_end(tmp_path):
     assert s == {"m1": "behind", "m2": "behind", "m3": "behind"}  # m3: no Q2 contact day either
 
 
+def test_contact_days_per_quarter_through_the_year(tmp_path):
+    """The contact days of each ended quarter: two records on one day are one day; a quarter counts
+    only once ended (its last day on or before the as-of date), and the quarter boundaries fall on
+    31 March, 30 June and 30 September."""
+    m = member("m1", "U1", D(2024, 5, 1))
+    services = [record("a", D(2025, 3, 31), m, 1.0), record("b", D(2025, 3, 31), m, 1.0),  # Q1: one day
+                record("c", D(2025, 7, 1), m, 1.0), record("d", D(2025, 9, 30), m, 1.0),  # Q3: two days
+                record("e", D(2025, 10, 1), m, 1.0)]  # Q4; Q2 has none
+    store = make_store(tmp_path, [m], services, config=CONFIG.replace("contacts_per_quarter = 1",
+                                                                      "contacts_per_quarter = 2"))
+
+    def row(as_of):
+        a = assessed(store, 2025, as_of).members.set_index("member_id").loc["m1"]
+        return int(a["contact_days"]), int(a["short_quarters"])
+
+    assert row(D(2025, 3, 30)) == (0, 0)  # no quarter ended yet
+    assert row(D(2025, 3, 31)) == (1, 1)  # Q1: 1 day < 2
+    assert row(D(2025, 6, 30)) == (1, 2)  # Q2: none
+    assert row(D(2025, 9, 29)) == (2, 2)  # Q3 not ended; its day of 1 July counted in the year
+    assert row(D(2025, 9, 30)) == (3, 2)  # Q3: 2 days, enough
+    assert row(D(2025, 12, 31)) == (4, 3)  # Q4: 1 day
+
+
 def test_pace_is_exact_on_the_threshold(tmp_path):
     # 10 × d/365 = 2.5 ⇔ d = 91.25: on
     # 1 April (d = 91) 2.5 ≥ 2.493 (on track), on 2 April (d = 92) 2.5 < 2.521 (behind)
