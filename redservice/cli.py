@@ -624,7 +624,10 @@ def _build_on_spark(args) -> int:
     data = args.data if args.data and serving_spark.is_remote(args.data) else str(_records_dir(args.data))
     t0 = time.perf_counter()
     ours = not serving_spark.active_session()  # a session the caller made (a test) is left running
-    spark = serving_spark.session(args.spark_master, args.spark_remote, conf)
+    try:
+        spark = serving_spark.session(args.spark_master, args.spark_remote, conf)
+    except serving_spark.Unreachable as exc:
+        raise CliError(str(exc)) from exc
     started = time.perf_counter() - t0
     try:
         local = not serving_spark.is_remote(data)

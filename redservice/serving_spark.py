@@ -27,9 +27,11 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from redservice import serving, sparksql, storage
 from redservice.approval import DEFAULT_COUNTED
@@ -42,6 +44,31 @@ _TYPES = {"VARCHAR": "STRING", "INTEGER": "INT", "BIGINT": "BIGINT", "DOUBLE": "
           "BOOLEAN": "BOOLEAN"}
 
 
+CONNECT_PORT = 15002  # Spark Connect's default port (a URL without one means it)
+
+
+class Unreachable(Exception):
+    """No Spark Connect server answers at the URL given (said before any work starts)."""
+
+
+def check_reachable(remote: str, timeout: float = 10.0) -> None:
+    """Raise ``Unreachable`` unless something listens at ``remote``'s host and port. The Connect client
+    itself retries a refused connection with backoff for many minutes before it gives up; a build
+    pointed at a wrong address says so at once instead."""
+    parts = urlsplit(remote)
+    if parts.scheme != "sc" or not parts.hostname:
+        raise Unreachable(f"Spark Connect 地址应形如 sc://主机:端口，而不是 {remote}")
+    try:
+        port = parts.port or CONNECT_PORT
+    except ValueError as exc:
+        raise Unreachable(f"Spark Connect 地址 {remote} 的端口无效") from exc
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise Unreachable(f"无法连接 Spark Connect 服务器 {parts.hostname}:{port}（{exc.strerror or exc}）："
+                          "请确认服务器已启动（sbin/start-connect-server.sh）且地址、端口无误；未生成任何查询副本") from exc
+
+
 def session(master: str | None = None, remote: str | None = None, conf: dict | None = None):
     """A SparkSession: on ``master`` (default ``local[*]``, or spark-submit's), or a Spark Connect client of ``remote``
     (``sc://host:15002``). Dates and the month of a date do not depend on the time zone, but a
@@ -50,6 +77,7 @@ def session(master: str | None = None, remote: str | None = None, conf: dict | N
 
     builder = SparkSession.builder.appName("redservice-serving")
     if remote:
+        check_reachable(remote)
         builder = builder.remote(remote)
     elif master or not os.environ.get("PYSPARK_GATEWAY_PORT"):
         # under spark-submit (which starts this process with its gateway's port) the master is
@@ -205,6 +233,31 @@ def _params(spark, rules: dict, excluded: tuple[list[str], list[str]] | None) ->
         "excluded_records")
 
 
+def _dense_ids(spark, values, column: str, name: str):
+    """``values`` (distinct, not NULL) with ``name`` = 1..n in the order of ``column``: what
+    ``ROW_NUMBER() OVER (ORDER BY column)`` gives, without sorting every value in one task. The values
+    are range-partitioned on ``column`` (partition i holds smaller values than partition i + 1), each
+    partition numbered on its own and offset by the rows of the partitions before it (a count per
+    partition, collected: as many rows as partitions). Persisted so that the counts and the numbering
+    read the same partitioning."""
+    from pyspark import StorageLevel
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    parts = max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 1))
+    ranged = (values.repartitionByRange(parts, F.col(column).asc())
+              .withColumn("_part", F.spark_partition_id()).persist(StorageLevel.MEMORY_AND_DISK))
+    offsets, total = [], 0
+    for part, rows in sorted((r["_part"], r["count"]) for r in ranged.groupBy("_part").count().collect()):
+        offsets.append((part, total))
+        total += rows
+    offset = spark.createDataFrame(offsets or [(0, 0)], "_part INT, _offset BIGINT")
+    within = Window.partitionBy("_part").orderBy(F.col(column).asc())
+    numbered = (ranged.join(F.broadcast(offset), "_part")
+                .select(column, (F.col("_offset") + F.row_number().over(within)).cast("int").alias(name)))
+    return numbered, ranged  # the caller releases ``ranged`` once ``numbered`` is written
+
+
 # Seconds per table of the last build in this process (the bench reads it)
 timings: dict[str, float] = {}
 
@@ -217,11 +270,16 @@ def _run(spark, out: str, rules: dict, excluded, keep_intermediate: bool = False
     timings.clear()
     stmts = serving.statements(Path("."), typed=lambda table: f"SELECT * FROM src_{table}")
     last_reads = serving._last_reads(stmts)
-    cached = {}
+    cached, release = {}, []
     for i, (name, select, order) in enumerate(stmts):
         t0 = time.perf_counter()
+        numbered = sparksql.global_numbering(select)
         if name == "excluded_records":
             df = spark.table("excluded_records")
+        elif numbered:
+            values, column, id_name = numbered
+            df, ranged = _dense_ids(spark, spark.sql(sparksql.to_spark(values, sparksql.PARAMS)), column, id_name)
+            release.append(ranged)
         else:
             df = spark.sql(sparksql.to_spark(f"SELECT * FROM ({select}) t{' ORDER BY ' + order if order else ''}",
                                              sparksql.PARAMS))
@@ -232,9 +290,13 @@ def _run(spark, out: str, rules: dict, excluded, keep_intermediate: bool = False
         else:
             target = _join(out, name)
             # one file per table unless sorted (a sorted table's range partitions are written in
-            # order: part-00000 holds the first rows), so that the small tables stay one file
-            (df if order else df.coalesce(1)).write.mode("overwrite").parquet(target)
+            # order: part-00000 holds the first rows), so that the small tables stay one file; a
+            # numbered table is written by the tasks that number it (a coalesce would number in one)
+            (df if order or numbered else df.coalesce(1)).write.mode("overwrite").parquet(target)
             spark.read.parquet(target).createOrReplaceTempView(name)
+        for step in release:
+            step.unpersist()
+        release.clear()
         timings[name] = round(time.perf_counter() - t0, 2)
         if not keep_intermediate:
             for step in (s for s, last in last_reads.items() if last == i):

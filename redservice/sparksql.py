@@ -30,6 +30,10 @@ MAPPED = {
     # excluded_records zips two bound lists (UNNEST twice in one SELECT); Spark allows one generator
     # per SELECT: serving_spark makes that table from the values themselves (a DataFrame)
     "SELECT UNNEST($a), UNNEST($b)": "spark.createDataFrame(zip(a, b))",
+    # a dense id over all values (serving._ids: ROW_NUMBER() OVER (ORDER BY c), no PARTITION BY) is one
+    # task on Spark, every value sorted on one executor; serving_spark numbers range partitions
+    # instead, each from the counts of the partitions before it: the same ids (global_numbering)
+    "ROW_NUMBER() OVER (ORDER BY c)": "range partitions numbered from their offsets",
 }
 
 
@@ -74,3 +78,26 @@ def to_spark(sql: str, params: str | None = None) -> str:
     if params:
         tree = tree.transform(_bound_from(params))
     return tree.sql(dialect="spark")
+
+
+def global_numbering(sql: str) -> tuple[str, str, str] | None:
+    """``SELECT c, CAST(ROW_NUMBER() OVER (ORDER BY c) AS INTEGER) AS name FROM …`` (``serving._ids``
+    of a fresh build) as (the same SELECT of ``c`` alone, ``c``, ``name``), for the caller to number
+    the distinct values itself; None for any other statement."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    if not isinstance(tree, exp.Select) or len(tree.expressions) != 2:
+        return None
+    first, second = tree.expressions
+    node = second.this if isinstance(second, exp.Alias) else None
+    if isinstance(node, exp.Cast):
+        node = node.this
+    if not (isinstance(node, exp.Window) and isinstance(node.this, exp.RowNumber)
+            and not node.args.get("partition_by")):
+        return None
+    order = node.args.get("order")
+    keys = order.expressions if order is not None else []
+    if not (isinstance(first, exp.Column) and len(keys) == 1 and isinstance(keys[0].this, exp.Column)
+            and keys[0].this.name == first.name and not keys[0].args.get("desc")):
+        return None
+    tree.set("expressions", [first])
+    return tree.sql(dialect="duckdb"), first.name, second.alias

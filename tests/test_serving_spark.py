@@ -202,3 +202,24 @@ def test_build_on_spark_from_the_command_line(spark, tmp_path, capsys):
     assert result["out"].startswith(str(directory / serving.PARQUET_DIR))
     assert _same_tables(directory)["services"] == len(SMALL["services"])
     assert cli.main(["build", "--spark-master", "local[1]", "--data", str(directory)]) != 0
+
+
+def test_dense_ids_are_numbered_in_range_partitions(spark):
+    """A dense id over all values (serving._ids) is numbered by Spark in several range partitions, each
+    offset by the rows before it, not in one task: the ids are still 1..n in the values' order (as
+    DuckDB's ROW_NUMBER() OVER (ORDER BY …)), including values that differ only past a shared prefix."""
+    import random
+
+    values = [f"HH-{i:05d}" for i in range(0, 3000, 3)] + ["", "平陆县·甲", "平陆县·乙", "Z", "a", "HH-"]
+    random.Random(7).shuffle(values)
+    df = spark.createDataFrame([(v,) for v in values], "household STRING")
+    numbered, ranged = serving_spark._dense_ids(spark, df, "household", "hid")
+    try:
+        assert ranged.select("_part").distinct().count() > 1  # the work was split
+        got = sorted((r["household"], r["hid"]) for r in numbered.collect())
+    finally:
+        ranged.unpersist()
+    con = duckdb.connect()
+    expected = con.execute("SELECT v, CAST(ROW_NUMBER() OVER (ORDER BY v) AS INTEGER) FROM UNNEST($v) t(v)",
+                           {"v": values}).fetchall()
+    assert got == sorted(expected)

@@ -4,6 +4,7 @@ text; tests/test_serving_spark.py runs the whole build on Spark and compares eve
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -48,3 +49,23 @@ def test_every_statement_translates():
             assert duckdb_only not in sql.upper(), (name, duckdb_only)
         if order:  # DuckDB sorts NULLs last, Spark first unless told
             assert "NULLS LAST" in sql, name
+
+
+def test_a_global_numbering_is_recognised_and_only_it():
+    """serving._ids of a fresh build (ROW_NUMBER() OVER (ORDER BY c), no PARTITION BY) is handed to
+    serving_spark's range-partitioned numbering as the SELECT of the values alone; a partitioned or
+    descending numbering, or any other statement, is not."""
+    select = serving._ids("household", "hid", ("SELECT * FROM src_service_households",))
+    values, column, name = sparksql.global_numbering(select)
+    assert (column, name) == ("household", "hid") and "ROW_NUMBER" not in values.upper()
+    con = duckdb.connect()
+    con.execute("CREATE TABLE src_service_households AS SELECT * FROM (VALUES ('b'), ('a'), (NULL), ('a')) t(household)")
+    assert sorted(r[0] for r in con.execute(values).fetchall()) == ["a", "b"]
+    for other in (serving._local_ids("t", ("unit",), "mid", "unit_mid"),
+                  "SELECT c, ROW_NUMBER() OVER (ORDER BY c DESC) AS n FROM t",
+                  "SELECT c, ROW_NUMBER() OVER (ORDER BY d) AS n FROM t",
+                  "SELECT c, COUNT(*) AS n FROM t GROUP BY c"):
+        assert sparksql.global_numbering(other) is None, other
+    ids = [s for n, s, _o in serving.statements(Path("."), typed=lambda t: f"SELECT * FROM src_{t}")
+           if sparksql.global_numbering(s)]
+    assert len(ids) == 6  # members, branches, communities, activities, units, households
