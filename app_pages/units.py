@@ -18,7 +18,8 @@ median = scorecard.median_hours_per_member(
 units = scorecard.unit_scorecard(ctx.query("unit_scorecard"),
                                  scorecard.part(ctx.query("unit_points", **rules.query("unit")), "rows"),
                                  th, median, ctx.lang, end, AREA)
-units = scorecard.with_flag_rate(units, quality.parts(ctx.query("quality_page", **quality.params(ctx.settings)))["unit"])
+flagging = ctx.query("quality_page", **quality.params(ctx.settings, records=False))  # the rates only
+units = scorecard.with_flag_rate(units, quality.parts(flagging)["unit"])
 head = scorecard.summary(units, ctx.query("inactive_count").iloc[0]["inactive"], median)
 
 # -- headline tiles -------------------------------------------------------------------------

@@ -55,10 +55,12 @@ def rules_of(settings: dict) -> dict:
     return {**DEFAULTS, **settings.get("quality", {})}
 
 
-def params(settings: dict) -> dict:
-    """The rules as the queries' parameters ($q_max_hours_per_day …)."""
+def params(settings: dict, records: bool = True) -> dict:
+    """The rules as the queries' parameters ($q_max_hours_per_day …); ``records``: whether
+    quality_page.sql lists the flagged records ($q_records; the unit scorecard needs the rates only)."""
     rules = rules_of(settings)
     out = {f"q_{k}": rules[k] for k in DEFAULTS}
+    out["q_records"] = bool(records)
     out["q_statuses"] = list(rules["statuses"])
     for key in ("max_hours_per_day", "sign_in_max_hours", "backfill_share_max"):
         out[f"q_{key}"] = float(out[f"q_{key}"])

@@ -126,6 +126,22 @@ def test_flagged_records_and_unit_rates(directory):
     assert units.loc["U2", "rate"] == pytest.approx(5 / 13)
 
 
+def test_the_rates_alone_without_the_records(directory):
+    """The unit scorecard asks quality_page for the rates only (params(records=False)): no record
+    rows, every other part as the page's."""
+    settings = config.settings(directory)
+    store = Store(directory)
+    try:
+        full = quality.parts(store.query("quality_page", Filters.make(*MARCH), **quality.params(settings)))
+        rates = quality.parts(store.query("quality_page", Filters.make(*MARCH),
+                                          **quality.params(settings, records=False)))
+    finally:
+        store.close()
+    assert len(full["record"]) > 0 and rates["record"].empty
+    for part in ("rule", "unit", "community"):
+        assert rates[part].equals(full[part]), part
+
+
 def test_filters_apply_and_rules_without_their_column_do_not_apply(directory):
     only_u2 = run(directory, "quality_rules", Filters.make(*MARCH, units=["U2"])).set_index("rule")
     assert int(only_u2.loc["bulk_identical", "count"]) == 0 and int(only_u2.loc["duplicate", "count"]) == 2
