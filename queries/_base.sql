@@ -33,6 +33,10 @@
 -- the city, 市直单位, or of another county) with a member reported or a record served in them;
 -- f_county_own_units: the counties' own units only (a unit's 报到率 is computed for these alone).
 -- Lists of communities, units and branches read from the raw tables are narrowed by these.
+-- A list narrowed only under a county restriction reads them as `(no restriction) OR x IN (SELECT …
+-- FROM f_county_units WHERE $counties IS NOT NULL OR $scope_counties IS NOT NULL)`: without one the
+-- subquery folds to an empty result instead of a scan of every unit's counties (at 10 M records the
+-- unit scorecard 250 → 200 ms).
 f_county_communities AS (
     SELECT c.community FROM communities c
     WHERE ($counties IS NULL OR list_contains($counties, c.county))

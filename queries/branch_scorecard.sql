@@ -18,7 +18,8 @@ branch_list AS (
       AND ($units IS NULL OR list_contains($units, b.unit))
       AND ($branches IS NULL OR list_contains($branches, b.branch))
       AND ($scope_units IS NULL OR list_contains($scope_units, b.unit))
-      AND (($counties IS NULL AND $scope_counties IS NULL) OR b.unit IN (SELECT unit FROM f_county_units))
+      AND (($counties IS NULL AND $scope_counties IS NULL) OR b.unit IN (
+                SELECT unit FROM f_county_units WHERE $counties IS NOT NULL OR $scope_counties IS NOT NULL))
 ),
 drill AS (
     -- the drilled unit's branches as a list (NULL for all units)
@@ -79,7 +80,8 @@ SELECT
     l.members_on_roll,
     COALESCE(mb.reported, 0) AS reported,
     CASE WHEN $communities IS NULL AND $scope_communities IS NULL AND l.members_on_roll > 0
-              AND (($counties IS NULL AND $scope_counties IS NULL) OR l.unit IN (SELECT unit FROM f_county_own_units))
+              AND (($counties IS NULL AND $scope_counties IS NULL) OR l.unit IN (
+                SELECT unit FROM f_county_own_units WHERE $counties IS NOT NULL OR $scope_counties IS NOT NULL))
          THEN CAST(COALESCE(mb.reported, 0) AS DOUBLE) / l.members_on_roll END AS reporting_rate,
     COALESCE(mb.active, 0) AS active,
     CASE WHEN COALESCE(mb.reported, 0) > 0

@@ -23,7 +23,8 @@ paired AS (
     WHERE u.paired_community = $community
       AND ($units IS NULL OR list_contains($units, u.unit))
       AND ($scope_units IS NULL OR list_contains($scope_units, u.unit))
-      AND (($counties IS NULL AND $scope_counties IS NULL) OR u.unit IN (SELECT unit FROM f_county_units))
+      AND (($counties IS NULL AND $scope_counties IS NULL) OR u.unit IN (
+                SELECT unit FROM f_county_units WHERE $counties IS NOT NULL OR $scope_counties IS NOT NULL))
       AND ($branches IS NULL OR u.unit IN (
               SELECT b.unit FROM branches b WHERE list_contains($branches, b.branch)))
       AND ($communities IS NULL OR list_contains($communities, $community))

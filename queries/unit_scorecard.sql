@@ -28,7 +28,8 @@ unit_list AS (
     LEFT JOIN unit_ids i ON i.unit = u.unit
     WHERE ($units IS NULL OR list_contains($units, u.unit))
       AND ($scope_units IS NULL OR list_contains($scope_units, u.unit))
-      AND (($counties IS NULL AND $scope_counties IS NULL) OR u.unit IN (SELECT unit FROM f_county_units))
+      AND (($counties IS NULL AND $scope_counties IS NULL) OR u.unit IN (
+                SELECT unit FROM f_county_units WHERE $counties IS NOT NULL OR $scope_counties IS NOT NULL))
       AND ($branches IS NULL OR u.unit IN (
           SELECT b.unit FROM branches b WHERE list_contains($branches, b.branch)))
 ),
@@ -142,7 +143,8 @@ card AS (
         ro.members_on_roll,
         COALESCE(mb.reported, 0) AS reported,
         CASE WHEN $communities IS NULL AND $scope_communities IS NULL AND ro.members_on_roll > 0
-                  AND (($counties IS NULL AND $scope_counties IS NULL) OR l.unit IN (SELECT unit FROM f_county_own_units))
+                  AND (($counties IS NULL AND $scope_counties IS NULL) OR l.unit IN (
+                SELECT unit FROM f_county_own_units WHERE $counties IS NOT NULL OR $scope_counties IS NOT NULL))
              THEN CAST(COALESCE(mb.reported, 0) AS DOUBLE) / ro.members_on_roll END AS reporting_rate,
         COALESCE(mb.active, 0) AS active,
         CASE WHEN COALESCE(mb.reported, 0) > 0
