@@ -325,7 +325,7 @@ f_a_roster AS MATERIALIZED (
       AND (m.listed_on IS NULL OR m.listed_on <= y.d)
 ),
 f_a_records AS (
-    SELECT s.mid, s.date, s.activity_id, s.hours
+    SELECT s.mid, s.date, s.aid, s.hours
     FROM f_services s, f_a_year y
     WHERE s.date BETWEEN y.y0 AND y.y1
       AND s.mid IN (SELECT mid FROM f_a_roster)
@@ -356,27 +356,11 @@ f_a_served AS (
     GROUP BY d.mid
 ),
 f_a_activities AS (
-    -- distinct 活动编号 per member, 1 January..$as_of
-    SELECT r.mid, COUNT(DISTINCT r.activity_id) AS activities
+    -- distinct 活动编号 per member, 1 January..$as_of (counted by their dense ids, aid: one per 活动编号)
+    SELECT r.mid, COUNT(DISTINCT r.aid) AS activities
     FROM f_a_records r, f_a_year y
-    WHERE r.activity_id IS NOT NULL AND r.date <= y.d
+    WHERE r.aid IS NOT NULL AND r.date <= y.d
     GROUP BY r.mid
-),
-f_a_contact_check AS (
-    -- per roster member: the ended quarters with fewer contact days than the target, and the fewest
-    -- contact days of an ended quarter (NULL before the first quarter ends)
-    SELECT m.mid,
-           (CASE WHEN y.q1 <= y.d AND COALESCE(s.q1_days, 0) < m.t_contacts THEN 1 ELSE 0 END)
-           + (CASE WHEN y.q2 <= y.d AND COALESCE(s.q2_days, 0) < m.t_contacts THEN 1 ELSE 0 END)
-           + (CASE WHEN y.q3 <= y.d AND COALESCE(s.q3_days, 0) < m.t_contacts THEN 1 ELSE 0 END)
-           + (CASE WHEN y.q4 <= y.d AND COALESCE(s.q4_days, 0) < m.t_contacts THEN 1 ELSE 0 END) AS short_quarters,
-           LEAST(CASE WHEN y.q1 <= y.d THEN COALESCE(s.q1_days, 0) END,
-                 CASE WHEN y.q2 <= y.d THEN COALESCE(s.q2_days, 0) END,
-                 CASE WHEN y.q3 <= y.d THEN COALESCE(s.q3_days, 0) END,
-                 CASE WHEN y.q4 <= y.d THEN COALESCE(s.q4_days, 0) END) AS min_quarter_days
-    FROM f_a_roster m
-    CROSS JOIN f_a_year y
-    LEFT JOIN f_a_served s ON s.mid = m.mid
 ),
 f_a_grades AS (
     SELECT e.member_id, ANY_VALUE(e.grade) AS grade, ANY_VALUE(e.community) AS community,
@@ -385,33 +369,47 @@ f_a_grades AS (
     WHERE e.year = EXTRACT(year FROM y.y0)
     GROUP BY e.member_id
 ),
-f_a_members AS MATERIALIZED (
+f_a_joined AS (
+    -- per roster member, in one chain of joins by member: the year's figures (0 without records),
+    -- the ended quarters with fewer contact days than the target and the fewest contact days of an
+    -- ended quarter (NULL before the first quarter ends), and the member's grade
     SELECT m.*, COALESCE(s.hours, 0) AS hours, COALESCE(a.activities, 0) AS activities,
            COALESCE(s.contact_days, 0) AS contact_days, COALESCE(s.year_records, 0) AS year_records,
            COALESCE(s.quarter_records, 0) AS quarter_records,
-           COALESCE(c.short_quarters, 0) AS short_quarters, c.min_quarter_days,
-           CASE
-               WHEN NOT m.reported THEN 'not_reported'
-               WHEN COALESCE(s.hours, 0) >= m.t_hours AND COALESCE(a.activities, 0) >= m.t_activities
-                    AND COALESCE(c.short_quarters, 0) = 0 THEN 'met'
-               WHEN COALESCE(s.hours, 0) * y.year_days >= m.t_hours * y.elapsed
-                    AND COALESCE(a.activities, 0) >= (m.t_activities * y.elapsed) // y.year_days
-                    AND COALESCE(c.short_quarters, 0) = 0 THEN 'on_track'
-               ELSE 'behind'
-           END AS status,
-           g.grade, g.community AS grade_community, g.comment AS grade_comment,
-           -- the [evaluation] rule: not reported by 31 December, or no approved record in the year,
-           -- and a grade better than $grade_cap
-           g.grade IS NOT NULL AND $grade_cap IS NOT NULL
-               AND list_position($grades, g.grade) < list_position($grades, $grade_cap)
-               AND (m.reported_on IS NULL OR m.reported_on > y.y1 OR COALESCE(s.year_records, 0) = 0)
-               AS grade_conflict
+           (CASE WHEN y.q1 <= y.d AND COALESCE(s.q1_days, 0) < m.t_contacts THEN 1 ELSE 0 END)
+           + (CASE WHEN y.q2 <= y.d AND COALESCE(s.q2_days, 0) < m.t_contacts THEN 1 ELSE 0 END)
+           + (CASE WHEN y.q3 <= y.d AND COALESCE(s.q3_days, 0) < m.t_contacts THEN 1 ELSE 0 END)
+           + (CASE WHEN y.q4 <= y.d AND COALESCE(s.q4_days, 0) < m.t_contacts THEN 1 ELSE 0 END) AS short_quarters,
+           LEAST(CASE WHEN y.q1 <= y.d THEN COALESCE(s.q1_days, 0) END,
+                 CASE WHEN y.q2 <= y.d THEN COALESCE(s.q2_days, 0) END,
+                 CASE WHEN y.q3 <= y.d THEN COALESCE(s.q3_days, 0) END,
+                 CASE WHEN y.q4 <= y.d THEN COALESCE(s.q4_days, 0) END) AS min_quarter_days,
+           g.grade, g.community AS grade_community, g.comment AS grade_comment
     FROM f_a_roster m
     CROSS JOIN f_a_year y
     LEFT JOIN f_a_served s ON s.mid = m.mid
     LEFT JOIN f_a_activities a ON a.mid = m.mid
-    LEFT JOIN f_a_contact_check c ON c.mid = m.mid
     LEFT JOIN f_a_grades g ON g.member_id = m.member_id
+),
+f_a_members AS MATERIALIZED (
+    SELECT j.* EXCLUDE (grade, grade_community, grade_comment),
+           CASE
+               WHEN NOT j.reported THEN 'not_reported'
+               WHEN j.hours >= j.t_hours AND j.activities >= j.t_activities AND j.short_quarters = 0 THEN 'met'
+               WHEN j.hours * y.year_days >= j.t_hours * y.elapsed
+                    AND j.activities >= (j.t_activities * y.elapsed) // y.year_days
+                    AND j.short_quarters = 0 THEN 'on_track'
+               ELSE 'behind'
+           END AS status,
+           j.grade, j.grade_community, j.grade_comment,
+           -- the [evaluation] rule: not reported by 31 December, or no approved record in the year,
+           -- and a grade better than $grade_cap
+           j.grade IS NOT NULL AND $grade_cap IS NOT NULL
+               AND list_position($grades, j.grade) < list_position($grades, $grade_cap)
+               AND (j.reported_on IS NULL OR j.reported_on > y.y1 OR j.year_records = 0)
+               AS grade_conflict
+    FROM f_a_joined j
+    CROSS JOIN f_a_year y
 ),
 -- 红色积分's member-months, shared by red_points.sql and unit_points.sql (the rules of the [points]
 -- settings and the rows asked for are their parameters; see red_points.sql for what they mean).
