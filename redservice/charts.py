@@ -329,6 +329,13 @@ def hours_persons_panels(df: pd.DataFrame, label_col: str, lang: str, title: str
 
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.08,
                         subplot_titles=(t("overview.hours", lang), t("overview.persons", lang)))
+    rows = len(df) if not df.empty else 1
+    height = height or max(260, 26 * rows + 110)
+    # bars thick enough for a label inside (a few forms in a given height): a long bar's number goes
+    # inside it, so that in a narrow column it cannot run into the next panel (an outside label
+    # needs room the panel may not have); thin bars (the categories, 26 px a row) keep it outside,
+    # where Plotly would otherwise shrink it to the bar's thickness
+    position = "auto" if (height - 110) / rows >= 40 else "outside"
     if not df.empty:
         labels = list(df[label_col])
         if group_col:
@@ -345,12 +352,12 @@ def hours_persons_panels(df: pd.DataFrame, label_col: str, lang: str, title: str
             hover = [[name, fmt.quantity(v, unit_key, lang, decimals)] for name, v in zip(labels, df[value_col])]
             fig.add_bar(
                 x=df[value_col], y=y, orientation="h", marker_color=colours if col == 1 else GOLD,
-                opacity=1 if col == 1 else 0.9, text=texts, textposition="outside", cliponaxis=False,
+                opacity=1 if col == 1 else 0.9, text=texts, textposition=position, insidetextanchor="end",
+                insidetextfont={"color": "white" if col == 1 else "#3A2A00"}, cliponaxis=False,
                 customdata=hover, hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
                 showlegend=False, row=1, col=col,
             )
-    rows = len(df) if not df.empty else 1
-    base_layout(fig, title, height or max(260, 26 * rows + 110))
+    base_layout(fig, title, height)
     fig.update_yaxes(autorange="reversed", showgrid=False, automargin=True, row=1, col=1)
     fig.update_xaxes(showticklabels=False, showgrid=False)
     for col, value_col in ((1, "hours"), (2, "persons")):

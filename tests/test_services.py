@@ -304,3 +304,18 @@ def test_heat_map_order_equals_sorting_each_unit_by_its_total():
         pd.testing.assert_frame_equal(got[0], want[0])
         pd.testing.assert_frame_equal(got[1], want[1])
     assert len(got[0]) == 1 and len(services.attendance_matrix(units)[0]) == units["unit"].nunique()
+
+
+def test_a_long_bars_number_goes_inside_where_bars_are_thick():
+    """按活动形式 (four forms in 300 px): a bar's number may go inside it, so that in a laptop's narrow
+    column the longest bar's "4,409.5" cannot run into the persons panel (it did at 1366×768 in
+    English); the categories' thin bars (26 px a row) keep their numbers outside, unshrunk."""
+    forms = pd.DataFrame({"form": ["日常服务", "红色服务日", "六送三请", "其他"],
+                          "hours": [4409.5, 3899.0, 1412.5, 765.0], "persons": [2910, 6828, 4554, 514]})
+    fig = charts.hours_persons_panels(forms, "form", "en", "By activity form", height=300)
+    assert {bar.textposition for bar in fig.data} == {"auto"}
+    assert [bar.text[0] for bar in fig.data] == ["4,409.5", "2,910"]
+    categories = pd.DataFrame({"category": [f"c{i}" for i in range(16)], "group": ["other"] * 16,
+                               "hours": [float(i) for i in range(16)], "persons": list(range(16))})
+    fig = charts.hours_persons_panels(categories, "category", "en", None, group_col="group")
+    assert {bar.textposition for bar in fig.data} == {"outside"}
