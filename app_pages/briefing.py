@@ -116,7 +116,8 @@ if st.query_params.get("archive"):
 manifest = ctx.store.manifest()
 data = briefing.gather(ctx.query, ctx.filters, ctx.period, ctx.lang, ctx.settings, ui.county_name(ctx),
                        briefing.source_name(ctx.store), bool(manifest.get("synthetic")), ctx.last,
-                       ui.boundaries(ctx), scope=ctx.scope, shapes=lambda: ui.county_shapes(ctx))
+                       ui.boundaries(ctx), scope=ctx.scope, shapes=lambda: ui.county_shapes(ctx),
+                       counties=ui.store_counties(ctx.directory, ctx.scope))  # the filter bar's, no query
 stamp = f"{ctx.filters.start:%Y%m%d}-{ctx.filters.end:%Y%m%d}"
 
 

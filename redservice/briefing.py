@@ -259,18 +259,21 @@ def several_counties(filters: Filters, scope: Scope | None, counties: tuple[str,
 
 def gather(query: Callable[..., pd.DataFrame], filters: Filters, period: str | None, lang: str, settings: dict,
            county: str, source: str, synthetic: bool, last: dt.date | None, boundaries: dict,
-           scope: Scope | None = None, shapes: Callable[[], dict] | None = None) -> Briefing:
+           scope: Scope | None = None, shapes: Callable[[], dict] | None = None,
+           counties: tuple[str, ...] | None = None) -> Briefing:
     """Run the briefing's queries through ``query(name, filters=None, **extra)`` (the page's cached
     ``ctx.query`` or the CLI's store) and shape them with the other pages' logic. A view of several
     counties maps its counties: ``shapes()`` gives every county's polygons (the page's cached
-    counties.county_shapes; by default dissolved here from ``boundaries``)."""
+    counties.county_shapes; by default dissolved here from ``boundaries``). ``counties``: the store's
+    counties within the scope when the caller has them (the page: the filter bar's choices), else
+    read through ``query`` (``store_counties``)."""
     from redservice import charts, counties as county_level, coverage, metrics, services, wishes
     from redservice.filters import period_range
 
     result = metrics.result(query("kpis").iloc[0].to_dict(),
                             query("kpis", filters=filters.previous()).iloc[0].to_dict(), filters)
     trend_start = min(filters.start, period_range("last12", filters.end)[0])
-    counties = store_counties(query)
+    counties = store_counties(query) if counties is None else tuple(counties)
     by_county = {}
     if several_counties(filters, scope, counties):
         if shapes is None:

@@ -254,3 +254,17 @@ def test_drill_down_tables_for_excel():
     shown = wishes.units_excel(units)
     assert list(shown["mean_score"]) == [4.67, "—"] and list(shown["satisfied_rate"]) == [50.0, "—"]
     assert wishes.units_excel_columns("zh")["satisfied_rate"] == "满意率（%）"
+
+
+def test_the_page_reads_the_filter_options_once():
+    """The store's counties (for 全市/全县 and the county map) come from the filter bar's cached
+    choices, not from a second filter_options query with the page's period (which at 10 M records
+    was another 50 ms on every change of period, and a cache entry per period)."""
+    from redservice import bench
+    from redservice.config import DEMO_DIR
+
+    recorded = bench.record(DEMO_DIR, only=["briefing"], python_runs=1)
+    (page,) = recorded.values()
+    assert page["error"] is None
+    names = [c["name"] for c in page["calls"]]
+    assert names.count("filter_options") == 1 and "kpis" in names, names
