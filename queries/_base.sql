@@ -33,6 +33,10 @@
 -- the city, 市直单位, or of another county) with a member reported or a record served in them;
 -- f_county_own_units: the counties' own units only (a unit's 报到率 is computed for these alone).
 -- Lists of communities, units and branches read from the raw tables are narrowed by these.
+-- The records, household rows, members and unit rollups are narrowed to the units chosen by their
+-- dense unit id (uid IN the chosen units' ids), not by the unit's name: an integer test on the
+-- table's uid column instead of a list search per row of its names (at 10 M records one unit's
+-- quarter: 18 → 3.5 ms a scan; 数据质量 for one unit 131 → 55 ms).
 -- A list narrowed only under a county restriction reads them as `(no restriction) OR x IN (SELECT …
 -- FROM f_county_units WHERE $counties IS NOT NULL OR $scope_counties IS NOT NULL)`: without one the
 -- subquery folds to an empty result instead of a scan of every unit's counties (at 10 M records the
@@ -71,10 +75,10 @@ f_members AS NOT MATERIALIZED (
     FROM members m
     WHERE ($counties IS NULL OR list_contains($counties, m.county))
       AND ($scope_counties IS NULL OR list_contains($scope_counties, m.county))
-      AND ($units IS NULL OR list_contains($units, m.unit))
+      AND ($units IS NULL OR m.uid IN (SELECT i.uid FROM unit_ids i WHERE list_contains($units, i.unit)))
       AND ($branches IS NULL OR list_contains($branches, m.branch))
       AND ($communities IS NULL OR list_contains($communities, m.community))
-      AND ($scope_units IS NULL OR list_contains($scope_units, m.unit))
+      AND ($scope_units IS NULL OR m.uid IN (SELECT i.uid FROM unit_ids i WHERE list_contains($scope_units, i.unit)))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, m.community))
 ),
 f_records AS NOT MATERIALIZED (
@@ -87,12 +91,12 @@ f_records AS NOT MATERIALIZED (
     FROM services s
     WHERE ($counties IS NULL OR list_contains($counties, s.county))
       AND ($scope_counties IS NULL OR list_contains($scope_counties, s.county))
-      AND ($units IS NULL OR list_contains($units, s.unit))
+      AND ($units IS NULL OR s.uid IN (SELECT i.uid FROM unit_ids i WHERE list_contains($units, i.unit)))
       AND ($branches IS NULL OR list_contains($branches, s.branch))
       AND ($communities IS NULL OR list_contains($communities, s.community))
       AND ($categories IS NULL OR list_contains($categories, s.category))
       AND ($forms IS NULL OR list_contains($forms, s.form))
-      AND ($scope_units IS NULL OR list_contains($scope_units, s.unit))
+      AND ($scope_units IS NULL OR s.uid IN (SELECT i.uid FROM unit_ids i WHERE list_contains($scope_units, i.unit)))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, s.community))
 ),
 f_services AS NOT MATERIALIZED (
@@ -109,12 +113,12 @@ f_household_records AS NOT MATERIALIZED (
     FROM household_facts h
     WHERE ($counties IS NULL OR list_contains($counties, h.county))
       AND ($scope_counties IS NULL OR list_contains($scope_counties, h.county))
-      AND ($units IS NULL OR list_contains($units, h.unit))
+      AND ($units IS NULL OR h.uid IN (SELECT i.uid FROM unit_ids i WHERE list_contains($units, i.unit)))
       AND ($branches IS NULL OR list_contains($branches, h.branch))
       AND ($communities IS NULL OR list_contains($communities, h.community))
       AND ($categories IS NULL OR list_contains($categories, h.category))
       AND ($forms IS NULL OR list_contains($forms, h.form))
-      AND ($scope_units IS NULL OR list_contains($scope_units, h.unit))
+      AND ($scope_units IS NULL OR h.uid IN (SELECT i.uid FROM unit_ids i WHERE list_contains($scope_units, i.unit)))
       AND ($scope_communities IS NULL OR list_contains($scope_communities, h.community))
 ),
 f_households AS NOT MATERIALIZED (
@@ -168,20 +172,20 @@ f_unit_months AS (
     -- the per-unit rollups (redservice.serving), empty unless f_rollups.units; by the record's unit
     SELECT m.uid, m.month, m.hours, m.persons, m.records, m.paired_hours
     FROM unit_months m, f_rollups r
-    WHERE r.units AND ($units IS NULL OR list_contains($units, m.unit))
-      AND ($scope_units IS NULL OR list_contains($scope_units, m.unit))
+    WHERE r.units AND ($units IS NULL OR m.uid IN (SELECT i.uid FROM unit_ids i WHERE list_contains($units, i.unit)))
+      AND ($scope_units IS NULL OR m.uid IN (SELECT i.uid FROM unit_ids i WHERE list_contains($scope_units, i.unit)))
 ),
 f_unit_household_months AS (
     SELECT m.uid, m.month, m.households
     FROM unit_household_months m, f_rollups r
-    WHERE r.units AND ($units IS NULL OR list_contains($units, m.unit))
-      AND ($scope_units IS NULL OR list_contains($scope_units, m.unit))
+    WHERE r.units AND ($units IS NULL OR m.uid IN (SELECT i.uid FROM unit_ids i WHERE list_contains($units, i.unit)))
+      AND ($scope_units IS NULL OR m.uid IN (SELECT i.uid FROM unit_ids i WHERE list_contains($scope_units, i.unit)))
 ),
 f_unit_household_returns AS (
     SELECT m.uid, m.month, m.unit_hh_prev
     FROM unit_household_returns m, f_rollups r
-    WHERE r.units AND ($units IS NULL OR list_contains($units, m.unit))
-      AND ($scope_units IS NULL OR list_contains($scope_units, m.unit))
+    WHERE r.units AND ($units IS NULL OR m.uid IN (SELECT i.uid FROM unit_ids i WHERE list_contains($units, i.unit)))
+      AND ($scope_units IS NULL OR m.uid IN (SELECT i.uid FROM unit_ids i WHERE list_contains($scope_units, i.unit)))
 ),
 f_branch_months AS (
     SELECT b.uid, b.bid, b.month, b.hours, b.red_days, b.wishes, b.good_ratings, b.points_raw, b.points
