@@ -511,3 +511,16 @@ def test_units_frame_equals_the_first_version(lang):
         figures = assess.unit_figures(units, settings, 2025, as_of)
         assert figures["completion_rate"].isna().any() and figures["flags"].map(len).eq(2).any()
         pd.testing.assert_frame_equal(assess.units_frame(figures, lang, final), reference(figures, lang, final))
+
+
+def test_the_targets_caption_reads_right_for_a_target_of_one():
+    """The demo's target is service on 1 day a quarter: the English caption read "at least 1 days"."""
+    from redservice.i18n import t
+
+    caption = t("assess.caption", "en", year=2025, date="31 Mar 2025", pace="24.7%", hours="12",
+                activities=1, contacts=1, days=30)
+    assert "1 days" not in caption and "1 activities" not in caption
+    assert "service days each quarter ≥ 1" in caption
+    zh = t("assess.caption", "zh", year=2025, date="2025年3月31日", pace="24.7%", hours="12",
+           activities=2, contacts=1, days=30)
+    assert "每季度至少1天有服务" in zh
