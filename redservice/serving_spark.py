@@ -239,7 +239,11 @@ def _dense_ids(spark, values, column: str, name: str):
     are range-partitioned on ``column`` (partition i holds smaller values than partition i + 1), each
     partition numbered on its own and offset by the rows of the partitions before it (a count per
     partition, collected: as many rows as partitions). Persisted so that the counts and the numbering
-    read the same partitioning."""
+    read the same partitioning. A persisted block lost with its executor is recomputed, and the range
+    bounds come from a sample of rows whose order a shuffle does not fix: on a cluster that loses an
+    executor during this step the offsets could then miss the new partitioning (ids repeated or
+    skipped across partitions); a checkpoint to reliable storage would close that, not done (local
+    mode and the tests cannot lose an executor)."""
     from pyspark import StorageLevel
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -285,6 +289,8 @@ def _run(spark, out: str, rules: dict, excluded, keep_intermediate: bool = False
                                              sparksql.PARAMS))
         if name in serving.INTERMEDIATE:
             df = df.persist(StorageLevel.MEMORY_AND_DISK)
+            if release:  # numbered from ``ranged``: computed now, before ``ranged`` is released below
+                df.count()
             df.createOrReplaceTempView(name)
             cached[name] = df
         else:
