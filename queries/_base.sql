@@ -14,7 +14,9 @@
 -- community_hh, compound_hh, unit_hh, county_hh, unit_mid: the household's / member's number within
 -- its community, compound, unit, county (largest: $community_household_max, $compound_household_max,
 -- $unit_household_max, $county_household_max, $unit_member_max), for exact bitmap counts grouped by
--- those (or finer).
+-- those (or finer); county_mid (members): the member's number within its county, home_mid
+-- (services): the same on the member's records served in that county, NULL on the others (largest:
+-- $county_member_max).
 -- red_prev (services), unit_hh_prev (household_facts): the previous date of the same activity of the
 -- member / of the same unit serving the same household, in all the records (redservice.serving);
 -- unit_months, unit_household_months, unit_household_returns: per-unit rollups by month;
@@ -71,7 +73,7 @@ f_county_branches AS (
 f_members AS NOT MATERIALIZED (
     SELECT m.member_id, m.name, m.unit, m.branch, m.community, m.reported_on,
            m.gender, m.compound, m.phone, m.mid, m.bid, m.cid, m.uid, m.roll_status, m.left_on, m.listed_on,
-           m.county
+           m.county, m.county_mid
     FROM members m
     WHERE ($counties IS NULL OR list_contains($counties, m.county))
       AND ($scope_counties IS NULL OR list_contains($scope_counties, m.county))
@@ -87,7 +89,7 @@ f_records AS NOT MATERIALIZED (
     SELECT s.record_id, s.date, s.member_id, s.name, s.unit, s.branch, s.community, s.compound,
            s.category, s.form, s.activity_id, s.content, s.persons, s.hours, s.note, s.mid, s.aid, s.unit_mid,
            s.uid, s.paired, s.roster_uid, s.roster_bid, s.red_prev, s.review_status, s.origin, s.entered_on,
-           s.rkey, s.counted, s.excluded_rules, s.county
+           s.rkey, s.counted, s.excluded_rules, s.county, s.home_mid
     FROM services s
     WHERE ($counties IS NULL OR list_contains($counties, s.county))
       AND ($scope_counties IS NULL OR list_contains($scope_counties, s.county))

@@ -12,7 +12,9 @@ The Parquet files of a generation are the records; the pages read a derived copy
 * local ids for distinct counts per group: a household's number within its community
   (``community_hh``), its compound (``compound_hh``), the serving unit (``unit_hh``) and the
   county the record counts in (``county_hh``: 区县对比's households per county) in
-  household_facts, a member's number within the unit of the record (``unit_mid``) in services.
+  household_facts, a member's number within the unit of the record (``unit_mid``) in services, and
+  within the county the member counts in (``members.county_mid``; ``services.home_mid``: the same,
+  on the member's records served in that county, NULL on the others: 区县对比's active members).
   ``bitstring_agg(community_hh, 1, $community_household_max)`` grouped by community is then a
   bitmap the size of the largest community per group — exact, and several times cheaper than a
   hash of every (community, household) pair;
@@ -99,7 +101,7 @@ FILE = "serving.duckdb"
 # The copy built by Spark (redservice.serving_spark): one folder per build, Parquet per table
 PARQUET_DIR = "serving_parquet"
 ALIAS = "serving"
-FORMAT_VERSION = "11"
+FORMAT_VERSION = "12"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_base", "household_keys")
@@ -109,6 +111,7 @@ MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids"
           "activity_max": ("activity_ids", "aid"), "unit_member_max": ("unit_members", "unit_mid"),
           "community_household_max": ("community_households", "community_hh"),
           "county_household_max": ("county_households", "county_hh"),
+          "county_member_max": ("members", "county_mid"),
           "compound_household_max": ("compound_households", "compound_hh"),
           "unit_household_max": ("unit_households", "unit_hh")}
 # The county (所属县（市、区）) of each community and unit, one row per name: a record counts in the
@@ -342,7 +345,11 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
         ("activity_ids", _ids("activity_id", "aid", (typed("services"),), c("activity_ids")), ""),
         ("unit_ids", _ids("unit", "uid", (typed("units"), typed("members"), typed("services")), c("unit_ids")), ""),
         ("members",
-         f"SELECT {member_cols}, i.mid, b.bid, c.cid, u.uid, COALESCE(kc.county, ku.county) AS county "
+         f"SELECT {member_cols}, i.mid, b.bid, c.cid, u.uid, COALESCE(kc.county, ku.county) AS county, "
+         # county_mid: the member's number within the county it counts in (1..n by mid; NULL without
+         # a member id), the local id of 区县对比's exact active-member bitmaps (services.home_mid)
+         "CASE WHEN i.mid IS NOT NULL THEN CAST(ROW_NUMBER() OVER (PARTITION BY COALESCE(kc.county, ku.county), "
+         "i.mid IS NULL ORDER BY i.mid) AS INTEGER) END AS county_mid "
          f"FROM ({typed('members')}) m "
          "LEFT JOIN member_ids i ON i.member_id = m.member_id LEFT JOIN branch_ids b ON b.branch = m.branch "
          "LEFT JOIN community_ids c ON c.community = m.community LEFT JOIN unit_ids u ON u.unit = m.unit "
@@ -363,7 +370,8 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
         # on the record's key
         ("services",
          "SELECT s.*, u.unit_mid, i.uid, COALESCE(s.community = p.paired_community, FALSE) AS paired, "
-         "r.uid AS roster_uid, r.bid AS roster_bid, l.red_prev, COALESCE(k.county, p.county) AS county "
+         "r.uid AS roster_uid, r.bid AS roster_bid, l.red_prev, COALESCE(k.county, p.county) AS county, "
+         "CASE WHEN r.county = COALESCE(k.county, p.county) THEN r.county_mid END AS home_mid "
          f"FROM service_base s LEFT JOIN {COMMUNITY_COUNTY} k ON k.community = s.community "
          "LEFT JOIN (SELECT record_id, LAG(date) OVER (PARTITION BY counted, mid, form, aid, CASE WHEN aid IS NULL "
          "THEN date END ORDER BY date, record_id) AS red_prev FROM service_base) l ON l.record_id = s.record_id "

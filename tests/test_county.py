@@ -162,6 +162,40 @@ def test_county_comparison_rows_equal_the_county_kpis(city):
     assert rows.loc["甲县", "households_total"] == 150
 
 
+@pytest.mark.parametrize("narrow", [
+    {"units": ["甲县住建局"]}, {"units": ["市财政局"]}, {"branches": ["市财政局支部", "乙县医院支部"]},
+    {"communities": ["乙一社区"]}, {"counties": ["乙县"]}, {"scope": Scope(units=("甲县住建局", "市财政局"))}])
+def test_county_comparison_under_filters_and_scope(city, narrow):
+    """Each row equals kpis.sql with its county chosen and the same filters and scope: the active
+    members (the AND of the county's member bitmaps) included, a member serving outside its county
+    (X in 乙县) active in its own county only."""
+    narrow = dict(narrow)
+    scope = narrow.pop("scope", Scope())
+    rows = city.query("county_compare", Filters.make(*Q1_2025, **narrow), scope).set_index("county")
+    assert len(rows)
+    for county in rows.index:
+        if narrow.get("counties") and county not in narrow["counties"]:
+            continue
+        expected = metrics.kpis(city, Filters.make(*Q1_2025, **{**narrow, "counties": [county]}), scope)["current"]
+        for key in metrics.KPIS:
+            if expected[key] is None:  # a rate of no members
+                assert rows.loc[county, key] is None or math.isnan(rows.loc[county, key]), (county, key)
+            else:
+                assert rows.loc[county, key] == pytest.approx(expected[key]), (county, key)
+
+
+def test_home_member_numbers(city):
+    """county_mid numbers each county's members 1..n; home_mid carries it on the records the member
+    served in that county only (X's record in 乙县 has none)."""
+    members = city.con.execute("SELECT member_id, county, county_mid FROM members ORDER BY member_id").fetchall()
+    by_county = {}
+    for _member, county, number in members:
+        by_county.setdefault(county, []).append(number)
+    assert all(sorted(v) == list(range(1, len(v) + 1)) for v in by_county.values())
+    home = dict(city.con.execute("SELECT record_id, home_mid IS NOT NULL FROM services").fetchall())
+    assert home == {"r1": True, "r2": True, "r3": True, "r4": True, "r5": True, "r6": True, "r7": False}
+
+
 # -- 区县对比's table and map, built on whole columns, equal what they replaced ----------------------
 
 def _reference_table(df, lang, metric):
