@@ -33,7 +33,9 @@ def query(name, filters=None, **extra):
 try:
     tg = assess.targets(ctx.settings)
     _checked = approval.counted(ctx.settings), approval.pending(ctx.settings)  # raise here, not on a tab
-    a = feedback.load(query, ctx.filters, ctx.scope, ctx.settings, year, as_of)
+    units = ui.shared(ctx, "assess_units", lambda: feedback.unit_figures(query, ctx.filters, ctx.settings, year, as_of),
+                      year, as_of)
+    a = feedback.load(query, ctx.filters, ctx.scope, ctx.settings, year, as_of, units)
 except SettingsError as exc:  # a wrong [targets], [evaluation] or [approval] in config.toml
     st.error(T("assess.settings_error", error=str(exc)), icon=":material/error:")
     st.stop()
@@ -44,6 +46,7 @@ st.caption(T("assess.caption", year=year, date=fmt.date(as_of, ctx.lang),
              days=tg["report_within_days"]) + " " + T("assess.final_note" if final else "assess.pace_note"))
 
 units = a.units
+flagged = int(sum(bool(f) for f in units["flags"])) if not units.empty else 0
 on_roster = int(units["on_roster"].sum()) if not units.empty else 0
 reported = int(units["reported"].sum()) if not units.empty else 0
 done = int(units["met"].sum() + (0 if final else units["on_track"].sum())) if not units.empty else 0
@@ -53,7 +56,7 @@ cards = [
     ("completion", fmt.percent(fmt.ratio(done, reported), ctx.lang)),
     ("behind", fmt.count(int(units["behind"].sum()) if not units.empty else 0, "people", ctx.lang)),
     ("overdue", fmt.count(int(units["overdue"].sum()) if not units.empty else 0, "people", ctx.lang)),
-    ("flagged", fmt.count(int(sum(bool(f) for f in units["flags"])) if not units.empty else 0, "units", ctx.lang)),
+    ("flagged", fmt.count(flagged, "units", ctx.lang)),
 ]
 for col, (key, value) in zip(st.columns(len(cards)), cards):
     with col:
@@ -69,10 +72,9 @@ with tab_units:
     if tab_units.open and units.empty:
         st.info(T("app.no_data"))
     elif tab_units.open:
-        table = assess.units_frame(units, ctx.lang, final)
-        flagged = units[[bool(f) for f in units["flags"]]]
-        if len(flagged):
-            st.markdown(T("assess.flagged_units", n=len(flagged)))
+        table = ui.shared(ctx, "assess_units_table", lambda: assess.units_frame(units, ctx.lang, final), year, as_of)
+        if flagged:
+            st.markdown(T("assess.flagged_units", n=flagged))
         ui.download_excel(ctx, table, T("assess.units_title"), key="assess_units_excel")
         st.dataframe(table, hide_index=True, width="stretch", height=520)
 

@@ -28,13 +28,14 @@ class Assessment:
     points and the open wishes when first asked for (a province's roster is a million rows: the
     page's tiles and units table need none of them), or one unit's only (``members_of``)."""
 
-    def __init__(self, query, filters: Filters, scope: Scope, settings: dict, year: int, as_of: dt.date):
+    def __init__(self, query, filters: Filters, scope: Scope, settings: dict, year: int, as_of: dt.date,
+                 units: pd.DataFrame | None = None):
         self._query, self.filters, self.scope, self.settings = query, filters, scope, settings
         self.year, self.as_of = year, as_of
         self.params = assess.params(settings, year, as_of)
         self.year_filters = filters.with_period(dt.date(year, 1, 1), as_of)
         self.rules = scorecard.points_rules(settings)
-        self.units = assess.unit_figures(query("assess_units", filters, **self.params), settings, year, as_of)
+        self.units = unit_figures(query, filters, settings, year, as_of) if units is None else units
 
     @property
     def final(self) -> bool:
@@ -62,9 +63,17 @@ class Assessment:
         return self._query("wish_open", self.year_filters)
 
 
-def load(query, filters: Filters, scope: Scope, settings: dict, year: int, as_of: dt.date) -> Assessment:
-    """``query(name, filters, **params)``: the page's cached ctx.query or a store's."""
-    return Assessment(query, filters, scope, settings, year, as_of)
+def unit_figures(query, filters: Filters, settings: dict, year: int, as_of: dt.date) -> pd.DataFrame:
+    """assess_units.sql with the rates and flags (``assess.unit_figures``)."""
+    return assess.unit_figures(query("assess_units", filters, **assess.params(settings, year, as_of)),
+                               settings, year, as_of)
+
+
+def load(query, filters: Filters, scope: Scope, settings: dict, year: int, as_of: dt.date,
+         units: pd.DataFrame | None = None) -> Assessment:
+    """``query(name, filters, **params)``: the page's cached ctx.query or a store's; ``units``:
+    ``unit_figures`` of the same arguments when the caller has them (the page: shared between runs)."""
+    return Assessment(query, filters, scope, settings, year, as_of, units)
 
 
 # -- reminders ------------------------------------------------------------------------------------

@@ -128,3 +128,32 @@ def test_tables_write_rates_like_the_tiles_with_one_decimal():
     table = at.dataframe[0].value
     assert table["coverage"].max() > 1 and (table["coverage"] * 10).round(6).mod(1).eq(0).all()
     assert '"format":"%.1f%%"' in at.dataframe[0].proto.columns.replace(" ", "")
+
+
+def test_many_branches_are_chosen_through_a_unit(monkeypatch):
+    """Past ui.BRANCH_CHOICES_MAX branches (a province's 81,635) the branch list waits for a unit:
+    it offers only the branches the URL asks for, says how many there are, and a branch in the URL
+    still filters; with a unit chosen it offers that unit's branches."""
+    from redservice import ui
+
+    monkeypatch.setattr(ui, "BRANCH_CHOICES_MAX", 10)  # the demo county has 145
+    at = run_app()
+    box = {m.label: m for m in at.sidebar.multiselect}["党支部"]
+    assert box.options == [] and box.placeholder == "共145个党支部：请先选择单位"
+    whole = metrics_by_label(at)["报到党员"][0]
+
+    import pandas as pd
+
+    unit = "县住建局"
+    listed = pd.read_parquet(PROJECT_DIR / "data" / "demo" / "branches.parquet")
+    at = run_app({"unit": unit})
+    box = {m.label: m for m in at.sidebar.multiselect}["党支部"]
+    assert box.options == sorted(listed.loc[listed["unit"] == unit, "branch"]) and box.placeholder == "全部"
+    branch = box.options[0]
+
+    at = run_app({"branch": branch})
+    assert not at.exception, at.exception
+    box = {m.label: m for m in at.sidebar.multiselect}["党支部"]
+    assert box.options == [branch] and box.value == [branch]
+    assert metrics_by_label(at)["报到党员"][0] != whole
+    assert metrics_by_label(at)["报到党员"][0] == metrics_by_label(run_app({"unit": unit, "branch": branch}))["报到党员"][0]
