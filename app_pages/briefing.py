@@ -138,9 +138,10 @@ with a:
     if data.map_rows.empty:
         st.info(ctx.t("app.no_data"))
     else:
-        ui.plotly(briefing_figure.coverage_figure(data.map_rows, data.map_shapes, ctx.settings, ctx.lang, title,
-                                                  height=ROW, legend="right"),
-                  png_name(title), key="briefing_map")
+        # a province's counties as polygons: drawn once per view (ui.shared), not on every run
+        figure = ui.shared(ctx, "briefing_map", lambda: briefing_figure.coverage_figure(
+            data.map_rows, data.map_shapes, ctx.settings, ctx.lang, title, height=ROW, legend="right"), title)
+        ui.plotly(figure, png_name(title), key="briefing_map")
     p = data.pipeline
     title = ctx.t("wishes.funnel_title")
     ui.plotly(charts.funnel([ctx.t("wishes.stage_posted"), ctx.t("wishes.stage_claimed_funnel"),
