@@ -34,9 +34,9 @@ with left:
         st.info(ctx.t("app.no_data"))
     else:
         key, on_select = ui.chart_door("categories", ui.filter_to("category"), categories["category"])
-        ui.plotly(charts.hours_persons_panels(categories, "category", ctx.lang, ctx.t("services.by_category"),
-                                              group_col="group", group_labels=group_labels),
-                  ctx.t("services.by_category"), key=key, on_select=on_select)
+        ui.plotly(ui.shared(ctx, "services_categories", lambda: charts.hours_persons_panels(
+            categories, "category", ctx.lang, ctx.t("services.by_category"), group_col="group",
+            group_labels=group_labels)), ctx.t("services.by_category"), key=key, on_select=on_select)
         st.caption(ctx.t("services.category_door"))
         columns = {"group": ctx.t("services.group"), "category": ctx.t("services.category"),
                    "hours": ctx.t("services.hours"), "persons": ctx.t("services.persons"),
@@ -48,7 +48,8 @@ with right:
         st.info(ctx.t("app.no_data"))
     else:
         key, on_select = ui.chart_door("forms", ui.filter_to("form"), forms["form"])
-        ui.plotly(charts.hours_persons_panels(forms, "form", ctx.lang, ctx.t("services.by_form"), height=300),
+        ui.plotly(ui.shared(ctx, "services_forms", lambda: charts.hours_persons_panels(
+            forms, "form", ctx.lang, ctx.t("services.by_form"), height=300)),
                   ctx.t("services.by_form"), key=key, on_select=on_select)
         st.caption(ctx.t("services.form_door"))
 
@@ -57,13 +58,13 @@ with left:
     if trend.empty:
         st.info(ctx.t("app.no_data"))
     else:
-        ui.plotly(charts.stacked_trend(trend, trend_groups, group_labels, ctx.lang, ctx.t("services.trend"),
-                                       ctx.filters.start, ctx.filters.end),
+        ui.plotly(ui.shared(ctx, "services_trend", lambda: charts.stacked_trend(
+            trend, trend_groups, group_labels, ctx.lang, ctx.t("services.trend"), ctx.filters.start, ctx.filters.end)),
                   ctx.t("services.trend"), key="trend")
         st.caption(ctx.t("services.trend_caption"))
 with right:
-    ui.plotly(charts.seasonality(by_month, by_weekday, ctx.lang, ctx.t("services.season")),
-              ctx.t("services.season"), key="season")
+    ui.plotly(ui.shared(ctx, "services_season", lambda: charts.seasonality(
+        by_month, by_weekday, ctx.lang, ctx.t("services.season"))), ctx.t("services.season"), key="season")
     st.caption(ctx.t("services.season_caption", start=fmt.date(window[0], ctx.lang),
                      end=fmt.date(window[1], ctx.lang)))
 
@@ -77,8 +78,8 @@ else:
     missed = services.missed_units(red_units)
     left, right = st.columns([2, 3])
     with left:
-        ui.plotly(charts.participation_bars(red_months, ctx.lang, ctx.t("services.rate_title")),
-                  ctx.t("services.rate_title"), key="red_rate")
+        ui.plotly(ui.shared(ctx, "services_red_rate", lambda: charts.participation_bars(
+            red_months, ctx.lang, ctx.t("services.rate_title"))), ctx.t("services.rate_title"), key="red_rate")
         st.markdown(f"**{ctx.t('services.missed_title')}**")
         if missed.empty:
             st.success(ctx.t("services.none_missed"))
@@ -96,5 +97,6 @@ else:
                    if unit_count <= len(attendees.index) else
                    ctx.t("services.heatmap_top", n=len(attendees.index), units=fmt.number(unit_count, ctx.lang)))
         with st.container(height=640, border=False):
-            ui.plotly(charts.attendance_heatmap(attendees, members, ctx.lang, ctx.t("services.heatmap_title")),
+            ui.plotly(ui.shared(ctx, "services_heatmap", lambda: charts.attendance_heatmap(
+                attendees, members, ctx.lang, ctx.t("services.heatmap_title"))),
                       ctx.t("services.heatmap_title"), key="red_heatmap")
