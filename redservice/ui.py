@@ -56,7 +56,7 @@ def _county_shapes(directory: str, version: str) -> dict:
     return counties.county_shapes(_boundaries(directory, version), county_of)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
 def _shared(key: str, _make):
     return _make()
 
