@@ -353,6 +353,7 @@ def hours_persons_panels(df: pd.DataFrame, label_col: str, lang: str, title: str
             fig.add_bar(
                 x=df[value_col], y=y, orientation="h", marker_color=colours if col == 1 else GOLD,
                 opacity=1 if col == 1 else 0.9, text=texts, textposition=position, insidetextanchor="end",
+                textangle=0,  # a label too long for its bar goes outside it, not turned on its side
                 insidetextfont={"color": "white" if col == 1 else "#3A2A00"}, cliponaxis=False,
                 customdata=hover, hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
                 showlegend=False, row=1, col=col,

@@ -397,7 +397,8 @@ def county_name(ctx: Context) -> str:
 
 # Static CSS (never data): a tile's label, and its change with 环比/同比, wrap to a second line
 # rather than being cut ("Branches re…" in English on a laptop); on a laptop screen (1366 px) the tiles' values and titles a size smaller, so that
-# "1.05万小时" stays inside its tile.
+# "1.05万小时" stays inside its tile, and below 1,400 px smaller again: 服务分析's five tiles cut
+# "5510.5小时" to "5510.5…" by a pixel.
 SCREEN_CSS = """<style>
 [data-testid="stMetric"] div:has(> [data-testid="stMetricDeltaDescription"]) {flex-wrap: wrap; row-gap: 0.15rem;}
 [data-testid="stMetricLabel"] > div, [data-testid="stMetricLabel"] p {white-space: normal !important;
@@ -405,6 +406,9 @@ SCREEN_CSS = """<style>
 @media screen and (max-width: 1600px) {
   [data-testid="stMetricValue"] {font-size: 1.7rem;}
   [data-testid="stMain"] h1 {font-size: 2rem;}
+}
+@media screen and (max-width: 1400px) {
+  [data-testid="stMetricValue"] {font-size: 1.55rem;}
 }
 </style>"""
 

@@ -19,7 +19,16 @@ LAYOUT = """() => {
       "[data-testid='stMetricDelta'] > div, [data-testid='stCaptionContainer'], [data-testid='stHeading'], " +
       "[data-testid='stMarkdownContainer'] p, [data-testid='stAlertContainer'], [data-testid='stCode'] pre";
   for (const e of main.querySelectorAll(texts)) {
-    if (vis(e) && e.scrollWidth > e.clientWidth + 2) out.push('overflows its box: ' + name(e));
+    if (!vis(e)) continue;
+    if (e.scrollWidth > e.clientWidth + 2) { out.push('overflows its box: ' + name(e)); continue; }
+    // a text the browser ends with "…" is cut by any fraction of a pixel (scrollWidth rounds it
+    // away: "5510.5小时" 137.4 px in a tile of 136.4 px showed as "5510.5…")
+    if (getComputedStyle(e).textOverflow === 'ellipsis') {
+      const range = document.createRange();
+      range.selectNodeContents(e);
+      if (range.getBoundingClientRect().width > e.getBoundingClientRect().width + 0.5)
+        out.push('cut with an ellipsis: ' + name(e));
+    }
   }
   // an element outside its column
   for (const col of main.querySelectorAll("[data-testid='stColumn']")) {
