@@ -222,7 +222,7 @@ class CountyMap:
 
 
 def county_map(df: pd.DataFrame, boundaries: dict, county_of: dict[str, str], metric: str, lang: str,
-               chosen: tuple[str, ...] | None = None, height: int = 560, width: int = 760,
+               chosen: tuple[str, ...] | None = None, height: int = 560, width: int = maps.MAP_WIDTH,
                shapes: dict | None = None) -> CountyMap:
     """The county map coloured by ``metric``: the communities filled with their county's colour (no
     inner lines), each county's dissolved outline, and its name. A click picks a county

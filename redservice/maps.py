@@ -433,7 +433,16 @@ def _inv_merc_y(y: float) -> float:
     return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y))))
 
 
-def fit_view(box: tuple[float, float, float, float] | None, width: int = 760, height: int = 620,
+# The width a map opens fitted to. A map's column is about 750 px wide on a full-HD screen and 490 px
+# on a 1366 px laptop; fitted to 760 px a laptop cut 107 px off each side of the county (names
+# included). Fitted to 580 px a laptop loses at most the outermost 17 px of the polygons and no name,
+# and a full-HD screen shows the county a quarter smaller with room round it; fitted closer to the
+# laptop's 490 px the names of the demo's small communities find no place clear of their
+# compounds' dots (tests/test_coverage.py checks both).
+MAP_WIDTH = 580
+
+
+def fit_view(box: tuple[float, float, float, float] | None, width: int = MAP_WIDTH, height: int = 620,
              padding: int = 28, max_zoom: float = 16.0) -> dict:
     """Latitude, longitude and zoom that fit the box into a width × height map (Web Mercator as
     deck.gl draws it: the world is 512 pixels wide at zoom 0)."""
@@ -459,7 +468,7 @@ def character_set(texts: Iterable[str]) -> list[str]:
 
 def coverage_deck(boundaries: dict, communities: list[dict], compounds: list[dict] | None = None,
                   focus: str | None = None, map_style: str | None = None, height: int = 620,
-                  width: int = 760) -> pdk.Deck:
+                  width: int = MAP_WIDTH) -> pdk.Deck:
     """The coverage map.
 
     ``boundaries``: a GeoJSON FeatureCollection whose features carry ``properties.community``.

@@ -572,3 +572,24 @@ def test_labels_are_placed_as_before_but_fast():
     for _ in range(500):
         maps.place_label("北城社区", square, grid_dots, 3.0)
     assert time.perf_counter() - t0 < 2.0
+
+
+def test_the_map_opens_with_every_name_on_a_laptop(demo_store):
+    """The coverage map opens fitted to maps.MAP_WIDTH: on a 1366 px laptop, whose map column is about
+    490 × 620 px, every community's name is inside it and no polygon loses more than the fit's
+    28 px margin (fitted to the full-HD column, 760 px, the laptop lost 107 px a side, names too)."""
+    table = coverage.community_table(demo_store.query("community_summary", q1()))
+    compounds = demo_store.query("coverage_compounds", q1(), community=None)
+    spec = _spec(coverage.coverage_map(table, compounds, demo_store.boundaries(), "coverage", "zh",
+                                       {"coverage": {}}).deck)
+    view = spec["initialViewState"]
+    cx, cy = maps.to_pixels(view["longitude"], view["latitude"], view["zoom"])
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    corners = [(x + sx * w / 2, y + sy * h / 2) for label in layers["labels"]["data"]
+               for x, y in [maps.to_pixels(*label["position"], view["zoom"])]
+               for w, h in [maps.label_size(label["name"])] for sx in (-1, 1) for sy in (-1, 1)]
+    assert len(corners) == 4 * 12
+    assert max(abs(x - cx) for x, _ in corners) <= 490 / 2 and max(abs(y - cy) for _, y in corners) <= 620 / 2
+    edges = [maps.to_pixels(p[0], p[1], view["zoom"]) for f in layers["communities"]["data"]["features"]
+             for ring in maps._rings(f["geometry"]) for p in ring]
+    assert max(abs(x - cx) for x, _ in edges) <= 490 / 2 + 28 and max(abs(y - cy) for _, y in edges) <= 620 / 2
