@@ -136,13 +136,13 @@ def test_many_branches_are_chosen_through_a_unit(monkeypatch):
     still filters; with a unit chosen it offers that unit's branches."""
     from redservice import ui
 
+    import pandas as pd
+
     monkeypatch.setattr(ui, "BRANCH_CHOICES_MAX", 10)  # the demo county has 145
     at = run_app()
     box = {m.label: m for m in at.sidebar.multiselect}["党支部"]
     assert box.options == [] and box.placeholder == "共145个党支部：请先选择单位"
     whole = metrics_by_label(at)["报到党员"][0]
-
-    import pandas as pd
 
     unit = "县住建局"
     listed = pd.read_parquet(PROJECT_DIR / "data" / "demo" / "branches.parquet")
@@ -157,3 +157,32 @@ def test_many_branches_are_chosen_through_a_unit(monkeypatch):
     assert box.options == [branch] and box.value == [branch]
     assert metrics_by_label(at)["报到党员"][0] != whole
     assert metrics_by_label(at)["报到党员"][0] == metrics_by_label(run_app({"unit": unit, "branch": branch}))["报到党员"][0]
+    # a branch the store does not have, or markup, is not offered and filters nothing
+    at = run_app({"branch": ["不存在的支部", "<b>x</b>" * 500]})
+    assert not at.exception, at.exception
+    box = {m.label: m for m in at.sidebar.multiselect}["党支部"]
+    assert box.options == [] and box.value == [] and metrics_by_label(at)["报到党员"][0] == whole
+
+
+def test_shared_results_are_kept_apart_by_view():
+    """ui.shared makes a result once per data version, scope, filters, language, settings and key,
+    and never hands one view's result to another (a county's viewer must not get the city's table)."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from redservice import config, ui
+    from redservice.filters import EVERYTHING, Filters, Scope
+
+    ui.clear_query_caches()
+    base = ui.Context("unused", "v1", "zh", EVERYTHING, Filters.make(dt.date(2025, 1, 1), dt.date(2025, 3, 31)),
+                      "custom", dt.date(2024, 1, 1), dt.date(2025, 3, 31), config.settings())
+    views = [base, replace(base, version="v2"), replace(base, scope=Scope(counties=("乙县",), label="orgdept")),
+             replace(base, filters=base.filters.within(units=["县住建局"])), replace(base, lang="en"),
+             replace(base, settings={**base.settings, "targets": {"hours_per_year": 24}})]
+    made = []
+    for i, ctx in enumerate(views):
+        assert ui.shared(ctx, "table", lambda i=i: made.append(i) or i, 2025) == i
+    assert made == list(range(len(views)))
+    assert ui.shared(base, "table", lambda: made.append("again") or "again", 2025) == 0  # kept
+    assert ui.shared(base, "table", lambda: "other year", 2024) == "other year"
+    ui.clear_query_caches()
