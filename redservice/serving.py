@@ -104,7 +104,7 @@ ALIAS = "serving"
 FORMAT_VERSION = "12"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
-INTERMEDIATE = ("service_base", "household_base", "household_keys")
+INTERMEDIATE = ("service_base", "household_pairs", "household_base", "household_keys")
 # The largest id of each kind, bound by the store as $<name> for exact bitmap counts (bitstring_agg).
 MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids", "mid"),
           "branch_max": ("branch_ids", "bid"), "community_max": ("community_ids", "cid"),
@@ -367,24 +367,32 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
         ("unit_members", _local_ids("service_base", ("unit",), "mid", "unit_mid", c("unit_members")), ""),
         # red_prev: the window reads only the columns it needs (a window holds whole rows: over
         # every column of the records it took more memory and three times as long), joined back
-        # on the record's key
+        # on the record's integer key (on 记录编号, the join cost 19 of the statement's 40 s at 10 M)
         ("services",
          "SELECT s.*, u.unit_mid, i.uid, COALESCE(s.community = p.paired_community, FALSE) AS paired, "
          "r.uid AS roster_uid, r.bid AS roster_bid, l.red_prev, COALESCE(k.county, p.county) AS county, "
          "CASE WHEN r.county = COALESCE(k.county, p.county) THEN r.county_mid END AS home_mid "
          f"FROM service_base s LEFT JOIN {COMMUNITY_COUNTY} k ON k.community = s.community "
-         "LEFT JOIN (SELECT record_id, LAG(date) OVER (PARTITION BY counted, mid, form, aid, CASE WHEN aid IS NULL "
-         "THEN date END ORDER BY date, record_id) AS red_prev FROM service_base) l ON l.record_id = s.record_id "
+         "LEFT JOIN (SELECT rkey, LAG(date) OVER (PARTITION BY counted, mid, form, aid, CASE WHEN aid IS NULL "
+         "THEN date END ORDER BY date, record_id) AS red_prev FROM service_base) l ON l.rkey = s.rkey "
          "LEFT JOIN unit_members u ON u.unit IS NOT DISTINCT FROM s.unit AND u.mid = s.mid "
          "LEFT JOIN unit_ids i ON i.unit = s.unit LEFT JOIN units p ON p.unit = s.unit "
          "LEFT JOIN members r ON r.mid = s.mid",
          "date, mid, record_id"),
         ("household_ids", _ids("household", "hid", (typed("service_households"),), c("household_ids")), ""),
+        # household_pairs: each household row as two integers (record key, household id), from a join
+        # of the household rows with the records' keys alone; household_base then joins the records'
+        # columns to these pairs on the integer key. Joining the household rows to whole records on
+        # 记录编号 built a hash table of every record's columns, which spilled: at 10 M records 33 s
+        # of wall time against 16 s for the two steps (docs/benchmarks.md)
+        ("household_pairs",
+         f"SELECT r.rkey, i.hid AS household FROM ({typed('service_households')}) h "
+         "JOIN household_ids i ON i.household = h.household "
+         "JOIN (SELECT record_id, rkey FROM services) r ON r.record_id = h.record_id", ""),
         ("household_base",
          "SELECT s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, s.category, "
-         f"s.form, s.rkey, s.counted, i.hid AS household, s.county FROM ({typed('service_households')}) h "
-         "JOIN services s ON s.record_id = h.record_id JOIN household_ids i ON i.household = h.household "
-         "LEFT JOIN community_ids c ON c.community = s.community", ""),
+         "s.form, s.rkey, s.counted, p.household, s.county FROM household_pairs p "
+         "JOIN services s ON s.rkey = p.rkey LEFT JOIN community_ids c ON c.community = s.community", ""),
         # household_keys: each row's local ids and its previous date by the same unit, computed by
         # windows over the columns they need (narrow rows: a window or a join over household_base's
         # text columns spilled under the budget); the local-id tables are its distinct rows, and

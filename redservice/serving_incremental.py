@@ -302,27 +302,30 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
     # red_prev over every record of the new and changed records' members (the chain is the member's, in any county)
     con.execute("CREATE TEMP TABLE m_new AS SELECT DISTINCT mid FROM (SELECT mid FROM n_base UNION ALL "
                 "SELECT mid FROM c_rows) m WHERE mid IS NOT NULL")
-    con.execute("CREATE TEMP TABLE rp AS SELECT record_id, LAG(date) OVER (PARTITION BY counted, mid, form, aid, "
+    con.execute("CREATE TEMP TABLE rp AS SELECT record_id, rkey, LAG(date) OVER (PARTITION BY counted, mid, form, aid, "
                 "CASE WHEN aid IS NULL THEN date END ORDER BY date, record_id) AS red_prev FROM ("
-                "SELECT record_id, counted, mid, form, aid, date FROM services WHERE mid IN (SELECT mid FROM m_new) "
-                "UNION ALL SELECT record_id, counted, mid, form, aid, date FROM n_base WHERE mid IN (SELECT mid FROM m_new)) c")
+                "SELECT record_id, rkey, counted, mid, form, aid, date FROM services WHERE mid IN (SELECT mid FROM m_new) "
+                "UNION ALL SELECT record_id, rkey, counted, mid, form, aid, date FROM n_base "
+                "WHERE mid IN (SELECT mid FROM m_new)) c")
     con.execute("UPDATE services SET red_prev = rp.red_prev FROM rp WHERE services.record_id = rp.record_id "
                 "AND services.red_prev IS DISTINCT FROM rp.red_prev")
     services = stmts["services"]
-    window = re.search(r"LEFT JOIN \(SELECT record_id, LAG\(date\).*?FROM service_base\) l", services).group(0)
+    window = re.search(r"LEFT JOIN \(SELECT rkey, LAG\(date\).*?FROM service_base\) l", services).group(0)
     services = services.replace(window, "LEFT JOIN rp l").replace("FROM service_base s", "FROM n_base s")
     _append_sorted(con, "services", services, orders["services"], lo_new)
     # households of the new records: ids within their community, compound and unit, then unit_hh_prev
     # over every row of their (unit, household) pairs
-    base = stmts["household_base"]
     # the new records' rows of services (their dates: a few blocks) and the ids of their households,
     # not a join of every record and every household id
-    base = re.sub(r"FROM \(SELECT .*?\) h JOIN services s",
-                  f"FROM n_households h JOIN (SELECT * FROM services WHERE {span} AND record_id IN "
-                  "(SELECT record_id FROM n_services)) s", base)
-    base = base.replace("JOIN household_ids i ON", "JOIN (SELECT * FROM household_ids WHERE household IN "
-                        "(SELECT household FROM n_households)) i ON")
+    new_rows = f"(SELECT * FROM services WHERE {span} AND record_id IN (SELECT record_id FROM n_services))"
+    pairs = re.sub(r"FROM \(SELECT .*?\) h JOIN household_ids i ON", "FROM n_households h JOIN (SELECT * FROM "
+                   "household_ids WHERE household IN (SELECT household FROM n_households)) i ON", stmts["household_pairs"])
+    assert "n_households h" in pairs and "(SELECT record_id, rkey FROM services) r" in pairs
+    pairs = pairs.replace("(SELECT record_id, rkey FROM services) r", f"{new_rows} r")
+    con.execute("CREATE TEMP TABLE n_pairs AS " + pairs)
+    base = stmts["household_base"].replace("FROM household_pairs p JOIN services s", f"FROM n_pairs p JOIN {new_rows} s")
     con.execute("CREATE TEMP TABLE n_hb AS " + base)
+    con.execute("DROP TABLE n_pairs")
     _new_local_ids(con, "community_households", ("cid",), "household", "community_hh", "SELECT cid, household FROM n_hb",
                    keep="k_community")
     _new_local_ids(con, "compound_households", ("community", "compound"), "household", "compound_hh",
