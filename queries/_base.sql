@@ -89,7 +89,7 @@ f_records AS NOT MATERIALIZED (
     SELECT s.record_id, s.date, s.member_id, s.name, s.unit, s.branch, s.community, s.compound,
            s.category, s.form, s.activity_id, s.content, s.persons, s.hours, s.note, s.mid, s.aid, s.unit_mid,
            s.uid, s.paired, s.roster_uid, s.roster_bid, s.red_prev, s.review_status, s.origin, s.entered_on,
-           s.rkey, s.counted, s.excluded_rules, s.county, s.home_mid
+           s.rkey, s.counted, s.excluded_rules, s.county, s.home_mid, s.day_first, s.year_aid_first
     FROM services s
     WHERE ($counties IS NULL OR list_contains($counties, s.county))
       AND ($scope_counties IS NULL OR list_contains($scope_counties, s.county))
@@ -331,7 +331,7 @@ f_a_roster AS MATERIALIZED (
       AND (m.listed_on IS NULL OR m.listed_on <= y.d)
 ),
 f_a_records AS (
-    SELECT s.mid, s.date, s.aid, s.hours
+    SELECT s.mid, s.date, s.aid, s.hours, s.day_first, s.year_aid_first
     FROM f_services s, f_a_year y
     WHERE s.date BETWEEN y.y0 AND y.y1
       AND s.mid IN (SELECT mid FROM f_a_roster)
@@ -340,13 +340,31 @@ f_a_days AS (
     -- per member and day of the year with a record: its hours and records. The members' contact days
     -- (a year's and each quarter's) are counted from these rows, not by a DISTINCT per member and
     -- per quarter over the records (at 10 M records a range join of 2.9 M records to the quarters)
+    -- (only while something narrows the records: else f_a_served counts by the records' day_first)
     SELECT r.mid, r.date, SUM(r.hours) AS hours, COUNT(*) AS records
-    FROM f_a_records r
+    FROM f_a_records r, f_rollups k
+    WHERE NOT k.members
     GROUP BY r.mid, r.date
 ),
 f_a_served AS (
     -- per member: hours, contact days, records, and the contact days of each quarter of the year
-    -- (read for the quarters ended by $as_of only: f_a_contact_check)
+    -- (read for the quarters ended by $as_of only: f_a_contact_check). While nothing narrows the
+    -- records (f_rollups.members), a member's contact days are its records flagged day_first (its
+    -- first counted record of the day, redservice.serving), so one grouping by member suffices;
+    -- else its days are grouped first (f_a_days). The same figures (tests/test_assess.py).
+    SELECT r.mid,
+           SUM(r.hours) FILTER (WHERE r.date <= y.d) AS hours,
+           COUNT(*) FILTER (WHERE r.day_first AND r.date <= y.d) AS contact_days,
+           COUNT(*) FILTER (WHERE r.date <= y.d AND r.date >= CAST(DATE_TRUNC('quarter', y.d) AS DATE)) AS quarter_records,
+           COUNT(*) AS year_records,
+           COUNT(*) FILTER (WHERE r.day_first AND r.date <= y.q1) AS q1_days,
+           COUNT(*) FILTER (WHERE r.day_first AND r.date > y.q1 AND r.date <= y.q2) AS q2_days,
+           COUNT(*) FILTER (WHERE r.day_first AND r.date > y.q2 AND r.date <= y.q3) AS q3_days,
+           COUNT(*) FILTER (WHERE r.day_first AND r.date > y.q3 AND r.date <= y.q4) AS q4_days
+    FROM f_a_records r, f_a_year y, f_rollups k
+    WHERE k.members
+    GROUP BY r.mid
+    UNION ALL
     SELECT d.mid,
            SUM(d.hours) FILTER (WHERE d.date <= y.d) AS hours,
            COUNT(*) FILTER (WHERE d.date <= y.d) AS contact_days,
@@ -362,10 +380,18 @@ f_a_served AS (
     GROUP BY d.mid
 ),
 f_a_activities AS (
-    -- distinct 活动编号 per member, 1 January..$as_of (counted by their dense ids, aid: one per 活动编号)
+    -- distinct 活动编号 per member, 1 January..$as_of (counted by their dense ids, aid: one per 活动编号);
+    -- while nothing narrows the records, the records flagged year_aid_first (a member's first counted
+    -- record of an activity in the calendar year: within the year up to $as_of exactly when the
+    -- activity has a record there)
+    SELECT r.mid, COUNT(*) AS activities
+    FROM f_a_records r, f_a_year y, f_rollups k
+    WHERE k.members AND r.year_aid_first AND r.date <= y.d
+    GROUP BY r.mid
+    UNION ALL
     SELECT r.mid, COUNT(DISTINCT r.aid) AS activities
-    FROM f_a_records r, f_a_year y
-    WHERE r.aid IS NOT NULL AND r.date <= y.d
+    FROM f_a_records r, f_a_year y, f_rollups k
+    WHERE NOT k.members AND r.aid IS NOT NULL AND r.date <= y.d
     GROUP BY r.mid
 ),
 f_a_grades AS (

@@ -302,15 +302,18 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
     # red_prev over every record of the new and changed records' members (the chain is the member's, in any county)
     con.execute("CREATE TEMP TABLE m_new AS SELECT DISTINCT mid FROM (SELECT mid FROM n_base UNION ALL "
                 "SELECT mid FROM c_rows) m WHERE mid IS NOT NULL")
-    con.execute("CREATE TEMP TABLE rp AS SELECT record_id, rkey, LAG(date) OVER (PARTITION BY counted, mid, form, aid, "
-                "CASE WHEN aid IS NULL THEN date END ORDER BY date, record_id) AS red_prev FROM ("
+    con.execute("CREATE TEMP TABLE rp AS " + serving.RECORD_WINDOWS.replace("SELECT rkey, ", "SELECT record_id, rkey, ")
+                + " FROM ("
                 "SELECT record_id, rkey, counted, mid, form, aid, date FROM services WHERE mid IN (SELECT mid FROM m_new) "
                 "UNION ALL SELECT record_id, rkey, counted, mid, form, aid, date FROM n_base "
                 "WHERE mid IN (SELECT mid FROM m_new)) c")
-    con.execute("UPDATE services SET red_prev = rp.red_prev FROM rp WHERE services.record_id = rp.record_id "
-                "AND services.red_prev IS DISTINCT FROM rp.red_prev")
+    con.execute("UPDATE services SET red_prev = rp.red_prev, day_first = rp.day_first, year_aid_first = rp.year_aid_first "
+                "FROM rp WHERE services.record_id = rp.record_id AND (services.red_prev IS DISTINCT FROM rp.red_prev "
+                "OR services.day_first IS DISTINCT FROM rp.day_first "
+                "OR services.year_aid_first IS DISTINCT FROM rp.year_aid_first)")
     services = stmts["services"]
-    window = re.search(r"LEFT JOIN \(SELECT rkey, LAG\(date\).*?FROM service_base\) l", services).group(0)
+    window = f"LEFT JOIN ({serving.RECORD_WINDOWS} FROM service_base) l"
+    assert window in services
     services = services.replace(window, "LEFT JOIN rp l").replace("FROM service_base s", "FROM n_base s")
     _append_sorted(con, "services", services, orders["services"], lo_new)
     # households of the new records: ids within their community, compound and unit, then unit_hh_prev

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from conftest import write_store
-from redservice import config, scorecard, serving
+from redservice import assess, config, scorecard, serving
 from redservice.filters import Filters
 from redservice.store import Store
 
@@ -247,3 +247,52 @@ def test_unit_points_are_the_unit_rows_of_red_points(hard, rollups):
             q = rules.query("unit")
             _same(scorecard.part(store.query("unit_points", f, **q), "rows"),
                   scorecard.part(store.query("red_points", f, **q), "rows"), (dims, start, end))
+
+
+ASSESS_DAYS = [D(2024, 11, 30), D(2024, 12, 31), D(2025, 1, 1), D(2025, 1, 31), D(2025, 3, 31), D(2025, 4, 15),
+               D(2025, 12, 31)]
+
+
+@pytest.mark.parametrize("as_of", ASSESS_DAYS)
+def test_assessment_by_the_records_flags_is_that_of_the_records(hard, as_of):
+    """年度考核's contact days (each quarter's too) and distinct activities, counted by the records'
+    day_first and year_aid_first flags while nothing narrows the records, equal a grouping of the
+    records by member and day (several records of a member on one day, an activity running from
+    December into January: its first record of the year is in January)."""
+    directory, with_rollups, records = hard
+    settings = config.settings(directory)
+    params = assess.params(settings, as_of.year, as_of)
+    everything = Filters(start=D(as_of.year, 1, 1), end=as_of)
+    for name in ("assess_members", "assess_units"):
+        flagged = with_rollups.query(name, everything, **params)
+        assert len(flagged) > 0
+        _same(flagged, records.query(name, everything, **params), (name, as_of))
+    # the members' figures are not trivially equal: contact days fewer than records, activities counted
+    a = with_rollups.query("assess_members", everything, **params)
+    if as_of >= D(2025, 1, 31):
+        assert (a["contact_days"] < a["year_records"]).any() and a["activities"].sum() > 0
+    # a filter narrows the records: grouped by day, as without the flags
+    narrowed = Filters(start=D(as_of.year, 1, 1), end=as_of, forms=("红色服务日",))
+    _same(with_rollups.query("assess_members", narrowed, **params),
+          records.query("assess_members", narrowed, **params), ("narrowed", as_of))
+
+
+def test_the_records_flags_mark_a_members_first_record_of_a_day_and_of_an_activity_in_a_year(hard):
+    directory, _with_rollups, _records = hard
+    con = duckdb.connect(str(serving.path(directory)), read_only=True)
+    try:
+        wrong = con.execute(
+            "SELECT COUNT(*) FROM (SELECT record_id, day_first, year_aid_first, "
+            "counted AND mid IS NOT NULL AND record_id = MIN(record_id) FILTER (WHERE counted) "
+            "OVER (PARTITION BY mid, date) AS d, "
+            "counted AND mid IS NOT NULL AND aid IS NOT NULL AND record_id = arg_min(record_id, (date, record_id)) "
+            "FILTER (WHERE counted) OVER (PARTITION BY mid, aid, year(date)) AS a FROM services) "
+            "WHERE d IS DISTINCT FROM COALESCE(day_first, FALSE) AND NOT (day_first IS NULL AND NOT d) "
+            "OR a IS DISTINCT FROM COALESCE(year_aid_first, FALSE) AND NOT (year_aid_first IS NULL AND NOT a)"
+        ).fetchone()[0]
+        flagged = con.execute("SELECT COUNT(*) FILTER (WHERE day_first), COUNT(*) FILTER (WHERE year_aid_first), "
+                              "COUNT(*) FROM services").fetchone()
+    finally:
+        con.close()
+    assert wrong == 0
+    assert 0 < flagged[1] < flagged[0] < flagged[2]
