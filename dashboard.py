@@ -42,7 +42,7 @@ several = len(ui.store_counties(str(config.data_dir()), who.scope)) > 1
 area = t("level.city_cap" if several else "level.county_cap", lang)  # 全市 / 全县 in the pages' help
 navigation = st.navigation(
     [
-        st.Page(path, title=t(f"page.{key}", lang), icon=icon, help=t(f"page.{key}_help", lang, area=area),
+        st.Page(path, title=t(f"nav.{key}", lang), icon=icon, help=t(f"page.{key}_help", lang, area=area),
                 url_path=key, default=(i == 0))
         for i, (path, key, icon) in enumerate(PAGES)
         if who.role in RESTRICTED.get(key, (who.role,))
@@ -57,7 +57,7 @@ st.html(ui.SCREEN_CSS)
 ctx = ui.filter_bar(str(config.data_dir()), lang, who.scope, applies=navigation.url_path not in NO_PERIOD)
 refused = ctx.status != "ok" and navigation.url_path not in NO_PERIOD
 if navigation.url_path not in OWN_HEADER or refused:
-    ui.header(ctx, navigation.title)
+    ui.header(ctx, t(f"page.{navigation.url_path or PAGES[0][1]}", lang))  # the page's title, not its nav label
 if refused:
     ui.refuse_period(ctx)  # the requested period is kept and refused out loud; the page does not run
 ui.follow_door()  # a click on a chart's bar asked for a community's or a unit's view
