@@ -92,6 +92,17 @@ def number(value, lang: str = "zh", decimals: int = 0) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+WORD_JOINER = "\u2060"
+
+
+def unbroken(text: str, lang: str = "zh") -> str:
+    """A Chinese quantity kept on one line where it is displayed in a narrow column: a word joiner
+    (U+2060, no line break on either side) between its characters, so that "1.14万人次" never wraps
+    as "1.14万人 / 次" (Chinese text may otherwise break between any two characters). English
+    breaks only at spaces and is returned unchanged. For display only, never for exports."""
+    return WORD_JOINER.join(text) if lang == "zh" else text
+
+
 def quantity(value, unit_key: str, lang: str = "zh", decimals: int = 0) -> str:
     """A number with its unit: 7742户, 1.05万小时 (zh); 7,742 households (en)."""
     text = number(value, lang, decimals)

@@ -114,7 +114,7 @@ def cards(result: dict, lang: str = "zh") -> list[Card]:
         caption = None
         if key == "activities" and cur.get("activity_persons"):
             caption = t("kpi.activity_persons", lang, n=fmt.number(cur["activities"], lang),
-                        persons=fmt.quantity(cur["activity_persons"], "persons", lang))
+                        persons=fmt.unbroken(fmt.quantity(cur["activity_persons"], "persons", lang), lang))
         if key == "participation_rate":
             a, b = cur[key], prev[key]
             delta = None if a is None or b is None else _points(a - b, lang)

@@ -139,3 +139,15 @@ def test_missing_answers_as_pandas_isna_does():
 
     assert [fmt.missing(v) for v in values] == [reference(v) for v in values]
     assert [fmt.missing(v) for v in values[:8]] == [True] * 8
+
+
+def test_a_chinese_quantity_shown_in_a_narrow_column_does_not_wrap_inside():
+    from redservice import metrics
+
+    assert fmt.unbroken("1.14万人次") == "1\u2060.\u20601\u20604\u2060万\u2060人\u2060次"
+    assert fmt.unbroken("11,382 person-times", "en") == "11,382 person-times"
+    kpis = {key: (0.5 if key == "participation_rate" else 10) for key in metrics.KPIS}
+    card = next(c for c in metrics.cards({"current": {**kpis, "activities": 64, "activity_persons": 11382},
+                                           "previous": kpis}, "zh") if c.key == "activities")
+    assert card.caption.replace(fmt.WORD_JOINER, "") == "64次活动共惠及1.14万人次"
+    assert card.caption.endswith(fmt.WORD_JOINER.join("1.14万人次"))
