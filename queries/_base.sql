@@ -359,7 +359,7 @@ f_a_served AS (
     -- (read for the quarters ended by $as_of only: f_a_contact_check). While nothing narrows the
     -- records (f_rollups.members), a member's contact days are its records flagged day_first (its
     -- first counted record of the day, redservice.serving), so one grouping by member suffices;
-    -- else its days are grouped first (f_a_days). The same figures (tests/test_assess.py).
+    -- else its days are grouped first (f_a_days). The same figures (tests/test_rollups.py).
     SELECT r.mid,
            SUM(r.hours) FILTER (WHERE r.date <= y.d) AS hours,
            COUNT(*) FILTER (WHERE r.day_first AND r.date <= y.d) AS contact_days,

@@ -281,14 +281,16 @@ def test_the_records_flags_mark_a_members_first_record_of_a_day_and_of_an_activi
     directory, _with_rollups, _records = hard
     con = duckdb.connect(str(serving.path(directory)), read_only=True)
     try:
+        # recounted: the first counted record by 记录编号 of each member-day, and by date then 记录编号 of
+        # each member, 活动编号 and year; the flags NULL exactly where they do not apply
         wrong = con.execute(
-            "SELECT COUNT(*) FROM (SELECT record_id, day_first, year_aid_first, "
-            "counted AND mid IS NOT NULL AND record_id = MIN(record_id) FILTER (WHERE counted) "
-            "OVER (PARTITION BY mid, date) AS d, "
-            "counted AND mid IS NOT NULL AND aid IS NOT NULL AND record_id = arg_min(record_id, (date, record_id)) "
-            "FILTER (WHERE counted) OVER (PARTITION BY mid, aid, year(date)) AS a FROM services) "
-            "WHERE d IS DISTINCT FROM COALESCE(day_first, FALSE) AND NOT (day_first IS NULL AND NOT d) "
-            "OR a IS DISTINCT FROM COALESCE(year_aid_first, FALSE) AND NOT (year_aid_first IS NULL AND NOT a)"
+            "SELECT COUNT(*) FROM (SELECT day_first, year_aid_first, counted AND mid IS NOT NULL AS dated, "
+            "counted AND mid IS NOT NULL AND aid IS NOT NULL AS active, "
+            "record_id = MIN(record_id) FILTER (WHERE counted) OVER (PARTITION BY mid, date) AS d, "
+            "record_id = arg_min(record_id, (date, record_id)) FILTER (WHERE counted) "
+            "OVER (PARTITION BY mid, aid, year(date)) AS a FROM services) "
+            "WHERE (day_first IS NULL) = dated OR (year_aid_first IS NULL) = active "
+            "OR (dated AND day_first <> d) OR (active AND year_aid_first <> a)"
         ).fetchone()[0]
         flagged = con.execute("SELECT COUNT(*) FILTER (WHERE day_first), COUNT(*) FILTER (WHERE year_aid_first), "
                               "COUNT(*) FROM services").fetchone()
