@@ -100,8 +100,12 @@ from redservice.schema import TABLES, parquet_name
 FILE = "serving.duckdb"
 # The copy built by Spark (redservice.serving_spark): one folder per build, Parquet per table
 PARQUET_DIR = "serving_parquet"
+# The serving tables of a record each, which the Spark copy keeps per county as the store keeps the
+# records (Hive folders ``county=<name>``, storage.PARTITION_KEY): a view of one county reads that
+# county's files only. Their ``county`` is their last column, where a Hive-partitioned read puts it.
+PARTITIONED_SERVING = ("services", "household_facts")
 ALIAS = "serving"
-FORMAT_VERSION = "13"
+FORMAT_VERSION = "14"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
 INTERMEDIATE = ("service_base", "household_pairs", "household_base", "household_keys")
@@ -383,9 +387,9 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
         # on the record's integer key (on 记录编号, the join cost 19 of the statement's 40 s at 10 M)
         ("services",
          "SELECT s.*, u.unit_mid, i.uid, COALESCE(s.community = p.paired_community, FALSE) AS paired, "
-         "r.uid AS roster_uid, r.bid AS roster_bid, l.red_prev, COALESCE(k.county, p.county) AS county, "
+         "r.uid AS roster_uid, r.bid AS roster_bid, l.red_prev, "
          "CASE WHEN r.county = COALESCE(k.county, p.county) THEN r.county_mid END AS home_mid, "
-         "l.day_first, l.year_aid_first "
+         "l.day_first, l.year_aid_first, COALESCE(k.county, p.county) AS county "
          f"FROM service_base s LEFT JOIN {COMMUNITY_COUNTY} k ON k.community = s.community "
          f"LEFT JOIN ({RECORD_WINDOWS} FROM service_base) l ON l.rkey = s.rkey "
          "LEFT JOIN unit_members u ON u.unit IS NOT DISTINCT FROM s.unit AND u.mid = s.mid "
@@ -428,7 +432,8 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
         ("compound_households", "SELECT DISTINCT community, compound, household, compound_hh FROM household_keys", ""),
         ("unit_households", "SELECT DISTINCT unit, household, unit_hh FROM household_keys", ""),
         ("household_facts",
-         "SELECT h.*, k.community_hh, k.compound_hh, k.unit_hh, y.county_hh, k.unit_hh_prev FROM household_base h "
+         "SELECT h.* EXCLUDE (county), k.community_hh, k.compound_hh, k.unit_hh, y.county_hh, k.unit_hh_prev, h.county "
+         "FROM household_base h "
          "JOIN household_keys k ON k.rkey = h.rkey AND k.household = h.household "
          "LEFT JOIN county_households y ON y.county IS NOT DISTINCT FROM h.county AND y.household = h.household",
          "date, household"),
@@ -1028,8 +1033,17 @@ def parquet_builds(directory: str | Path) -> list[Path]:
                    and any((b / "meta").glob("*.parquet"))), reverse=True)
 
 
-def _parquet(build: Path, table: str) -> str:
-    return f"read_parquet({sql_string(str(build / table / '*.parquet'))})"
+def _parquet_glob(build: Path, table: str) -> Path:
+    return build / table / ("*/*.parquet" if table in PARTITIONED_SERVING else "*.parquet")
+
+
+def _parquet(build: Path, table: str, options: str = "") -> str:
+    """The files of a table of a Spark build, read: a table kept per county with its ``county`` from
+    the folder names (always text, whatever the names look like; the NULL county's folder is
+    storage.NULL_PARTITION)."""
+    if table in PARTITIONED_SERVING:
+        options += f", hive_partitioning = true, hive_types = {{'{storage.PARTITION_KEY}': 'VARCHAR'}}"
+    return f"read_parquet({sql_string(str(_parquet_glob(build, table)))}{options})"
 
 
 def compare_parquet_build(directory: str | Path) -> list[dict]:
@@ -1059,7 +1073,15 @@ def compare_parquet_build(directory: str | Path) -> list[dict]:
                 f"SELECT COUNT(*) FROM (({a} EXCEPT ALL {b}) UNION ALL ({b} EXCEPT ALL {a}))").fetchone()[0] \
                 if types else None
             ordered = None
-            if order:  # the order keys, row by row, in the order the files hold them
+            if order and name in PARTITIONED_SERVING:
+                # each county's rows in the order its files hold them (the folders' order is the file
+                # system's) against that county's rows in the order of DuckDB's table
+                key = storage.PARTITION_KEY
+                ordered = con.execute(
+                    f"SELECT {key}, {order} FROM {_parquet(builds[0], name, ', filename = true, file_row_number = true')} "
+                    f"ORDER BY {key}, filename, file_row_number").to_arrow_table().equals(
+                    con.execute(f"SELECT {key}, {order} FROM {name} ORDER BY {key}, rowid").to_arrow_table())
+            elif order:  # the order keys, row by row, in the order the files hold them
                 ordered = con.execute(f"SELECT {order} FROM {theirs_sql}").to_arrow_table().equals(
                     con.execute(f"SELECT {order} FROM {name}").to_arrow_table())
             out.append({"table": name, "rows": con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0],
@@ -1093,7 +1115,7 @@ def _attach_parquet(con: duckdb.DuckDBPyConnection, directory: Path, fp: str, ru
         try:
             if con.execute(f"SELECT fingerprint FROM {_parquet(build, 'meta')}").fetchone()[0] != fp:
                 continue
-            if not all(any((build / n).glob("*.parquet")) for n in names):
+            if not all(any(build.glob(str(_parquet_glob(build, n).relative_to(build)))) for n in names):
                 continue
             for name in names:
                 con.execute(f"CREATE VIEW {name} AS SELECT * FROM {_parquet(build, name)}")

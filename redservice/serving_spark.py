@@ -7,6 +7,7 @@ directory, ``hdfs://``, ``s3a://``), each serving table is computed as a Spark S
 Parquet under the generation's directory::
 
     <tables>/serving_parquet/<build>/<table>/part-*.parquet     one folder per serving table
+    <tables>/serving_parquet/<build>/services/county=<name>/part-*.parquet   per county, as the records
     <tables>/serving_parquet/<build>/meta/part-*.parquet        written last
 
 A build is complete once its ``meta`` exists (it is written after every table, by Spark's own job
@@ -262,6 +263,22 @@ def _dense_ids(spark, values, column: str, name: str):
     return numbered, ranged  # the caller releases ``ranged`` once ``numbered`` is written
 
 
+def _write_per_county(df, target: str, order: str) -> None:
+    """A table of serving.PARTITIONED_SERVING written as one Parquet file per county
+    (``<table>/county=<name>/part-*.parquet``; Spark's folder names: the NULL county's is
+    ``__HIVE_DEFAULT_PARTITION__``, special characters percent-encoded, as DuckDB reads them), each
+    sorted by the table's ORDER BY as DuckDB sorts (ascending, NULLs last), so that a period filter
+    skips row groups within a county's file as it skips blocks of DuckDB's table. The rows are
+    shuffled by county, so that each county is written by one task: one file, not one per task."""
+    from pyspark.sql import functions as F
+
+    key = storage.PARTITION_KEY
+    columns = [c.strip() for c in order.split(",") if c.strip()]
+    assert columns and all(c.isidentifier() for c in columns), order  # plain column names
+    (df.repartition(F.col(key)).sortWithinPartitions(F.col(key), *(F.col(c).asc_nulls_last() for c in columns))
+     .write.mode("overwrite").partitionBy(key).parquet(target))
+
+
 # Seconds per table of the last build in this process (the bench reads it)
 timings: dict[str, float] = {}
 
@@ -284,6 +301,8 @@ def _run(spark, out: str, rules: dict, excluded, keep_intermediate: bool = False
             values, column, id_name = numbered
             df, ranged = _dense_ids(spark, spark.sql(sparksql.to_spark(values, sparksql.PARAMS)), column, id_name)
             release.append(ranged)
+        elif name in serving.PARTITIONED_SERVING:
+            df = spark.sql(sparksql.to_spark(select, sparksql.PARAMS))
         else:
             df = spark.sql(sparksql.to_spark(f"SELECT * FROM ({select}) t{' ORDER BY ' + order if order else ''}",
                                              sparksql.PARAMS))
@@ -295,11 +314,15 @@ def _run(spark, out: str, rules: dict, excluded, keep_intermediate: bool = False
             cached[name] = df
         else:
             target = _join(out, name)
-            # one file per table unless sorted (a sorted table's range partitions are written in
-            # order: part-00000 holds the first rows), so that the small tables stay one file; a
-            # numbered table is written by the tasks that number it (a coalesce would number in one)
-            (df if order or numbered else df.coalesce(1)).write.mode("overwrite").parquet(target)
-            spark.read.parquet(target).createOrReplaceTempView(name)
+            if name in serving.PARTITIONED_SERVING:
+                _write_per_county(df, target, order)
+                spark.read.schema(df.schema).parquet(target).createOrReplaceTempView(name)
+            else:
+                # one file per table unless sorted (a sorted table's range partitions are written in
+                # order: part-00000 holds the first rows), so that the small tables stay one file; a
+                # numbered table is written by the tasks that number it (a coalesce would number in one)
+                (df if order or numbered else df.coalesce(1)).write.mode("overwrite").parquet(target)
+                spark.read.parquet(target).createOrReplaceTempView(name)
         for step in release:
             step.unpersist()
         release.clear()

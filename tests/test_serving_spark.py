@@ -140,11 +140,13 @@ def test_the_comparison_finds_a_row_changed_and_an_order_broken(demo_store, tmp_
     for table, select in (("household_facts", "SELECT * EXCLUDE (rn) REPLACE (CASE WHEN rn = 1 THEN unit_hh + 1 ELSE unit_hh END "
                                              "AS unit_hh) FROM (SELECT *, ROW_NUMBER() OVER () AS rn FROM t)"),
                           ("services", "SELECT * FROM t ORDER BY record_id DESC")):
-        files = sorted((build / table).glob("*.parquet"))
+        (folder,) = [p for p in (build / table).iterdir() if p.is_dir()]  # kept per county: the demo's one
+        assert folder.name == storage.partition_folder("平陆县")
+        files = sorted(folder.glob("*.parquet"))
         con.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_parquet({[str(f) for f in files]})")
         for f in files:
             f.unlink()
-        con.execute(f"COPY ({select}) TO '{build / table / 'part-0.parquet'}' (FORMAT parquet)")
+        con.execute(f"COPY ({select}) TO '{folder / 'part-0.parquet'}' (FORMAT parquet)")
     con.close()
     found = {c["table"]: c for c in serving.compare_parquet_build(copy)}
     assert found["household_facts"]["differing"] == 2 and found["household_facts"]["ordered"] is True
@@ -164,6 +166,26 @@ def test_tables_identical_on_the_partitioned_city(city_store):
     assert build.startswith("file:") and str(tables / serving.PARQUET_DIR) in build
     rows = _same_tables(directory)
     assert rows["services"] > 50_000
+    # the record-sized tables kept per county as the records are, one file per county; a view of one
+    # county reads that county's file only
+    counties = set(storage.partition_files(tables, "services"))
+    assert len(counties) == 13
+    copy = serving.parquet_builds(tables)[0]
+    for table in serving.PARTITIONED_SERVING:
+        folders = {storage.county_of_folder(p.name): list(p.glob("*.parquet")) for p in (copy / table).iterdir()
+                   if p.is_dir()}
+        assert set(folders) == counties and all(len(files) == 1 for files in folders.values()), table
+    con = duckdb.connect()
+    try:
+        assert serving.attach(con, tables, "parquet")[0] == "parquet"
+        county = sorted(counties)[3]
+        plan = "".join(r[1] for r in con.execute(
+            "EXPLAIN SELECT COUNT(*) FROM services WHERE county = $c", {"c": county}).fetchall())
+        assert "Scanning Files: 1/13" in plan, plan
+        assert con.execute("SELECT COUNT(*) FROM household_facts WHERE county = $c", {"c": county}).fetchone()[0] == \
+            con.execute(f"SELECT COUNT(*) FROM read_parquet({serving.sql_string(str(folders[county][0]))})").fetchone()[0]
+    finally:
+        con.close()
 
 
 def test_every_page_query_is_the_same_on_the_city(city_store, monkeypatch):
