@@ -726,6 +726,9 @@ def table(rows: list[dict]) -> str:
              f"(store records written with peak RSS {r['store_peak_rss_mb']:.0f} MB)" for n, r in builds.items()]
     notes += [f"{n:,} records: 数据质量 ÷ 总览 (warm p50, DuckDB): {q:,.0f} / {o:,.0f} ms = {q / o:.2f}×"
               for n, q, o in quality_ratios(rows)]
+    notes += [f"{big:,} ÷ {small:,} records, {page} (warm p50, DuckDB): {_ratio(both)} "
+              f"(another unit {_ratio(unit)} / another period {_ratio(period)})"
+              for small, big, page, both, unit, period in scaling(rows)]
     return "\n".join([fmt_line(head), fmt_line(["-" * w for w in widths])] + [fmt_line(x) for x in lines]
                      + ([""] + notes if notes else []))
 
@@ -736,6 +739,31 @@ def quality_ratios(rows: list[dict]) -> list[tuple[int, float, float]]:
     warm = {(r["rows"], r["page"]): r["warm_p50_ms"] for r in rows if r["engine"] == "duckdb"}
     return [(n, warm[(n, "quality")], warm[(n, "overview")]) for n in sorted({r["rows"] for r in rows})
             if warm.get((n, "quality")) and warm.get((n, "overview"))]
+
+
+def scaling(rows: list[dict]) -> list[tuple]:
+    """(smaller size, larger size, page, ratio of the warm p50s, of the another-unit runs' p50s, of the
+    another-period runs') of each page measured at the smallest and the largest size (issue 22's
+    target: ≤ 4× from 1 M to 10 M). The warm p50 is the median of both kinds of run together, which
+    falls between a page's fast and slow kind and so swings with a few ms of either; the ratio of each
+    kind apart does not."""
+    duck = {(r["rows"], r["page"]): r for r in rows if r["engine"] == "duckdb"}
+    sizes = sorted({n for n, _p in duck})
+    if len(sizes) < 2:
+        return []
+    small, big = sizes[0], sizes[-1]
+    out = []
+    for page in dict.fromkeys(p for n, p in duck if n == small):
+        a, b = duck[(small, page)], duck.get((big, page))
+        if b is None:
+            continue
+        ratio = lambda key: round(b[key] / a[key], 2) if a.get(key) and b.get(key) is not None else None
+        out.append((small, big, page, ratio("warm_p50_ms"), ratio("warm_unit_p50_ms"), ratio("warm_period_p50_ms")))
+    return out
+
+
+def _ratio(value) -> str:
+    return "—" if value is None else f"{value:.1f}×"
 
 
 def _fmt(value) -> str:

@@ -147,3 +147,21 @@ def test_pages_can_be_chosen_and_the_quality_ratio_is_printed(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "redservice", "bench", "--rows", "20000", "--pages", "nosuch",
                           "--out", str(tmp_path)], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "未知页面：nosuch" in bad.stderr
+
+
+def test_the_ratio_between_sizes_is_printed_for_each_kind_of_run():
+    """The table ends with each page's ratio from the smallest size to the largest (issue 22: ≤ 4×),
+    of the warm p50 and of each kind of warm run apart (another unit, another period)."""
+    def row(n, page, warm, unit, period, engine="duckdb"):
+        return {"rows": n, "page": page, "engine": engine, "queries": 5, "cold_ms": 2 * warm, "warm_p50_ms": warm,
+                "warm_unit_p50_ms": unit, "warm_period_p50_ms": period, "peak_rss_mb": 300.0, "python_ms": 10.0,
+                "baseline": False, "skipped": "not asked for (--no-baseline)"}
+
+    rows = [row(1_000_000, "quality", 74, 40, 90), row(10_000_000, "quality", 346, 149, 533),
+            row(1_000_000, "assess", 54, 50, 60), row(10_000_000, "assess", 346, 300, 641),
+            row(1_000_000, "wishes", 20, 20, 20)]  # not measured at 10 M: no ratio
+    assert bench.scaling(rows) == [(1_000_000, 10_000_000, "quality", 4.68, 3.73, 5.92),
+                                   (1_000_000, 10_000_000, "assess", 6.41, 6.0, 10.68)]
+    assert ("10,000,000 ÷ 1,000,000 records, quality (warm p50, DuckDB): 4.7× (another unit 3.7× / another period 5.9×)"
+            in bench.table(rows))
+    assert bench.scaling([r for r in rows if r["rows"] == 1_000_000]) == []
