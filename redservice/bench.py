@@ -658,6 +658,15 @@ def build_engines(store: Path, engines: list[str], runs: int = 1, spark_master: 
                     "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
                     "jvm_peak_rss_mb": max((r.get("jvm_peak_rss_mb") or 0 for r in results), default=0) or None,
                     "master": results[-1].get("master")})
+        written = _local_path(results[-1].get("out"))
+        if engine == "spark" and written is not None:
+            # the tables kept per county: counties, files, rows per county, size, and the seconds of
+            # the step that wrote them (median of the runs)
+            parts = serving.partition_stats(written)
+            for table, stats in parts.items():
+                stats["seconds"] = _p50([r["table_seconds"][table] for r in results
+                                         if table in (r.get("table_seconds") or {})])
+            out[-1]["partitions"] = parts
     if {"duckdb", "spark"} <= set(engines):  # the two copies just built, table by table
         compared = serving.compare_parquet_build(storage.table_dir(store))
         for row in out:
@@ -665,6 +674,17 @@ def build_engines(store: Path, engines: list[str], runs: int = 1, spark_master: 
             row["tables_compared"] = len(compared)
             row["differing_tables"] = [c["table"] for c in compared if not serving.identical([c])]
     return out
+
+
+def _local_path(location: str | None) -> Path | None:
+    """A local path or file:// URL as a path; None for other URLs (hdfs://, s3a://) and None."""
+    if not location:
+        return None
+    if location.startswith("file:"):
+        from urllib.parse import unquote, urlsplit
+
+        return Path(unquote(urlsplit(location).path))
+    return None if "://" in location else Path(location)
 
 
 # Peak memory of the pandas baseline per service record (measured: 1.1 GB at 1 M records, the

@@ -535,6 +535,10 @@ def cmd_bench_build(args) -> int:
             jvm = f", JVM peak {r['jvm_peak_rss_mb']:.0f} MB" if r["jvm_peak_rss_mb"] else ""
             print(f"{r['engine']:7} {r['rows']:,} rows: median {r['median_s']:.1f} s of {r['runs']} "
                   f"(session {r['session_s']:.1f} s), peak RSS {r['peak_rss_mb']:.0f} MB{jvm}")
+            for table, p in (r.get("partitions") or {}).items():
+                print(f"        {table}: {p['counties']} counties in {p['files']} files, {p['mb']:.0f} MB; rows per "
+                      f"county {p['rows_min']:,} / {p['rows_median']:,} / {p['rows_max']:,} (fewest / median / most)"
+                      + (f"; written in {p['seconds']:.1f} s" if p["seconds"] is not None else ""))
         if rows and "identical" in rows[0]:
             r = rows[0]
             print(f"copies: {'identical' if r['identical'] else 'DIFFERENT'} in {r['tables_compared']} tables"

@@ -1092,6 +1092,25 @@ def compare_parquet_build(directory: str | Path) -> list[dict]:
     return out
 
 
+def partition_stats(build: Path) -> dict[str, dict]:
+    """Per table of ``PARTITIONED_SERVING`` in a Spark build (a local folder): its counties, files,
+    rows (each county's fewest, median and most) and megabytes, from the files' footers (the bench's
+    per-county costs)."""
+    import pyarrow.parquet as pq
+
+    out = {}
+    for table in PARTITIONED_SERVING:
+        folders = [f for f in sorted((Path(build) / table).iterdir()) if f.is_dir()]
+        files = {f: sorted(f.glob("*.parquet")) for f in folders}
+        rows = sorted(sum(pq.ParquetFile(x).metadata.num_rows for x in fs) for fs in files.values())
+        size = sum(x.stat().st_size for fs in files.values() for x in fs)
+        out[table] = {"counties": len(folders), "files": sum(len(fs) for fs in files.values()),
+                      "rows": sum(rows), "rows_min": rows[0] if rows else 0,
+                      "rows_median": rows[len(rows) // 2] if rows else 0, "rows_max": rows[-1] if rows else 0,
+                      "mb": round(size / 2**20, 1)}
+    return out
+
+
 def identical(compared: list[dict]) -> bool:
     """Whether ``compare_parquet_build`` found the two copies the same in every table."""
     return all(c["types"] and c["differing"] == 0 and c["rows"] == c["spark_rows"] and c["ordered"] is not False

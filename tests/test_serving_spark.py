@@ -175,6 +175,10 @@ def test_tables_identical_on_the_partitioned_city(city_store):
         folders = {storage.county_of_folder(p.name): list(p.glob("*.parquet")) for p in (copy / table).iterdir()
                    if p.is_dir()}
         assert set(folders) == counties and all(len(files) == 1 for files in folders.values()), table
+    stats = serving.partition_stats(copy)  # what bench-build reports of them
+    assert stats["services"]["counties"] == stats["services"]["files"] == 13
+    assert stats["services"]["rows"] == rows["services"] and stats["household_facts"]["rows"] == rows["household_facts"]
+    assert 0 < stats["services"]["rows_min"] <= stats["services"]["rows_median"] <= stats["services"]["rows_max"]
     con = duckdb.connect()
     try:
         assert serving.attach(con, tables, "parquet")[0] == "parquet"
