@@ -60,7 +60,7 @@ cards = [
 ]
 for col, (key, value) in zip(st.columns(len(cards)), cards):
     with col:
-        st.metric(T(f"assess.card.{key}"), value, help=T(f"assess.card.{key}_help"), border=True)
+        st.metric(T(f"assess.card.{key}"), value, help=T(f"assess.card.{key}_help"), border=True, height="stretch")
 
 tab_units, tab_members, tab_grades, tab_reminders, tab_pending, tab_feedback = ui.url_tabs(
     {code: T(f"assess.tab_{code}", evaluate=assess.mechanism(ctx.settings, "evaluate"))

@@ -52,7 +52,7 @@ def show_archived(ident: str) -> None:
         st.subheader(fmt.md_escape(snap["title"]), anchor=False)
     for i in range(0, len(snap["kpis"]), 5):
         for col, k in zip(st.columns(5), snap["kpis"][i:i + 5]):
-            col.metric(k["label"], k["shown"], delta=k["delta"], border=True,
+            col.metric(k["label"], k["shown"], delta=k["delta"], border=True, height="stretch",
                        delta_color="off" if k["delta"] in (None, ctx.t("delta.flat")) else "normal",
                        delta_description=ctx.t(f"kpi.vs_{snap['compare']['kind']}") if k["delta"] else None)
     with st.container(key="briefing_summary"):

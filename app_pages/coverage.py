@@ -85,7 +85,7 @@ else:
     else:
         row = coverage.row_of(table, focus)
         for col, (label, value) in zip(st.columns(6), coverage.focus_tiles(row, ctx.lang)):
-            col.metric(label, value, border=True)
+            col.metric(label, value, border=True, height="stretch")
 
         a, b = st.columns([1, 1])
         with a:

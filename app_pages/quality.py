@@ -25,7 +25,7 @@ cards = [
 ]
 for col, (label, value, help_text) in zip(st.columns(len(cards)), cards):
     with col:
-        st.metric(label, value, help=help_text, border=True)
+        st.metric(label, value, help=help_text, border=True, height="stretch")
 prev = ctx.filters.previous()
 st.caption(ctx.t("quality.caption", start=fmt.date(prev.start, ctx.lang), end=fmt.date(prev.end, ctx.lang)))
 

@@ -22,11 +22,12 @@ red_months = ctx.query("red_day_months", red_form=red_form)
 red_units = ctx.query("red_day_units", red_form=red_form)
 red = services.red_day_summary(red_months)
 
-for col, card in zip(st.columns(5), services.cards(services.group_totals(categories), red, ctx.lang)):
+cards = services.cards(services.group_totals(categories), red, ctx.lang)
+for col, card in zip(st.columns(5), cards):
     with col:
-        st.metric(card.label, card.value, help=f"**{ctx.t('kpi.definition')}**：{card.help}", border=True)
-        if card.caption:
-            st.caption(card.caption)
+        st.metric(card.label, card.value, help=f"**{ctx.t('kpi.definition')}**：{card.help}", border=True,
+                  height="stretch")
+ui.caption_row([card.caption for card in cards], 5)
 
 left, right = st.columns([3, 2])
 with left:

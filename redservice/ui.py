@@ -482,8 +482,8 @@ def _tiles(ctx: Context, result: dict, per_row: int, captions: bool) -> None:
     cards = metrics.cards(result, ctx.lang)
     flat = t("delta.flat", ctx.lang)
     for i in range(0, len(cards), per_row):
-        cols = st.columns(per_row)
-        for col, card in zip(cols, cards[i : i + per_row]):
+        row = cards[i : i + per_row]
+        for col, card in zip(st.columns(per_row), row):
             with col:
                 # No arrow and no colour for no change ("持平", not "↑ 持平").
                 st.metric(
@@ -491,10 +491,20 @@ def _tiles(ctx: Context, result: dict, per_row: int, captions: bool) -> None:
                     delta_color="off" if card.delta in (None, flat) else "normal",
                     delta_arrow="off" if card.delta == flat else "auto",
                     delta_description=ctx.t(f"kpi.vs_{ctx.filters.compare}") if card.delta else None,
-                    help=f"**{ctx.t('kpi.definition')}**：{card.help}", border=True,
+                    help=f"**{ctx.t('kpi.definition')}**：{card.help}", border=True, height="stretch",
                 )
-                if card.caption and captions:
-                    st.caption(card.caption)
+        if captions:
+            caption_row([card.caption for card in row], per_row)
+
+
+def caption_row(captions: list[str | None], per_row: int) -> None:
+    """The lines under a row of tiles, each under its tile, in a row of their own: a caption inside a
+    tile's column would make that column taller and the tiles, which stretch to their row's height
+    (labels wrap to two lines or three in English at 1366 px), uneven."""
+    if any(captions):
+        for col, caption in zip(st.columns(per_row), captions):
+            if caption:
+                col.caption(caption)
 
 
 def compared_text(ctx: Context) -> str:

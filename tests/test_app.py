@@ -104,8 +104,13 @@ def test_a_rate_unchanged_to_the_tenth_of_a_point_is_flat():
 def test_overview_headings_and_captions_name_what_they_stand_over():
     at = run_app()
     assert [s.value for s in at.subheader] == ["单位服务排行", "各社区服务情况"]
-    activities = next(c for c in at.columns if len(c.metric) == 1 and c.metric[0].label == "组织活动")
-    assert activities.caption[0].value.startswith("64次活动共惠及")
+    columns = list(at.columns)
+    i = next(i for i, c in enumerate(columns) if len(c.metric) == 1 and c.metric[0].label == "组织活动")
+    # the line under a tile stands in a row of its own, in the column under that tile (inside the
+    # tile's column it made that column, and so its row of tiles, uneven)
+    assert not any(len(c.caption) for c in columns if len(c.metric))
+    under = columns[i + 5]
+    assert not len(under.metric) and under.caption[0].value.startswith("64次活动共惠及")
 
 
 def test_compare_yoy_or_prev_is_bound_to_the_url_and_said_next_to_the_tiles():
