@@ -638,7 +638,9 @@ def build_engines(store: Path, engines: list[str], runs: int = 1, spark_master: 
     does the work). Spark's seconds include starting its session (reported apart)."""
     from redservice import serving, storage
 
-    rows = serving.record_rows(storage.table_dir(store))
+    tables = storage.table_dir(store)
+    rows = serving.record_rows(tables)
+    records = sum(serving.record_rows_of(f) for f in storage.table_files(tables, "services"))
     out = []
     for engine in engines:
         cmd = [sys.executable, "-m", "redservice", "build", "--data", str(store), "--engine", engine, "--json"]
@@ -653,7 +655,7 @@ def build_engines(store: Path, engines: list[str], runs: int = 1, spark_master: 
             done = subprocess.run(cmd, cwd=PROJECT_DIR, check=True, stdout=subprocess.PIPE, text=True).stdout
             results.append(json.loads(done.strip().splitlines()[-1]))
         seconds = [r["seconds"] for r in results]
-        out.append({"engine": engine, "store": str(store), "rows": rows, "runs": seconds,
+        out.append({"engine": engine, "store": str(store), "rows": rows, "records": records, "runs": seconds,
                     "median_s": _p50(seconds), "session_s": _p50([r.get("session_seconds") or 0 for r in results]),
                     "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
                     "jvm_peak_rss_mb": max((r.get("jvm_peak_rss_mb") or 0 for r in results), default=0) or None,

@@ -533,7 +533,7 @@ def cmd_bench_build(args) -> int:
     else:
         for r in rows:
             jvm = f", JVM peak {r['jvm_peak_rss_mb']:.0f} MB" if r["jvm_peak_rss_mb"] else ""
-            print(f"{r['engine']:7} {r['rows']:,} rows: median {r['median_s']:.1f} s of {r['runs']} "
+            print(f"{r['engine']:7} {r['records']:,} records ({r['rows']:,} rows with their households): median {r['median_s']:.1f} s of {r['runs']} "
                   f"(session {r['session_s']:.1f} s), peak RSS {r['peak_rss_mb']:.0f} MB{jvm}")
             for table, p in (r.get("partitions") or {}).items():
                 print(f"        {table}: {p['counties']} counties in {p['files']} files, {p['mb']:.0f} MB; rows per "

@@ -1077,13 +1077,13 @@ def compare_parquet_build(directory: str | Path) -> list[dict]:
                 # each county's rows in the order its files hold them (the folders' order is the file
                 # system's) against that county's rows in the order of DuckDB's table
                 key = storage.PARTITION_KEY
-                ordered = con.execute(
+                ordered = con.sql(
                     f"SELECT {key}, {order} FROM {_parquet(builds[0], name, ', filename = true, file_row_number = true')} "
                     f"ORDER BY {key}, filename, file_row_number").to_arrow_table().equals(
-                    con.execute(f"SELECT {key}, {order} FROM {name} ORDER BY {key}, rowid").to_arrow_table())
+                    con.sql(f"SELECT {key}, {order} FROM {name} ORDER BY {key}, rowid").to_arrow_table())
             elif order:  # the order keys, row by row, in the order the files hold them
-                ordered = con.execute(f"SELECT {order} FROM {theirs_sql}").to_arrow_table().equals(
-                    con.execute(f"SELECT {order} FROM {name}").to_arrow_table())
+                ordered = con.sql(f"SELECT {order} FROM {theirs_sql}").to_arrow_table().equals(
+                    con.sql(f"SELECT {order} FROM {name}").to_arrow_table())
             out.append({"table": name, "rows": con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0],
                         "spark_rows": con.execute(f"SELECT COUNT(*) FROM {theirs_sql}").fetchone()[0],
                         "types": types, "differing": differing, "ordered": ordered})
