@@ -554,11 +554,24 @@ def cmd_build(args) -> int:
     from redservice import serving, storage
 
     if args.engine == "spark":
+        if args.county:
+            raise CliError("--county 目前只用于 DuckDB 生成：Spark 的查询副本需完整生成（去掉 --county）")
         return _build_on_spark(args)
     if args.spark_master or args.spark_remote or args.spark_conf:
         raise CliError("--spark-master, --spark-remote and --spark-conf need --engine spark")
     directory = _records_dir(args.data)
     tables = storage.table_dir(directory)
+    counties = None
+    if args.county:
+        kept = set(storage.partition_files(tables, "services"))
+        if not kept:
+            raise CliError(f"{directory} 的记录未按区县分存（导入时用 import --county 才按区县存放），"
+                           "不能按区县更新；请去掉 --county 完整生成")
+        gone = serving.changed_counties(tables)[0] or set()  # a county whose records were all removed
+        unknown = [c for c in args.county if c not in kept and c not in gone]
+        if unknown:
+            raise CliError(f"未知区县：{'、'.join(unknown)}（本数据目录的区县：{'、'.join(sorted(c for c in kept if c))}）")
+        counties = set(args.county)
     try:
         limits = serving.build_limits_of(directory)
         if args.memory_limit:
@@ -568,17 +581,24 @@ def cmd_build(args) -> int:
     rows = serving.record_rows(tables)
     t0 = time.perf_counter()
     try:
-        serving.refresh(tables, serving.build_rules(directory), limits)
+        serving.refresh(tables, serving.build_rules(directory), limits, counties=counties)
     except serving.BuildMemoryError as exc:
         print(f"错误：{exc.message()}", file=sys.stderr)
         return EXIT_INTERNAL
+    how = dict(serving.last_refresh)
     result = {"data": str(directory), "rows": rows, "seconds": round(time.perf_counter() - t0, 2),
+              "mode": how.get("mode"), "counties": sorted(counties, key=str) if counties else None,
+              "reason": how.get("reason"),
               "peak_rss_mb": round(serving.peak_rss_mb(), 1), "memory_limit_mb": limits.memory_limit_mb,
               "budget_mb": serving.plan_budget(rows, limits), "file_mb": round(serving.path(tables).stat().st_size / 2**20, 1)}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
-        print(f"查询副本已生成：{result['seconds']} 秒，峰值内存 {result['peak_rss_mb']:.0f} MB"
+        named = "、".join(str(c) for c in result["counties"] or [])
+        done = {"unchanged": f"查询副本已是{named}现有记录的，无需更新",
+                "incremental": f"查询副本已按区县更新（{named}）"}.get(
+            result["mode"], "查询副本已生成" + (f"（未能只更新{named}，已完整重建：{result['reason']}）" if counties else ""))
+        print(f"{done}：{result['seconds']} 秒，峰值内存 {result['peak_rss_mb']:.0f} MB"
               f"（预算 {result['budget_mb']} MB，上限 {limits.memory_limit_mb} MB），文件 {result['file_mb']} MB")
     return 0
 
@@ -727,6 +747,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a Spark setting, e.g. spark.driver.memory=4g (repeatable)")
     p.add_argument("--memory-limit", metavar="SIZE", help="the most it may use, e.g. 50%% or 2GB "
                    "(default: [build] memory_limit of the store's settings; duckdb only)")
+    p.add_argument("--county", metavar="NAME", action="append",
+                   help="update the copy for this county's records only (repeatable; duckdb only): when they "
+                        "alone changed since the copy was built, in place, else a full rebuild")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_build)
 

@@ -247,6 +247,53 @@ def _table_digest(directory: Path, table: str) -> str:
         f"{county}={_digest(file)}" for county, file in parts.items()).encode()).hexdigest()
 
 
+def source_digests(directory: str | Path) -> set[tuple[str, str, str]]:
+    """(table, part, digest) of every record file of ``directory``: part '' for a table in one file
+    (digest '-' when absent), the county's folder (``county=平陆县``) for each partition, and a row
+    ("format", "", FORMAT_VERSION). A copy keeps the set it was built from (table ``sources``), so
+    that ``changed_counties`` can tell which counties' records changed since."""
+    directory = Path(directory)
+    out = {("format", "", FORMAT_VERSION)}
+    for table in SOURCES:
+        parts = storage.partition_files(directory, table)
+        if (directory / parquet_name(table)).is_file() or not parts:
+            out.add((table, "", _table_digest(directory, table)))
+        else:
+            out |= {(table, storage.partition_folder(county), _digest(file)) for county, file in parts.items()}
+    return out
+
+
+def write_sources(con: duckdb.DuckDBPyConnection, directory: str | Path) -> None:
+    """The copy's ``sources``: the record files it was built from (``source_digests``)."""
+    con.execute("CREATE OR REPLACE TABLE sources (source VARCHAR, part VARCHAR, digest VARCHAR)")
+    con.executemany("INSERT INTO sources VALUES (?, ?, ?)", sorted(source_digests(directory)))
+
+
+def changed_counties(directory: str | Path) -> tuple[set | None, str | None]:
+    """The counties whose records changed since ``directory``'s copy was built, when nothing else did
+    (the lists, the settings' format, the tables kept in one file): (counties, None); else (None, why).
+    Counties with no records before or none now count as changed; NULL stands for the records of no county."""
+    file = path(directory)
+    if not file.is_file():
+        return None, "no serving copy"
+    try:
+        con = duckdb.connect(str(file), read_only=True)
+    except duckdb.Error as exc:
+        return None, f"the copy cannot be opened ({type(exc).__name__})"
+    try:
+        stored = set(con.execute("SELECT source, part, digest FROM sources").fetchall())
+    except duckdb.Error:
+        return None, "the copy keeps no record of its sources (built by an older version)"
+    finally:
+        con.close()
+    counties = set()
+    for source, part, _digest_ in stored ^ source_digests(directory):
+        if source not in storage.PARTITIONED or not part:
+            return None, f"{source} changed"
+        counties.add(storage.county_of_folder(part))
+    return counties, None
+
+
 def _footer(file: Path) -> tuple[tuple[str, ...], int]:
     """A Parquet file's column names and rows, read from its footer by DuckDB (pyarrow is not needed
     to build the copy: it would add about 30 MB to the build's process); remembered while the file's
@@ -895,14 +942,32 @@ def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimit
     counties' new records added and their records' 审核状态 updates applied (``serving_incremental``),
     identical table by table to a rebuild that carries the same ids; it falls back to the rebuild
     whenever it cannot be sure of that. The refresh starts with a DuckDB budget of its own
-    (``INCREMENTAL_MB``), doubled when DuckDB runs out, up to the rebuild's; beyond, the rebuild."""
+    (``INCREMENTAL_MB``), doubled when DuckDB runs out, up to the rebuild's; beyond, the rebuild.
+
+    ``counties`` without ``previous`` (``build --county``): the directory's own copy is refreshed in
+    the same way for those counties' records, read from the copy itself, when they alone changed
+    since it was built (``changed_counties``: their files replaced by another writer than the
+    importer); else the rebuild, carrying the copy's ids. A copy already built from these records is
+    left as it is (mode "unchanged")."""
     directory = Path(directory)
     limits = limits or build_limits_of()
     rules = rules or build_rules()
     rows = record_rows(directory)
     need, budget = need_mb(rows), plan_budget(rows, limits)
-    carry = _carryable(previous)
+    in_place = previous is None and counties is not None
+    carry = _carryable(directory if in_place else previous)
     last_refresh.clear()
+    if in_place and is_fresh(directory) and carry is not None:
+        from redservice import serving_incremental
+
+        con = duckdb.connect(str(path(directory)), read_only=True)
+        try:
+            same = serving_incremental.settings_differ(con, rules) is None
+        finally:
+            con.close()
+        if same:
+            last_refresh.update(mode="unchanged", counties=sorted(counties, key=str))
+            return path(directory)
     if carry is not None and counties is not None:
         from redservice import serving_incremental
 
@@ -913,7 +978,8 @@ def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimit
         small = min(budget, INCREMENTAL_MB)
         while True:
             try:
-                reason = serving_incremental.refresh(directory, Path(previous), counties, rules, limits, small)
+                reason = serving_incremental.refresh(directory, None if in_place else Path(previous), counties,
+                                                     rules, limits, small)
             except duckdb.OutOfMemoryException as exc:
                 if small < budget:
                     small = min(budget, small * 2)
@@ -986,6 +1052,7 @@ def _build(directory: Path, rules: dict, limits: BuildLimits, budget_mb: int, ca
             if carry is not None:
                 con.execute(f"ATTACH {sql_string(str(carry))} AS prev (READ_ONLY)")
             _create(con, directory, True, fingerprint(directory), rules, carry is not None, thread_plan(limits))
+            write_sources(con, directory)
             if carry is not None:
                 con.execute("DETACH prev")
             con.execute("CHECKPOINT")

@@ -93,22 +93,32 @@ def _typed(files: list[Path], table: str) -> str:
     return f"SELECT {cols} FROM read_parquet([{listed}], union_by_name = true)"
 
 
-def refresh(directory: Path, previous: Path, counties: set, rules: dict, limits: serving.BuildLimits,
+def refresh(directory: Path, previous: Path | None, counties: set, rules: dict, limits: serving.BuildLimits,
             budget_mb: int) -> str | None:
     """Write ``directory``'s copy from ``previous``'s and the new records of ``counties``; None when
-    done, else the reason it was not (nothing written)."""
+    done, else the reason it was not (nothing written). ``previous`` None: from ``directory``'s own
+    copy, whose records of ``counties`` are read from the copy itself (``build --county``)."""
     if rules.get("quality") is not None:
         return "[quality] count_flagged = false: the excluded records are judged over every record"
-    why = _unchanged(directory, previous, counties)
-    if why:
-        return why
-    old_file = serving.path(previous)
-    if serving.stored_fingerprint(previous) != serving.fingerprint(previous):
-        return "the previous copy is not fresh"
-    if not counties:  # the same records (an import that only archived its files): the same copy
+    if previous is None:
+        changed, why = serving.changed_counties(directory)
+        if why:
+            return why
+        others = changed - set(counties)
+        if others:
+            return "records of other counties changed too: " + "、".join(sorted(map(str, others)))
+        old_file = serving.path(directory)
+    else:
+        why = _unchanged(directory, previous, counties)
+        if why:
+            return why
+        old_file = serving.path(previous)
+        if serving.stored_fingerprint(previous) != serving.fingerprint(previous):
+            return "the previous copy is not fresh"
+    if not counties and previous is not None:  # the same records (an import that only archived its files): the same copy
         con = duckdb.connect(str(old_file), read_only=True)
         try:
-            reason = _settings_differ(con, rules)
+            reason = settings_differ(con, rules)
         finally:
             con.close()
         if reason is None:  # a copy is never changed once written (a new file replaces it): shared
@@ -129,8 +139,9 @@ def refresh(directory: Path, previous: Path, counties: set, rules: dict, limits:
         shutil.copyfile(old_file, tmp)
         con = serving._connect(tmp, limits, budget_mb, spill)
         try:
-            reason = _settings_differ(con, rules) or _apply(con, directory, previous, counties)
+            reason = settings_differ(con, rules) or _apply(con, directory, previous, counties)
             if reason is None:
+                serving.write_sources(con, directory)
                 con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -145,7 +156,7 @@ def refresh(directory: Path, previous: Path, counties: set, rules: dict, limits:
         shutil.rmtree(spill, ignore_errors=True)
 
 
-def _settings_differ(con: duckdb.DuckDBPyConnection, rules: dict) -> str | None:
+def settings_differ(con: duckdb.DuckDBPyConnection, rules: dict) -> str | None:
     stored = con.execute(f"SELECT {', '.join(RULES)} FROM rollup_settings").fetchone()
     if list(stored) != [rules[k] for k in RULES]:
         return "other 红色积分 rules"
@@ -240,13 +251,41 @@ def _append_sorted(con: duckdb.DuckDBPyConnection, table: str, rows: str, order:
     con.execute("DROP TABLE appended")
 
 
-def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, counties: set) -> str | None:
+def _write_meta(con: duckdb.DuckDBPyConnection, directory: Path) -> None:
+    """meta: the fingerprint of the records now present, the largest ids."""
+    maxima = ", ".join(f"CAST(COALESCE((SELECT MAX({col}) FROM {table}), 1) AS INTEGER) AS {stat}"
+                       for stat, (table, col) in serving.MAXIMA.items())
+    con.execute("DELETE FROM meta")
+    con.execute(f"INSERT INTO meta SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}",
+                {"fp": serving.fingerprint(directory)})
+
+
+def _records_of(con: duckdb.DuckDBPyConnection, counties: set) -> tuple[str, str]:
+    """The records of ``counties`` and their household rows as the copy holds them (``services``
+    keeps every column of a record; ``household_facts`` its households by id), in the record
+    tables' columns and types: what their files held when the copy was built. A record counts in the
+    county its files are kept in (storage), and the lists are unchanged (``changed_counties``)."""
+    con.execute("CREATE TEMP TABLE r_counties AS SELECT UNNEST(CAST($c AS VARCHAR[])) AS county",
+                {"c": sorted(c for c in counties if c is not None)})
+    within = "(county IN (SELECT county FROM r_counties)" + (" OR county IS NULL)" if None in counties else ")")
+    con.execute(f"CREATE TEMP TABLE o_services AS SELECT {', '.join(TABLES['services'])} FROM services WHERE {within}")
+    con.execute("CREATE TEMP TABLE o_households AS SELECT s.record_id, i.household FROM household_facts h "
+                f"JOIN (SELECT rkey, record_id FROM services WHERE {within}) s ON s.rkey = h.rkey "
+                "JOIN household_ids i ON i.hid = h.household")
+    return "SELECT * FROM o_services", "SELECT * FROM o_households"
+
+
+def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path | None, counties: set) -> str | None:
     listed = serving.statements(directory, carry=False)
     stmts = {name: select for name, select, _ in listed}
     orders = {name: order for name, _, order in listed}
-    old_s, new_s = _typed(_files(previous, "services", counties), "services"), _typed(_files(directory, "services", counties), "services")
-    old_h = _typed(_files(previous, "service_households", counties), "service_households")
+    new_s = _typed(_files(directory, "services", counties), "services")
     new_h = _typed(_files(directory, "service_households", counties), "service_households")
+    if previous is None:
+        old_s, old_h = _records_of(con, counties)
+    else:
+        old_s = _typed(_files(previous, "services", counties), "services")
+        old_h = _typed(_files(previous, "service_households", counties), "service_households")
     # the records added, and the records whose 审核状态 changed (the one change a re-import may make
     # to a record, data contract): every other record there before is there still, unchanged (else rebuild)
     con.execute(f"CREATE TEMP TABLE n_services AS SELECT * FROM ({new_s}) s WHERE record_id NOT IN "
@@ -256,6 +295,9 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
         return "records changed (other than their 审核状态) or removed"
     con.execute(f"CREATE TEMP TABLE n_status AS SELECT n.record_id, n.review_status, n.date FROM ({new_s}) n "
                 f"JOIN ({old_s}) o ON o.record_id = n.record_id WHERE n.review_status IS DISTINCT FROM o.review_status")
+    # a record is in one county's files: one already in the copy (of another county) is not new
+    if con.execute("SELECT COUNT(*) FROM services WHERE record_id IN (SELECT record_id FROM n_services)").fetchone()[0]:
+        return "records already in the copy under another county"
     con.execute(f"CREATE TEMP TABLE n_households AS ({new_h}) EXCEPT ALL ({old_h})")
     if con.execute(f"SELECT COUNT(*) FROM (({old_h}) EXCEPT ALL ({new_h}))").fetchone()[0]:
         return "households removed"
@@ -263,7 +305,11 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
                    ).fetchone()[0]:
         return "households added to a record already there"
     if not con.execute("SELECT (SELECT COUNT(*) FROM n_services) + (SELECT COUNT(*) FROM n_status)").fetchone()[0]:
-        return "no record added or changed"
+        if previous is not None:
+            return "no record added or changed"
+        # files written again with the same records: the copy is theirs, under their fingerprint
+        _write_meta(con, directory)
+        return None
     # the dates of the new and the changed records, as literals: the tables are sorted by date, and a
     # scan filtered by a constant range skips the blocks outside it by their zone maps (a month after
     # the last reads the last blocks only), where a filter by a subquery reads every block
@@ -417,14 +463,9 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path, coun
     # only the rows just added can bring a value dim_values lacks
     con.execute("INSERT INTO dim_values SELECT * FROM ((SELECT DISTINCT dimension, value, parent FROM ds) "
                 "EXCEPT (SELECT * FROM dim_values)) x ORDER BY dimension, value")
-    # meta: the fingerprint of the new records, the largest ids
-    maxima = ", ".join(f"CAST(COALESCE((SELECT MAX({col}) FROM {table}), 1) AS INTEGER) AS {stat}"
-                       for stat, (table, col) in serving.MAXIMA.items())
-    con.execute("DELETE FROM meta")
-    con.execute(f"INSERT INTO meta SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}",
-                {"fp": serving.fingerprint(directory)})
+    _write_meta(con, directory)
     for t in ("n_services", "n_households", "n_base", "m_new", "rp", "n_hb", "pairs", "hp", "b_new", "bm", "um", "uh", "qd",
-              "ds", "n_status", "c_rows", "c_hh"):
+              "ds", "n_status", "c_rows", "c_hh", "r_counties", "o_services", "o_households"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     for v in ("q_services", "q_household_facts", "n_services_full"):
         con.execute(f"DROP VIEW IF EXISTS {v}")

@@ -5,6 +5,7 @@ incremental serving refresh equal to a full rebuild — on the demo city (13 cou
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import threading
@@ -443,3 +444,102 @@ def test_a_refresh_that_runs_out_of_memory_doubles_its_budget_then_rebuilds(city
     assert serving.last_refresh["mode"] == "full" and "ran out of memory" in serving.last_refresh["reason"]
     assert len(budgets) >= 2 and budgets[0] != budgets[-1]  # 64 MB, 128 MB, … up to the rebuild's
     assert serving.is_fresh(storage.table_dir(store))
+
+
+def _write_county_files(source, store, county) -> None:
+    """``county``'s record files of ``source`` written into ``store``'s current generation in place of
+    its own, as another writer than the importer would (a county's system syncing its ledger): the
+    store's copy is then stale for that county alone."""
+    tables = storage.table_dir(store)
+    for table in storage.PARTITIONED:
+        folder = tables / table / storage.partition_folder(county)
+        for old in folder.glob("*.parquet"):
+            old.unlink()
+        shutil.copyfile(storage.partition_files(storage.table_dir(source), table)[county], folder / "part-999999.parquet")
+
+
+def test_build_county_refreshes_the_copy_for_that_countys_records(city, tmp_path, capsys):
+    """``build --county 夏县`` after 夏县's files were replaced (records dated among the old ones,
+    chains to move, households served before, a member of another county): the copy refreshed in
+    place, table by table the copy the importer's refresh makes of the same records (the same ids:
+    both carry the previous copy's), and equal to a rebuild carrying them."""
+    from redservice import cli
+
+    source = tmp_path / "source"
+    shutil.copytree(city, source)
+    batch, generation = run(source, [("夏县台账.csv", hard_ledger(source))], county="夏县")
+    assert generation and batch.reports[0].loaded == 9 and serving.last_refresh["mode"] == "incremental"
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    tables = storage.table_dir(store)
+    before = tmp_path / "before"  # the copy before, for the rebuild that carries its ids
+    before.mkdir()
+    shutil.copyfile(serving.path(tables), serving.path(before))
+    _write_county_files(source, store, "夏县")
+    assert serving.changed_counties(tables) == ({"夏县"}, None) and not serving.is_fresh(tables)
+
+    assert cli.main(["build", "--data", str(store), "--county", "夏县", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["mode"], result["counties"], result["reason"]) == ("incremental", ["夏县"], None), result
+    assert serving.is_fresh(tables) and serving.changed_counties(tables) == (set(), None)
+    assert tables_differing(serving.path(tables), serving.path(storage.table_dir(source))) == {}
+    rebuilt = tmp_path / "rebuilt"
+    shutil.copytree(tables, rebuilt, copy_function=os.link, ignore=shutil.ignore_patterns(serving.FILE))
+    serving.refresh(rebuilt, serving.build_rules(store), previous=before)
+    assert serving.last_refresh["mode"] == "full"
+    assert tables_differing(serving.path(tables), serving.path(rebuilt)) == {}
+    assert out_of_order(serving.path(tables)) == {}
+    # again: nothing to do
+    assert cli.main(["build", "--data", str(store), "--county", "夏县"]) == 0
+    assert "查询副本已是夏县现有记录的，无需更新" in capsys.readouterr().out
+
+
+def test_build_county_rebuilds_when_it_cannot_refresh_in_place(city, tmp_path, capsys):
+    """A record removed from 夏县's files, or another county's files changed too: the whole copy is
+    rebuilt, saying why, and its figures are those of a copy built from nothing. Unknown counties and
+    a store whose records are not kept per county are refused in Chinese, the copy unchanged."""
+    from redservice import cli
+
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    tables = storage.table_dir(store)
+    con = duckdb.connect()
+    for table in storage.PARTITIONED:
+        file = storage.partition_files(tables, table)["夏县"]
+        con.execute(f"COPY (SELECT * FROM read_parquet('{file}') WHERE record_id <> (SELECT MIN(record_id) FROM "
+                    f"read_parquet('{storage.partition_files(tables, 'services')['夏县']}'))) TO '{file}.new' (FORMAT parquet)")
+    con.close()
+    for table in storage.PARTITIONED:
+        file = storage.partition_files(tables, table)["夏县"]
+        os.replace(f"{file}.new", file)
+    assert cli.main(["build", "--data", str(store), "--county", "夏县", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["mode"] == "full" and "removed" in result["reason"], result
+    file, memory = Store(store), Store(store, "memory")
+    try:
+        assert file.mode == "file"
+        for counties in (None, ["夏县"]):
+            f = Filters.make(dt.date(2024, 1, 1), dt.date(2025, 6, 30), counties=counties)
+            assert metrics.kpis(file, f) == metrics.kpis(memory, f), counties
+    finally:
+        file.close()
+        memory.close()
+    # 夏县 and 盐湖区 changed, only 夏县 named
+    source = tmp_path / "source"
+    shutil.copytree(store, source)
+    run(source, [("夏县台账.csv", ledger(source, "夏县", "XX"))], county="夏县")
+    run(source, [("盐湖区台账.csv", ledger(source, "盐湖区", "YH"))], county="盐湖区")
+    _write_county_files(source, store, "夏县")
+    _write_county_files(source, store, "盐湖区")
+    assert cli.main(["build", "--data", str(store), "--county", "夏县", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["mode"] == "full" and result["reason"] == "records of other counties changed too: 盐湖区", result
+    assert tables_differing(serving.path(tables), serving.path(storage.table_dir(source))) != {}  # other ids
+    assert figures(store) == figures(source)
+    stamp = serving.path(tables).stat().st_mtime_ns
+    assert cli.main(["build", "--data", str(store), "--county", "无此县"]) == 2
+    assert "未知区县：无此县" in capsys.readouterr().err
+    demo_copy = shutil.copytree(DEMO_DIR, tmp_path / "demo")
+    assert cli.main(["build", "--data", str(demo_copy), "--county", "平陆县"]) == 2
+    assert "未按区县分存" in capsys.readouterr().err
+    assert serving.path(tables).stat().st_mtime_ns == stamp
