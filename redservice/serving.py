@@ -59,7 +59,9 @@ The Parquet files of a generation are the records; the pages read a derived copy
   the 数据质量 queries read them instead of judging whole days per query (queries/_base.sql);
 * ``rollup_settings``: the 红色积分 rules the rollups were built with (the store's [points]
   settings); a query with other rules does not read what depends on them;
-* ``meta``: the content fingerprint of the Parquet files it was built from and the largest ids.
+* ``meta``: the content fingerprint of the Parquet files it was built from and the largest ids;
+* ``sources`` (``serving.duckdb`` only): the digest of each of those files, a county's apart
+  (``changed_counties``: which counties' records changed since, for ``build --county``).
 
 ``refresh`` writes the copy next to the Parquet files as ``serving.duckdb`` on every import (and in
 the bench), within a memory budget (``BuildLimits``, the store's ``[build]`` settings): DuckDB's
@@ -69,7 +71,8 @@ insertion order is kept only for the tables copied as they are (every derived ta
 sorted by its ORDER BY or read in no particular order). A build that cannot fit raises
 ``BuildMemoryError`` (with a message in Chinese) before it starts, or when DuckDB runs out of its
 budget at the limit; the old copy is then left as it was. An import of one county's ledgers refreshes
-the copy in place instead (``serving_incremental``), within a smaller budget of its own.
+the copy in place instead (``serving_incremental``), within a smaller budget of its own, and so does
+``build --county`` when those counties' files alone changed.
 ``attach`` uses that file when its fingerprint matches the Parquet files now present
 (file times are not trusted: a git checkout sets them arbitrarily) and it holds every table this
 version reads; otherwise it builds the same tables in memory from the same statements — slower to
@@ -994,6 +997,8 @@ def refresh(directory: str | Path, rules: dict | None = None, limits: BuildLimit
         last_refresh.update(reason=reason)
     elif counties is None and previous is not None:
         last_refresh.update(reason="every county's records written" if carry else "no previous copy")
+    elif in_place:
+        last_refresh.update(reason="no serving copy to refresh")
     while True:
         try:
             if carry is None:

@@ -1,4 +1,6 @@
-"""Refreshing the serving copy in place of a rebuild, when an import added one county's records.
+"""Refreshing the serving copy in place of a rebuild, when an import added one county's records (or
+``build --county`` finds that county's files alone changed since the copy was built: then the old
+records are read from the copy itself, ``_records_of``, instead of the previous generation's files).
 
 An import of one county's ledgers (``import --county``) writes that county's record files and
 hard-links every other file of the generation (``storage``). The new copy is then the previous
