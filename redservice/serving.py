@@ -1142,7 +1142,7 @@ def compare_parquet_build(directory: str | Path) -> list[dict]:
             a, b = f"SELECT {cols} FROM {name}", f"SELECT {cols} FROM {theirs_sql}"
             types = [r[:2] for r in theirs] == [r[:2] for r in ours]
             differing = con.execute(
-                f"SELECT COUNT(*) FROM (({a} EXCEPT ALL {b}) UNION ALL ({b} EXCEPT ALL {a}))").fetchone()[0] \
+                f"SELECT COUNT(*) FROM (({a} EXCEPT ALL {b}) UNION ALL ({b} EXCEPT ALL {a}))").fetchall()[0][0] \
                 if types else None
             ordered = None
             if order and name in PARTITIONED_SERVING:
@@ -1156,8 +1156,8 @@ def compare_parquet_build(directory: str | Path) -> list[dict]:
             elif order:  # the order keys, row by row, in the order the files hold them
                 ordered = con.sql(f"SELECT {order} FROM {theirs_sql}").to_arrow_table().equals(
                     con.sql(f"SELECT {order} FROM {name}").to_arrow_table())
-            out.append({"table": name, "rows": con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0],
-                        "spark_rows": con.execute(f"SELECT COUNT(*) FROM {theirs_sql}").fetchone()[0],
+            out.append({"table": name, "rows": con.execute(f"SELECT COUNT(*) FROM {name}").fetchall()[0][0],
+                        "spark_rows": con.execute(f"SELECT COUNT(*) FROM {theirs_sql}").fetchall()[0][0],
                         "types": types, "differing": differing, "ordered": ordered})
     finally:
         con.close()

@@ -42,6 +42,26 @@ def _from_text(text: str, out: list) -> None:
             out.append((clause.strip(), sentence, _value(m.group(1), m.group(2)), unit))
 
 
+def _rows_below_tiles(block):
+    """(row of tile columns, the row of as many columns without tiles right after it in the same
+    block), for every such pair on the page: a row is a horizontal block's columns."""
+    from streamlit.testing.v1.element_tree import Block, Column
+
+    def row(node):
+        kids = list(node.children.values()) if isinstance(node, Block) else []
+        return kids if kids and getattr(node, "type", None) == "flex_container" and all(
+            isinstance(k, Column) for k in kids) else None
+
+    kids = list(block.children.values()) if isinstance(block, Block) else []
+    for a, b in zip(kids, kids[1:]):
+        above, below = row(a), row(b)
+        if above and below and len(above) == len(below) and all(len(c.metric) == 1 for c in above) \
+                and not any(len(c.metric) for c in below):
+            yield above, below
+    for kid in kids:
+        yield from _rows_below_tiles(kid)
+
+
 def labelled_numbers(at) -> list[tuple[str, str, float, str | None]]:
     out: list = []
     for metric in at.metric:
@@ -49,13 +69,17 @@ def labelled_numbers(at) -> list[tuple[str, str, float, str | None]]:
         if m and metric.value != "—":
             unit = (m.group(2) or "").lstrip("万") or None
             out.append((metric.label, metric.label, _value(m.group(1), m.group(2)), unit))
-    # A caption in a tile's column belongs to the tile: it is read with the tile's label in front.
+    # A caption under a tile belongs to the tile: it is read with the tile's label in front. It stands
+    # in the tile's column, or in the same place of the row of columns right below a row of tiles
+    # (ui.caption_row).
     under_tile = set()
-    for column in at.columns:
-        if len(column.metric) == 1:
-            for caption in column.caption:
-                under_tile.add(id(caption.proto))
-                _from_text(f"{column.metric[0].label}{caption.value}", out)
+    pairs = [(column, column) for column in at.columns if len(column.metric) == 1]
+    for above, below in _rows_below_tiles(at.main):
+        pairs += list(zip(above, below))
+    for tile, column in pairs:
+        for caption in column.caption:
+            under_tile.add(id(caption.proto))
+            _from_text(f"{tile.metric[0].label}{caption.value}", out)
     for kind in ("caption", "info", "warning", "markdown", "code"):
         for element in getattr(at, kind):
             if id(element.proto) not in under_tile:
