@@ -548,10 +548,14 @@ def cmd_bench_build(args) -> int:
 
 def cmd_build(args) -> int:
     """Rebuild the serving copy of a data directory; its time and this process's peak memory."""
+    import errno
     import time
     from dataclasses import replace
 
+    import duckdb
+
     from redservice import serving, storage
+    from redservice.i18n import t
 
     if args.engine == "spark":
         if args.county:
@@ -584,6 +588,11 @@ def cmd_build(args) -> int:
         serving.refresh(tables, serving.build_rules(directory), limits, counties=counties)
     except serving.BuildMemoryError as exc:
         print(f"错误：{exc.message()}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except (OSError, duckdb.IOException) as exc:  # the copy is replaced only once complete: unchanged
+        text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        full = getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in text
+        print("错误：" + t("serving.no_space" if full else "serving.write_error", detail=text), file=sys.stderr)
         return EXIT_INTERNAL
     how = dict(serving.last_refresh)
     result = {"data": str(directory), "rows": rows, "seconds": round(time.perf_counter() - t0, 2),

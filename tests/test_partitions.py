@@ -543,3 +543,40 @@ def test_build_county_rebuilds_when_it_cannot_refresh_in_place(city, tmp_path, c
     assert cli.main(["build", "--data", str(demo_copy), "--county", "平陆县"]) == 2
     assert "未按区县分存" in capsys.readouterr().err
     assert serving.path(tables).stat().st_mtime_ns == stamp
+
+
+def test_build_on_a_full_disk_says_so_and_leaves_the_copy(city, tmp_path, monkeypatch, capsys):
+    """``build`` and ``build --county`` that cannot write (the disk full while the new copy is written:
+    DuckDB's IO error, or copying the old copy): a Chinese message, exit code 3, the copy as it was
+    and no temporary file left."""
+    import errno
+
+    from redservice import cli, serving_incremental
+
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    tables = storage.table_dir(store)
+    before = serving.path(tables).read_bytes()
+
+    def full(*_a, **_k):
+        raise duckdb.IOException('Could not write file "serving.tmp": No space left on device')
+
+    with monkeypatch.context() as m:
+        m.setattr(serving, "write_sources", full)
+        assert cli.main(["build", "--data", str(store)]) == 3
+    assert "查询副本未生成：磁盘空间不足" in capsys.readouterr().err
+    source = tmp_path / "source"
+    shutil.copytree(store, source)
+    run(source, [("夏县台账.csv", ledger(source, "夏县", "XX"))], county="夏县")
+    _write_county_files(source, store, "夏县")
+
+    def no_space(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(serving_incremental.shutil, "copyfile", no_space)
+        assert cli.main(["build", "--data", str(store), "--county", "夏县"]) == 3
+    err = capsys.readouterr().err
+    assert "查询副本未生成：磁盘空间不足" in err and "原有的查询副本不变" in err
+    assert serving.path(tables).read_bytes() == before
+    assert not [p.name for p in tables.iterdir() if p.name.startswith(".serving.")]
