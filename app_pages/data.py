@@ -176,6 +176,9 @@ if uploads:
 
 # -- store status ---------------------------------------------------------------------------------
 st.subheader(ctx.t("data.status"))
+notice = datamgmt.copy_notice(ctx.directory, ctx.store.mode)
+if notice:
+    st.warning(ctx.t(notice[0], **{k: fmt.md_escape(v) for k, v in notice[1].items()}), icon=":material/sync_problem:")
 status = ctx.query("store_status", filters=datamgmt.status_filters())
 s1, s2 = st.columns([3, 2])
 with s1:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import re
+import shlex
 from pathlib import Path
 
 import pandas as pd
 
-from redservice import config, fmt, ingest, isolation
+from redservice import config, fmt, ingest, isolation, serving, storage
 from redservice.ingest.parse import name_key
 from redservice.filters import Filters
 from redservice.i18n import t
@@ -374,3 +376,25 @@ def history_frame(recent: list[dict], lang: str) -> pd.DataFrame:
         t("data.col.outcome", lang): outcome(h),
         t("data.col.sha256", lang): (h.get("sha256") or "")[:12],
     } for h in recent])
+
+
+_SHELL_PLAIN = re.compile(r"[^\s'\"\\$`;&|<>()*?!#~{}\[\]]+")
+
+
+def copy_notice(directory: str | Path, mode: str) -> tuple[str, dict] | None:
+    """(catalogue key, values) of what the 数据管理 page says when the pages do not read the serving
+    copy because it is stale (``mode`` "memory" while ``serving.duckdb`` exists: record files changed
+    since it was built without an import, e.g. a county's system replaced them): the counties whose
+    files changed, when only they did, and the command that brings the copy up to date. None when the
+    copy is read, or there is none (the demo: built in memory on purpose)."""
+    tables = storage.table_dir(directory)
+    if mode != "memory" or not serving.path(tables).is_file():
+        return None
+    counties, _why = serving.changed_counties(tables)
+    if counties:
+        named = sorted(counties, key=lambda c: (c is None, c or ""))
+        # quoted for the shell only where it needs it (a county's name is Chinese: as it is)
+        option = " ".join("--county " + (c if _SHELL_PLAIN.fullmatch(c) else shlex.quote(c))
+                          for c in named if c is not None)
+        return "data.copy_stale_counties", {"counties": "、".join(c or "—" for c in named), "options": option}
+    return "data.copy_stale", {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -285,3 +286,30 @@ def test_a_damaged_import_log_is_read_around(tmp_path):
     assert [h["file"] for h in datamgmt.history(tmp_path, counties=("夏县",))] == ["a.csv"]
     assert [h["file"] for h in datamgmt.history(tmp_path)] == ["a.csv", "x"]
     assert len(datamgmt.history_frame(datamgmt.history(tmp_path), "zh")) == 2
+
+
+def test_a_stale_copy_is_named_with_the_command_that_updates_it(tmp_path, monkeypatch):
+    """夏县's record files replaced after the copy was built, not by an import: 数据管理 says the copy is
+    out of date, names 夏县 and gives the build --county command; once it has run, no such notice.
+    The demo (no copy file: built in memory on purpose) shows none."""
+    from test_partitions import _write_county_files, ledger
+    from test_partitions import run as run_import
+
+    from redservice import cli, demo, serving, storage
+
+    city = demo.write_city(tmp_path / "city")
+    ingest.run(city, [ingest.Source("first.csv", "服务日期,姓名,所属单位,服务社区,服务类别,服务时长（小时）\n".encode())])
+    source = tmp_path / "source"
+    shutil.copytree(city, source)
+    run_import(source, [("夏县台账.csv", ledger(source, "夏县", "XX"))], county="夏县")
+    _write_county_files(source, city, "夏县")
+    assert not serving.is_fresh(storage.table_dir(city))
+    at = run_app(page=PAGE, data_dir=city, monkeypatch=monkeypatch)
+    assert not at.exception
+    [notice] = [w.value for w in at.warning if "查询副本不是最新的" in w.value]
+    assert "夏县的记录文件在生成查询副本之后被替换" in notice and "build --data 数据目录 \\-\\-county 夏县，" in notice, notice
+    assert cli.main(["build", "--data", str(city), "--county", "夏县"]) == 0
+    at = run_app(page=PAGE, data_dir=city, monkeypatch=monkeypatch)
+    assert not at.exception and not [w for w in at.warning if "查询副本不是最新的" in w.value]
+    demo_at = run_app(page=PAGE)
+    assert not [w for w in demo_at.warning if "查询副本不是最新的" in w.value]
