@@ -25,7 +25,7 @@ CSS = """<style>
 [data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stDecoration"],
 [data-testid="stStatusWidget"] {display: none !important;}
 [data-testid="stMainBlockContainer"] {padding-top: 4.2rem; padding-bottom: 1rem;}
-[data-testid="stMetric"] {padding: 0.2rem 0.6rem; height: auto !important; min-height: 0 !important;}
+[data-testid="stMetric"] {padding: 0.2rem 0.6rem;}
 [data-testid="stMetricValue"] {font-size: 1.4rem; line-height: 1.3;}
 [data-testid="stMetricLabel"] {min-height: 1.3rem; height: auto !important;}
 .st-key-briefing_title h3 {padding: 0 0 0.2rem 0; border-bottom: 2px solid #B22222;}
@@ -53,6 +53,8 @@ CSS = """<style>
     flex: 0 0 var(--rs-print-col, auto) !important; width: var(--rs-print-col, auto) !important;}
   [data-testid="stPlotlyChart"], [data-testid="stMetric"], [data-testid="stCode"],
   [data-testid="stHorizontalBlock"] {break-inside: avoid; page-break-inside: avoid;}
+  /* on screen a row's tiles stretch to one height; on paper each takes what it holds */
+  [data-testid="stMetric"] {height: auto !important; min-height: 0 !important;}
 }
 </style>""".replace("WRAP", str(WRAP_BELOW)).replace("MARGIN", str(MARGIN_MM))
 
