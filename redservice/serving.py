@@ -1105,8 +1105,9 @@ def parquet_builds(directory: str | Path) -> list[Path]:
                    and any((b / "meta").glob("*.parquet"))), reverse=True)
 
 
-def _parquet_glob(build: Path, table: str) -> Path:
-    return build / table / ("*/*.parquet" if table in PARTITIONED_SERVING else "*.parquet")
+def _parquet_glob(table: str) -> str:
+    """The files of a table within a Spark build (a table kept per county: in its county folders)."""
+    return f"{table}/*/*.parquet" if table in PARTITIONED_SERVING else f"{table}/*.parquet"
 
 
 def _parquet(build: Path, table: str, options: str = "") -> str:
@@ -1115,7 +1116,7 @@ def _parquet(build: Path, table: str, options: str = "") -> str:
     storage.NULL_PARTITION)."""
     if table in PARTITIONED_SERVING:
         options += f", hive_partitioning = true, hive_types = {{'{storage.PARTITION_KEY}': 'VARCHAR'}}"
-    return f"read_parquet({sql_string(str(_parquet_glob(build, table)))}{options})"
+    return f"read_parquet({sql_string(str(build / _parquet_glob(table)))}{options})"
 
 
 def compare_parquet_build(directory: str | Path) -> list[dict]:
@@ -1168,13 +1169,11 @@ def partition_stats(build: Path) -> dict[str, dict]:
     """Per table of ``PARTITIONED_SERVING`` in a Spark build (a local folder): its counties, files,
     rows (each county's fewest, median and most) and megabytes, from the files' footers (the bench's
     per-county costs)."""
-    import pyarrow.parquet as pq
-
     out = {}
     for table in PARTITIONED_SERVING:
         folders = [f for f in sorted((Path(build) / table).iterdir()) if f.is_dir()]
         files = {f: sorted(f.glob("*.parquet")) for f in folders}
-        rows = sorted(sum(pq.ParquetFile(x).metadata.num_rows for x in fs) for fs in files.values())
+        rows = sorted(sum(record_rows_of(x) for x in fs) for fs in files.values())
         size = sum(x.stat().st_size for fs in files.values() for x in fs)
         out[table] = {"counties": len(folders), "files": sum(len(fs) for fs in files.values()),
                       "rows": sum(rows), "rows_min": rows[0] if rows else 0,
@@ -1206,7 +1205,7 @@ def _attach_parquet(con: duckdb.DuckDBPyConnection, directory: Path, fp: str, ru
         try:
             if con.execute(f"SELECT fingerprint FROM {_parquet(build, 'meta')}").fetchone()[0] != fp:
                 continue
-            if not all(any(build.glob(str(_parquet_glob(build, n).relative_to(build)))) for n in names):
+            if not all(any(build.glob(_parquet_glob(n))) for n in names):
                 continue
             for name in names:
                 con.execute(f"CREATE VIEW {name} AS SELECT * FROM {_parquet(build, name)}")
