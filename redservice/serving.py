@@ -252,14 +252,17 @@ def _table_digest(directory: Path, table: str) -> str:
 
 def source_digests(directory: str | Path) -> set[tuple[str, str, str]]:
     """(table, part, digest) of every record file of ``directory``: part '' for a table in one file
-    (digest '-' when absent), the county's folder (``county=平陆县``) for each partition, and a row
+    (digest '-' when absent or empty), the county's folder (``county=平陆县``) for each partition, and a row
     ("format", "", FORMAT_VERSION). A copy keeps the set it was built from (table ``sources``), so
     that ``changed_counties`` can tell which counties' records changed since."""
     directory = Path(directory)
     out = {("format", "", FORMAT_VERSION)}
     for table in SOURCES:
         parts = storage.partition_files(directory, table)
-        if (directory / parquet_name(table)).is_file() or not parts:
+        file = directory / parquet_name(table)
+        if file.is_file() and record_rows_of(file) == 0:
+            out.add((table, "", "-"))  # an empty table builds what a missing one does (the importer writes them)
+        elif file.is_file() or not parts:
             out.add((table, "", _table_digest(directory, table)))
         else:
             out |= {(table, storage.partition_folder(county), _digest(file)) for county, file in parts.items()}

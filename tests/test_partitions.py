@@ -580,3 +580,23 @@ def test_build_on_a_full_disk_says_so_and_leaves_the_copy(city, tmp_path, monkey
     assert "查询副本未生成：磁盘空间不足" in err and "原有的查询副本不变" in err
     assert serving.path(tables).read_bytes() == before
     assert not [p.name for p in tables.iterdir() if p.name.startswith(".serving.")]
+
+
+def test_a_table_written_empty_is_no_change_for_build_county(city, tmp_path):
+    """A list the copy was built without, written empty since (as the importer writes a table a store
+    lacked): no change for ``changed_counties`` — an empty table builds what a missing one does — so
+    ``build --county`` still refreshes in place; a list with rows is a change."""
+    store = tmp_path / "store"
+    shutil.copytree(city, store)
+    tables = storage.table_dir(store)
+    evaluations = tables / "evaluations.parquet"
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE e AS SELECT * FROM read_parquet('{evaluations}')")
+    evaluations.unlink()
+    serving.refresh(tables, serving.build_rules(store))
+    assert serving.changed_counties(tables) == (set(), None)
+    con.execute(f"COPY (SELECT * FROM e LIMIT 0) TO '{evaluations}' (FORMAT parquet)")
+    assert serving.changed_counties(tables) == (set(), None)
+    con.execute(f"COPY (SELECT * FROM e LIMIT 1) TO '{evaluations}' (FORMAT parquet)")
+    con.close()
+    assert serving.changed_counties(tables) == (None, "evaluations changed")
