@@ -558,8 +558,6 @@ def cmd_build(args) -> int:
     from redservice.i18n import t
 
     if args.engine == "spark":
-        if args.county:
-            raise CliError("--county 目前只用于 DuckDB 生成：Spark 的查询副本需完整生成（去掉 --county）")
         return _build_on_spark(args)
     if args.spark_master or args.spark_remote or args.spark_conf:
         raise CliError("--spark-master, --spark-remote and --spark-conf need --engine spark")
@@ -664,23 +662,37 @@ def _build_on_spark(args) -> int:
     started = time.perf_counter() - t0
     try:
         local = not serving_spark.is_remote(data)
-        out = serving_spark.build(spark, data, serving.build_rules(data) if local else None)
+        counties = set(args.county) if args.county else None
+        out = serving_spark.build(spark, data, serving.build_rules(data) if local else None, counties)
         jvm_mb = serving_spark.jvm_peak_rss_mb(spark)
         master = None if args.spark_remote else spark.sparkContext.master
+    except serving_spark.Refused as exc:
+        raise CliError(str(exc)) from exc
     finally:
         if ours:
             spark.stop()
+    how = serving_spark.last_build
     result = {"data": data, "engine": "spark", "master": master,
               "remote": args.spark_remote, "out": out, "seconds": round(time.perf_counter() - t0, 2),
               "session_seconds": round(started, 2), "peak_rss_mb": round(serving.peak_rss_mb(), 1),
               "jvm_peak_rss_mb": None if jvm_mb is None else round(jvm_mb, 1),
+              "mode": how.get("mode", "full"), "counties": how.get("counties"), "reason": how.get("reason"),
+              "previous": how.get("previous"), "written": how.get("written"), "linked": how.get("linked"),
               "table_seconds": dict(serving_spark.timings)}
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
         jvm = "" if jvm_mb is None else f"，Spark JVM 峰值内存 {jvm_mb:.0f} MB"
-        print(f"查询副本已由 Spark 生成：{result['seconds']} 秒（其中启动 {result['session_seconds']} 秒）{jvm}；"
-              f"输出 {out}")
+        named = "、".join(str(c) for c in result["counties"] or [])
+        if result["mode"] == "unchanged":
+            done = f"Spark 查询副本已是{named}现有记录的，无需更新"
+        elif result["mode"] == "incremental":
+            written = sorted({str(c) for counties in result["written"].values() for c in counties})
+            done = (f"Spark 查询副本已按区县更新（{named}；重写区县：{'、'.join(written) or '无'}，"
+                    f"其余 {len(result['linked'].get('services', []))} 个区县沿用上次生成的文件）")
+        else:
+            done = "查询副本已由 Spark 生成" + (f"（未能只更新{named}，已完整生成：{result['reason']}）" if named else "")
+        print(f"{done}：{result['seconds']} 秒（其中启动 {result['session_seconds']} 秒）{jvm}；输出 {out}")
     return 0
 
 
@@ -757,8 +769,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-limit", metavar="SIZE", help="the most it may use, e.g. 50%% or 2GB "
                    "(default: [build] memory_limit of the store's settings; duckdb only)")
     p.add_argument("--county", metavar="NAME", action="append",
-                   help="update the copy for this county's records only (repeatable; duckdb only): when they "
-                        "alone changed since the copy was built, in place, else a full rebuild")
+                   help="update the copy for this county's records only (repeatable): when they alone changed "
+                        "since the copy was built, in place (spark: a build carrying the previous build's ids that "
+                        "writes only the counties whose rows changed), else a full rebuild")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_build)
 

@@ -292,8 +292,13 @@ def changed_counties(directory: str | Path) -> tuple[set | None, str | None]:
         return None, "the copy keeps no record of its sources (built by an older version)"
     finally:
         con.close()
+    return counties_changed(stored, source_digests(directory))
+
+
+def counties_changed(stored: set, current: set) -> tuple[set | None, str | None]:
+    """``changed_counties`` from the two sets of ``source_digests`` rows (the copy's and the files')."""
     counties = set()
-    for source, part, _digest_ in stored ^ source_digests(directory):
+    for source, part, _digest_ in stored ^ current:
         if source not in storage.PARTITIONED or not part:
             return None, f"{source} changed"
         counties.add(storage.county_of_folder(part))

@@ -160,12 +160,19 @@ def refresh(directory: Path, previous: Path | None, counties: set, rules: dict, 
 
 def settings_differ(con: duckdb.DuckDBPyConnection, rules: dict) -> str | None:
     stored = con.execute(f"SELECT {', '.join(RULES)} FROM rollup_settings").fetchone()
-    if list(stored) != [rules[k] for k in RULES]:
-        return "other 红色积分 rules"
     counted, exclusion = con.execute("SELECT counted, exclusion FROM approval_settings").fetchone()
+    return stored_settings_differ(list(stored), counted, exclusion,
+                                  con.execute("SELECT key FROM quality_settings").fetchone()[0], rules)
+
+
+def stored_settings_differ(rollup: list, counted: list, exclusion: str, quality: str, rules: dict) -> str | None:
+    """Which of the settings a copy was built with (its rollup_settings row, approval_settings' counted
+    and exclusion, quality_settings' key) differ from ``rules``; None when none does."""
+    if list(rollup) != [rules[k] for k in RULES]:
+        return "other 红色积分 rules"
     if sorted(counted) != sorted(rules.get("counted", serving.DEFAULT_COUNTED)) or exclusion != serving.exclusion_key(rules):
         return "other [approval] settings"
-    if con.execute("SELECT key FROM quality_settings").fetchone()[0] != serving.quality_key(rules):
+    if quality != serving.quality_key(rules):
         return "other [quality] settings"
     return None
 

@@ -10,6 +10,10 @@ Parquet under the generation's directory::
     <tables>/serving_parquet/<build>/services/county=<name>/part-*.parquet   per county, as the records
     <tables>/serving_parquet/<build>/meta/part-*.parquet        written last
 
+``build --county`` carries the previous build's ids and writes the tables kept per county for the counties
+whose rows changed only, linking the others' files from the previous build (``build``). Every build keeps
+``sources``, the digests of the record files it read (``serving.source_digests``).
+
 A build is complete once its ``meta`` exists (it is written after every table, by Spark's own job
 commit), so a reader never sees half a copy and no rename is needed (S3 has none). ``meta`` holds
 the fingerprint of the records (``serving.fingerprint``: the same SHA-256s, computed by Spark where
@@ -32,7 +36,7 @@ import socket
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from redservice import serving, sparksql, storage
 from redservice.approval import DEFAULT_COUNTED
@@ -121,6 +125,19 @@ def _join(base: str | Path, *parts: str) -> str:
     return "/".join([str(base).rstrip("/"), *parts])
 
 
+def _local(location: str | Path) -> Path | None:
+    """The local path of a location (a path or a file:// URL); None for another file system's URL."""
+    text = str(location)
+    if not is_remote(text):
+        return Path(text)
+    parts = urlsplit(text)
+    return Path(unquote(parts.path)) if parts.scheme == "file" else None
+
+
+class Refused(Exception):
+    """``build --county`` asked of what cannot be built per county (said in Chinese, nothing written)."""
+
+
 # -- where the records are --------------------------------------------------------------------------------
 def table_dir(spark, data: str | Path) -> str:
     """The directory of the current generation's tables (``storage.table_dir``), for a URL too."""
@@ -180,14 +197,24 @@ def _fingerprint_of(files: dict[str, list[tuple[str | None, str, str]]], single:
     return hashlib.sha256(";".join(parts).encode()).hexdigest()
 
 
-def _sources(spark, tables: str) -> tuple[dict[str, list[str]], str]:
-    """The files of each record table and the records' fingerprint."""
+def _sources(spark, tables: str) -> tuple[dict[str, list[str]], str, set[tuple[str, str, str]]]:
+    """The files of each record table, the records' fingerprint and their ``serving.source_digests``
+    (what a build keeps as its ``sources``, for ``build --county`` to tell which counties changed)."""
     if not is_remote(tables):
         files = {t: [str(f) for f in storage.table_files(tables, t)] for t in TABLES}
-        return files, serving.fingerprint(tables)
+        return files, serving.fingerprint(tables), serving.source_digests(tables)
     listed = _remote_files(spark, tables)
     single = {t: bool(v) and v[0][0] is None and v[0][1].endswith("/" + parquet_name(t)) for t, v in listed.items()}
-    return {t: [f for _c, f, _s in v] for t, v in listed.items()}, _fingerprint_of(listed, single)
+    digests = {("format", "", serving.FORMAT_VERSION)}
+    for table in serving.SOURCES:
+        rows = listed.get(table) or []
+        if not rows:
+            digests.add((table, "", "-"))
+        elif single[table]:  # an empty table builds what a missing one does (as source_digests)
+            digests.add((table, "", "-" if spark.read.parquet(rows[0][1]).count() == 0 else rows[0][2]))
+        else:
+            digests |= {(table, storage.partition_folder(county), sha) for county, _f, sha in rows}
+    return {t: [f for _c, f, _s in v] for t, v in listed.items()}, _fingerprint_of(listed, single), digests
 
 
 def _register_sources(spark, files: dict[str, list[str]]) -> None:
@@ -263,6 +290,53 @@ def _dense_ids(spark, values, column: str, name: str):
     return numbered, ranged  # the caller releases ``ranged`` once ``numbered`` is written
 
 
+def _county_digests(df) -> dict:
+    """{county: (rows, sum of the rows' 64-bit hashes)} of a table kept per county: two counties' rows
+    are taken as the same when both agree. A row's hash reads every column and which are NULL (Spark's
+    hash skips a NULL: without the mask a NULL moved from one column to another would not show)."""
+    from pyspark.sql import functions as F
+
+    key = storage.PARTITION_KEY
+    cols = [c for c in df.columns if c != key]
+    nulls = F.concat_ws("", *(F.col(c).isNull().cast("int").cast("string") for c in cols))
+    row = F.xxhash64(*(F.col(c) for c in cols), nulls).cast("decimal(38,0)")
+    return {r[0]: (r[1], r[2]) for r in df.groupBy(key).agg(F.count(F.lit(1)), F.sum(row)).collect()}
+
+
+def _write_changed_counties(spark, df, target: str, order: str, previous: Path) -> tuple[list, list]:
+    """``build --county``: a table kept per county written as ``_write_per_county`` writes it, but only
+    the counties whose rows differ from the previous build's (``previous``: its folder of the table,
+    local); every other county's files are hard links of the previous build's (a county's rows can
+    change with another county's records: a member serving in both, whose first record of a day or
+    of an activity moves — so the rows are compared, not assumed). Returns (counties written, counties
+    linked)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    key = storage.PARTITION_KEY
+    df = df.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        new = _county_digests(df)
+        old = _county_digests(spark.read.schema(df.schema).parquet(str(previous)))
+        written = sorted((c for c in new if new[c] != old.get(c)), key=str)
+        named = [c for c in written if c is not None]
+        keep = F.col(key).isin(named) if named else F.lit(False)
+        if None in written:
+            keep = keep | F.col(key).isNull()
+        _write_per_county(df.filter(keep), target, order)
+    finally:
+        df.unpersist()
+    linked = []
+    for folder in sorted(p for p in previous.iterdir() if p.is_dir()):
+        county = storage.county_of_folder(folder.name)
+        if county in new and county not in written:
+            (_local(target) / folder.name).mkdir(parents=True)
+            for file in folder.glob("*.parquet"):
+                os.link(file, _local(target) / folder.name / file.name)
+            linked.append(county)
+    return written, linked
+
+
 def _write_per_county(df, target: str, order: str) -> None:
     """A table of serving.PARTITIONED_SERVING written as one Parquet file per county
     (``<table>/county=<name>/part-*.parquet``; Spark's folder names: the NULL county's is
@@ -281,15 +355,24 @@ def _write_per_county(df, target: str, order: str) -> None:
 
 # Seconds per table of the last build in this process (the bench reads it)
 timings: dict[str, float] = {}
+# How the last build in this process went (the CLI prints it): mode "full", "incremental" (build
+# --county: the tables kept per county written for the counties whose rows changed only) or
+# "unchanged"; reason (why not incremental), counties asked for, previous build, and per table kept
+# per county the counties written and those linked from the previous build
+last_build: dict = {}
 
 
-def _run(spark, out: str, rules: dict, excluded, keep_intermediate: bool = False) -> None:
-    """Every serving table written under ``out`` (the intermediate steps cached, not written)."""
+def _run(spark, out: str, rules: dict, excluded, keep_intermediate: bool = False, carry: bool = False,
+         reuse: Path | None = None) -> None:
+    """Every serving table written under ``out`` (the intermediate steps cached, not written).
+    ``carry``: the ids of the previous build (views ``prev_<table>``, ``_register_previous``) kept, as
+    ``serving.refresh`` carries the previous copy's. ``reuse``: that build's local folder, whose files
+    are linked for the counties whose rows are unchanged (``_write_changed_counties``)."""
     from pyspark import StorageLevel
 
     _params(spark, rules, excluded)
     timings.clear()
-    stmts = serving.statements(Path("."), typed=lambda table: f"SELECT * FROM src_{table}")
+    stmts = serving.statements(Path("."), carry, typed=lambda table: f"SELECT * FROM src_{table}")
     last_reads = serving._last_reads(stmts)
     cached, release = {}, []
     for i, (name, select, order) in enumerate(stmts):
@@ -314,7 +397,12 @@ def _run(spark, out: str, rules: dict, excluded, keep_intermediate: bool = False
             cached[name] = df
         else:
             target = _join(out, name)
-            if name in serving.PARTITIONED_SERVING:
+            if name in serving.PARTITIONED_SERVING and reuse is not None:
+                written, linked = _write_changed_counties(spark, df, target, order, reuse / name)
+                last_build.setdefault("written", {})[name] = written
+                last_build.setdefault("linked", {})[name] = linked
+                spark.read.schema(df.schema).parquet(target).createOrReplaceTempView(name)
+            elif name in serving.PARTITIONED_SERVING:
                 _write_per_county(df, target, order)
                 spark.read.schema(df.schema).parquet(target).createOrReplaceTempView(name)
             else:
@@ -344,19 +432,129 @@ def _excluded(spark, scratch: str, rules: dict) -> tuple[list[str], list[str]] |
     return serving.excluded_of([tuple(r) for r in flagged], rules)
 
 
-def build(spark, data: str | Path, rules: dict | None = None) -> str:
+def _previous_builds(spark, data: str | Path) -> list[str]:
+    """The complete builds of the store at ``data`` (its current generation's and the one the importer
+    keeps before it; a store without generations: its own), newest first: by generation, then by
+    build (their names sort by time)."""
+    local = _local(data)
+    if local is not None:
+        roots = [local] + sorted((local / storage.TABLES_DIR).glob("*"))
+        found = [((root.name if root != local else ""), b) for root in roots for b in serving.parquet_builds(root)]
+        found.sort(key=lambda x: (x[0], x[1].name), reverse=True)
+        return [str(b) if not is_remote(data) else b.as_uri() for _g, b in found]
+    metas = []
+    for pattern in (_join(data, storage.TABLES_DIR, "*", DIR, "*", META, "*.parquet"), _join(data, DIR, "*", META, "*.parquet")):
+        try:
+            metas += [r["path"] for r in spark.read.format("binaryFile").load(pattern).select("path").collect()]
+        except Exception:  # noqa: BLE001, S112 - nothing matches
+            continue
+    builds = {m.rsplit("/" + META + "/", 1)[0] for m in metas}
+    return sorted(builds, key=lambda b: (b.rsplit("/", 3)[-3] if f"/{storage.TABLES_DIR}/" in b else "",
+                                         b.rsplit("/", 1)[-1]), reverse=True)
+
+
+def _read(spark, build: str, table: str):
+    """A table of a previous build, or None when it has none."""
+    try:
+        return spark.read.parquet(_join(build, table))
+    except Exception:  # noqa: BLE001 - no such table (an older build)
+        return None
+
+
+def _register_previous(spark, build: str) -> bool:
+    """The previous build's id tables as views ``prev_<table>`` (the carried statements read them, as
+    DuckDB's read the previous copy attached as ``prev``); False when it lacks one (not carried)."""
+    tables = {t: _read(spark, build, t) for t in serving.CARRIED}
+    if any(df is None for df in tables.values()):
+        return False
+    for table, df in tables.items():
+        df.createOrReplaceTempView(sparksql.PREV + table)
+    return True
+
+
+def _stored_sources(spark, build: str) -> set | None:
+    df = _read(spark, build, "sources")
+    return None if df is None else {(r["source"], r["part"], r["digest"]) for r in df.collect()}
+
+
+def _unchanged(spark, build: str, fp: str, rules: dict) -> bool:
+    """The previous build is of these records with these settings."""
+    from redservice import serving_incremental
+
+    try:
+        if spark.read.parquet(_join(build, META)).collect()[0]["fingerprint"] != fp:
+            return False
+        rollup = spark.read.parquet(_join(build, "rollup_settings")).collect()[0]
+        approval = spark.read.parquet(_join(build, "approval_settings")).collect()[0]
+        quality = spark.read.parquet(_join(build, "quality_settings")).collect()[0]
+    except Exception:  # noqa: BLE001 - an older build without them
+        return False
+    return serving_incremental.stored_settings_differ([rollup[k] for k in serving.RULES], list(approval["counted"]),
+                                                      approval["exclusion"], quality["key"], rules) is None
+
+
+def _plan(spark, data, counties: set, digests: set, fp: str, rules: dict) -> tuple[str | None, str | None]:
+    """``build --county``: (the previous build to carry the ids of, or None; the reason the build is
+    not incremental, or None). Raises Refused for counties the store does not have."""
+    known = {storage.county_of_folder(part) for source, part, _d in digests if source in storage.PARTITIONED and part}
+    if not known:
+        raise Refused(f"{data} 的记录未按区县分存（导入时用 import --county 才按区县存放），不能按区县更新；请去掉 --county 完整生成")
+    builds = _previous_builds(spark, data)
+    previous = next((b for b in builds if _register_previous(spark, b)), None)
+    stored = None if previous is None else _stored_sources(spark, previous)
+    gone = {storage.county_of_folder(part) for source, part, _d in stored or () if source in storage.PARTITIONED and part}
+    unknown = sorted((c for c in counties if c not in known | gone), key=str)
+    if unknown:
+        raise Refused(f"未知区县：{'、'.join(map(str, unknown))}（本数据目录的区县：{'、'.join(sorted(c for c in known if c))}）")
+    if previous is None:
+        return None, "no previous copy"
+    if stored is None:
+        return previous, "the copy keeps no record of its sources (built by an older version)"
+    if rules.get("quality") is not None:
+        return previous, "[quality] count_flagged = false: the excluded records are judged over every record"
+    changed, why = serving.counties_changed(stored, digests)
+    if why:
+        return previous, why
+    others = changed - set(counties)
+    if others:
+        return previous, "records of other counties changed too: " + "、".join(sorted(map(str, others)))
+    return previous, None
+
+
+def build(spark, data: str | Path, rules: dict | None = None, counties: set | None = None) -> str:
     """Build the serving copy of the store at ``data`` (a directory or a URL) on ``spark``; returns the
     build's directory. ``rules``: as ``serving.refresh`` (default: the store's settings when it is
-    local, else the default settings)."""
+    local, else the default settings).
+
+    ``counties`` (``build --county``): the build carries the ids of the previous complete build (this
+    generation's, else the previous generation's: the one an import started from), as DuckDB's refresh
+    carries the previous copy's, so that the copy is the one DuckDB's ``build --county`` or the
+    importer's refresh makes. When those counties' records alone changed since that build (its
+    ``sources``), the tables kept per county are written for the counties whose rows changed only,
+    the other counties' files linked from the previous build (a local store; every county is written
+    on another file system); when nothing changed, nothing is built (mode "unchanged": the previous
+    build is returned). Otherwise the whole copy, carrying the ids when there is a previous build,
+    saying why (``last_build``)."""
     tables = table_dir(spark, data)
     if rules is None:
         rules = serving.build_rules(None if is_remote(data) else data)
-    files, fp = _sources(spark, tables)
+    files, fp, digests = _sources(spark, tables)
+    last_build.clear()
+    previous, reason = (None, None) if counties is None else _plan(spark, data, counties, digests, fp, rules)
+    if counties is not None:
+        last_build.update(counties=sorted(counties, key=str), previous=previous)
+        if reason is None and _unchanged(spark, previous, fp, rules):
+            last_build.update(mode="unchanged")
+            return previous
     _register_sources(spark, files)
     name = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
     out = _join(tables, DIR, name)
     excluded = _excluded(spark, _join(tables, DIR, "." + name + ".probe"), rules)
-    _run(spark, out, rules, excluded)
+    reuse = _local(previous) if previous is not None and reason is None and _local(out) is not None else None
+    _run(spark, out, rules, excluded, carry=previous is not None, reuse=reuse)
+    last_build.update(mode="incremental" if counties is not None and reason is None else "full", reason=reason)
+    spark.createDataFrame(sorted(digests), "source STRING, part STRING, digest STRING").coalesce(1) \
+        .write.mode("overwrite").parquet(_join(out, "sources"))
     maxima = ", ".join(f"CAST(COALESCE((SELECT MAX({col}) FROM {table}), 1) AS INTEGER) AS {stat}"
                        for stat, (table, col) in serving.MAXIMA.items())
     spark.sql(sparksql.to_spark(f"SELECT CAST($fp AS VARCHAR) AS fingerprint, {maxima}"),

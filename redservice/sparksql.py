@@ -34,7 +34,11 @@ MAPPED = {
     # task on Spark, every value sorted on one executor; serving_spark numbers range partitions
     # instead, each from the counts of the partitions before it: the same ids (global_numbering)
     "ROW_NUMBER() OVER (ORDER BY c)": "range partitions numbered from their offsets",
+    # the ids of the previous copy a build carries (serving._ids with carry) are read from the previous
+    # copy attached as ``prev`` in DuckDB; Spark reads that build's Parquet tables as views prev_<table>
+    "prev.t": "prev_t",
 }
+PREV = "prev_"
 
 
 def _hex_cast(node: exp.Expression) -> exp.Expression:
@@ -62,6 +66,14 @@ def _paren_cast(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _prev_table(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Table) and node.args.get("db") is not None and node.db.lower() == "prev":
+        node = node.copy()
+        node.set("db", None)
+        node.set("this", exp.to_identifier(PREV + node.name))
+    return node
+
+
 def _bound_from(view: str):
     def transform(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Placeholder) and node.name:
@@ -74,7 +86,7 @@ def to_spark(sql: str, params: str | None = None) -> str:
     """One DuckDB statement (a SELECT of the serving copy) as Spark SQL. ``params``: the view the
     ``$name`` parameters are read from (its column ``name``); None: Spark's named markers ``:name``."""
     tree = sqlglot.parse_one(sql, read="duckdb")
-    tree = tree.transform(_paren_cast).transform(_hex_cast).transform(_month_trunc)
+    tree = tree.transform(_paren_cast).transform(_hex_cast).transform(_month_trunc).transform(_prev_table)
     if params:
         tree = tree.transform(_bound_from(params))
     return tree.sql(dialect="spark")

@@ -251,3 +251,91 @@ def test_dense_ids_are_numbered_in_range_partitions(spark):
     expected = con.execute("SELECT v, CAST(ROW_NUMBER() OVER (ORDER BY v) AS INTEGER) FROM UNNEST($v) t(v)",
                            {"v": values}).fetchall()
     assert got == sorted(expected)
+
+
+def _same_as_carried_rebuild(store) -> None:
+    """The Spark build against the importer's serving.duckdb (refreshed in place: the same rows in
+    every table; its rollups' rows re-inserted at their end, out of their ORDER BY), then against
+    the rebuild of that copy carrying the previous generation's ids, table by table and in order."""
+    tables = storage.table_dir(store)
+    assert all(c["types"] and c["differing"] == 0 and c["rows"] == c["spark_rows"]
+               for c in serving.compare_parquet_build(tables))
+    previous = sorted((store / storage.TABLES_DIR).iterdir())[-2]
+    serving.refresh(tables, serving.build_rules(store), previous=previous)
+    assert serving.last_refresh["mode"] == "full"
+    assert _same_tables(store)["services"] > 50_000
+
+
+def test_build_county_on_spark_writes_only_the_counties_whose_rows_changed(spark, city_store, tmp_path, monkeypatch, capsys):
+    """``build --engine spark --county 夏县`` after an import of 夏县's hard ledger (records among the old
+    dates, a member's day moved in another county, households served before, a member of 盐湖区): the
+    build carries the previous build's ids, as the importer's refresh of serving.duckdb carries the
+    previous copy's, and the two copies are identical table by table; the tables kept per county are
+    written for the counties whose rows changed only, every other county's files hard links of the
+    previous build's. Run again: nothing to build. Another county's records changed too: the whole
+    copy, carrying the ids, saying why — still identical. Unknown counties are refused in Chinese."""
+    import json
+
+    from test_partitions import hard_ledger, ledger, run
+
+    from redservice import cli
+    from redservice.privacy import KEY_ENV
+
+    monkeypatch.setenv(KEY_ENV, demo.DEMO_HOUSEHOLD_KEY.decode())
+    directory, _build = city_store
+    store = shutil.copytree(directory, tmp_path / "store")
+    first = serving.parquet_builds(storage.table_dir(store))[0]
+    # and a record in 夏县 of a member who served in 盐湖区 the same day, numbered before that record:
+    # the 盐湖区 record is no longer the member's first of the day (services.day_first)
+    con = duckdb.connect()
+    (date, name, unit), = con.execute(
+        "SELECT date, name, unit FROM read_parquet($f) WHERE review_status IS NULL OR review_status = '已通过' "
+        "ORDER BY record_id LIMIT 1", {"f": str(storage.partition_files(storage.table_dir(store), "services")["盐湖区"])}).fetchall()
+    con.close()
+    text = hard_ledger(store) + f"A0001,{date},{name},{unit},夏县北城社区,送政策,1,,日常服务,\n"
+    batch, generation = run(store, [("夏县台账.csv", text)], county="夏县")
+    assert generation and batch.reports[0].loaded == 10 and serving.last_refresh["mode"] == "incremental"
+    counties = set(storage.partition_files(storage.table_dir(store), "services"))
+
+    out = serving_spark.build(spark, store, counties={"夏县"})
+    how = dict(serving_spark.last_build)
+    assert (how["mode"], how["reason"], how["previous"]) == ("incremental", None, str(first)), how
+    _same_as_carried_rebuild(store)
+    new = serving.parquet_builds(storage.table_dir(store))[0]
+    assert str(new) == out
+    for table in serving.PARTITIONED_SERVING:
+        written, linked = how["written"][table], how["linked"][table]
+        assert "夏县" in written and len(written) <= 3 and set(written) | set(linked) == counties, (table, how)
+        for county in counties:
+            folder = storage.partition_folder(county)
+            (ours,), (theirs,) = (new / table / folder).glob("*.parquet"), (first / table / folder).glob("*.parquet")
+            assert (ours.stat().st_ino == theirs.stat().st_ino) == (county in linked), (table, county)
+    # the member's day in 盐湖区: its records rewritten too; its households' rows are unchanged
+    assert how["written"]["services"] == ["夏县", "盐湖区"] and how["written"]["household_facts"] == ["夏县"], how
+
+    assert cli.main(["build", "--engine", "spark", "--data", str(store), "--county", "夏县", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (result["mode"], result["out"]) == ("unchanged", out)
+    # what a store on another file system gives (read by Spark, not listed here): the same digests and builds
+    tables = storage.table_dir(store)
+    _files, fp, digests = serving_spark._sources(spark, tables.as_uri())
+    assert (fp, digests) == (serving.fingerprint(tables), serving.source_digests(tables))
+    with monkeypatch.context() as m:
+        m.setattr(serving_spark, "_local", lambda location: None)
+        listed = serving_spark._previous_builds(spark, store.as_uri())
+    assert [b.rsplit("/", 3)[-3:] for b in listed] == [
+        [generation, serving.PARQUET_DIR, new.name], ["000001", serving.PARQUET_DIR, first.name]]
+    assert serving.parquet_builds(storage.table_dir(store))[0] == new
+
+    run(store, [("盐湖区台账.csv", ledger(store, "盐湖区", "YH"))], county="盐湖区")
+    assert cli.main(["build", "--engine", "spark", "--data", str(store), "--county", "夏县", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["mode"] == "full" and result["reason"] == "records of other counties changed too: 盐湖区", result
+    assert result["previous"] == str(new) and result["written"] is None
+    _same_as_carried_rebuild(store)
+
+    assert cli.main(["build", "--engine", "spark", "--data", str(store), "--county", "无此县"]) == 2
+    assert "未知区县：无此县" in capsys.readouterr().err
+    demo_copy = shutil.copytree(DEMO_DIR, tmp_path / "demo")
+    assert cli.main(["build", "--engine", "spark", "--data", str(demo_copy), "--county", "平陆县"]) == 2
+    assert "未按区县分存" in capsys.readouterr().err

@@ -69,3 +69,18 @@ def test_a_global_numbering_is_recognised_and_only_it():
     ids = [s for n, s, _o in serving.statements(Path("."), typed=lambda t: f"SELECT * FROM src_{t}")
            if sparksql.global_numbering(s)]
     assert len(ids) == 6  # members, branches, communities, activities, units, households
+
+
+def test_the_previous_copy_is_read_from_its_views():
+    """A build carrying the previous copy's ids (serving._ids / _local_ids with carry) reads its tables as
+    ``prev.<table>`` (DuckDB: that copy attached as prev); Spark reads the previous build's views
+    ``prev_<table>``. Other qualified names are left as they are."""
+    sql = sparksql.to_spark(serving._ids("member_id", "mid", ("SELECT * FROM src_members",), "member_ids"))
+    assert "prev_member_ids AS p" in sql and "prev." not in sql
+    sql = sparksql.to_spark(serving._local_ids("household_base", ("unit",), "household", "unit_hh", "unit_households"))
+    assert "prev_unit_households AS p" in sql and "prev." not in sql
+    assert sparksql.to_spark("SELECT * FROM other.t") == "SELECT * FROM other.t"
+    carried = [s for _n, s, _o in serving.statements(Path("."), True, typed=lambda t: f"SELECT * FROM src_{t}")
+               if "prev." in s]
+    assert len(carried) == len(serving.CARRIED)
+    assert all("prev." not in sparksql.to_spark(s, sparksql.PARAMS) for s in carried)

@@ -63,10 +63,15 @@ def main(argv=None) -> int:
     parser.add_argument("--county", help="the county imported (default: the first)")
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "redservice-county-bench"),
                         help="where that store is built (kept for the next run)")
+    parser.add_argument("--spark", action="store_true",
+                        help="with --county-import: also the Spark build before the import and build --engine spark "
+                             "--county after it (needs requirements-spark.txt)")
+    parser.add_argument("--spark-conf", metavar="KEY=VALUE", action="append", default=[],
+                        help="a Spark setting for those builds (repeatable)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.county_import:
-        result = county_import(args.store_rows, Path(args.work), args.county)
+        result = county_import(args.store_rows, Path(args.work), args.county, args.spark_conf if args.spark else None)
         if args.json:
             print(json.dumps(result, ensure_ascii=False))
         else:
@@ -84,6 +89,13 @@ def main(argv=None) -> int:
                   f"{bc['wall_s']} s, CPU {bc.get('cpu_s')} s (peak {bc['peak_rss_mb']} MB, copy {bc['mode']}"
                   f"{'' if bc['mode'] == 'incremental' else ': ' + str(bc['reason'])}); "
                   f"ratio: {result['build_county_ratio']:.1%}")
+            if result["spark"]:
+                sp = result["spark"]
+                written = {t: len(c) for t, c in (sp["county"].get("written") or {}).items()}
+                print(f"Spark: full build {sp['full']['wall_s']} s (JVM peak {sp['full']['jvm_peak_rss_mb']} MB); "
+                      f"build --county after the import {sp['county']['wall_s']} s (mode {sp['county']['mode']}, "
+                      f"counties written {written}); ratio {sp['ratio']:.1%}; "
+                      f"the same rows as serving.duckdb in {sp['tables_compared']} tables: {sp['same_rows']}")
         return 0
     work = Path(tempfile.mkdtemp(prefix="redservice-bench-"))
     try:
@@ -252,10 +264,27 @@ def child(argv: list[str]) -> int:
     return 0
 
 
-def county_import(rows: int, work: Path, county: str | None = None) -> dict:
+def _spark_build(store: Path, conf: list[str], county: str | None = None) -> dict:
+    """``build --engine spark [--county C] --json`` on ``store`` in a fresh process; its JSON."""
+    started = time.perf_counter()
+    argv = [sys.executable, "-m", "redservice", "build", "--engine", "spark", "--data", str(store), "--json"]
+    argv += ["--county", county] if county else []
+    argv += [x for c in conf for x in ("--spark-conf", c)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wall_s"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def county_import(rows: int, work: Path, county: str | None = None, spark_conf: list[str] | None = None) -> dict:
     """On one store of ``rows`` records: a full rebuild of its serving copy, then one county's month
-    imported with ``--county`` (each in a fresh process), and the import's time ÷ the rebuild's."""
-    from redservice import storage
+    imported with ``--county`` (each in a fresh process), and the import's time ÷ the rebuild's.
+    ``spark_conf`` (a list, empty for none): also the Spark build of the store before the import and
+    ``build --engine spark --county`` after it, and that copy compared with the importer's
+    serving.duckdb (the same rows in every table)."""
+    from redservice import serving, storage
 
     store = Path(work) / f"county-import-{rows}"
     prepared = time.perf_counter()
@@ -264,6 +293,7 @@ def county_import(rows: int, work: Path, county: str | None = None) -> dict:
     counties = list(storage.partition_files(storage.table_dir(store), "services"))
     county = county or counties[0]
     rebuild = _child(["build", str(store)])
+    spark_full = _spark_build(store, spark_conf) if spark_conf is not None else None
     # a second store of the same files (hard links: a copy is replaced by a new file, never rewritten),
     # into which the county's new files are put as another writer than the importer would put them
     synced = Path(work) / f"county-sync-{rows}"
@@ -272,6 +302,13 @@ def county_import(rows: int, work: Path, county: str | None = None) -> dict:
     ledger = store / f"{county}-month.csv"
     n = county_month_ledger(store, county, ledger)
     imported = _child(["import", str(store), county, str(ledger)])
+    spark = None
+    if spark_conf is not None:
+        by_spark = _spark_build(store, spark_conf, county)
+        compared = serving.compare_parquet_build(storage.table_dir(store))
+        spark = {"full": spark_full, "county": by_spark, "ratio": round(by_spark["wall_s"] / spark_full["wall_s"], 4),
+                 "tables_compared": len(compared),
+                 "same_rows": all(c["types"] and c["differing"] == 0 and c["rows"] == c["spark_rows"] for c in compared)}
     for table in storage.PARTITIONED:
         folder = storage.table_dir(synced) / table / storage.partition_folder(county)
         for old in folder.glob("*.parquet"):
@@ -282,7 +319,8 @@ def county_import(rows: int, work: Path, county: str | None = None) -> dict:
     return {"store_rows": rows, "counties": len(counties), "county": county, "ledger_rows": n,
             "prepare_s": round(prepared, 1), "full_rebuild": rebuild, "county_import": imported,
             "ratio": round(imported["wall_s"] / rebuild["wall_s"], 4), "build_county": by_county,
-            "build_county_ratio": round(by_county["wall_s"] / rebuild["wall_s"], 4), "generator": stamp.get("generator")}
+            "build_county_ratio": round(by_county["wall_s"] / rebuild["wall_s"], 4), "spark": spark,
+            "generator": stamp.get("generator")}
 
 
 if __name__ == "__main__":
