@@ -686,6 +686,8 @@ def _build_on_spark(args) -> int:
         named = "、".join(str(c) for c in result["counties"] or [])
         if result["mode"] == "unchanged":
             done = f"Spark 查询副本已是{named}现有记录的，无需更新"
+        elif result["mode"] == "incremental" and result["written"] is None:  # not a local directory: all written
+            done = f"Spark 查询副本已按区县更新（{named}；沿用上次生成的编号，各区县文件均已重新写出）"
         elif result["mode"] == "incremental":
             written = sorted({str(c) for counties in result["written"].values() for c in counties})
             done = (f"Spark 查询副本已按区县更新（{named}；重写区县：{'、'.join(written) or '无'}，"

@@ -37,6 +37,11 @@ MAPPED = {
     # the ids of the previous copy a build carries (serving._ids with carry) are read from the previous
     # copy attached as ``prev`` in DuckDB; Spark reads that build's Parquet tables as views prev_<table>
     "prev.t": "prev_t",
+    # a CTE read more than once (the carried ids read ``v`` and ``kept`` two and three times): DuckDB
+    # computes it once, Spark inlines every reference and computes it again each time (a build carrying
+    # the ids took twice as long as a fresh one); each CTE of such a statement becomes a view, and those
+    # read more than once are persisted (to_spark_steps)
+    "WITH x AS (…) … x … x": "a persisted view x",
 }
 PREV = "prev_"
 
@@ -82,14 +87,47 @@ def _bound_from(view: str):
     return transform
 
 
-def to_spark(sql: str, params: str | None = None) -> str:
-    """One DuckDB statement (a SELECT of the serving copy) as Spark SQL. ``params``: the view the
-    ``$name`` parameters are read from (its column ``name``); None: Spark's named markers ``:name``."""
+def _spark_tree(sql: str, params: str | None) -> exp.Expression:
     tree = sqlglot.parse_one(sql, read="duckdb")
     tree = tree.transform(_paren_cast).transform(_hex_cast).transform(_month_trunc).transform(_prev_table)
     if params:
         tree = tree.transform(_bound_from(params))
-    return tree.sql(dialect="spark")
+    return tree
+
+
+def to_spark(sql: str, params: str | None = None) -> str:
+    """One DuckDB statement (a SELECT of the serving copy) as Spark SQL. ``params``: the view the
+    ``$name`` parameters are read from (its column ``name``); None: Spark's named markers ``:name``."""
+    return _spark_tree(sql, params).sql(dialect="spark")
+
+
+def to_spark_steps(sql: str, params: str | None = None, prefix: str = "_cte_") -> tuple[list[tuple[str, str, bool]], str]:
+    """``to_spark`` with the statement's CTEs taken out when one of them is read more than once:
+    ([(view, its Spark SQL, read more than once)], the statement reading the views). The caller
+    creates each view in order (persisting those read more than once) and runs the statement. The
+    views are named ``prefix`` + the CTE's name; a reference keeps the CTE's name as its alias.
+    Without such a CTE: ([], to_spark(sql))."""
+    tree = _spark_tree(sql, params)
+    with_ = tree.find(exp.With)
+    if with_ is None:
+        return [], tree.sql(dialect="spark")
+    names = [c.alias for c in with_.expressions]
+    reads = {n: 0 for n in names}
+    for table in tree.find_all(exp.Table):
+        if not table.db and table.name in reads:
+            reads[table.name] += 1
+    if max(reads.values()) < 2:
+        return [], tree.sql(dialect="spark")
+
+    def rename(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and not node.db and node.name in reads:
+            alias = node.alias or node.name
+            return exp.Table(this=exp.to_identifier(prefix + node.name), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        return node
+
+    steps = [(prefix + c.alias, c.this.transform(rename).sql(dialect="spark"), reads[c.alias] > 1) for c in with_.expressions]
+    with_.pop()
+    return steps, tree.transform(rename).sql(dialect="spark")
 
 
 def global_numbering(sql: str) -> tuple[str, str, str] | None:

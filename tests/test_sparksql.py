@@ -4,6 +4,7 @@ text; tests/test_serving_spark.py runs the whole build on Spark and compares eve
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import duckdb
@@ -84,3 +85,39 @@ def test_the_previous_copy_is_read_from_its_views():
                if "prev." in s]
     assert len(carried) == len(serving.CARRIED)
     assert all("prev." not in sparksql.to_spark(s, sparksql.PARAMS) for s in carried)
+
+
+def test_a_cte_read_more_than_once_becomes_a_persisted_view():
+    """Spark inlines a CTE at every reference (DuckDB computes it once): the carried ids read ``v`` twice
+    and ``kept`` three times. to_spark_steps takes the statement's CTEs out as views, in order, marking
+    those read more than once (the build persists them), and the statement reads the views under the
+    CTEs' names as aliases; the same rows as the statement with its CTEs (DuckDB runs both here)."""
+    select = serving._local_ids("hb", ("unit",), "household", "unit_hh", "unit_households")
+    steps, main = sparksql.to_spark_steps(select, prefix="_s_")
+    assert [(v, shared) for v, _q, shared in steps] == [("_s_v", True), ("_s_kept", True), ("_s_fresh", False),
+                                                       ("_s_top", False)]
+    assert "WITH" not in main.upper() and "_s_kept AS kept" in main
+    assert sparksql.to_spark_steps("SELECT * FROM t") == ([], "SELECT * FROM t")
+    once = "WITH a AS (SELECT 1 AS x) SELECT x FROM a"
+    assert sparksql.to_spark_steps(once) == ([], sparksql.to_spark(once))
+    con = duckdb.connect()
+    con.execute("CREATE TABLE hb AS SELECT * FROM (VALUES ('u1', 3), ('u1', 1), ('u2', 1), (NULL, 2), ('u3', NULL)) t(unit, household)")
+    con.execute("CREATE SCHEMA prev")
+    con.execute("CREATE TABLE prev.unit_households AS SELECT * FROM (VALUES ('u1', 1, 1), (NULL, 2, 1), ('u9', 5, 1)) "
+                "t(unit, household, unit_hh)")
+    con.execute("CREATE TABLE prev_unit_households AS SELECT * FROM prev.unit_households")
+    for view, query, _shared in steps:  # Spark SQL these simple forms share with DuckDB
+        con.execute(f"CREATE VIEW {view} AS {query}")
+    # kept: u1's household 1 and the NULL unit's 2; new: u1's 3 after u1's largest, u2's 1 first of u2
+    expected = sorted([("u1", 1, 1), (None, 2, 1), ("u1", 3, 2), ("u2", 1, 1)], key=str)
+    assert sorted(con.execute(main).fetchall(), key=str) == sorted(con.execute(select).fetchall(), key=str) == expected
+
+
+def test_a_local_master_gets_few_shuffle_partitions():
+    """Spark's 200 shuffle partitions suit a cluster; in local mode each is a task: four per core there,
+    nothing set for a cluster's master (its own configuration decides)."""
+    serving_spark = pytest.importorskip("redservice.serving_spark")
+    assert serving_spark.local_defaults("local[*]") == {"spark.sql.shuffle.partitions": str(4 * (os.cpu_count() or 1))}
+    assert serving_spark.local_defaults("local[3]") == {"spark.sql.shuffle.partitions": "12"}
+    assert serving_spark.local_defaults("local") == {"spark.sql.shuffle.partitions": "4"}
+    assert serving_spark.local_defaults("yarn") == serving_spark.local_defaults("spark://h:7077") == {}
