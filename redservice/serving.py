@@ -111,7 +111,7 @@ ALIAS = "serving"
 FORMAT_VERSION = "14"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
-INTERMEDIATE = ("service_base", "household_pairs", "household_base", "household_keys")
+INTERMEDIATE = ("service_base", "household_pairs", "household_base", "household_keys", "household_compounds")
 # The largest id of each kind, bound by the store as $<name> for exact bitmap counts (bitstring_agg).
 MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids", "mid"),
           "branch_max": ("branch_ids", "bid"), "community_max": ("community_ids", "cid"),
@@ -474,25 +474,33 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
         # household_facts joins it back on (record, household), which the importer keeps unique.
         # DENSE_RANK over a partition's households is ROW_NUMBER over its distinct households, as
         # _local_ids numbers them. Rows of one unit, household and date get the same dates in any
-        # order; rkey fixes which.
+        # order; rkey fixes which. The compound's number is a window of its own (household_compounds):
+        # a fourth window in this statement took it from 15-16 to 39-41 s at 10 M records within the
+        # budget (24 s with 2.5 GB: the four windows' sorts spilled), the step apart 6-7 s
         ("household_keys",
-         "SELECT rkey, household, cid, community, compound, unit, "
+         "SELECT rkey, household, cid, unit, "
          "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev, "
          "CAST(DENSE_RANK() OVER (PARTITION BY cid ORDER BY household) AS INTEGER) AS community_hh, "
-         "CAST(DENSE_RANK() OVER (PARTITION BY community, compound ORDER BY household) AS INTEGER) AS compound_hh, "
          "CAST(DENSE_RANK() OVER (PARTITION BY unit ORDER BY household) AS INTEGER) AS unit_hh FROM household_base",
          ""),
+        ("household_compounds",
+         "SELECT rkey, household, community, compound, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY community, compound ORDER BY household) AS INTEGER) AS compound_hh "
+         "FROM household_base", ""),
         ("community_households", "SELECT DISTINCT cid, household, community_hh FROM household_keys", ""),
         # numbered apart from household_keys' windows over every household row: a fifth window there,
         # over a few large partitions, cost 5 s of CPU at 1 M records; the distinct pairs cost 0.5 s
         ("county_households", "SELECT county, household, CAST(ROW_NUMBER() OVER (PARTITION BY county ORDER BY household) "
          "AS INTEGER) AS county_hh FROM (SELECT DISTINCT county, household FROM household_base) d", ""),
-        ("compound_households", "SELECT DISTINCT community, compound, household, compound_hh FROM household_keys", ""),
+        ("compound_households",
+         "SELECT DISTINCT community, compound, household, compound_hh FROM household_compounds", ""),
         ("unit_households", "SELECT DISTINCT unit, household, unit_hh FROM household_keys", ""),
+        # (carrying the ids, household_keys joins the carried numbers, the compound's too)
         ("household_facts",
-         "SELECT h.* EXCLUDE (county), k.community_hh, k.compound_hh, k.unit_hh, y.county_hh, k.unit_hh_prev, h.county "
-         "FROM household_base h "
+         f"SELECT h.* EXCLUDE (county), k.community_hh, {'k' if carry else 'p'}.compound_hh, k.unit_hh, y.county_hh, "
+         "k.unit_hh_prev, h.county FROM household_base h "
          "JOIN household_keys k ON k.rkey = h.rkey AND k.household = h.household "
+         f"{'' if carry else 'JOIN household_compounds p ON p.rkey = h.rkey AND p.household = h.household '}"
          "LEFT JOIN county_households y ON y.county IS NOT DISTINCT FROM h.county AND y.household = h.household",
          "date, household"),
         ("red_carry",
@@ -553,10 +561,11 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
                 "LEFT JOIN compound_households p ON p.community IS NOT DISTINCT FROM k.community "
                 "AND p.compound IS NOT DISTINCT FROM k.compound AND p.household = k.household "
                 "LEFT JOIN unit_households u ON u.unit IS NOT DISTINCT FROM k.unit AND u.household = k.household", "")
-        out = [x for x in out if x[0] not in local and x[0] != "household_keys"]
+        # household_keys joins the carried numbers, the compound's too: no household_compounds
+        out = [x for x in out if x[0] not in local and x[0] not in ("household_keys", "household_compounds")]
         at = [n for n, _, _ in out].index("household_facts")
         out[at:at] = carried + [keys]
-        assert sorted(n for n, _, _ in out) == sorted(names)
+        assert sorted(n for n, _, _ in out) == sorted(n for n in names if n != "household_compounds")
     return out
 
 
@@ -633,8 +642,9 @@ def _create(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, 
 
 def _last_reads(stmts: list[tuple[str, str, str]]) -> dict[str, int]:
     """For each intermediate step, the index of the last statement that reads it."""
+    names = {n for n, _s, _o in stmts}
     return {step: max(i for i, (_n, select, _o) in enumerate(stmts) if re.search(rf"\b{step}\b", select))
-            for step in INTERMEDIATE}
+            for step in INTERMEDIATE if step in names}
 
 
 def _unit_ranges(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str | None]]:
