@@ -382,6 +382,17 @@ def _local_ids(source: str, groups: tuple[str, ...], column: str, name: str, car
             f"FROM fresh f LEFT JOIN top t ON {top_on}")
 
 
+def household_base_sql(wide: bool = False) -> str:
+    """Each household row (household_pairs) with the columns of its record the households' windows
+    read. ``wide``: with every column household_facts takes from the record (the incremental refresh
+    builds the new rows of household_facts from it; the full build joins services in household_facts)."""
+    cols = ("s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, s.category, "
+            "s.form, s.rkey, s.counted, p.household, s.county" if wide else
+            "s.date, s.unit, s.uid, s.community, c.cid, s.compound, s.rkey, s.counted, p.household, s.county")
+    return (f"SELECT {cols} FROM household_pairs p JOIN services s ON s.rkey = p.rkey "
+            "LEFT JOIN community_ids c ON c.community = s.community")
+
+
 def statements(directory: str | Path, carry: bool = False, typed=None) -> list[tuple[str, str, str]]:
     """(name, SELECT, ORDER BY) for every table of the serving copy, in dependency order. The first,
     ``rollup_settings``, takes the 红色积分 rules as parameters (see ``_create``). ``carry``: the ids
@@ -464,44 +475,45 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
          f"SELECT r.rkey, i.hid AS household FROM ({typed('service_households')}) h "
          "JOIN household_ids i ON i.household = h.household "
          "JOIN (SELECT record_id, rkey FROM services) r ON r.record_id = h.record_id", ""),
-        ("household_base",
-         "SELECT s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, s.category, "
-         "s.form, s.rkey, s.counted, p.household, s.county FROM household_pairs p "
-         "JOIN services s ON s.rkey = p.rkey LEFT JOIN community_ids c ON c.community = s.community", ""),
+        ("household_base", household_base_sql(), ""),
         # household_keys: each row's local ids and its previous date by the same unit, computed by
-        # windows over the columns they need (narrow rows: a window or a join over household_base's
-        # text columns spilled under the budget); the local-id tables are its distinct rows, and
-        # household_facts joins it back on (record, household), which the importer keeps unique.
-        # DENSE_RANK over a partition's households is ROW_NUMBER over its distinct households, as
-        # _local_ids numbers them. Rows of one unit, household and date get the same dates in any
-        # order; rkey fixes which. The compound's number is a window of its own (household_compounds):
-        # a fourth window in this statement took it from 15-16 to 39-41 s at 10 M records within the
-        # budget (24 s with 2.5 GB: the four windows' sorts spilled), the step apart 6-7 s
+        # windows over the columns they need (narrow rows: a window or a join over the records' text
+        # columns spilled under the budget); the local-id tables are its distinct rows, and
+        # household_facts joins it to the records on (record, household), which the importer keeps
+        # unique. DENSE_RANK over a partition's households is ROW_NUMBER over its distinct
+        # households, as _local_ids numbers them. Rows of one unit, household and date get the same
+        # dates in any order; rkey fixes which. The compound's and the county's numbers are windows
+        # of their own (household_compounds): a fourth window in this statement took it from 15-16 to
+        # 39-41 s at 10 M records within the budget (24 s with 2.5 GB: the windows' sorts spilled)
         ("household_keys",
-         "SELECT rkey, household, cid, unit, "
+         "SELECT rkey, household, date, cid, unit, "
          "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev, "
          "CAST(DENSE_RANK() OVER (PARTITION BY cid ORDER BY household) AS INTEGER) AS community_hh, "
          "CAST(DENSE_RANK() OVER (PARTITION BY unit ORDER BY household) AS INTEGER) AS unit_hh FROM household_base",
          ""),
         ("household_compounds",
-         "SELECT rkey, household, community, compound, "
-         "CAST(DENSE_RANK() OVER (PARTITION BY community, compound ORDER BY household) AS INTEGER) AS compound_hh "
+         "SELECT rkey, household, date, community, compound, county, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY community, compound ORDER BY household) AS INTEGER) AS compound_hh, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY county ORDER BY household) AS INTEGER) AS county_hh "
          "FROM household_base", ""),
         ("community_households", "SELECT DISTINCT cid, household, community_hh FROM household_keys", ""),
-        # numbered apart from household_keys' windows over every household row: a fifth window there,
-        # over a few large partitions, cost 5 s of CPU at 1 M records; the distinct pairs cost 0.5 s
-        ("county_households", "SELECT county, household, CAST(ROW_NUMBER() OVER (PARTITION BY county ORDER BY household) "
-         "AS INTEGER) AS county_hh FROM (SELECT DISTINCT county, household FROM household_base) d", ""),
+        ("county_households", "SELECT DISTINCT county, household, county_hh FROM household_compounds", ""),
         ("compound_households",
          "SELECT DISTINCT community, compound, household, compound_hh FROM household_compounds", ""),
         ("unit_households", "SELECT DISTINCT unit, household, unit_hh FROM household_keys", ""),
-        # (carrying the ids, household_keys joins the carried numbers, the compound's too)
+        # the records' columns joined to the household rows' numbers, from services itself (on the
+        # record key and date: the build writes it one range of dates at a time, BY_DATE_RANGE, and
+        # the date narrows every side of the joins to the range's blocks); carrying the ids,
+        # household_keys joins the carried numbers, the compound's too, and the county's is joined here
         ("household_facts",
-         f"SELECT h.* EXCLUDE (county), k.community_hh, {'k' if carry else 'p'}.compound_hh, k.unit_hh, y.county_hh, "
-         "k.unit_hh_prev, h.county FROM household_base h "
-         "JOIN household_keys k ON k.rkey = h.rkey AND k.household = h.household "
-         f"{'' if carry else 'JOIN household_compounds p ON p.rkey = h.rkey AND p.household = h.household '}"
-         "LEFT JOIN county_households y ON y.county IS NOT DISTINCT FROM h.county AND y.household = h.household",
+         "SELECT s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, k.cid, s.compound, s.category, "
+         f"s.form, s.rkey, s.counted, k.household, k.community_hh, {'k' if carry else 'p'}.compound_hh, k.unit_hh, "
+         f"{'y' if carry else 'p'}.county_hh, k.unit_hh_prev, s.county FROM household_keys k "
+         + ("" if carry else "JOIN household_compounds p ON p.rkey = k.rkey AND p.household = k.household "
+            "AND p.date = k.date ")
+         + "JOIN services s ON s.rkey = k.rkey AND s.date = k.date"
+         + (" LEFT JOIN county_households y ON y.county IS NOT DISTINCT FROM s.county AND y.household = k.household"
+            if carry else ""),
          "date, household"),
         ("red_carry",
          "SELECT mid, CAST(DATE_TRUNC('month', date) AS DATE) AS month, red_prev FROM services "
@@ -553,8 +565,8 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
                "unit_households": "unit_hh", "county_households": "county_hh"}
         carried = [(t, _local_ids("household_base", g, "household", ids[t], t), "") for t, g in local.items()]
         keys = ("household_keys",
-                "SELECT k.rkey, k.household, k.unit_hh_prev, c.community_hh, p.compound_hh, u.unit_hh FROM "
-                "(SELECT rkey, household, cid, community, compound, unit, "
+                "SELECT k.rkey, k.household, k.date, k.cid, k.unit_hh_prev, c.community_hh, p.compound_hh, u.unit_hh "
+                "FROM (SELECT rkey, household, date, cid, community, compound, unit, "
                 "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev "
                 "FROM household_base) k "
                 "LEFT JOIN community_households c ON c.cid IS NOT DISTINCT FROM k.cid AND c.household = k.household "
@@ -663,6 +675,39 @@ def _unit_ranges(con: duckdb.DuckDBPyConnection) -> list[tuple[str | None, str |
     return list(zip(edges, edges[1:]))
 
 
+def _date_ranges(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """The household rows' dates (household_keys) cut into ranges [lo, hi) of about
+    DATE_RANGE_ROWS_PER_MB rows per MB of the connection's memory limit each (None: unbounded; the
+    last range takes the rows without a date too)."""
+    rows = con.execute("SELECT COUNT(*) FROM household_keys").fetchone()[0]
+    budget = parse_size_mb(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+    parts = max(1, -(-rows // max(1, budget * DATE_RANGE_ROWS_PER_MB)))
+    if parts == 1:
+        return [(None, None)]
+    bounds = con.execute("SELECT quantile_disc(date, $q) FROM household_keys",
+                         {"q": [i / parts for i in range(1, parts)]}).fetchone()[0]
+    edges = [None, *sorted({b for b in bounds if b is not None}), None]
+    return list(zip(edges, edges[1:]))
+
+
+def _create_by_range(con: duckdb.DuckDBPyConnection, name: str, select: str, order: str,
+                     by: tuple[str, Callable]) -> None:
+    """``CREATE TABLE name AS select ORDER BY order`` one range of ``order``'s first column at a time
+    (``by``: the column and the function giving its ranges, as in BY_RANGE): each range's work fits
+    the budget where the whole did not, and the ranges, appended in order, keep the table sorted."""
+    column, ranges = by
+    for i, (lo, hi) in enumerate(ranges(con)):
+        # bounds without an OR, so that the optimizer carries them across the joins' equal columns
+        # to every table's scan (household_facts: the household rows' dates too, not only the records')
+        bounds = {"lo": lo, "hi": hi}
+        where = (f"{column} >= $lo AND {column} < $hi" if lo is not None and hi is not None
+                 else f"{column} < $hi" if lo is None and hi is not None
+                 else f"({column} >= $lo OR {column} IS NULL)" if lo is not None else "TRUE")
+        params = {k: v for k, v in bounds.items() if v is not None}
+        part = f"SELECT * FROM ({select}) r WHERE {where} ORDER BY {order}"
+        con.execute(f"CREATE TABLE {name} AS {part}" if i == 0 else f"INSERT INTO {name} {part}", params)
+
+
 def thread_plan(limits: BuildLimits) -> Callable[[str], int]:
     """The build's threads per statement: ``[build] threads`` when set; else (0) PARALLEL_THREADS, at
     most the machine's cores."""
@@ -682,17 +727,6 @@ def _set_threads(con: duckdb.DuckDBPyConnection, threads: Callable[[str], int] |
 def _parallel(con: duckdb.DuckDBPyConnection, create: str) -> None:
     """Run a statement planned on several threads (a seam for the tests: one that runs out of memory)."""
     con.execute(create)
-
-
-def _create_by_unit_range(con: duckdb.DuckDBPyConnection, name: str, select: str, order: str) -> None:
-    """``CREATE TABLE name AS select ORDER BY order`` (an order starting with unit) one range of units
-    at a time: the DISTINCT of each range fits the budget where the whole one did not (dim_scoped at
-    10 M records ran out of 1,200 MB), and the ranges, appended in unit order, keep the table sorted."""
-    for i, (lo, hi) in enumerate(_unit_ranges(con)):
-        where = "($lo IS NULL OR unit >= $lo OR ($hi IS NULL AND unit IS NULL)) AND ($hi IS NULL OR unit < $hi)"
-        part = f"SELECT * FROM ({select}) r WHERE {where} ORDER BY {order}"
-        con.execute(f"CREATE TABLE {name} AS {part}" if i == 0 else f"INSERT INTO {name} {part}",
-                    {"lo": lo, "hi": hi})
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize: bool, fp: str, rules: dict,
@@ -722,8 +756,8 @@ def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize:
             many = _set_threads(con, threads, name) > 1
             create = f"CREATE {kind} {name} AS {select}{' ORDER BY ' + order if order else ''}"
             try:
-                if name in BY_UNIT_RANGE:
-                    _create_by_unit_range(con, name, select, order)
+                if name in BY_RANGE:
+                    _create_by_range(con, name, select, order, BY_RANGE[name])
                 else:
                     _parallel(con, create) if many else con.execute(create)
             except duckdb.OutOfMemoryException:
@@ -734,8 +768,8 @@ def _create_tables(con: duckdb.DuckDBPyConnection, directory: Path, materialize:
                     raise
                 con.execute(f"DROP TABLE IF EXISTS {name}")
                 con.execute("SET threads = 1")
-                if name in BY_UNIT_RANGE:
-                    _create_by_unit_range(con, name, select, order)
+                if name in BY_RANGE:
+                    _create_by_range(con, name, select, order, BY_RANGE[name])
                 else:
                     con.execute(create)
             # an intermediate step is dropped as soon as nothing else reads it: it would otherwise
@@ -807,10 +841,15 @@ PARALLEL_THREADS = 2
 # so it needs little working memory whatever the store's size; more would only be DuckDB's cache of
 # the blocks read. One county's month into 10 M records fits; a larger import doubles it (refresh).
 INCREMENTAL_MB = 256
-# Tables whose statement is a DISTINCT over every record and whose ORDER BY starts with unit: built
-# one range of units at a time, about UNIT_RANGE_ROWS service records a range.
-BY_UNIT_RANGE = ("dim_scoped",)
+# Tables built one range of their ORDER BY's first column at a time (_create_by_range): name ->
+# (column, the ranges). dim_scoped, a DISTINCT over every record (at 10 M records it ran out of
+# 1,200 MB whole), by unit, about UNIT_RANGE_ROWS service records a range; household_facts, the
+# records' columns joined to every household row, by date, DATE_RANGE_ROWS_PER_MB household rows a
+# range per MB of the budget (at 10 M records, 18.5 M rows: whole, the join's build side and the
+# sort of the wide rows spilled 12.6 GB; see docs/benchmarks.md).
+BY_RANGE = {"dim_scoped": ("unit", _unit_ranges), "household_facts": ("date", _date_ranges)}
 UNIT_RANGE_ROWS = 2_000_000
+DATE_RANGE_ROWS_PER_MB = 2_500
 # The tables copied from the record files as they are keep the files' order; every other table is
 # sorted by its ORDER BY (kept with preserve_insertion_order off) or read in no particular order.
 AS_FILED = ("communities", "compounds", "units", "branches", "evaluations", "wishes")

@@ -381,7 +381,8 @@ def _apply(con: duckdb.DuckDBPyConnection, directory: Path, previous: Path | Non
     assert "n_households h" in pairs and "(SELECT record_id, rkey FROM services) r" in pairs
     pairs = pairs.replace("(SELECT record_id, rkey FROM services) r", f"{new_rows} r")
     con.execute("CREATE TEMP TABLE n_pairs AS " + pairs)
-    base = stmts["household_base"].replace("FROM household_pairs p JOIN services s", f"FROM n_pairs p JOIN {new_rows} s")
+    base = serving.household_base_sql(wide=True).replace("FROM household_pairs p JOIN services s",
+                                                          f"FROM n_pairs p JOIN {new_rows} s")
     con.execute("CREATE TEMP TABLE n_hb AS " + base)
     con.execute("DROP TABLE n_pairs")
     _new_local_ids(con, "community_households", ("cid",), "household", "community_hh", "SELECT cid, household FROM n_hb",

@@ -67,20 +67,38 @@ def test_the_thread_plan_and_a_statement_that_runs_out_on_two_threads(demo_copy,
     assert _tables(serving.path(demo_copy)) == expected  # the two ran again on one thread, the same copy
 
 
-def test_a_copy_built_one_range_of_units_at_a_time_is_the_same_copy(demo_copy, monkeypatch):
+def test_a_copy_built_one_range_at_a_time_is_the_same_copy(demo_copy, monkeypatch):
+    """dim_scoped one range of units, household_facts one range of dates at a time (BY_RANGE)."""
     rules = serving.points_rules_of()
     serving._build(demo_copy, rules, serving.BuildLimits(4096), 4096)
     expected = _tables(serving.path(demo_copy))
     monkeypatch.setattr(serving, "UNIT_RANGE_ROWS", 5000)  # the demo's 17,766 records: 4 ranges
+    monkeypatch.setattr(serving, "DATE_RANGE_ROWS_PER_MB", 50)  # within 64 MB: about 3,000 household rows a range
     con = duckdb.connect(str(serving.path(demo_copy)), read_only=True)
     try:
         ranges = serving._unit_ranges(con)
         assert len(ranges) == 4 and ranges[0][0] is None and ranges[-1][1] is None
-        ordered = {n: o for n, _s, o in serving.statements(demo_copy) if n in serving.BY_UNIT_RANGE}
+        ordered = {n: o for n, _s, o in serving.statements(demo_copy) if n in serving.BY_RANGE}
+        assert set(ordered) == {"dim_scoped", "household_facts"}
         before = {n: con.execute(f"SELECT * FROM {n}").fetchall() for n in ordered}
+        household_rows = con.execute("SELECT COUNT(*) FROM household_facts").fetchone()[0]
     finally:
         con.close()
+    cut = {}
+
+    def counted(name, column, ranges):
+        def wrapped(c):
+            cut[name] = ranges(c)
+            return cut[name]
+        return column, wrapped
+
+    for name, (column, ranges) in list(serving.BY_RANGE.items()):
+        monkeypatch.setitem(serving.BY_RANGE, name, counted(name, column, ranges))
     serving._build(demo_copy, rules, serving.BuildLimits(64, None, 1), 64)
+    assert len(cut["dim_scoped"]) == 4
+    dates = cut["household_facts"]
+    assert len(dates) >= household_rows // 3500 >= 4 and dates[0][0] is None and dates[-1][1] is None
+    assert all(a[1] == b[0] for a, b in zip(dates, dates[1:]))  # every date in one range
     assert _tables(serving.path(demo_copy)) == expected
     con = duckdb.connect(str(serving.path(demo_copy)), read_only=True)
     try:  # in the same order too (rows that tie on the ORDER BY may come in any order)
@@ -102,7 +120,7 @@ def test_unit_ranges_take_every_unit_once_and_the_records_without_one(monkeypatc
     monkeypatch.setattr(serving, "UNIT_RANGE_ROWS", 300)
     assert len(serving._unit_ranges(con)) == 4
     select = "SELECT DISTINCT unit, i % 3 AS k FROM services"
-    serving._create_by_unit_range(con, "t", select, "unit, k")
+    serving._create_by_range(con, "t", select, "unit, k", ("unit", serving._unit_ranges))
     assert con.execute("SELECT * FROM t").fetchall() == con.execute(f"{select} ORDER BY unit, k").fetchall()
 
 
