@@ -384,8 +384,9 @@ def _local_ids(source: str, groups: tuple[str, ...], column: str, name: str, car
 
 def household_base_sql(wide: bool = False) -> str:
     """Each household row (household_pairs) with the columns of its record the households' windows
-    read. ``wide``: with every column household_facts takes from the record (the incremental refresh
-    builds the new rows of household_facts from it; the full build joins services in household_facts)."""
+    read, and the unit's and community's names the build that carries the ids joins its carried
+    numbers on. ``wide``: with every column household_facts takes from the record (the incremental
+    refresh builds the new rows of household_facts from it; the full build joins services there)."""
     cols = ("s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, s.category, "
             "s.form, s.rkey, s.counted, p.household, s.county" if wide else
             "s.date, s.unit, s.uid, s.community, c.cid, s.compound, s.rkey, s.counted, p.household, s.county")
@@ -479,10 +480,10 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
         # household_keys: each row's local ids and its previous date by the same unit, computed by
         # windows over the columns they need (narrow rows: a window or a join over the records' text
         # columns spilled under the budget), partitioned by the integer ids of the unit and the
-        # community, not their names (at 10 M records 15.6 -> 7.5 s for this statement, the same
-        # partitions: uid and cid are NULL where the name is); the local-id tables are its distinct rows, and
-        # household_facts joins it to the records on (record, household), which the importer keeps
-        # unique. DENSE_RANK over a partition's households is ROW_NUMBER over its distinct
+        # community, not their names (the same partitions: uid and cid are NULL where the name is;
+        # at 10 M records 15.6 -> 7.5 s for this statement); the local-id tables are its distinct
+        # rows, and household_facts joins it to the records on (record, household), which the
+        # importer keeps unique. DENSE_RANK over a partition's households is ROW_NUMBER over its distinct
         # households, as _local_ids numbers them. Rows of one unit, household and date get the same
         # dates in any order; rkey fixes which. The compound's and the county's numbers are windows
         # of their own (household_compounds): a fourth window in this statement took it from 15-16 to
@@ -506,7 +507,7 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
         ("unit_households", "SELECT u.unit, d.household, d.unit_hh FROM (SELECT DISTINCT uid, household, unit_hh "
          "FROM household_keys) d LEFT JOIN unit_ids u ON u.uid = d.uid", ""),
         # the records' columns joined to the household rows' numbers, from services itself (on the
-        # record key and date: the build writes it one range of dates at a time, BY_DATE_RANGE, and
+        # record key and date: the build writes it one range of dates at a time, BY_RANGE, and
         # the date narrows every side of the joins to the range's blocks); carrying the ids,
         # household_keys joins the carried numbers, the compound's too, and the county's is joined here
         ("household_facts",
@@ -703,11 +704,10 @@ def _create_by_range(con: duckdb.DuckDBPyConnection, name: str, select: str, ord
     for i, (lo, hi) in enumerate(ranges(con)):
         # bounds without an OR, so that the optimizer carries them across the joins' equal columns
         # to every table's scan (household_facts: the household rows' dates too, not only the records')
-        bounds = {"lo": lo, "hi": hi}
         where = (f"{column} >= $lo AND {column} < $hi" if lo is not None and hi is not None
                  else f"{column} < $hi" if lo is None and hi is not None
                  else f"({column} >= $lo OR {column} IS NULL)" if lo is not None else "TRUE")
-        params = {k: v for k, v in bounds.items() if v is not None}
+        params = {k: v for k, v in (("lo", lo), ("hi", hi)) if v is not None}
         part = f"SELECT * FROM ({select}) r WHERE {where} ORDER BY {order}"
         con.execute(f"CREATE TABLE {name} AS {part}" if i == 0 else f"INSERT INTO {name} {part}", params)
 
