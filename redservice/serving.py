@@ -477,28 +477,30 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
          "JOIN household_ids i ON i.household = h.household "
          "JOIN (SELECT record_id, rkey FROM services) r ON r.record_id = h.record_id", ""),
         ("household_base", household_base_sql(), ""),
-        # household_keys: each row's local ids and its previous date by the same unit, computed by
-        # windows over the columns they need (narrow rows: a window or a join over the records' text
-        # columns spilled under the budget), partitioned by the integer ids of the unit and the
-        # community, not their names (the same partitions: uid and cid are NULL where the name is;
-        # at 10 M records 15.6 -> 7.5 s for this statement); the local-id tables are its distinct
-        # rows, and household_facts joins it to the records on (record, household), which the
-        # importer keeps unique. DENSE_RANK over a partition's households is ROW_NUMBER over its distinct
-        # households, as _local_ids numbers them. Rows of one unit, household and date get the same
-        # dates in any order; rkey fixes which. The compound's and the county's numbers are windows
-        # of their own (household_compounds): a fourth window in this statement took it from 15-16 to
-        # 39-41 s at 10 M records within the budget (24 s with 2.5 GB: the windows' sorts spilled)
-        ("household_keys",
-         "SELECT rkey, household, date, cid, uid, "
-         "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev, "
-         "CAST(DENSE_RANK() OVER (PARTITION BY cid ORDER BY household) AS INTEGER) AS community_hh, "
-         "CAST(DENSE_RANK() OVER (PARTITION BY uid ORDER BY household) AS INTEGER) AS unit_hh FROM household_base",
-         ""),
+        # household_compounds, then household_keys: each household row's local ids and its previous
+        # date by the same unit, computed by windows over the columns they need (narrow rows: a window
+        # or a join over the records' text columns spilled under the budget), partitioned by the
+        # integer ids of the unit and the community, not their names (the same partitions: uid and
+        # cid are NULL where the name is; at 10 M records household_keys 15.6 -> 7.5 s); the
+        # local-id tables are their distinct rows. DENSE_RANK over a partition's households is
+        # ROW_NUMBER over its distinct households, as _local_ids numbers them. Rows of one unit,
+        # household and date get the same dates in any order; rkey fixes which. The compound's and the
+        # county's numbers are windows of their own, passed through household_keys' windows: a fourth
+        # window in one statement took it from 15-16 to 39-41 s at 10 M records within the budget
+        # (24 s with 2.5 GB: the windows' sorts spilled), and household_facts then joins one table of
+        # numbers to the records, not two (at 10 M records 34 -> 23 s: the second join's build side
+        # was the wide rows of the first)
         ("household_compounds",
-         "SELECT rkey, household, date, cid, compound, county, "
+         "SELECT rkey, household, date, cid, uid, counted, compound, county, "
          "CAST(DENSE_RANK() OVER (PARTITION BY cid, compound ORDER BY household) AS INTEGER) AS compound_hh, "
          "CAST(DENSE_RANK() OVER (PARTITION BY county ORDER BY household) AS INTEGER) AS county_hh "
          "FROM household_base", ""),
+        ("household_keys",
+         "SELECT rkey, household, date, cid, uid, compound_hh, county_hh, "
+         "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY cid ORDER BY household) AS INTEGER) AS community_hh, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY uid ORDER BY household) AS INTEGER) AS unit_hh FROM household_compounds",
+         ""),
         ("community_households", "SELECT DISTINCT cid, household, community_hh FROM household_keys", ""),
         ("county_households", "SELECT DISTINCT county, household, county_hh FROM household_compounds", ""),
         ("compound_households",
@@ -508,15 +510,13 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
          "FROM household_keys) d LEFT JOIN unit_ids u ON u.uid = d.uid", ""),
         # the records' columns joined to the household rows' numbers, from services itself (on the
         # record key and date: the build writes it one range of dates at a time, BY_RANGE, and
-        # the date narrows every side of the joins to the range's blocks); carrying the ids,
+        # the date narrows both sides of the join to the range's blocks); carrying the ids,
         # household_keys joins the carried numbers, the compound's too, and the county's is joined here
         ("household_facts",
          "SELECT s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, k.cid, s.compound, s.category, "
-         f"s.form, s.rkey, s.counted, k.household, k.community_hh, {'k' if carry else 'p'}.compound_hh, k.unit_hh, "
-         f"{'y' if carry else 'p'}.county_hh, k.unit_hh_prev, s.county FROM household_keys k "
-         + ("" if carry else "JOIN household_compounds p ON p.rkey = k.rkey AND p.household = k.household "
-            "AND p.date = k.date ")
-         + "JOIN services s ON s.rkey = k.rkey AND s.date = k.date"
+         f"s.form, s.rkey, s.counted, k.household, k.community_hh, k.compound_hh, k.unit_hh, "
+         f"{'y' if carry else 'k'}.county_hh, k.unit_hh_prev, s.county FROM household_keys k "
+         "JOIN services s ON s.rkey = k.rkey AND s.date = k.date"
          + (" LEFT JOIN county_households y ON y.county IS NOT DISTINCT FROM s.county AND y.household = k.household"
             if carry else ""),
          "date, household"),
