@@ -158,6 +158,13 @@ _DIM_SERVICES = (
     "GROUP BY GROUPING SETS ((unit, community, county), (branch, unit, community, county), "
     "(category, unit, community, county), (form, unit, community, county))) d "
     "WHERE g = 0 OR COALESCE(branch, category, form) IS NOT NULL")
+# household_keys' window over a unit's household rows, in the order of household, counted, date and
+# record key: unit_hh_prev, the previous date by the same unit of the same household among the rows
+# counted alike, is the previous row's date where that row is of the same household and counted
+# alike. Its ORDER BY begins with the unit's household numbering's (DENSE_RANK ORDER BY household),
+# so DuckDB computes both over one sort (with unit_hh_prev a window of its own, PARTITION BY counted,
+# uid, household ORDER BY date, rkey, the statement sorted the rows three times).
+_UNIT_ROWS = "(PARTITION BY uid ORDER BY household, counted, date, rkey)"
 # The 红色积分 rules (the bound parameters of queries/red_points.sql) the rollups are built with.
 RULES = ("points_per_hour", "max_hours_per_month", "points_per_red_day", "red_day_form", "points_per_wish",
          "points_per_good_rating", "good_rating_min", "max_points_per_month")
@@ -513,11 +520,12 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
          "FROM household_base", ""),
         ("household_keys",
          "SELECT rkey, household, date, cid, uid, compound_hh, county_hh, "
-         "LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) AS unit_hh_prev, "
+         f"CASE WHEN LAG(household) OVER {_UNIT_ROWS} = household AND LAG(counted) OVER {_UNIT_ROWS} "
+         f"IS NOT DISTINCT FROM counted THEN LAG(date) OVER {_UNIT_ROWS} END AS unit_hh_prev, "
          "CAST(DENSE_RANK() OVER (PARTITION BY cid ORDER BY household) AS INTEGER) AS community_hh, "
          "LAG(household) OVER (PARTITION BY cid ORDER BY household) IS DISTINCT FROM household AS community_first, "
          "CAST(DENSE_RANK() OVER (PARTITION BY uid ORDER BY household) AS INTEGER) AS unit_hh, "
-         "LAG(household) OVER (PARTITION BY uid ORDER BY household) IS DISTINCT FROM household AS unit_first "
+         f"LAG(household) OVER {_UNIT_ROWS} IS DISTINCT FROM household AS unit_first "
          "FROM household_compounds", ""),
         # the local-id tables: a partition's first row of each household, flagged by a LAG over the
         # window that numbers them (the same sort: the windows take no longer), not a DISTINCT of
