@@ -111,7 +111,8 @@ ALIAS = "serving"
 FORMAT_VERSION = "14"
 SOURCES = tuple(TABLES)
 # Steps of the build that the queries do not read: dropped once the copy is built.
-INTERMEDIATE = ("service_base", "household_pairs", "household_base", "household_keys", "household_compounds")
+INTERMEDIATE = ("service_base", "household_pairs", "compound_ids", "household_base", "household_keys",
+                "household_compounds")
 # The largest id of each kind, bound by the store as $<name> for exact bitmap counts (bitstring_agg).
 MAXIMA = {"household_max": ("household_ids", "hid"), "member_max": ("member_ids", "mid"),
           "branch_max": ("branch_ids", "bid"), "community_max": ("community_ids", "cid"),
@@ -404,14 +405,16 @@ def _local_ids(source: str, groups: tuple[str, ...], column: str, name: str, car
 
 def household_base_sql(wide: bool = False) -> str:
     """Each household row (household_pairs) with the columns of its record the households' windows
-    read, and the unit's and community's names the build that carries the ids joins its carried
-    numbers on. ``wide``: with every column household_facts takes from the record (the incremental
+    read (the compound as its number in compound_ids), and the unit's, community's and compound's
+    names the build that carries the ids joins its carried numbers on. ``wide``: with every column household_facts takes from the record (the incremental
     refresh builds the new rows of household_facts from it; the full build joins services there)."""
-    cols = ("s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, s.category, "
-            "s.form, s.rkey, s.counted, p.household, s.county" if wide else
-            "s.date, s.unit, s.uid, s.community, c.cid, s.compound, s.rkey, s.counted, p.household, s.county")
-    return (f"SELECT {cols} FROM household_pairs p JOIN services s ON s.rkey = p.rkey "
-            "LEFT JOIN community_ids c ON c.community = s.community")
+    if wide:
+        return ("SELECT s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, "
+                "s.category, s.form, s.rkey, s.counted, p.household, s.county FROM household_pairs p "
+                "JOIN services s ON s.rkey = p.rkey LEFT JOIN community_ids c ON c.community = s.community")
+    return ("SELECT s.date, s.unit, s.uid, s.community, o.cid, s.compound, o.coid, s.rkey, s.counted, p.household, "
+            "s.county FROM household_pairs p JOIN services s ON s.rkey = p.rkey LEFT JOIN compound_ids o "
+            "ON o.community IS NOT DISTINCT FROM s.community AND o.compound IS NOT DISTINCT FROM s.compound")
 
 
 def statements(directory: str | Path, carry: bool = False, typed=None) -> list[tuple[str, str, str]]:
@@ -496,12 +499,20 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
          f"SELECT r.rkey, i.hid AS household FROM ({typed('service_households')}) h "
          "JOIN household_ids i ON i.household = h.household "
          "JOIN (SELECT record_id, rkey FROM services) r ON r.record_id = h.record_id", ""),
+        # compound_ids: each (community, compound) of the records numbered, so that the compound's
+        # household window partitions by an integer, not by a community id and a name (at 10 M records
+        # household_compounds 12.1 -> 7.9 s: the name, some 20 bytes, was in every row of its sorts)
+        ("compound_ids",
+         "SELECT d.community, d.compound, c.cid, CAST(ROW_NUMBER() OVER (ORDER BY d.community, d.compound) AS INTEGER) "
+         "AS coid FROM (SELECT DISTINCT community, compound FROM services) d "
+         "LEFT JOIN community_ids c ON c.community = d.community", ""),
         ("household_base", household_base_sql(), ""),
         # household_compounds, then household_keys: each household row's local ids and its previous
         # date by the same unit, computed by windows over the columns they need (narrow rows: a window
         # or a join over the records' text columns spilled under the budget), partitioned by the
-        # integer ids of the unit and the community, not their names (the same partitions: uid and
-        # cid are NULL where the name is; at 10 M records household_keys 15.6 -> 7.5 s); the
+        # integer ids of the unit, the community and the compound, not their names (the same
+        # partitions: uid and cid are NULL where the name is, coid numbers the pairs with NULLs too;
+        # at 10 M records household_keys 15.6 -> 7.5 s); the
         # local-id tables are their distinct rows. DENSE_RANK over a partition's households is
         # ROW_NUMBER over its distinct households, as _local_ids numbers them. Rows of one unit,
         # household and date get the same dates in any order; rkey fixes which. The compound's and the
@@ -511,10 +522,9 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
         # numbers to the records, not two (at 10 M records 34 -> 23 s: the second join's build side
         # was the wide rows of the first)
         ("household_compounds",
-         "SELECT rkey, household, date, cid, uid, counted, compound, county, "
-         "CAST(DENSE_RANK() OVER (PARTITION BY cid, compound ORDER BY household) AS INTEGER) AS compound_hh, "
-         "LAG(household) OVER (PARTITION BY cid, compound ORDER BY household) IS DISTINCT FROM household "
-         "AS compound_first, "
+         "SELECT rkey, household, date, cid, uid, counted, coid, county, "
+         "CAST(DENSE_RANK() OVER (PARTITION BY coid ORDER BY household) AS INTEGER) AS compound_hh, "
+         "LAG(household) OVER (PARTITION BY coid ORDER BY household) IS DISTINCT FROM household AS compound_first, "
          "CAST(DENSE_RANK() OVER (PARTITION BY county ORDER BY household) AS INTEGER) AS county_hh, "
          "LAG(household) OVER (PARTITION BY county ORDER BY household) IS DISTINCT FROM household AS county_first "
          "FROM household_base", ""),
@@ -533,8 +543,8 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
         ("community_households", "SELECT cid, household, community_hh FROM household_keys WHERE community_first", ""),
         ("county_households", "SELECT county, household, county_hh FROM household_compounds WHERE county_first", ""),
         ("compound_households",
-         "SELECT c.community, d.compound, d.household, d.compound_hh FROM household_compounds d "
-         "LEFT JOIN community_ids c ON c.cid = d.cid WHERE d.compound_first", ""),
+         "SELECT o.community, o.compound, d.household, d.compound_hh FROM household_compounds d "
+         "JOIN compound_ids o ON o.coid = d.coid WHERE d.compound_first", ""),
         ("unit_households", "SELECT u.unit, d.household, d.unit_hh FROM household_keys d "
          "LEFT JOIN unit_ids u ON u.uid = d.uid WHERE d.unit_first", ""),
         # the records' columns joined to the household rows' numbers, from services itself (on the
