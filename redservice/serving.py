@@ -406,8 +406,9 @@ def _local_ids(source: str, groups: tuple[str, ...], column: str, name: str, car
 def household_base_sql(wide: bool = False) -> str:
     """Each household row (household_pairs) with the columns of its record the households' windows
     read (the compound as its number in compound_ids), and the unit's, community's and compound's
-    names the build that carries the ids joins its carried numbers on. ``wide``: with every column household_facts takes from the record (the incremental
-    refresh builds the new rows of household_facts from it; the full build joins services there)."""
+    names the build that carries the ids joins its carried numbers on. ``wide``: with every column
+    household_facts takes from the record (the incremental refresh builds the new rows of
+    household_facts from it; the full build joins services there)."""
     if wide:
         return ("SELECT s.date, s.mid, s.member_id, s.unit, s.uid, s.branch, s.community, c.cid, s.compound, "
                 "s.category, s.form, s.rkey, s.counted, p.household, s.county FROM household_pairs p "
@@ -863,8 +864,8 @@ def points_rules_of(store_dir: str | Path | None = None) -> dict:
 # services and service_households (at 1 M records, 2.85 M rows: 370 MB, where two threads keep the
 # household windows in memory and the process peaks at about 475 MB; the demo's 50 k rows fit in 64
 # MB on one; see docs/benchmarks.md), up to NEED_MAX_MB: beyond it the build spills rather than
-# grows (10 M records, 28.5 M rows, build within 1,000 MB on two threads, the process's peak about
-# 350–480 MB above it: with 1,100 MB the 10 M build peaked at 1,414–1,575 MB, over the 1.5 GB target in
+# grows (10 M records, 28.5 M rows, build within 1,000 MB on two threads, the process's peak
+# 200–480 MB above it: with 1,100 MB the 10 M build peaked at 1,414–1,575 MB, over the 1.5 GB target in
 # two runs of 5 December 2026; with 1,000 MB at 1,342 MB, 11 % slower). The build starts with this budget and, if DuckDB still runs out, retries with
 # twice as much up to the configured limit; it refuses to start below MIN_SHARE of it.
 NEED_BASE_MB = 96
