@@ -6,6 +6,7 @@ in memory and the records; and the frames the store builds through Arrow are the
 own conversion makes, dtypes included."""
 
 import shutil
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -91,6 +92,53 @@ def test_ids_are_dense_and_shared(tmp_path):
     assert store.stats == {**maxima, **rules} and rules["rollup_red_day_form"] == "红色服务日"
     dates = cur.execute("SELECT date FROM services").fetchall()
     assert dates == sorted(dates)
+
+
+@pytest.mark.parametrize("fixture", ["demo", "small"])
+def test_the_households_numbers_and_the_filter_values_are_what_they_mean(tmp_path, fixture):
+    # the build computes these by shortcuts (flags over the windows' sorts, one LAG over the unit's
+    # rows in household order, grouping sets): each against its plain definition over the copy itself
+    # the small store with records awaiting approval (not counted) between a unit's counted records of
+    # a household: its previous date is the counted one before (the demo's such records have no household)
+    pending = [{**s, "record_id": f"{s['record_id']}p", "date": s["date"] - timedelta(days=20),
+                "review_status": "待审核"} for s in SMALL["services"] if s["record_id"] in ("s2", "s3")]
+    directory = (shutil.copytree(DEMO_DIR, tmp_path / "demo") if fixture == "demo"
+                 else write_store(tmp_path / "small", **{**SMALL, "services": SMALL["services"] + pending}))
+    serving.refresh(directory)
+    cur = Store(directory).con.cursor()
+
+    def differ(a: str, b: str) -> int:
+        return cur.execute(f"SELECT (SELECT COUNT(*) FROM (({a}) EXCEPT ALL ({b}))) + "
+                           f"(SELECT COUNT(*) FROM (({b}) EXCEPT ALL ({a})))").fetchone()[0]
+
+    # each local-id table: one row per (partition, household), numbered 1..n in household order
+    for table, part, local in (("community_households", "cid", "community_hh"),
+                               ("compound_households", "community, compound", "compound_hh"),
+                               ("unit_households", "unit", "unit_hh"), ("county_households", "county", "county_hh")):
+        numbered = (f"SELECT {part}, household, CAST(DENSE_RANK() OVER (PARTITION BY {part} ORDER BY household) "
+                    f"AS INTEGER) FROM (SELECT DISTINCT {part}, household FROM household_facts) d")
+        assert differ(f"SELECT {part}, household, {local} FROM {table}", numbered) == 0, table
+        assert differ(f"SELECT DISTINCT {part}, household, {local} FROM household_facts", numbered) == 0, table
+    # unit_hh_prev: the previous date by the same unit of the same household, among rows counted alike
+    assert differ("SELECT rkey, household, unit_hh_prev FROM household_facts",
+                  "SELECT rkey, household, LAG(date) OVER (PARTITION BY counted, uid, household ORDER BY date, rkey) "
+                  "FROM household_facts") == 0
+    assert cur.execute("SELECT COUNT(*) FROM household_facts WHERE unit_hh_prev IS NOT NULL").fetchone()[0] > 0
+    if fixture == "small":  # s2 (U1, h2, 31 March) follows s1 (1 January), not the pending record of 11 March
+        assert cur.execute("SELECT unit_hh_prev FROM household_facts WHERE rkey = (SELECT rkey FROM services "
+                           "WHERE record_id = 's2') AND household = (SELECT hid FROM household_ids "
+                           "WHERE household = 'h2')").fetchone()[0] == date(2025, 1, 1)
+    # dim_scoped: each dimension's values where they appear, one SELECT each
+    plain = " UNION ".join(
+        f"SELECT '{dim}', {value}, {parent}, unit, community, county FROM {table} WHERE {value} IS NOT NULL"
+        for dim, value, parent, tables in (("unit", "unit", "NULL", ("members", "services")),
+                                           ("branch", "branch", "unit", ("members", "services")),
+                                           ("category", "category", "NULL", ("services",)),
+                                           ("form", "form", "NULL", ("services",))) for table in tables)
+    plain = plain.replace("FROM members WHERE unit IS NOT NULL", "FROM members").replace(
+        "FROM services WHERE unit IS NOT NULL", "FROM services")
+    assert differ("SELECT * FROM dim_scoped", plain) == 0
+    assert cur.execute("SELECT COUNT(DISTINCT dimension) FROM dim_scoped").fetchone()[0] == 4
 
 
 @pytest.mark.parametrize("damage", ["missing", "other records"])
