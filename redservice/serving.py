@@ -513,8 +513,8 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
         # or a join over the records' text columns spilled under the budget), partitioned by the
         # integer ids of the unit, the community and the compound, not their names (the same
         # partitions: uid and cid are NULL where the name is, coid numbers the pairs with NULLs too;
-        # at 10 M records household_keys 15.6 -> 7.5 s); the
-        # local-id tables are their distinct rows. DENSE_RANK over a partition's households is
+        # at 10 M records household_keys 15.6 -> 7.5 s); the local-id tables are their distinct
+        # rows (each household's first row, flagged below). DENSE_RANK over a partition's households is
         # ROW_NUMBER over its distinct households, as _local_ids numbers them. Rows of one unit,
         # household and date get the same dates in any order; rkey fixes which. The compound's and the
         # county's numbers are windows of their own, passed through household_keys' windows: a fourth
