@@ -129,14 +129,13 @@ def test_the_households_numbers_and_the_filter_values_are_what_they_mean(tmp_pat
                            "WHERE record_id = 's2') AND household = (SELECT hid FROM household_ids "
                            "WHERE household = 'h2')").fetchone()[0] == date(2025, 1, 1)
     # dim_scoped: each dimension's values where they appear, one SELECT each
-    plain = " UNION ".join(
-        f"SELECT '{dim}', {value}, {parent}, unit, community, county FROM {table} WHERE {value} IS NOT NULL"
-        for dim, value, parent, tables in (("unit", "unit", "NULL", ("members", "services")),
-                                           ("branch", "branch", "unit", ("members", "services")),
-                                           ("category", "category", "NULL", ("services",)),
-                                           ("form", "form", "NULL", ("services",))) for table in tables)
-    plain = plain.replace("FROM members WHERE unit IS NOT NULL", "FROM members").replace(
-        "FROM services WHERE unit IS NOT NULL", "FROM services")
+    plain = ("SELECT 'unit', unit, NULL, unit, community, county FROM members "
+             "UNION SELECT 'unit', unit, NULL, unit, community, county FROM services "
+             "UNION SELECT 'branch', branch, unit, unit, community, county FROM members WHERE branch IS NOT NULL "
+             "UNION SELECT 'branch', branch, unit, unit, community, county FROM services WHERE branch IS NOT NULL "
+             "UNION SELECT 'category', category, NULL, unit, community, county FROM services "
+             "WHERE category IS NOT NULL "
+             "UNION SELECT 'form', form, NULL, unit, community, county FROM services WHERE form IS NOT NULL")
     assert differ("SELECT * FROM dim_scoped", plain) == 0
     assert cur.execute("SELECT COUNT(DISTINCT dimension) FROM dim_scoped").fetchone()[0] == 4
 
