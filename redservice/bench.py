@@ -678,6 +678,72 @@ def build_engines(store: Path, engines: list[str], runs: int = 1, spark_master: 
     return out
 
 
+# One build of the serving copy, timed in the process that does it, by whichever version of the code
+# the process imports: it runs in that version's checkout (``python -c`` puts the working directory
+# first on the path), so any revision with ``serving.refresh(directory)`` runs it, those from before
+# ``build`` existed included. Seconds, CPU seconds and the process's peak memory (VmHWM).
+_BUILD_DRIVER = """
+import json, resource, sys, time
+from redservice import serving
+start = time.perf_counter()
+serving.refresh(sys.argv[1])
+seconds = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_SELF)
+with open("/proc/self/status", encoding="ascii") as fh:
+    peak = next(int(line.split()[1]) / 1024 for line in fh if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "peak_rss_mb": peak}))
+"""
+
+
+def build_against(store: Path, revision: str, runs: int = 1, log=None) -> dict:
+    """The serving copy of ``store`` built from nothing by this checkout and by ``revision`` (a git
+    worktree of it, made for the run and removed after), alternately, a fresh process per build: the
+    revision, then this checkout, ``runs`` times, so that each pair meets the machine in the same
+    state. Per version every run's seconds, CPU seconds and peak memory, with their medians; each
+    pair's ratio (this ÷ revision) and their median. The store is left with this checkout's copy."""
+    import shutil
+    import tempfile
+
+    from redservice import storage
+
+    tables = storage.table_dir(store)
+    copy = serving.path(tables)
+    work = Path(tempfile.mkdtemp(prefix="redservice-against-"))
+    tree = work / "tree"
+    git = ["git", "-C", str(PROJECT_DIR)]
+    try:
+        subprocess.run(git + ["worktree", "add", "--detach", "--quiet", str(tree), revision], check=True)
+        commit = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], check=True,
+                                stdout=subprocess.PIPE, text=True).stdout.strip()
+        sides = {"revision": tree, "this": PROJECT_DIR}
+        results: dict[str, list[dict]] = {side: [] for side in sides}
+        for i in range(runs):
+            for side, checkout in sides.items():
+                for stale in (copy, copy.with_name(copy.name + ".wal")):
+                    stale.unlink(missing_ok=True)  # each build from nothing, never refreshed in place
+                if log:
+                    log(f"build {side if side == 'this' else revision} {i + 1}/{runs}: {store}")
+                done = subprocess.run([sys.executable, "-c", _BUILD_DRIVER, str(tables)], cwd=checkout,
+                                      check=True, stdout=subprocess.PIPE, text=True).stdout
+                results[side].append(json.loads(done.strip().splitlines()[-1]))
+    finally:
+        subprocess.run(git + ["worktree", "remove", "--force", str(tree)], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(work, ignore_errors=True)
+
+    def summary(rows: list[dict]) -> dict:
+        return {"runs": [round(r["seconds"], 1) for r in rows], "median_s": _p50([r["seconds"] for r in rows]),
+                "cpu_runs": [round(r["cpu_seconds"], 1) for r in rows],
+                "median_cpu_s": _p50([r["cpu_seconds"] for r in rows]),
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in rows)}
+
+    ratios = [t["seconds"] / r["seconds"] for r, t in zip(results["revision"], results["this"])]
+    records = sum(serving.record_rows_of(f) for f in storage.table_files(tables, "services"))
+    return {"store": str(store), "records": records,
+            "revision": revision, "commit": commit, "against": summary(results["revision"]),
+            "this": summary(results["this"]), "ratios": [round(x, 3) for x in ratios], "median_ratio": _p50(ratios)}
+
+
 def _local_path(location: str | None) -> Path | None:
     """A local path or file:// URL as a path; None for other URLs (hdfs://, s3a://) and None."""
     if not location:

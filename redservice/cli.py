@@ -519,10 +519,36 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _bench_against(args) -> int:
+    """bench-build --against REV: this checkout's DuckDB build and REV's, side by side (bench.build_against)."""
+    import subprocess
+
+    from redservice import bench
+
+    try:
+        row = bench.build_against(config.data_dir(args.data), args.against, args.runs,
+                                  lambda text: print(text, file=sys.stderr, flush=True))
+    except subprocess.CalledProcessError as exc:
+        step = "取出该版本（git worktree add）" if exc.cmd[0] == "git" else "构建"
+        raise CliError(f"--against {args.against}：{step}失败（退出码 {exc.returncode}）") from exc
+    if args.json:
+        print(json.dumps(row, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{row['records']:,} records, {len(row['ratios'])} pair(s), each build from nothing in a process of its own")
+    for label, side in ((f"{row['revision']} ({row['commit']})", row["against"]), ("this checkout", row["this"])):
+        print(f"  {label}: median {side['median_s']:.1f} s (runs {', '.join(f'{x:.1f}' for x in side['runs'])}), "
+              f"CPU {side['median_cpu_s']:.1f} s, peak RSS {side['peak_rss_mb']:.0f} MB")
+    ratios = ", ".join(f"{x:.2f}×" for x in row["ratios"])
+    print(f"  this ÷ {row['revision']}: {ratios}; median {row['median_ratio']:.2f}×")
+    return 0
+
+
 def cmd_bench_build(args) -> int:
     """The serving copy built by each engine, side by side (bench.build_engines)."""
     from redservice import bench
 
+    if args.against:
+        return _bench_against(args)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     if not engines or set(engines) - {"duckdb", "spark"}:
         raise CliError(f"--engines: duckdb and/or spark, not {args.engines!r}")
@@ -754,6 +780,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=1, help="builds per engine (default: 1)")
     p.add_argument("--spark-master", metavar="URL", help="Spark master (default: local[*])")
     p.add_argument("--spark-conf", metavar="KEY=VALUE", action="append", help="a Spark setting (repeatable)")
+    p.add_argument("--against", metavar="REV", help="instead: the DuckDB build of this checkout and of git revision "
+                                                    "REV, alternately, --runs pairs (each from nothing)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_bench_build)
 

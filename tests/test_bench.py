@@ -5,11 +5,14 @@ import datetime as dt
 import json
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
-from redservice import bench, pandas_baseline, serving
+from redservice import bench, pandas_baseline, serving, storage
 from redservice.config import PROJECT_DIR
 from redservice.filters import Filters
 from redservice.store import Store
@@ -165,3 +168,38 @@ def test_the_ratio_between_sizes_is_printed_for_each_kind_of_run():
     assert ("10,000,000 ÷ 1,000,000 records, quality (warm p50, DuckDB): 4.7× (another unit 3.7× / another period 5.9×)"
             in bench.table(rows))
     assert bench.scaling([r for r in rows if r["rows"] == 1_000_000]) == []
+
+
+def _git_checkout() -> bool:
+    return subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True).returncode == 0
+
+
+def test_the_build_is_timed_side_by_side_with_a_revision(demo_copy):
+    if not _git_checkout():
+        pytest.skip("not a git checkout")
+    temp = Path(tempfile.gettempdir())
+    before = set(temp.glob("redservice-against-*"))
+    out = subprocess.run([sys.executable, "-m", "redservice", "bench-build", "--data", str(demo_copy), "--against",
+                          "HEAD", "--runs", "1", "--json"], cwd=PROJECT_DIR, capture_output=True, text=True,
+                         check=True, timeout=600)
+    row = json.loads(out.stdout)
+    tables = storage.table_dir(demo_copy)
+    assert row["revision"] == "HEAD"
+    assert row["records"] == serving.record_rows_of(storage.table_path(tables, "services"))
+    for side in (row["against"], row["this"]):  # one build each, from nothing, in a process of its own
+        assert len(side["runs"]) == 1 and side["median_s"] > 0 and side["median_cpu_s"] > 0
+        assert 0 < side["peak_rss_mb"] < 4000
+    assert len(row["ratios"]) == 1 and row["median_ratio"] == pytest.approx(row["ratios"][0], abs=1e-3)
+    # this checkout ÷ the revision: here the same code on both sides, so only the arithmetic is tested
+    assert row["median_ratio"] == pytest.approx(row["this"]["median_s"] / row["against"]["median_s"], abs=2e-3)
+    # the store is left with this checkout's copy; the revision's checkout is gone
+    assert serving.is_fresh(tables)
+    listed = subprocess.run(["git", "-C", str(PROJECT_DIR), "worktree", "list"], capture_output=True, text=True).stdout
+    assert "redservice-against-" not in listed
+    # a revision that does not exist: a clear error, and still no checkout left behind
+    bad = subprocess.run([sys.executable, "-m", "redservice", "bench-build", "--data", str(demo_copy), "--against",
+                          "no-such-revision"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "--against no-such-revision" in bad.stderr
+    assert "redservice-against-" not in subprocess.run(["git", "-C", str(PROJECT_DIR), "worktree", "list"],
+                                                       capture_output=True, text=True).stdout
+    assert set(temp.glob("redservice-against-*")) == before
