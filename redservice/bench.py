@@ -700,7 +700,8 @@ def build_against(store: Path, revision: str, runs: int = 1, log=None) -> dict:
     worktree of it, made for the run and removed after), alternately, a fresh process per build: the
     revision, then this checkout, ``runs`` times, so that each pair meets the machine in the same
     state. Per version every run's seconds, CPU seconds and peak memory, with their medians; each
-    pair's ratio (this ÷ revision) and their median. The store is left with this checkout's copy."""
+    pair's ratio (this ÷ revision) and their median. The store is left with this checkout's copy, also when
+    a build fails."""
     import shutil
     import tempfile
 
@@ -726,6 +727,11 @@ def build_against(store: Path, revision: str, runs: int = 1, log=None) -> dict:
                 done = subprocess.run([sys.executable, "-c", _BUILD_DRIVER, str(tables)], cwd=checkout,
                                       check=True, stdout=subprocess.PIPE, text=True).stdout
                 results[side].append(json.loads(done.strip().splitlines()[-1]))
+    except BaseException:
+        if not copy.exists():  # a build failed (or was stopped) after the copy was removed: this checkout's again
+            subprocess.run([sys.executable, "-c", _BUILD_DRIVER, str(tables)], cwd=PROJECT_DIR, check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        raise
     finally:
         subprocess.run(git + ["worktree", "remove", "--force", str(tree)], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from redservice import bench, pandas_baseline, serving, storage
+from redservice import bench, cli, pandas_baseline, serving, storage
 from redservice.config import PROJECT_DIR
 from redservice.filters import Filters
 from redservice.store import Store
@@ -174,7 +174,7 @@ def _git_checkout() -> bool:
     return subprocess.run(["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True).returncode == 0
 
 
-def test_the_build_is_timed_side_by_side_with_a_revision(demo_copy):
+def test_the_build_is_timed_side_by_side_with_a_revision(demo_copy, monkeypatch, capsys):
     if not _git_checkout():
         pytest.skip("not a git checkout")
     temp = Path(tempfile.gettempdir())
@@ -202,4 +202,11 @@ def test_the_build_is_timed_side_by_side_with_a_revision(demo_copy):
     assert bad.returncode != 0 and "--against no-such-revision" in bad.stderr
     assert "redservice-against-" not in subprocess.run(["git", "-C", str(PROJECT_DIR), "worktree", "list"],
                                                        capture_output=True, text=True).stdout
+    # a revision whose build fails (here: a driver that fails outside this checkout): a clear error, and
+    # the store keeps a copy, this checkout's
+    monkeypatch.setattr(bench, "_BUILD_DRIVER", f"import os, sys\nif os.getcwd() != {str(PROJECT_DIR)!r}: "
+                        f"sys.exit(3)\n{bench._BUILD_DRIVER}")
+    assert cli.main(["bench-build", "--data", str(demo_copy), "--against", "HEAD"]) == 2
+    assert "--against HEAD：构建失败（退出码 3）" in capsys.readouterr().err
+    assert serving.is_fresh(tables)
     assert set(temp.glob("redservice-against-*")) == before
