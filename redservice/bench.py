@@ -702,6 +702,7 @@ def build_against(store: Path, revision: str, runs: int = 1, log=None) -> dict:
     state. Per version every run's seconds, CPU seconds and peak memory, with their medians; each
     pair's ratio (this ÷ revision) and their median. The store is left with this checkout's copy, also when
     a build fails."""
+    import contextlib
     import shutil
     import tempfile
 
@@ -733,8 +734,9 @@ def build_against(store: Path, revision: str, runs: int = 1, log=None) -> dict:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         raise
     finally:
-        subprocess.run(git + ["worktree", "remove", "--force", str(tree)], check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with contextlib.suppress(OSError):  # no git: nothing was checked out
+            subprocess.run(git + ["worktree", "remove", "--force", str(tree)], check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(work, ignore_errors=True)
 
     def summary(rows: list[dict]) -> dict:
