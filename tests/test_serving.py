@@ -105,7 +105,8 @@ def test_the_households_numbers_and_the_filter_values_are_what_they_mean(tmp_pat
     directory = (shutil.copytree(DEMO_DIR, tmp_path / "demo") if fixture == "demo"
                  else write_store(tmp_path / "small", **{**SMALL, "services": SMALL["services"] + pending}))
     serving.refresh(directory)
-    cur = Store(directory).con.cursor()
+    store = Store(directory)
+    cur = store.con.cursor()
 
     def differ(a: str, b: str) -> int:
         return cur.execute(f"SELECT (SELECT COUNT(*) FROM (({a}) EXCEPT ALL ({b}))) + "
@@ -138,6 +139,8 @@ def test_the_households_numbers_and_the_filter_values_are_what_they_mean(tmp_pat
              "UNION SELECT 'form', form, NULL, unit, community, county FROM services WHERE form IS NOT NULL")
     assert differ("SELECT * FROM dim_scoped", plain) == 0
     assert cur.execute("SELECT COUNT(DISTINCT dimension) FROM dim_scoped").fetchone()[0] == 4
+    cur.close()
+    store.close()
 
 
 @pytest.mark.parametrize("damage", ["missing", "other records"])
