@@ -502,7 +502,7 @@ def statements(directory: str | Path, carry: bool = False, typed=None) -> list[t
          "JOIN (SELECT record_id, rkey FROM services) r ON r.record_id = h.record_id", ""),
         # compound_ids: each (community, compound) of the records numbered, so that the compound's
         # household window partitions by an integer, not by a community id and a name (at 10 M records
-        # household_compounds 12.1 -> 7.9 s: the name, some 20 bytes, was in every row of its sorts)
+        # household_compounds 12.5 -> 7.0 s: the name, some 20 bytes, was in every row of its sorts)
         ("compound_ids",
          "SELECT d.community, d.compound, c.cid, CAST(ROW_NUMBER() OVER (ORDER BY d.community, d.compound) AS INTEGER) "
          "AS coid FROM (SELECT DISTINCT community, compound FROM services) d "
