@@ -549,6 +549,8 @@ def cmd_bench_build(args) -> int:
     """The serving copy built by each engine, side by side (bench.build_engines)."""
     from redservice import bench
 
+    if args.runs < 1:
+        raise CliError(f"--runs：至少 1 次，不是 {args.runs}")
     if args.against:
         return _bench_against(args)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]

@@ -210,6 +210,9 @@ def test_the_build_is_timed_side_by_side_with_a_revision(demo_copy, monkeypatch,
     assert "--against HEAD：构建失败（退出码 3）" in capsys.readouterr().err
     assert serving.is_fresh(tables)
     assert set(temp.glob("redservice-against-*")) == before
+    # no build at all: refused before anything is checked out or removed
+    assert cli.main(["bench-build", "--data", str(demo_copy), "--against", "HEAD", "--runs", "0"]) == 2
+    assert "--runs：至少 1 次" in capsys.readouterr().err and serving.is_fresh(tables)
     # no git on the path: said so, and nothing left behind
     monkeypatch.setenv("PATH", str(demo_copy / "no-such-bin"))
     assert cli.main(["bench-build", "--data", str(demo_copy), "--against", "HEAD"]) == 2
