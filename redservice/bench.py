@@ -701,7 +701,7 @@ def build_against(store: Path, revision: str, runs: int = 1, log=None) -> dict:
     revision, then this checkout, ``runs`` times, so that each pair meets the machine in the same
     state. Per version every run's seconds, CPU seconds and peak memory, with their medians; each
     pair's ratio (this ÷ revision) and their median. The store is left with this checkout's copy, also when
-    a build fails."""
+    a build fails. ValueError: ``revision`` is not a commit of this repository."""
     import contextlib
     import shutil
     import tempfile
@@ -714,9 +714,14 @@ def build_against(store: Path, revision: str, runs: int = 1, log=None) -> dict:
     tree = work / "tree"
     git = ["git", "-C", str(PROJECT_DIR)]
     try:
-        subprocess.run(git + ["worktree", "add", "--detach", "--quiet", str(tree), revision], check=True)
-        commit = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], check=True,
-                                stdout=subprocess.PIPE, text=True).stdout.strip()
+        # the revision as a commit first (never read as an option of git worktree, whatever it says)
+        found = subprocess.run(git + ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if found.returncode != 0:
+            raise ValueError(revision)
+        full = found.stdout.strip()
+        subprocess.run(git + ["worktree", "add", "--detach", "--quiet", str(tree), full], check=True)
+        commit = full[:7]
         sides = {"revision": tree, "this": PROJECT_DIR}
         results: dict[str, list[dict]] = {side: [] for side in sides}
         for i in range(runs):

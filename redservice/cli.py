@@ -531,6 +531,8 @@ def _bench_against(args) -> int:
     except subprocess.CalledProcessError as exc:
         step = "取出该版本（git worktree add）" if exc.cmd[0] == "git" else "构建"
         raise CliError(f"--against {args.against}：{step}失败（退出码 {exc.returncode}）") from exc
+    except ValueError as exc:
+        raise CliError(f"--against {args.against}：不是本仓库中的 git 版本") from exc
     except FileNotFoundError as exc:  # no git on the path
         raise CliError(f"--against {args.against}：需要 git（{exc.filename} 未找到）") from exc
     if args.json:

@@ -199,7 +199,10 @@ def test_the_build_is_timed_side_by_side_with_a_revision(demo_copy, monkeypatch,
     # a revision that does not exist: a clear error, and still no checkout left behind
     bad = subprocess.run([sys.executable, "-m", "redservice", "bench-build", "--data", str(demo_copy), "--against",
                           "no-such-revision"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
-    assert bad.returncode != 0 and "--against no-such-revision" in bad.stderr
+    assert bad.returncode == 2 and "--against no-such-revision：不是本仓库中的 git 版本" in bad.stderr
+    # nor is an option of git worktree taken for one
+    assert cli.main(["bench-build", "--data", str(demo_copy), "--against=--orphan"]) == 2
+    assert "--against --orphan：不是本仓库中的 git 版本" in capsys.readouterr().err
     assert "redservice-against-" not in subprocess.run(["git", "-C", str(PROJECT_DIR), "worktree", "list"],
                                                        capture_output=True, text=True).stdout
     # a revision whose build fails (here: a driver that fails outside this checkout): a clear error, and
