@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -102,6 +103,40 @@ def test_changed_filters_keep_the_relation_between_periods():
     fixed = bench.variants([bench.Call("filter_options", probe, bench.EVERYTHING)] + calls[1:], ["U1"], 2, "unit",
                            follows=[False, True, True])
     assert all(run[0].filters == probe and run[1].filters.units == ("U1",) for run in fixed)
+    # a call that keeps its filters when a unit is chosen (单位与支部's county-wide median) but has the
+    # view's period: the same under another unit, moved with the period; the filter bar's stays
+    median = bench.Call("unit_scorecard", f, bench.EVERYTHING)
+    marked = [bench.Call("filter_options", probe, bench.EVERYTHING), median] + calls[1:]
+    moved = bench.variants(marked, ["U1"], 2, "period", follows=[False, False, True, True])
+    for i, run in enumerate(moved):
+        assert run[0].filters == probe and run[1].filters == run[2].filters
+        assert run[1].filters.end == f.end - dt.timedelta(weeks=i + 1)
+    kept = bench.variants(marked, ["U1"], 2, "unit", follows=[False, False, True, True])
+    assert all(run[1].filters == f and run[2].filters.units == ("U1",) for run in kept)
+
+
+def test_a_call_made_before_is_answered_as_the_app_caches_it():
+    """The warm runs time what the app runs: a call it made before with the same query, filters,
+    scope and parameters comes from its cache (unpickled), not from the engine."""
+    f = Filters.make(D(2025, 1, 1), D(2025, 3, 31))
+    bar = bench.Call("filter_options", Filters.make(D(2026, 1, 1), D(2026, 1, 1)), bench.EVERYTHING)
+    kpis = bench.Call("kpis", f, bench.EVERYTHING, (("statuses", ["已通过"]),))
+    ran = []
+
+    def engine(call):
+        ran.append(call.name)
+        return pd.DataFrame({"name": [call.name], "end": [call.filters.end]})
+
+    cache: dict = {}
+    _ms, first = bench._run_set(engine, [bar, kpis, bar], cache=cache)
+    assert ran == ["filter_options", "kpis"] and first[2].equals(first[0]) and first[2] is not first[0]
+    each: list = []
+    moved = replace(kpis, filters=f.with_period(D(2024, 12, 25), D(2025, 3, 24)))
+    _ms, warm = bench._run_set(engine, [bar, moved, replace(kpis, extra=(("statuses", ["待审核"]),))], each, cache)
+    assert ran == ["filter_options", "kpis", "kpis", "kpis"] and len(each) == 3
+    assert warm[1].loc[0, "end"] == D(2025, 3, 24) and warm[0].equals(first[0])
+    _ms, again = bench._run_set(engine, [bar, kpis])  # without a cache every call runs
+    assert ran[-2:] == ["filter_options", "kpis"]
 
 
 def test_calls_survive_the_trip_between_processes():
