@@ -462,6 +462,7 @@ def measure(engine_name: str, store: Path, recorded: dict, units: list[str], run
                 return pandas_baseline.query(data, c.name, c.filters, c.scope, **dict(c.extra))
         cache: dict[str, bytes] = {}  # the app's cache of this page's results (st.cache_data)
         first_ms, results = _run_set(engine, calls, cache=cache)
+        before = len(cache)  # every call run adds its result: the warm runs' own queries are the rest
         kept[page] = [([c.to_json() for c in calls], results)]
         warm = {}
         per_call: list[list[float]] = [[] for _ in calls]
@@ -476,7 +477,7 @@ def measure(engine_name: str, store: Path, recorded: dict, units: list[str], run
                 if i == 0:  # compared between the engines too
                     kept[page].append(([c.to_json() for c in changed], results))
         out["pages"][page] = {"queries": len(calls), "cold_ms": open_ms + first_ms, "first_ms": first_ms,
-                              "warm": warm, "per_query_p50_ms": [
+                              "warm": warm, "warm_queries_run": len(cache) - before, "per_query_p50_ms": [
                                   [c.name, _round(_p50(x))] for c, x in zip(calls, per_call)]}
         if engine_name == "duckdb":
             db.close()
@@ -614,7 +615,8 @@ def bench_size(rows: int, build_dir: Path = BUILD_DIR, runs: int = 7, log=None,
                    "warm_unit_runs_ms": [_round(x) for x in warm.get("unit", [])],
                    "warm_period_runs_ms": [_round(x) for x in warm.get("period", [])],
                    "peak_rss_mb": round(measured[engine]["peak_rss_mb"], 1),
-                   "per_query_p50_ms": m.get("per_query_p50_ms"), "runs": runs, "error": info["error"],
+                   "per_query_p50_ms": m.get("per_query_p50_ms"), "warm_queries_run": m.get("warm_queries_run"),
+                   "runs": runs, "error": info["error"],
                    "python_ms": _round(info.get("python_ms")) if engine == "duckdb" else None,
                    "build_s": built["seconds"], "build_peak_rss_mb": built["peak_rss_mb"],
                    "build_budget_mb": built["budget_mb"], "store_peak_rss_mb": round(made["peak_rss_mb"], 1)}
@@ -876,7 +878,8 @@ def scaling(rows: list[dict]) -> list[tuple]:
     another-period runs') of each page measured at the smallest and the largest size (issue 22's
     target: ≤ 4× from 1 M to 10 M). The warm p50 is the median of both kinds of run together, which
     falls between a page's fast and slow kind and so swings with a few ms of either; the ratio of each
-    kind apart does not."""
+    kind apart does not. A page whose warm runs run no query (every call answered from the cache:
+    数据管理 shows no period) has no ratio (None)."""
     duck = {(r["rows"], r["page"]): r for r in rows if r["engine"] == "duckdb"}
     sizes = sorted({n for n, _p in duck})
     if len(sizes) < 2:
@@ -886,6 +889,9 @@ def scaling(rows: list[dict]) -> list[tuple]:
     for page in dict.fromkeys(p for n, p in duck if n == small):
         a, b = duck[(small, page)], duck.get((big, page))
         if b is None:
+            continue
+        if a.get("warm_queries_run") == 0 and b.get("warm_queries_run") == 0:
+            out.append((small, big, page, None, None, None))
             continue
         ratio = lambda key: round(b[key] / a[key], 2) if a.get(key) and b.get(key) is not None else None
         out.append((small, big, page, ratio("warm_p50_ms"), ratio("warm_unit_p50_ms"), ratio("warm_period_p50_ms")))

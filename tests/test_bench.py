@@ -44,6 +44,10 @@ def test_bench_cli_at_a_small_size(tmp_path):
     assert set(overview) == {"duckdb", "pandas"}
     assert overview["pandas"]["baseline"] and overview["pandas"]["matches_duckdb"], overview["pandas"]
     assert overview["duckdb"]["queries"] >= 7  # filter bar, KPIs now and before, trend, two tables
+    # the warm runs run what the app runs: 总览's figures again, 数据管理 nothing (no period, every call
+    # from the cache)
+    data = next(r for r in rows if r["page"] == "data" and r["engine"] == "duckdb")
+    assert data["warm_queries_run"] == 0 and overview["duckdb"]["warm_queries_run"] >= 5 * 2 * 2
     assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8")) == rows
     assert "overview" in bench.table(rows)
 
@@ -203,6 +207,12 @@ def test_the_ratio_between_sizes_is_printed_for_each_kind_of_run():
     assert ("10,000,000 ÷ 1,000,000 records, quality (warm p50, DuckDB): 4.7× (another unit 3.7× / another period 5.9×)"
             in bench.table(rows))
     assert bench.scaling([r for r in rows if r["rows"] == 1_000_000]) == []
+    # a page whose warm runs run no query (every call from the cache: 数据管理) has no ratio
+    cached = [{**row(n, "data", w, w, w), "warm_queries_run": 0} for n, w in ((1_000_000, 0.6), (10_000_000, 2.5))]
+    assert bench.scaling(cached) == [(1_000_000, 10_000_000, "data", None, None, None)]
+    assert "data (warm p50, DuckDB): — (another unit — / another period —)" in bench.table(cached)
+    ran = [{**r, "warm_queries_run": 4} for r in cached]
+    assert bench.scaling(ran) == [(1_000_000, 10_000_000, "data", 4.17, 4.17, 4.17)]
 
 
 def _git_checkout() -> bool:
